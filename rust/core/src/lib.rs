@@ -1,0 +1,36 @@
+//! ferroboard-core: TensorBoard event files from Rust, with no Python involved.
+//!
+//! * [`crc`]: the masked CRC32C that guards every record.
+//! * [`record`]: TFRecord framing and a resumable, chunk-fed record parser.
+//! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
+//! * [`event`]: building the events torch's `SummaryWriter` writes.
+//! * [`writer`]: a background writer that owns event files and keeps every append in order.
+//! * [`fork`]: telling a forked child's copy of an object from the original.
+//!
+//! ```no_run
+//! use ferroboard_core::event::{self, Step, WallTime};
+//! use ferroboard_core::writer::{EventWriter, WriterOptions};
+//! use prost::Message;
+//!
+//! let writer = EventWriter::spawn(WriterOptions::default())?;
+//! let (file, _path) = writer.create_file("runs/demo".as_ref(), "")?;
+//! for step in 0..100 {
+//!     let value = event::scalar_simple("loss".into(), 1.0 / (step + 1) as f64);
+//!     let ev = event::summary_event(WallTime::now(), Step(step), vec![value]);
+//!     writer.append(file, &ev.encode_to_vec())?;
+//! }
+//! writer.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod crc;
+pub mod event;
+pub mod fork;
+pub mod proto;
+pub mod record;
+pub mod writer;
+
+pub use crc::MaskedCrc;
+pub use event::{Step, WallTime};
+pub use writer::{EventWriter, FileId, WriteError, WriterOptions};

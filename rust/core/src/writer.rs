@@ -1,0 +1,805 @@
+//! The event writer: one background thread that owns any number of event files.
+//!
+//! Callers encode events on their own thread and append the framed records to a *pending
+//! batch* under a short-held lock; no thread hand-off happens per event. A batch goes to the
+//! background thread over a bounded channel when it holds [`WriterOptions::batch_events`]
+//! events or [`WriterOptions::batch_bytes`] bytes; the channel's capacity
+//! ([`WriterOptions::max_queue`] batches) gives back-pressure instead of unbounded memory. The
+//! background thread also takes whatever is pending every [`WriterOptions::drain_interval`],
+//! so events reach the operating system within that time even when logging is slow.
+//!
+//! Ordering: every hand-off of a batch happens under the pending lock, so records reach each
+//! file in the order the appends were made.
+//!
+//! Errors in the background thread (a full disk, a removed directory, a deferred value that
+//! failed) are kept and returned by the next call on the writer; a failed write is rolled back
+//! to the last whole record, so the file stays readable and later records land after it.
+//!
+//! `fork()`: a forked child's copy of a writer has no background thread. Every call on it
+//! returns [`WriteError::Forked`] without touching its locks, and dropping it leaks its state
+//! rather than risk a deadlock. Open a new writer in the child.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use crate::event::{self, WallTime};
+use crate::fork;
+use crate::record::encode_record;
+
+/// Tuning of an [`EventWriter`].
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Capacity of the channel to the background thread, in batches (at least 1).
+    pub max_queue: usize,
+    /// Longest time an event waits in memory before it is handed to the operating system.
+    pub flush_interval: Duration,
+    /// How often the background thread takes a partly filled batch (capped by `flush_interval`).
+    pub drain_interval: Duration,
+    /// Call `fsync` on every file at `flush()` and `close()`.
+    pub fsync: bool,
+    /// Events per batch before it is handed off.
+    pub batch_events: usize,
+    /// Bytes per batch before it is handed off.
+    pub batch_bytes: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            max_queue: 10,
+            flush_interval: Duration::from_secs(120),
+            drain_interval: Duration::from_millis(50),
+            fsync: false,
+            batch_events: 1024,
+            batch_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A record whose payload is produced later, on the background thread (for example a GPU
+/// value whose copy to the host has not finished when it is logged).
+pub trait DeferredPayload: Send {
+    /// Produces the serialized `Event`; an `Err` is reported by the writer's next call.
+    fn resolve(self: Box<Self>) -> Result<Vec<u8>, String>;
+}
+
+impl<F: FnOnce() -> Result<Vec<u8>, String> + Send> DeferredPayload for F {
+    fn resolve(self: Box<Self>) -> Result<Vec<u8>, String> {
+        (*self)()
+    }
+}
+
+/// Identifies one event file of an [`EventWriter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId(u32);
+
+/// Errors of an [`EventWriter`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// Creating, writing, flushing or syncing a file failed.
+    #[error("{op} {path}: {message}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's message.
+        message: String,
+        /// The `io::ErrorKind`.
+        kind: io::ErrorKind,
+    },
+    /// A deferred payload failed to resolve.
+    #[error("a deferred value could not be written: {0}")]
+    Deferred(String),
+    /// The writer was closed.
+    #[error("the writer is closed")]
+    Closed,
+    /// This is a forked child's copy of the writer.
+    #[error("this writer was created in the parent process before fork(); open a new one")]
+    Forked,
+    /// The background thread is gone (it panicked).
+    #[error("the background writer thread stopped unexpectedly")]
+    ThreadGone,
+}
+
+impl WriteError {
+    fn io(op: &'static str, path: &Path, e: &io::Error) -> Self {
+        WriteError::Io {
+            op,
+            path: path.to_owned(),
+            message: e.to_string(),
+            kind: e.kind(),
+        }
+    }
+}
+
+enum Op {
+    /// Framed records in `Batch::bytes`, up to (not including) `end`.
+    Inline { file: FileId, end: usize },
+    /// Framed records built outside the lock (large payloads).
+    Framed { file: FileId, bytes: Vec<u8> },
+    /// A payload resolved on the background thread.
+    Deferred {
+        file: FileId,
+        item: Box<dyn DeferredPayload>,
+    },
+    /// Hands a newly created file to the background thread.
+    Attach { file: FileId, open: OpenFile },
+}
+
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    ops: Vec<Op>,
+    events: usize,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn push_inline(&mut self, file: FileId, payload: &[u8]) {
+        encode_record(&mut self.bytes, payload);
+        let end = self.bytes.len();
+        match self.ops.last_mut() {
+            Some(Op::Inline { file: f, end: e }) if *f == file => *e = end,
+            _ => self.ops.push(Op::Inline { file, end }),
+        }
+        self.events += 1;
+    }
+}
+
+enum Msg {
+    Batch(Batch),
+    Flush(Sender<Result<(), WriteError>>),
+    Close(Sender<Result<(), WriteError>>),
+}
+
+struct OpenFile {
+    path: PathBuf,
+    file: File,
+    /// Bytes of whole records written so far.
+    good_len: u64,
+    dirty: bool,
+}
+
+struct Shared {
+    pending: Mutex<Batch>,
+    error: Mutex<Option<WriteError>>,
+    has_error: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn record_error(&self, e: WriteError) {
+        let mut slot = lock(&self.error);
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.has_error.store(true, Ordering::Release);
+    }
+
+    fn take_error(&self) -> Option<WriteError> {
+        if !self.has_error.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut slot = lock(&self.error);
+        self.has_error.store(false, Ordering::Release);
+        slot.take()
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the data is plain bytes and stays consistent).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    tx: Sender<Msg>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    next_file: AtomicU32,
+    options: WriterOptions,
+}
+
+/// A background thread writing framed event records to one or more event files.
+pub struct EventWriter {
+    inner: ManuallyDrop<Inner>,
+    generation: u64,
+}
+
+/// Per-process counter in event file names, as TensorBoard's writer keeps one.
+static FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// This machine's host name, as Python's `socket.gethostname()` reports it.
+pub fn hostname() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname NUL-terminates on success.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    "localhost".to_owned()
+}
+
+/// The name TensorBoard's writer gives an event file:
+/// `events.out.tfevents.{10-digit seconds}.{hostname}.{pid}.{counter}{suffix}`.
+pub fn event_file_name(seconds: u64, host: &str, pid: u32, counter: u64, suffix: &str) -> String {
+    format!("events.out.tfevents.{seconds:010}.{host}.{pid}.{counter}{suffix}")
+}
+
+impl EventWriter {
+    /// Starts the background thread.
+    pub fn spawn(options: WriterOptions) -> io::Result<Self> {
+        let generation = fork::generation();
+        let (tx, rx) = bounded(options.max_queue.max(1));
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Batch::default()),
+            error: Mutex::new(None),
+            has_error: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        });
+        let drain = options.drain_interval.min(options.flush_interval).max(Duration::from_millis(1));
+        let worker = Worker {
+            shared: Arc::clone(&shared),
+            rx,
+            files: Vec::new(),
+            fsync: options.fsync,
+        };
+        let thread = std::thread::Builder::new()
+            .name("ferroboard-writer".into())
+            .spawn(move || worker.run(drain))?;
+        Ok(EventWriter {
+            inner: ManuallyDrop::new(Inner {
+                shared,
+                tx,
+                thread: Mutex::new(Some(thread)),
+                next_file: AtomicU32::new(0),
+                options,
+            }),
+            generation,
+        })
+    }
+
+    /// The options this writer was started with.
+    pub fn options(&self) -> &WriterOptions {
+        &self.inner.options
+    }
+
+    #[inline]
+    fn usable(&self) -> Result<&Inner, WriteError> {
+        if fork::generation() != self.generation {
+            return Err(WriteError::Forked);
+        }
+        let inner = &*self.inner;
+        if inner.shared.closed.load(Ordering::Acquire) {
+            return Err(WriteError::Closed);
+        }
+        if let Some(e) = inner.shared.take_error() {
+            return Err(e);
+        }
+        Ok(inner)
+    }
+
+    /// Whether `close()` has been called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether this is a forked child's copy (see the module documentation).
+    pub fn is_forked_copy(&self) -> bool {
+        fork::generation() != self.generation
+    }
+
+    /// Creates a new event file in `dir` (created if missing), named as TensorBoard's writer
+    /// names them, and writes and flushes its header before returning.
+    pub fn create_file(&self, dir: &Path, suffix: &str) -> Result<(FileId, PathBuf), WriteError> {
+        let inner = self.usable()?;
+        fs::create_dir_all(dir).map_err(|e| WriteError::io("cannot create directory", dir, &e))?;
+        let host = hostname();
+        let pid = std::process::id();
+        let (path, mut file) = loop {
+            let now = WallTime::now();
+            let counter = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(event_file_name(now.0 as u64, &host, pid, counter, suffix));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(WriteError::io("cannot create", &path, &e)),
+            }
+        };
+        let mut header = Vec::new();
+        event::encode_into(&event::file_header(WallTime::now()), &mut header);
+        let mut framed = Vec::new();
+        encode_record(&mut framed, &header);
+        file.write_all(&framed)
+            .and_then(|()| file.flush())
+            .map_err(|e| WriteError::io("cannot write", &path, &e))?;
+        let id = FileId(inner.next_file.fetch_add(1, Ordering::Relaxed));
+        let open = OpenFile {
+            path: path.clone(),
+            file,
+            good_len: framed.len() as u64,
+            dirty: false,
+        };
+        let mut pending = lock(&inner.shared.pending);
+        pending.ops.push(Op::Attach { file: id, open });
+        Ok((id, path))
+    }
+
+    fn full(options: &WriterOptions, b: &Batch) -> bool {
+        b.events >= options.batch_events || b.bytes.len() >= options.batch_bytes
+    }
+
+    /// Hands the pending batch to the background thread (blocking while the channel is full).
+    /// Called with the pending lock held, which keeps hand-offs in order.
+    fn hand_off(inner: &Inner, pending: &mut Batch) -> Result<(), WriteError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(pending);
+        inner
+            .tx
+            .send(Msg::Batch(batch))
+            .map_err(|_| WriteError::ThreadGone)
+    }
+
+    /// Appends one serialized `Event`, blocking if the queue to the background thread is full.
+    pub fn append(&self, file: FileId, payload: &[u8]) -> Result<(), WriteError> {
+        let inner = self.usable()?;
+        let mut pending = lock(&inner.shared.pending);
+        pending.push_inline(file, payload);
+        if Self::full(&inner.options, &pending) {
+            Self::hand_off(inner, &mut pending)?;
+        }
+        Ok(())
+    }
+
+    /// Appends one serialized `Event` if that cannot block: returns `Ok(false)`, appending
+    /// nothing, when the pending lock is taken or the batch would have to wait for a full queue.
+    /// (A caller holding a lock the background thread may need, such as Python's GIL, tries
+    /// this first and falls back to [`EventWriter::append`] after releasing that lock.)
+    pub fn try_append(&self, file: FileId, payload: &[u8]) -> Result<bool, WriteError> {
+        let inner = self.usable()?;
+        let mut pending = match inner.shared.pending.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(false),
+        };
+        let will_send = pending.events + 1 >= inner.options.batch_events
+            || pending.bytes.len() + payload.len() + 16 >= inner.options.batch_bytes;
+        if will_send && inner.tx.is_full() {
+            return Ok(false);
+        }
+        pending.push_inline(file, payload);
+        if will_send {
+            let batch = std::mem::take(&mut *pending);
+            match inner.tx.try_send(Msg::Batch(batch)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(Msg::Batch(b))) => *pending = b,
+                Err(TrySendError::Full(_)) => unreachable!("only batches are sent here"),
+                Err(TrySendError::Disconnected(_)) => return Err(WriteError::ThreadGone),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Appends a large serialized `Event`: framing (CRC) happens before taking the lock.
+    pub fn append_large(&self, file: FileId, payload: &[u8]) -> Result<(), WriteError> {
+        let mut bytes = Vec::with_capacity(payload.len() + 16);
+        encode_record(&mut bytes, payload);
+        self.append_framed(file, bytes)
+    }
+
+    fn append_framed(&self, file: FileId, bytes: Vec<u8>) -> Result<(), WriteError> {
+        let inner = self.usable()?;
+        let mut pending = lock(&inner.shared.pending);
+        pending.events += 1;
+        let len = bytes.len();
+        pending.ops.push(Op::Framed { file, bytes });
+        if Self::full(&inner.options, &pending) || len >= inner.options.batch_bytes {
+            Self::hand_off(inner, &mut pending)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a record whose payload is produced later on the background thread; it keeps its
+    /// place in the order of records.
+    pub fn append_deferred(
+        &self,
+        file: FileId,
+        item: Box<dyn DeferredPayload>,
+    ) -> Result<(), WriteError> {
+        let inner = self.usable()?;
+        let mut pending = lock(&inner.shared.pending);
+        pending.events += 1;
+        pending.ops.push(Op::Deferred { file, item });
+        if Self::full(&inner.options, &pending) {
+            Self::hand_off(inner, &mut pending)?;
+        }
+        Ok(())
+    }
+
+    /// Returns once every record appended before this call is written and flushed to the
+    /// operating system (and synced to disk with `fsync`), or the first error since the last call.
+    pub fn flush(&self) -> Result<(), WriteError> {
+        let inner = self.usable()?;
+        let (ack_tx, ack_rx) = bounded(1);
+        {
+            let mut pending = lock(&inner.shared.pending);
+            Self::hand_off(inner, &mut pending)?;
+            inner
+                .tx
+                .send(Msg::Flush(ack_tx))
+                .map_err(|_| WriteError::ThreadGone)?;
+        }
+        let result = ack_rx.recv().map_err(|_| WriteError::ThreadGone)?;
+        result.and_then(|()| inner.shared.take_error().map_or(Ok(()), Err))
+    }
+
+    /// Writes everything pending, closes every file and stops the background thread.
+    /// Idempotent: later calls return `Ok(())`. Appends after it fail with [`WriteError::Closed`].
+    pub fn close(&self) -> Result<(), WriteError> {
+        if fork::generation() != self.generation {
+            return Err(WriteError::Forked);
+        }
+        let inner = &*self.inner;
+        let Some(thread) = lock(&inner.thread).take() else {
+            return Ok(());
+        };
+        let (ack_tx, ack_rx) = bounded(1);
+        let sent = {
+            let mut pending = lock(&inner.shared.pending);
+            inner.shared.closed.store(true, Ordering::Release);
+            Self::hand_off(inner, &mut pending)
+                .and_then(|()| {
+                    inner
+                        .tx
+                        .send(Msg::Close(ack_tx))
+                        .map_err(|_| WriteError::ThreadGone)
+                })
+        };
+        let result = sent.and_then(|()| ack_rx.recv().map_err(|_| WriteError::ThreadGone)?);
+        let joined = thread.join();
+        result?;
+        if joined.is_err() {
+            return Err(WriteError::ThreadGone);
+        }
+        inner.shared.take_error().map_or(Ok(()), Err)
+    }
+
+    /// The error the background thread met since the last call, if any (taken).
+    pub fn take_error(&self) -> Option<WriteError> {
+        if self.is_forked_copy() {
+            return None;
+        }
+        self.inner.shared.take_error()
+    }
+}
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        if self.is_forked_copy() {
+            // Another thread of the parent may have held these locks at fork(): leak them.
+            return;
+        }
+        let _ = self.close();
+        // SAFETY: `inner` is dropped exactly once, here, and never used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    rx: Receiver<Msg>,
+    files: Vec<Option<OpenFile>>,
+    fsync: bool,
+}
+
+impl Worker {
+    fn run(mut self, drain: Duration) {
+        let mut next_drain = Instant::now() + drain;
+        loop {
+            let timeout = next_drain.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(timeout) {
+                Ok(msg) => {
+                    if self.handle(msg) {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.drain_pending() {
+                        return;
+                    }
+                    next_drain = Instant::now() + drain;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.flush_all(false);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Takes queued messages and the pending batch (in that order, which is the order they were
+    /// made in), unless a caller is appending right now. Returns true when told to stop.
+    fn drain_pending(&mut self) -> bool {
+        let (msgs, batch) = {
+            let mut pending = match self.shared.pending.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return false,
+            };
+            let msgs: Vec<Msg> = self.rx.try_iter().collect();
+            (msgs, std::mem::take(&mut *pending))
+        };
+        for msg in msgs {
+            if self.handle(msg) {
+                return true;
+            }
+        }
+        self.write_batch(batch);
+        if let Err(e) = self.flush_all(false) {
+            self.shared.record_error(e);
+        }
+        false
+    }
+
+    /// Returns true when told to stop.
+    fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Batch(b) => {
+                self.write_batch(b);
+                false
+            }
+            Msg::Flush(ack) => {
+                let r = self.flush_all(self.fsync);
+                let _ = ack.send(r);
+                false
+            }
+            Msg::Close(ack) => {
+                // Anything still queued (nothing should be) is written first.
+                let rest: Vec<Msg> = self.rx.try_iter().collect();
+                for m in rest {
+                    if let Msg::Batch(b) = m {
+                        self.write_batch(b);
+                    }
+                }
+                let r = self.flush_all(self.fsync);
+                self.files.clear();
+                let _ = ack.send(r);
+                true
+            }
+        }
+    }
+
+    fn write_batch(&mut self, batch: Batch) {
+        let Batch { bytes, ops, .. } = batch;
+        let mut start = 0;
+        for op in ops {
+            match op {
+                Op::Inline { file, end } => {
+                    self.write(file, &bytes[start..end]);
+                    start = end;
+                }
+                Op::Framed { file, bytes } => self.write(file, &bytes),
+                Op::Deferred { file, item } => match item.resolve() {
+                    Ok(payload) => {
+                        let mut framed = Vec::with_capacity(payload.len() + 16);
+                        encode_record(&mut framed, &payload);
+                        self.write(file, &framed);
+                    }
+                    Err(msg) => self.shared.record_error(WriteError::Deferred(msg)),
+                },
+                Op::Attach { file, open } => {
+                    let i = file.0 as usize;
+                    if self.files.len() <= i {
+                        self.files.resize_with(i + 1, || None);
+                    }
+                    self.files[i] = Some(open);
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, file: FileId, bytes: &[u8]) {
+        let Some(Some(f)) = self.files.get_mut(file.0 as usize) else {
+            return;
+        };
+        match f.file.write_all(bytes) {
+            Ok(()) => {
+                f.good_len += bytes.len() as u64;
+                f.dirty = true;
+            }
+            Err(e) => {
+                // Roll back a partly written record so the file stays readable and later
+                // records (once the fault clears) follow whole records.
+                let _ = f.file.set_len(f.good_len);
+                let _ = f.file.seek(SeekFrom::Start(f.good_len));
+                self.shared
+                    .record_error(WriteError::io("cannot write", &f.path, &e));
+            }
+        }
+    }
+
+    fn flush_all(&mut self, sync: bool) -> Result<(), WriteError> {
+        let mut first = Ok(());
+        for f in self.files.iter_mut().flatten() {
+            if !f.dirty && !sync {
+                continue;
+            }
+            let r = f.file.flush().and_then(|()| {
+                if sync {
+                    f.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            });
+            f.dirty = false;
+            if let Err(e) = r {
+                if first.is_ok() {
+                    first = Err(WriteError::io("cannot flush", &f.path, &e));
+                }
+            }
+        }
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Event;
+    use crate::record::{ReadOutcome, RecordReader};
+    use prost::Message;
+
+    fn read_all(path: &Path) -> Vec<Event> {
+        let mut r = RecordReader::new(File::open(path).unwrap());
+        let mut out = Vec::new();
+        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+            out.push(Event::decode(payload).unwrap());
+        }
+        out
+    }
+
+    fn scalar(step: i64) -> Vec<u8> {
+        let ev = event::summary_event(
+            WallTime(1.0),
+            event::Step(step),
+            vec![event::scalar_simple("x".into(), step as f64)],
+        );
+        ev.encode_to_vec()
+    }
+
+    #[test]
+    fn header_then_events_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions {
+            batch_events: 7,
+            ..Default::default()
+        })
+        .unwrap();
+        let (f, path) = w.create_file(dir.path(), ".suffix").unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(name.starts_with("events.out.tfevents."));
+        assert!(name.ends_with(".suffix"));
+        // The header is on disk before any flush.
+        assert_eq!(read_all(&path).len(), 1);
+        for s in 0..100 {
+            w.append(f, &scalar(s)).unwrap();
+        }
+        w.flush().unwrap();
+        let events = read_all(&path);
+        assert_eq!(events.len(), 101);
+        let steps: Vec<i64> = events[1..].iter().map(|e| e.step).collect();
+        assert_eq!(steps, (0..100).collect::<Vec<_>>());
+        w.close().unwrap();
+        w.close().unwrap();
+        assert!(matches!(w.append(f, &scalar(0)), Err(WriteError::Closed)));
+    }
+
+    #[test]
+    fn drain_interval_writes_without_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions {
+            drain_interval: Duration::from_millis(5),
+            ..Default::default()
+        })
+        .unwrap();
+        let (f, path) = w.create_file(dir.path(), "").unwrap();
+        w.append(f, &scalar(1)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while read_all(&path).len() < 2 {
+            assert!(Instant::now() < deadline, "event never reached the file");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn deferred_keeps_its_place_and_errors_surface() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions::default()).unwrap();
+        let (f, path) = w.create_file(dir.path(), "").unwrap();
+        w.append(f, &scalar(1)).unwrap();
+        w.append_deferred(f, Box::new(|| Ok(scalar(2)))).unwrap();
+        w.append_large(f, &scalar(3)).unwrap();
+        assert!(w.try_append(f, &scalar(4)).unwrap());
+        w.flush().unwrap();
+        let steps: Vec<i64> = read_all(&path)[1..].iter().map(|e| e.step).collect();
+        assert_eq!(steps, vec![1, 2, 3, 4]);
+        w.append_deferred(f, Box::new(|| Err("boom".to_owned())))
+            .unwrap();
+        assert!(matches!(w.flush(), Err(WriteError::Deferred(m)) if m == "boom"));
+        // The writer keeps working after reporting the error.
+        w.append(f, &scalar(5)).unwrap();
+        w.flush().unwrap();
+        assert_eq!(read_all(&path).last().unwrap().step, 5);
+    }
+
+    #[test]
+    fn many_threads_keep_their_own_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Arc::new(
+            EventWriter::spawn(WriterOptions {
+                max_queue: 2,
+                batch_events: 64,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let (f, path) = w.create_file(dir.path(), "").unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let w = Arc::clone(&w);
+                std::thread::spawn(move || {
+                    for i in 0..5000 {
+                        w.append(f, &scalar(t * 1_000_000 + i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        w.close().unwrap();
+        let events = read_all(&path);
+        assert_eq!(events.len(), 1 + 4 * 5000);
+        for t in 0..4 {
+            let mine: Vec<i64> = events[1..]
+                .iter()
+                .filter(|e| e.step / 1_000_000 == t)
+                .map(|e| e.step % 1_000_000)
+                .collect();
+            assert_eq!(mine, (0..5000).collect::<Vec<_>>(), "thread {t}");
+        }
+    }
+
+    #[test]
+    fn several_files_on_one_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions::default()).unwrap();
+        let (a, pa) = w.create_file(&dir.path().join("a"), "").unwrap();
+        let (b, pb) = w.create_file(&dir.path().join("b"), "").unwrap();
+        for s in 0..10 {
+            w.append(a, &scalar(s)).unwrap();
+            w.append(b, &scalar(100 + s)).unwrap();
+        }
+        w.close().unwrap();
+        assert_eq!(read_all(&pa).len(), 11);
+        assert_eq!(read_all(&pb)[1].step, 100);
+        assert_ne!(pa, pb);
+    }
+}
