@@ -12,7 +12,8 @@
 //! file in the order the appends were made.
 //!
 //! Errors in the background thread (a full disk, a removed directory, a deferred value that
-//! failed) are kept and returned by the next call on the writer; a failed write is rolled back
+//! failed) are kept and returned by the next call on the writer (an append that returns such an
+//! error has still queued its own record); a failed write is rolled back
 //! to the last whole record, so the file stays readable and later records land after it.
 //!
 //! `fork()`: a forked child's copy of a writer has no background thread. Every call on it
@@ -288,10 +289,14 @@ impl EventWriter {
         if inner.shared.closed.load(Ordering::Acquire) {
             return Err(WriteError::Closed);
         }
-        if let Some(e) = inner.shared.take_error() {
-            return Err(e);
-        }
         Ok(inner)
+    }
+
+    /// After a successful append: the background thread's error since the last call, if any.
+    /// The append itself has already been queued.
+    #[inline]
+    fn report(inner: &Inner) -> Result<(), WriteError> {
+        inner.shared.take_error().map_or(Ok(()), Err)
     }
 
     /// Whether `close()` has been called.
@@ -365,7 +370,8 @@ impl EventWriter {
         if Self::full(&inner.options, &pending) {
             Self::hand_off(inner, &mut pending)?;
         }
-        Ok(())
+        drop(pending);
+        Self::report(inner)
     }
 
     /// Appends one serialized `Event` if that cannot block: returns `Ok(false)`, appending
@@ -394,7 +400,8 @@ impl EventWriter {
                 Err(TrySendError::Disconnected(_)) => return Err(WriteError::ThreadGone),
             }
         }
-        Ok(true)
+        drop(pending);
+        Self::report(inner).map(|()| true)
     }
 
     /// Appends a large serialized `Event`: framing (CRC) happens before taking the lock.
@@ -413,7 +420,8 @@ impl EventWriter {
         if Self::full(&inner.options, &pending) || len >= inner.options.batch_bytes {
             Self::hand_off(inner, &mut pending)?;
         }
-        Ok(())
+        drop(pending);
+        Self::report(inner)
     }
 
     /// Appends a record whose payload is produced later on the background thread; it keeps its
@@ -430,7 +438,8 @@ impl EventWriter {
         if Self::full(&inner.options, &pending) {
             Self::hand_off(inner, &mut pending)?;
         }
-        Ok(())
+        drop(pending);
+        Self::report(inner)
     }
 
     /// Returns once every record appended before this call is written and flushed to the
