@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ferroboard
 import numpy as np
 import pytest
 import torch
 
-import ferroboard
 from tests.conftest import event_files, tb_events
 
 NAN = float("nan")

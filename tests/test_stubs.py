@@ -6,9 +6,8 @@ import ast
 import inspect
 from pathlib import Path
 
-import pytest
-
 import ferroboard
+import pytest
 from ferroboard import _native
 
 STUB = Path(ferroboard.__file__).with_name("_native.pyi")

@@ -12,11 +12,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import ferroboard
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-import ferroboard
 
 N = 25_000  # more than EventAccumulator's default of 10,000 scalars per tag
 
@@ -82,9 +81,22 @@ def test_real_tensorboard_server_serves_our_scalars_and_text(logdir, tmp_path, l
     tb = Path(sys.executable).with_name("tensorboard")
     log = open(tmp_path / "tb.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(tb), "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
-         "--load_fast", load_fast, "--reload_interval", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        [
+            str(tb),
+            "--logdir",
+            str(logdir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--load_fast",
+            load_fast,
+            "--reload_interval",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -100,14 +112,17 @@ def test_real_tensorboard_server_serves_our_scalars_and_text(logdir, tmp_path, l
             except (OSError, ValueError):
                 pass
             time.sleep(0.5)
-        assert scalars is not None and len(scalars) == 100, (tmp_path / "tb.log").read_text()
+        assert scalars is not None, (tmp_path / "tb.log").read_text()
+        assert len(scalars) == 100, (tmp_path / "tb.log").read_text()
         assert [s[1] for s in scalars] == list(range(100))
         assert [s[0] for s in scalars] == [500.0 + i for i in range(100)]
         assert [s[2] for s in scalars] == [float(np.float32(1.0 / (i + 1))) for i in range(100)]
         q = urllib.parse.urlencode({"run": "run1", "tag": "notes/text_summary"})
         text = _get(f"{base}/data/plugin/text/text?{q}")
-        assert len(text) == 1 and text[0]["step"] == 7
-        assert "hello" in text[0]["text"] and "<em>tensorboard</em>" in text[0]["text"]
+        assert len(text) == 1
+        assert text[0]["step"] == 7
+        assert "hello" in text[0]["text"]
+        assert "<em>tensorboard</em>" in text[0]["text"]
     finally:
         proc.terminate()
         try:

@@ -7,10 +7,10 @@ import os
 import re
 import socket
 
+import ferroboard
 import pytest
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-import ferroboard
 from tests.conftest import event_files, tb_events
 
 METHODS = ["add_scalar", "add_scalars", "add_text", "flush", "close", "get_logdir"]
@@ -34,7 +34,8 @@ def test_default_log_dir_like_torch(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     w = ferroboard.SummaryWriter(comment="_exp")
     w.close()
-    pattern = rf"runs{re.escape(os.sep)}[A-Z][a-z]{{2}}\d{{2}}_\d{{2}}-\d{{2}}-\d{{2}}_{re.escape(socket.gethostname())}_exp"
+    stamp = r"[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}"
+    pattern = rf"runs{re.escape(os.sep)}{stamp}_{re.escape(socket.gethostname())}_exp"
     assert re.fullmatch(pattern, w.get_logdir()), w.get_logdir()
     assert (tmp_path / w.get_logdir()).is_dir()
 
@@ -91,7 +92,8 @@ def test_deferred_values_keep_their_place(logdir):
     w.close()
     (files,) = event_files(logdir).values()
     assert [e.step for e in tb_events(files[0])[1:]] == [1, 2, 3]
-    assert resolved_on and resolved_on[0] != "MainThread"
+    assert resolved_on
+    assert resolved_on[0] != "MainThread"
 
 
 def test_deferred_failure_is_raised_on_next_call(logdir):

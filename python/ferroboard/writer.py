@@ -10,6 +10,7 @@ the file through one background thread per writer, in call order.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import socket
 import weakref
@@ -28,10 +29,8 @@ _live_writers: weakref.WeakSet[SummaryWriter] = weakref.WeakSet()
 def _close_all_writers() -> None:
     """Closes every writer still open when the interpreter exits, so nothing is lost."""
     for writer in list(_live_writers):
-        try:
+        with contextlib.suppress(Exception):
             writer.close()
-        except Exception:  # noqa: BLE001 - exit must go on; the error was already reported
-            pass
 
 
 def _default_log_dir(comment: str) -> str:
@@ -68,9 +67,7 @@ class SummaryWriter(NativeWriter):
         if not isinstance(comment, str):
             raise TypeError(f"comment must be a str, got {type(comment).__name__}")
         if not isinstance(filename_suffix, str):
-            raise TypeError(
-                f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
-            )
+            raise TypeError(f"filename_suffix must be a str, got {type(filename_suffix).__name__}")
         if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 0:
             raise ValueError(f"max_queue must be a non-negative int, got {max_queue!r}")
         if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):

@@ -22,7 +22,7 @@ use ferroboard_core::{EventWriter, FileId, WriterOptions};
 use prost::Message;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
 use crate::convert;
 use crate::errors::write_error;
@@ -55,10 +55,19 @@ struct State {
     open: Option<Open>,
 }
 
+/// `add_scalars` fast path: `{main_tag: {key: file id}}` as Python dicts, so a repeated call
+/// finds its sub-run files by the (hash-cached) key strings, converting nothing. Valid for the
+/// writer generation in `writer`; rebuilt when the writer is reopened.
+struct SubRunCache {
+    writer: Arc<EventWriter>,
+    by_main_tag: Py<PyDict>,
+}
+
 /// Native core of `SummaryWriter` (subclass it; do not use it directly).
 #[pyclass(subclass, module = "ferroboard._native")]
 pub struct NativeWriter {
     state: Mutex<State>,
+    sub_cache: Mutex<Option<SubRunCache>>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -91,9 +100,10 @@ impl NativeWriter {
                 std::mem::forget(old);
             }
         }
-        let config = st.config.as_ref().ok_or_else(|| {
-            PyRuntimeError::new_err("SummaryWriter.__init__ was not called")
-        })?;
+        let config = st
+            .config
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("SummaryWriter.__init__ was not called"))?;
         let writer = EventWriter::spawn(config.options.clone())
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start writer thread: {e}")))?;
         let (main, main_path) = writer
@@ -121,25 +131,58 @@ impl NativeWriter {
         self.current(&mut st)
     }
 
-    /// The file of sub-run `rel` (a directory under `log_dir`), created on first use.
-    fn sub_file(&self, rel: &str) -> PyResult<(Arc<EventWriter>, FileId)> {
+    /// The file of sub-run `rel` (a directory under `log_dir`) on `writer`, created on first use.
+    fn sub_file(&self, writer: &Arc<EventWriter>, rel: &str) -> PyResult<FileId> {
         let mut st = lock(&self.state);
-        let (writer, _) = self.current(&mut st)?;
-        let open = st.open.as_mut().expect("opened above");
-        if let Some(&id) = open.subs.get(rel) {
-            return Ok((writer, id));
+        let st = &mut *st;
+        let (Some(open), Some(config)) = (st.open.as_mut(), st.config.as_ref()) else {
+            return Err(PyRuntimeError::new_err(
+                "the writer was closed concurrently",
+            ));
+        };
+        if !Arc::ptr_eq(&open.writer, writer) {
+            return Err(PyRuntimeError::new_err(
+                "the writer was reopened concurrently",
+            ));
         }
-        let config = st.config.as_ref().expect("configured");
-        let dir = config.log_dir.join(rel);
+        if let Some(&id) = open.subs.get(rel) {
+            return Ok(id);
+        }
         let (id, _) = writer
-            .create_file(&dir, &config.suffix)
+            .create_file(&config.log_dir.join(rel), &config.suffix)
             .map_err(write_error)?;
-        st.open
-            .as_mut()
-            .expect("opened above")
-            .subs
-            .insert(rel.to_owned(), id);
-        Ok((writer, id))
+        open.subs.insert(rel.to_owned(), id);
+        Ok(id)
+    }
+
+    /// The `{key: file id}` dict of `main_tag`'s sub-runs on `writer`.
+    fn sub_run_files<'py>(
+        &self,
+        py: Python<'py>,
+        writer: &Arc<EventWriter>,
+        main_tag: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut cache = self.sub_cache.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = !matches!(&*cache, Some(c) if Arc::ptr_eq(&c.writer, writer));
+        if fresh {
+            *cache = Some(SubRunCache {
+                writer: Arc::clone(writer),
+                by_main_tag: PyDict::new(py).unbind(),
+            });
+        }
+        let by_main_tag = cache
+            .as_ref()
+            .expect("set above")
+            .by_main_tag
+            .bind(py)
+            .clone();
+        drop(cache);
+        if let Some(d) = by_main_tag.get_item(main_tag)? {
+            return Ok(d.cast_into::<PyDict>()?);
+        }
+        let d = PyDict::new(py);
+        by_main_tag.set_item(main_tag, &d)?;
+        Ok(d)
     }
 }
 
@@ -195,6 +238,7 @@ impl NativeWriter {
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         NativeWriter {
             state: Mutex::new(State::default()),
+            sub_cache: Mutex::new(None),
         }
     }
 
@@ -240,6 +284,7 @@ impl NativeWriter {
     }
 
     /// Adds a scalar, as torch's `add_scalar`.
+    #[allow(clippy::too_many_arguments)] // torch's signature
     #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=false, double_precision=false))]
     fn add_scalar(
         &self,
@@ -276,7 +321,7 @@ impl NativeWriter {
         global_step: Option<&Bound<'_, PyAny>>,
         walltime: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let main_tag = convert::tag(main_tag, "main_tag")?;
+        let main_tag_str = convert::tag(main_tag, "main_tag")?;
         let dict = tag_scalar_dict.cast::<PyDict>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "tag_scalar_dict must be a dict of str to number, got {}",
@@ -285,21 +330,51 @@ impl NativeWriter {
         })?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
+        let (writer, _) = self.writer_and_main()?;
+        let files = self.sub_run_files(py, &writer, main_tag)?;
         // Validate everything before writing anything.
         let mut items = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
-            let key = convert::tag(&k, "tag_scalar_dict key")?;
-            let rel = sub_run_dir(&main_tag, &key)?;
-            let value = convert::scalar(&v, &format!("tag_scalar_dict[{key:?}]"))?;
-            items.push((rel, value));
+            let file = match files.get_item(&k)? {
+                Some(id) => FileId::from_raw(id.extract::<u32>()?),
+                None => {
+                    let key = convert::tag(&k, "tag_scalar_dict key")?;
+                    sub_run_dir(&main_tag_str, &key)?;
+                    FileId::from_raw(u32::MAX)
+                }
+            };
+            items.push((k, file, v));
         }
-        for (rel, value) in items {
-            let (writer, file) = self.sub_file(&rel)?;
-            let ev = event::summary_event(
-                wall,
-                Step(step),
-                vec![event::scalar_simple(main_tag.clone().into_owned(), value)],
-            );
+        let mut values = Vec::with_capacity(items.len());
+        for (k, _, v) in &items {
+            let name = || {
+                k.cast::<PyString>()
+                    .map(|s| format!("tag_scalar_dict[{:?}]", s.to_string_lossy()))
+                    .unwrap_or_else(|_| "tag_scalar_dict value".to_owned())
+            };
+            let value = match v.cast::<PyFloat>() {
+                Ok(f) => f.value(),
+                Err(_) => convert::scalar(v, &name())?,
+            };
+            values.push(value);
+        }
+        let mut ev = event::summary_event(
+            wall,
+            Step(step),
+            vec![event::scalar_simple(main_tag_str.into_owned(), 0.0)],
+        );
+        for ((k, mut file, _), value) in items.into_iter().zip(values) {
+            if file == FileId::from_raw(u32::MAX) {
+                let key = convert::tag(&k, "tag_scalar_dict key")?;
+                let rel = sub_run_dir(main_tag.cast::<PyString>()?.to_cow()?.as_ref(), &key)?;
+                file = self.sub_file(&writer, &rel)?;
+                files.set_item(&k, file.raw())?;
+            }
+            if let Some(ferroboard_core::proto::event::What::Summary(s)) = ev.what.as_mut() {
+                s.value[0].value = Some(
+                    ferroboard_core::proto::summary::value::Value::SimpleValue(value as f32),
+                );
+            }
             append_event(py, &writer, file, &ev)?;
         }
         Ok(())
