@@ -18,9 +18,9 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def best_of(fn: Callable[[], float], repeats: int) -> float:
-    """Median of ``repeats`` runs of ``fn`` (which returns seconds)."""
-    return statistics.median(fn() for _ in range(repeats))
+def best_of(fn: Callable[..., float], repeats: int, *args: object) -> float:
+    """Median of ``repeats`` runs of ``fn(*args)`` (which returns seconds)."""
+    return statistics.median(fn(*args) for _ in range(repeats))
 
 
 def machine() -> str:

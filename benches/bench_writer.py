@@ -85,7 +85,7 @@ def run(repeats: int, quick: bool) -> list[tuple[str, dict[str, float]]]:
         rates = {}
         for who, cls in writers().items():
             n = n_ours if who == "ferroboard" else n_peer
-            secs = best_of(lambda c=cls, n=n, w=who: measure_once(c, fn, n, per_call, w), repeats)
+            secs = best_of(measure_once, repeats, cls, fn, n, per_call, who)
             rates[who] = n / secs
         rows.append((name, rates))
     return rows
