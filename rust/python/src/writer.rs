@@ -484,11 +484,24 @@ impl NativeWriter {
 impl Drop for NativeWriter {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(open) = st.open.take() {
-            if open.writer.is_forked_copy() {
+        let open = st.open.take();
+        let cache = self
+            .sub_cache
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match open {
+            Some(open) if open.writer.is_forked_copy() => {
+                // The parent's writer must not be touched in a forked child: leak it.
                 std::mem::forget(open);
+                std::mem::forget(cache);
             }
-            // Otherwise dropping the last Arc closes the writer, flushing everything.
+            open => {
+                // Dropping the last reference closes the writer, which waits for its thread;
+                // that thread may need the GIL (deferred values), so wait without holding it.
+                let writer = cache.map(|c| c.writer);
+                Python::attach(|py| py.detach(move || drop((open, writer))));
+            }
         }
     }
 }
