@@ -82,6 +82,19 @@ impl<F: FnOnce() -> Result<Vec<u8>, String> + Send> DeferredPayload for F {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(u32);
 
+impl FileId {
+    /// The id as a number (for caches kept outside Rust).
+    pub fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// An id from [`FileId::raw`]. Appending to an id that no `create_file` returned writes
+    /// nothing.
+    pub fn from_raw(raw: u32) -> Self {
+        FileId(raw)
+    }
+}
+
 /// Errors of an [`EventWriter`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
@@ -96,6 +109,8 @@ pub enum WriteError {
         message: String,
         /// The `io::ErrorKind`.
         kind: io::ErrorKind,
+        /// The operating system's error number, where there is one.
+        errno: Option<i32>,
     },
     /// A deferred payload failed to resolve.
     #[error("a deferred value could not be written: {0}")]
@@ -118,6 +133,7 @@ impl WriteError {
             path: path.to_owned(),
             message: e.to_string(),
             kind: e.kind(),
+            errno: e.raw_os_error(),
         }
     }
 }
@@ -253,7 +269,10 @@ impl EventWriter {
             has_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
-        let drain = options.drain_interval.min(options.flush_interval).max(Duration::from_millis(1));
+        let drain = options
+            .drain_interval
+            .min(options.flush_interval)
+            .max(Duration::from_millis(1));
         let worker = Worker {
             shared: Arc::clone(&shared),
             rx,
@@ -473,13 +492,12 @@ impl EventWriter {
         let sent = {
             let mut pending = lock(&inner.shared.pending);
             inner.shared.closed.store(true, Ordering::Release);
-            Self::hand_off(inner, &mut pending)
-                .and_then(|()| {
-                    inner
-                        .tx
-                        .send(Msg::Close(ack_tx))
-                        .map_err(|_| WriteError::ThreadGone)
-                })
+            Self::hand_off(inner, &mut pending).and_then(|()| {
+                inner
+                    .tx
+                    .send(Msg::Close(ack_tx))
+                    .map_err(|_| WriteError::ThreadGone)
+            })
         };
         let result = sent.and_then(|()| ack_rx.recv().map_err(|_| WriteError::ThreadGone)?);
         let joined = thread.join();
@@ -508,6 +526,23 @@ impl Drop for EventWriter {
         let _ = self.close();
         // SAFETY: `inner` is dropped exactly once, here, and never used afterwards.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
+    }
+}
+
+/// Part of a batch bound for one file.
+enum Segment {
+    /// `Batch::bytes[start..end]`.
+    Range(usize, usize),
+    /// Bytes framed elsewhere.
+    Owned(Vec<u8>),
+}
+
+impl Segment {
+    fn bytes<'a>(&'a self, batch: &'a [u8]) -> &'a [u8] {
+        match self {
+            Segment::Range(a, b) => &batch[*a..*b],
+            Segment::Owned(v) => v,
+        }
     }
 }
 
@@ -595,21 +630,33 @@ impl Worker {
         }
     }
 
+    /// Writes a batch with one `write` per file: records bound for the same file are gathered
+    /// (in order) first, so interleaved appends to several files (`add_scalars`) cost no more
+    /// system calls than appends to one.
     fn write_batch(&mut self, batch: Batch) {
         let Batch { bytes, ops, .. } = batch;
         let mut start = 0;
+        // Per file, in first-seen order: the segments to write, in append order.
+        let mut plan: Vec<(FileId, Vec<Segment>)> = Vec::new();
+        let push = |plan: &mut Vec<(FileId, Vec<Segment>)>, file: FileId, seg: Segment| match plan
+            .iter_mut()
+            .find(|(f, _)| *f == file)
+        {
+            Some((_, segs)) => segs.push(seg),
+            None => plan.push((file, vec![seg])),
+        };
         for op in ops {
             match op {
                 Op::Inline { file, end } => {
-                    self.write(file, &bytes[start..end]);
+                    push(&mut plan, file, Segment::Range(start, end));
                     start = end;
                 }
-                Op::Framed { file, bytes } => self.write(file, &bytes),
+                Op::Framed { file, bytes } => push(&mut plan, file, Segment::Owned(bytes)),
                 Op::Deferred { file, item } => match item.resolve() {
                     Ok(payload) => {
                         let mut framed = Vec::with_capacity(payload.len() + 16);
                         encode_record(&mut framed, &payload);
-                        self.write(file, &framed);
+                        push(&mut plan, file, Segment::Owned(framed));
                     }
                     Err(msg) => self.shared.record_error(WriteError::Deferred(msg)),
                 },
@@ -621,6 +668,18 @@ impl Worker {
                     self.files[i] = Some(open);
                 }
             }
+        }
+        let mut scratch = Vec::new();
+        for (file, segs) in plan {
+            if let [seg] = &segs[..] {
+                self.write(file, seg.bytes(&bytes));
+                continue;
+            }
+            scratch.clear();
+            for seg in &segs {
+                scratch.extend_from_slice(seg.bytes(&bytes));
+            }
+            self.write(file, &scratch);
         }
     }
 
@@ -650,13 +709,10 @@ impl Worker {
             if !f.dirty && !sync {
                 continue;
             }
-            let r = f.file.flush().and_then(|()| {
-                if sync {
-                    f.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            });
+            let r = f
+                .file
+                .flush()
+                .and_then(|()| if sync { f.file.sync_data() } else { Ok(()) });
             f.dirty = false;
             if let Err(e) = r {
                 if first.is_ok() {
