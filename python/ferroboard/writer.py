@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Optional, Union
 
 from . import _convert
+from ._histogram import HistogramMethods
 from ._native import NativeWriter, set_converters
 
 set_converters(_convert.scalar, _convert.step)
@@ -38,7 +39,7 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(NativeWriter):
+class SummaryWriter(HistogramMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:

@@ -240,7 +240,9 @@ pub enum Bins<'a> {
     /// Equal-width edges as `numpy.histogram_bin_edges` returns them for an integer bin count
     /// or a named rule (`numpy.linspace(first, last, n + 1)`), counted with numpy's equal-width
     /// formula and its one-step corrections against the edges, so every value lands where
-    /// `numpy.histogram` with that integer count or rule puts it.
+    /// `numpy.histogram` with that integer count or rule puts it. (Where that formula is more
+    /// than one bin off, at the extremes of the float range, numpy miscounts or raises; those
+    /// values are counted by the edges instead.)
     Uniform(&'a [f64]),
     /// Explicit edges, strictly increasing and finite, counted as `numpy.histogram` does with
     /// an array of edges (`searchsorted`: half-open bins, the last one closed).
@@ -617,6 +619,12 @@ fn uniform_bin(edges: &[f64], x: f64) -> usize {
     }
     if i != n - 1 && x >= edges[i + 1] {
         i += 1;
+    }
+    // The formula lands within one bin of the right one except in extreme cases (widths
+    // near the float limits or subnormal), where numpy itself miscounts or fails: there,
+    // count by the edges.
+    if x < edges[i] || (i != n - 1 && x >= edges[i + 1]) {
+        return explicit_bin(edges, x);
     }
     i
 }
