@@ -59,41 +59,71 @@ pub const PARALLEL_THRESHOLD: usize = 1 << 16;
 /// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
 /// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
 pub trait Sample: Copy + Send + Sync {
+    /// Whether every value of the type is exactly an `f32`: then [`Sample::to_f32`] is exact
+    /// and the default bins are found with a float32 lookup table (half the memory traffic).
+    const EXACT_IN_F32: bool = false;
     /// The value as `f64`.
     fn to_f64(self) -> f64;
+    /// The value as `f32` (exact when [`Sample::EXACT_IN_F32`]).
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self.to_f64() as f32
+    }
 }
 
 macro_rules! sample_as {
-    ($($t:ty),*) => {$(
+    ($exact:expr => $($t:ty),*) => {$(
         impl Sample for $t {
+            const EXACT_IN_F32: bool = $exact;
             #[inline(always)]
             #[allow(clippy::cast_lossless)]
             fn to_f64(self) -> f64 {
                 self as f64
             }
+            #[inline(always)]
+            #[allow(clippy::cast_lossless)]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
         }
     )*};
 }
-sample_as!(f64, f32, i8, i16, i32, i64, u8, u16, u32, u64);
+sample_as!(false => f64, i32, i64, u32, u64);
+sample_as!(true => f32, i8, i16, u8, u16);
 
 impl Sample for bool {
+    const EXACT_IN_F32: bool = true;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         f64::from(u8::from(self))
     }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(u8::from(self))
+    }
 }
 
 impl Sample for F16 {
+    const EXACT_IN_F32: bool = true;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         F16::to_f64(self)
     }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        F16::to_f32(self)
+    }
 }
 
 impl Sample for BF16 {
+    const EXACT_IN_F32: bool = true;
     #[inline(always)]
     fn to_f64(self) -> f64 {
         BF16::to_f64(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        BF16::to_f32(self)
     }
 }
 
@@ -111,11 +141,25 @@ struct Cell {
 /// which the statistics pass accounts for).
 const DEFAULT_SLOTS: usize = DEFAULT_BIN_COUNT + 2;
 
+/// A lookup cell for `f32` values: as [`Cell`], with the smallest `f32` at or above the edge
+/// (for an `f32` value `x`, `x >= edge` exactly when `x >= that f32`).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(8))]
+struct Cell32 {
+    edge: f32,
+    below: u32,
+}
+
+/// `f32` cells are keyed by `bits >> CELL_SHIFT_F32` (sign, exponent, 4 mantissa bits).
+const CELL_SHIFT_F32: u32 = 23 - CELL_MANTISSA_BITS;
+
 struct DefaultTable {
     /// All 1549 edges, ascending.
     edges: Vec<f64>,
     /// One cell per value of `bits >> CELL_SHIFT` (sign, exponent, 4 mantissa bits): 65536.
     cells: Box<[Cell]>,
+    /// One cell per value of an `f32`'s `bits >> CELL_SHIFT_F32`: 8192.
+    cells32: Box<[Cell32]>,
 }
 
 /// The slot numpy's `searchsorted` semantics give `x` (finite or not) among `edges`.
@@ -206,8 +250,71 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
             }
         })
         .collect();
-    DefaultTable { edges, cells }
+    let cells32 = (0..1u32 << (32 - CELL_SHIFT_F32))
+        .map(|key| {
+            let exponent = (key >> CELL_MANTISSA_BITS) & 0xff;
+            if exponent == 0xff {
+                return Cell32 {
+                    edge: f32::NAN,
+                    below: DEFAULT_SLOTS as u32 - 1,
+                };
+            }
+            let first = f32::from_bits(key << CELL_SHIFT_F32);
+            let last = f32::from_bits(((key + 1) << CELL_SHIFT_F32) - 1);
+            let (lo, hi) = if first <= last {
+                (first, last)
+            } else {
+                (last, first)
+            };
+            let slot = |x: f32| reference_slot(&edges, f64::from(x));
+            let (slot_lo, slot_hi) = (slot(lo), slot(hi));
+            if slot_lo == slot_hi {
+                return Cell32 {
+                    edge: f32::NAN,
+                    below: slot_lo,
+                };
+            }
+            assert_eq!(slot_hi, slot_lo + 1, "a lookup cell spans two edges");
+            // The smallest f32 taking the upper slot.
+            let (mut a32, mut b32) = (ordered32(lo), ordered32(hi));
+            while a32 < b32 {
+                let mid = a32 + (b32 - a32) / 2;
+                if slot(from_ordered32(mid)) == slot_hi {
+                    b32 = mid;
+                } else {
+                    a32 = mid + 1;
+                }
+            }
+            Cell32 {
+                edge: from_ordered32(a32),
+                below: slot_lo,
+            }
+        })
+        .collect();
+    DefaultTable {
+        edges,
+        cells,
+        cells32,
+    }
 });
+
+/// `f32` values in order as integers (`-0.0` and `0.0` both map to 0).
+fn ordered32(x: f32) -> i32 {
+    let b = x.to_bits() as i32;
+    if b < 0 {
+        -(b & i32::MAX)
+    } else {
+        b
+    }
+}
+
+fn from_ordered32(i: i32) -> f32 {
+    if i < 0 {
+        f32::from_bits(i.unsigned_abs() | (1 << 31))
+    } else {
+        f32::from_bits(i as u32)
+    }
+}
 
 /// TensorBoard's default histogram edges, as torch's `SummaryWriter.default_bins`: `0` and
 /// `±1e-12 * 1.1^k` for every `k` with `1e-12 * 1.1^k < 1e20`, built by repeated
@@ -229,6 +336,13 @@ pub fn default_bin(x: f64) -> Option<usize> {
 #[inline(always)]
 fn default_slot(t: &DefaultTable, x: f64) -> usize {
     let cell = t.cells[(x.to_bits() >> CELL_SHIFT) as usize];
+    (cell.below + u32::from(x >= cell.edge)) as usize
+}
+
+/// The default slot of the `f32` value `x`, from the float32 table.
+#[inline(always)]
+fn default_slot32(t: &DefaultTable, x: f32) -> usize {
+    let cell = t.cells32[(x.to_bits() >> CELL_SHIFT_F32) as usize];
     (cell.below + u32::from(x >= cell.edge)) as usize
 }
 
@@ -452,7 +566,12 @@ impl Partial {
     }
 }
 
+/// Independent counters per thread: runs of equal slots do not wait on one another's stores.
 const LANES: usize = 4;
+
+/// Independent accumulators for the statistics (the same on every CPU, so the sums do not
+/// depend on which instructions the CPU has).
+const STAT_LANES: usize = 8;
 
 /// Values are handled in blocks this long: statistics first, then bins, while the block is
 /// still in the L1 cache.
@@ -464,64 +583,144 @@ const LANE_BLOCK: usize = 1 << 30;
 /// Per-lane statistics of finite values. Independent lanes keep the floating-point
 /// dependency chains short and let the compiler use vector instructions.
 struct Stats {
-    min: [f64; LANES],
-    max: [f64; LANES],
-    sum: [f64; LANES],
-    sum_squares: [f64; LANES],
-    nonfinite: [u64; LANES],
+    min: [f64; STAT_LANES],
+    max: [f64; STAT_LANES],
+    sum: [f64; STAT_LANES],
+    sum_squares: [f64; STAT_LANES],
+    nonfinite: [u64; STAT_LANES],
 }
 
 impl Stats {
     fn new() -> Self {
         Stats {
-            min: [f64::INFINITY; LANES],
-            max: [f64::NEG_INFINITY; LANES],
-            sum: [0.0; LANES],
-            sum_squares: [0.0; LANES],
-            nonfinite: [0; LANES],
+            min: [f64::INFINITY; STAT_LANES],
+            max: [f64::NEG_INFINITY; STAT_LANES],
+            sum: [0.0; STAT_LANES],
+            sum_squares: [0.0; STAT_LANES],
+            nonfinite: [0; STAT_LANES],
         }
     }
 
-    #[inline(always)]
-    fn add(&mut self, lane: usize, x: f64) {
-        // Branch-free: non-finite values add 0 and compare as the neutral infinities.
-        let finite = x.is_finite();
-        let v = if finite { x } else { 0.0 };
-        let lo = if finite { x } else { f64::INFINITY };
-        let hi = if finite { x } else { f64::NEG_INFINITY };
-        self.sum[lane] += v;
-        self.sum_squares[lane] += v * v;
-        self.min[lane] = if lo < self.min[lane] {
-            lo
-        } else {
-            self.min[lane]
-        };
-        self.max[lane] = if hi > self.max[lane] {
-            hi
-        } else {
-            self.max[lane]
-        };
-        self.nonfinite[lane] += u64::from(!finite);
-    }
-
+    /// Adds `values`, with the widest vector instructions the CPU has (the result does not
+    /// depend on them: every lane adds its values in the same order).
     #[inline(always)]
     fn block<T: Sample>(&mut self, values: &[T]) {
-        let mut chunks = values.chunks_exact(LANES);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { self.block_avx2(values) };
+            return;
+        }
+        self.block_portable(values);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn block_avx2<T: Sample>(&mut self, values: &[T]) {
+        self.block_portable(values);
+    }
+
+    /// All values finite (the usual case): plain sums, minima and maxima, which vectorize
+    /// well. Should a lane end up non-finite (a NaN or infinity among the values, or an
+    /// overflowing sum), the block is redone by `block_exact` from the previous state; for
+    /// finite values both compute exactly the same thing.
+    #[inline(always)]
+    fn block_portable<T: Sample>(&mut self, values: &[T]) {
+        let (mut mn, mut mx, mut sum, mut sq) = (self.min, self.max, self.sum, self.sum_squares);
+        let mut chunks = values.chunks_exact(STAT_LANES);
         for chunk in &mut chunks {
-            for (lane, v) in chunk.iter().enumerate() {
-                self.add(lane, v.to_f64());
+            for lane in 0..STAT_LANES {
+                let x = chunk[lane].to_f64();
+                sum[lane] += x;
+                sq[lane] += x * x;
+                mn[lane] = if x < mn[lane] { x } else { mn[lane] };
+                mx[lane] = if x > mx[lane] { x } else { mx[lane] };
             }
         }
         for (lane, v) in chunks.remainder().iter().enumerate() {
-            self.add(lane, v.to_f64());
+            let x = v.to_f64();
+            sum[lane] += x;
+            sq[lane] += x * x;
+            mn[lane] = if x < mn[lane] { x } else { mn[lane] };
+            mx[lane] = if x > mx[lane] { x } else { mx[lane] };
         }
+        let mut clean = true;
+        for lane in 0..STAT_LANES {
+            // Untouched lanes keep their infinite starting extremes; touched ones are finite.
+            let touched = lane < values.len() || mn[lane] != f64::INFINITY;
+            clean &= sum[lane].is_finite()
+                && sq[lane].is_finite()
+                && (!touched || (mn[lane].is_finite() && mx[lane].is_finite()));
+        }
+        if clean {
+            (self.min, self.max, self.sum, self.sum_squares) = (mn, mx, sum, sq);
+        } else {
+            self.block_exact(values);
+        }
+    }
+
+    #[inline(never)]
+    fn block_exact<T: Sample>(&mut self, values: &[T]) {
+        // Locals rather than fields, and a floating-point finiteness test, so that the
+        // compiler keeps the lanes in vector registers.
+        let (mut mn, mut mx, mut sum, mut sq, mut nf) = (
+            self.min,
+            self.max,
+            self.sum,
+            self.sum_squares,
+            self.nonfinite,
+        );
+        #[inline(always)]
+        fn add(x: f64, mn: &mut f64, mx: &mut f64, sum: &mut f64, sq: &mut f64, nf: &mut u64) {
+            // Branch-free: non-finite values add 0 and compare as the neutral infinities.
+            let finite = x.abs() < f64::INFINITY;
+            let v = if finite { x } else { 0.0 };
+            let lo = if finite { x } else { f64::INFINITY };
+            let hi = if finite { x } else { f64::NEG_INFINITY };
+            *sum += v;
+            *sq += v * v;
+            *mn = if lo < *mn { lo } else { *mn };
+            *mx = if hi > *mx { hi } else { *mx };
+            *nf += u64::from(!finite);
+        }
+        let mut chunks = values.chunks_exact(STAT_LANES);
+        for chunk in &mut chunks {
+            for lane in 0..STAT_LANES {
+                let x = chunk[lane].to_f64();
+                add(
+                    x,
+                    &mut mn[lane],
+                    &mut mx[lane],
+                    &mut sum[lane],
+                    &mut sq[lane],
+                    &mut nf[lane],
+                );
+            }
+        }
+        for (lane, v) in chunks.remainder().iter().enumerate() {
+            add(
+                v.to_f64(),
+                &mut mn[lane],
+                &mut mx[lane],
+                &mut sum[lane],
+                &mut sq[lane],
+                &mut nf[lane],
+            );
+        }
+        (
+            self.min,
+            self.max,
+            self.sum,
+            self.sum_squares,
+            self.nonfinite,
+        ) = (mn, mx, sum, sq, nf);
     }
 }
 
 /// One pass over `values`: statistics of the finite values, and a count per slot of
 /// `bin_of`, which maps every value (finite or not) to a slot below `slots`.
 #[inline(always)]
-fn scan<T: Sample, F: Fn(f64) -> usize>(values: &[T], slots: usize, bin_of: &F) -> Partial {
+fn scan<T: Sample, F: Fn(T) -> usize>(values: &[T], slots: usize, bin_of: &F) -> Partial {
     let mut counts = vec![0u64; slots];
     let mut stats = Stats::new();
     // One set of counters per lane, so that runs of equal slots do not wait on one
@@ -538,11 +737,11 @@ fn scan<T: Sample, F: Fn(f64) -> usize>(values: &[T], slots: usize, bin_of: &F) 
                 let mut chunks = block.chunks_exact(LANES);
                 for chunk in &mut chunks {
                     for (lane, v) in chunk.iter().enumerate() {
-                        lanes[lane][bin_of(v.to_f64())] += 1;
+                        lanes[lane][bin_of(*v)] += 1;
                     }
                 }
                 for v in chunks.remainder() {
-                    lanes[0][bin_of(v.to_f64())] += 1;
+                    lanes[0][bin_of(*v)] += 1;
                 }
             }
         }
@@ -559,19 +758,21 @@ fn scan<T: Sample, F: Fn(f64) -> usize>(values: &[T], slots: usize, bin_of: &F) 
         nonfinite: s.nonfinite.iter().sum(),
         min: s.min.iter().copied().fold(f64::INFINITY, f64::min),
         max: s.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        sum: (s.sum[0] + s.sum[1]) + (s.sum[2] + s.sum[3]),
-        sum_squares: (s.sum_squares[0] + s.sum_squares[1]) + (s.sum_squares[2] + s.sum_squares[3]),
+        sum: lane_sum(&s.sum),
+        sum_squares: lane_sum(&s.sum_squares),
     }
+}
+
+/// The lanes' sums, added pairwise.
+fn lane_sum(lanes: &[f64; STAT_LANES]) -> f64 {
+    let q: Vec<f64> = lanes.chunks(2).map(|p| p[0] + p[1]).collect();
+    (q[0] + q[1]) + (q[2] + q[3])
 }
 
 /// `scan` over the whole input, in parallel stretches for large inputs. The stretch size
 /// depends only on the input's length, and partial results are combined in order, so the
 /// result never depends on the number of threads.
-fn scan_all<T: Sample, F: Fn(f64) -> usize + Sync>(
-    values: &[T],
-    slots: usize,
-    bin_of: F,
-) -> Partial {
+fn scan_all<T: Sample, F: Fn(T) -> usize + Sync>(values: &[T], slots: usize, bin_of: F) -> Partial {
     if values.len() < PARALLEL_THRESHOLD {
         return scan(values, slots, &bin_of);
     }
@@ -675,18 +876,30 @@ fn count<T: Sample>(
     Ok(match *bins {
         Bins::Default => {
             let t: &DefaultTable = &DEFAULT_TABLE;
-            let p = scan_all(values, DEFAULT_SLOTS, |x| default_slot(t, x));
+            let p = if T::EXACT_IN_F32 {
+                scan_all(values, DEFAULT_SLOTS, |v: T| default_slot32(t, v.to_f32()))
+            } else {
+                scan_all(values, DEFAULT_SLOTS, |v: T| default_slot(t, v.to_f64()))
+            };
             (p, 1, DEFAULT_BIN_COUNT)
         }
         Bins::Uniform(edges) => {
             check_edges(edges)?;
             let n = edges.len() - 1;
-            (scan_all(values, n + 1, |x| uniform_bin(edges, x)), 0, n)
+            (
+                scan_all(values, n + 1, |v: T| uniform_bin(edges, v.to_f64())),
+                0,
+                n,
+            )
         }
         Bins::Edges(edges) => {
             check_edges(edges)?;
             let n = edges.len() - 1;
-            (scan_all(values, n + 1, |x| explicit_bin(edges, x)), 0, n)
+            (
+                scan_all(values, n + 1, |v: T| explicit_bin(edges, v.to_f64())),
+                0,
+                n,
+            )
         }
     })
 }
@@ -926,6 +1139,49 @@ mod tests {
         );
         assert_eq!(default_bin(edges[0]), Some(0));
         assert_eq!(default_bin(f64::MAX), None);
+    }
+
+    #[test]
+    fn float32_lookup_matches_binary_search() {
+        let t: &DefaultTable = &DEFAULT_TABLE;
+        let edges = default_edges();
+        let check = |x: f32| {
+            if !x.is_finite() {
+                return; // any slot: the statistics pass accounts for these
+            }
+            assert_eq!(
+                default_slot32(t, x) as u32,
+                reference_slot(edges, f64::from(x)),
+                "x = {x:e} ({:#x})",
+                x.to_bits()
+            );
+        };
+        // Around every edge (its nearest f32s and their neighbours), both signs.
+        for &e in edges {
+            let f = e as f32;
+            for d in -3i32..=3 {
+                let b = f.to_bits() as i64 + i64::from(d);
+                if (0..=i64::from(u32::MAX)).contains(&b) {
+                    check(f32::from_bits(b as u32));
+                    check(-f32::from_bits(b as u32));
+                }
+            }
+        }
+        // Every cell boundary and its neighbours, NaNs and infinities included.
+        for key in 0..1u32 << (32 - CELL_SHIFT_F32) {
+            let b = key << CELL_SHIFT_F32;
+            for bits in [b, b.wrapping_add(1), b.wrapping_sub(1)] {
+                check(f32::from_bits(bits));
+            }
+        }
+        // A deterministic sample of all bit patterns.
+        let mut state = 0x2545_f491u32;
+        for _ in 0..2_000_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            check(f32::from_bits(state));
+        }
     }
 
     #[test]
