@@ -38,7 +38,7 @@ pub const MINIMUM_COUNT: f64 = 1e-7;
 const NUMPY_BLOCK: usize = 65536;
 
 /// Unweighted inputs at least this long are counted in parallel.
-const PARALLEL_THRESHOLD: usize = 1 << 18;
+const PARALLEL_THRESHOLD: usize = 1 << 15;
 
 /// A ground-truth label: `Some(true)` for 1, `Some(false)` for 0, `None` for anything else.
 pub trait Label: Copy + Send + Sync {
@@ -145,6 +145,7 @@ impl Scale {
 }
 
 /// A prediction: its bucket `floor(p * (n - 1))`, or `None` when `p` is not within `[0, 1]`.
+/// (The product is never negative, so `floor` is the truncation `as u32` performs.)
 pub trait Prediction: Copy + Send + Sync {
     /// The bucket of this prediction, computed in its own type.
     fn bucket(self, scale: &Scale) -> Option<u32>;
@@ -155,9 +156,12 @@ pub trait Prediction: Copy + Send + Sync {
 impl Prediction for f64 {
     #[inline(always)]
     fn bucket(self, scale: &Scale) -> Option<u32> {
-        (0.0..=1.0)
-            .contains(&self)
-            .then(|| (self * scale.as_f64).floor() as u32)
+        if !(0.0..=1.0).contains(&self) {
+            return None;
+        }
+        // SAFETY: 0 <= self <= 1 and 0 <= as_f64 < 2^24, so the product is finite and within
+        // [0, 2^24]: it fits a u32 (truncation is floor for non-negative values).
+        Some(unsafe { (self * scale.as_f64).to_int_unchecked::<u32>() })
     }
     fn value(self) -> f64 {
         self
@@ -167,9 +171,12 @@ impl Prediction for f64 {
 impl Prediction for f32 {
     #[inline(always)]
     fn bucket(self, scale: &Scale) -> Option<u32> {
-        (0.0..=1.0)
-            .contains(&self)
-            .then(|| (self * scale.as_f32).floor() as u32)
+        if !(0.0..=1.0).contains(&self) {
+            return None;
+        }
+        // SAFETY: 0 <= self <= 1 and 0 <= as_f32 <= 2^24, so the product is finite and within
+        // [0, 2^24]: it fits a u32 (truncation is floor for non-negative values).
+        Some(unsafe { (self * scale.as_f32).to_int_unchecked::<u32>() })
     }
     fn value(self) -> f64 {
         f64::from(self)
@@ -185,9 +192,9 @@ impl Prediction for F16 {
         }
         Some(match scale.as_f16 {
             // numpy's float16 multiply: the exact float32 product, rounded to float16.
-            Some(m) => F16::from_f32(p * m).to_f32().floor() as u32,
+            Some(m) => F16::from_f32(p * m).to_f32() as u32,
             // n - 1 overflows float16 (numpy would give inf): use float32 instead.
-            None => (p * scale.as_f32).floor() as u32,
+            None => (p * scale.as_f32) as u32,
         })
     }
     fn value(self) -> f64 {
@@ -393,8 +400,8 @@ fn first_bad<L: Label, P: Prediction>(
     unreachable!("first_bad is only called on a stretch holding a bad example")
 }
 
-/// Per-bucket positive counts and totals.
-type Counts = (Vec<u64>, Vec<u64>);
+/// Per-bucket counts, interleaved: `[negatives of bucket 0, positives of bucket 0, ...]`.
+type Counts = Vec<u64>;
 
 /// Unweighted counts for one stretch; `Err(())` when some example is invalid.
 #[inline(always)]
@@ -404,23 +411,14 @@ fn count_stretch<L: Label, P: Prediction>(
     scale: &Scale,
 ) -> Result<Counts, ()> {
     let n = scale.last as usize + 1;
-    let mut positive = vec![0u64; n];
-    let mut total = vec![0u64; n];
-    let mut ok = true;
+    let mut counts = vec![0u64; 2 * n];
     for (l, p) in labels.iter().zip(predictions) {
         let (Some(pos), Some(b)) = (l.positive(), p.bucket(scale)) else {
-            ok = false;
-            break;
+            return Err(());
         };
-        let b = b as usize;
-        positive[b] += u64::from(pos);
-        total[b] += 1;
+        counts[2 * b as usize + usize::from(pos)] += 1;
     }
-    if ok {
-        Ok((positive, total))
-    } else {
-        Err(())
-    }
+    Ok(counts)
 }
 
 fn unweighted<L: Label, P: Prediction>(
@@ -440,15 +438,11 @@ fn unweighted<L: Label, P: Prediction>(
         .enumerate()
         .map(|(i, (l, p))| count_stretch(l, p, scale).map_err(|()| i))
         .collect();
-    let mut positive = vec![0u64; n];
-    let mut total = vec![0u64; n];
+    let mut counts = vec![0u64; 2 * n];
     for part in parts {
         match part {
-            Ok((pos, tot)) => {
-                for (a, b) in positive.iter_mut().zip(pos) {
-                    *a += b;
-                }
-                for (a, b) in total.iter_mut().zip(tot) {
+            Ok(c) => {
+                for (a, b) in counts.iter_mut().zip(c) {
                     *a += b;
                 }
             }
@@ -465,12 +459,13 @@ fn unweighted<L: Label, P: Prediction>(
         }
     }
     Ok(Buckets {
-        negative: positive
+        negative: counts.iter().step_by(2).map(|&c| c as f64).collect(),
+        positive: counts
             .iter()
-            .zip(&total)
-            .map(|(&p, &t)| (t - p) as f64)
+            .skip(1)
+            .step_by(2)
+            .map(|&c| c as f64)
             .collect(),
-        positive: positive.into_iter().map(|p| p as f64).collect(),
     })
 }
 
