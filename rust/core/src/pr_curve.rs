@@ -46,6 +46,14 @@ pub trait Label: Copy + Send + Sync {
     fn positive(self) -> Option<bool>;
     /// The label as `f64`, for error messages.
     fn value(self) -> f64;
+    /// Branch-free form of [`Label::positive`]: `(1 if positive else 0, valid)`.
+    #[inline(always)]
+    fn code(self) -> (u32, bool) {
+        match self.positive() {
+            Some(p) => (u32::from(p), true),
+            None => (0, false),
+        }
+    }
 }
 
 impl Label for bool {
@@ -72,6 +80,11 @@ macro_rules! label_int {
             #[allow(clippy::cast_lossless)]
             fn value(self) -> f64 {
                 self as f64
+            }
+            #[inline(always)]
+            #[allow(clippy::cast_lossless, clippy::unnecessary_cast)]
+            fn code(self) -> (u32, bool) {
+                (self as u32 & 1, (self as u64) <= 1)
             }
         }
     )*};
@@ -151,9 +164,28 @@ pub trait Prediction: Copy + Send + Sync {
     fn bucket(self, scale: &Scale) -> Option<u32>;
     /// The prediction as `f64`, for error messages.
     fn value(self) -> f64;
+    /// Branch-free form of [`Prediction::bucket`]: `(bucket, valid)`, the bucket 0 when
+    /// invalid.
+    #[inline(always)]
+    fn bucket_code(self, scale: &Scale) -> (u32, bool) {
+        match self.bucket(scale) {
+            Some(b) => (b, true),
+            None => (0, false),
+        }
+    }
 }
 
 impl Prediction for f64 {
+    #[inline(always)]
+    fn bucket_code(self, scale: &Scale) -> (u32, bool) {
+        let valid = (0.0..=1.0).contains(&self);
+        let p = if valid { self } else { 0.0 };
+        // SAFETY: 0 <= p <= 1 and 0 <= as_f64 < 2^24: the product fits a u32.
+        (
+            unsafe { (p * scale.as_f64).to_int_unchecked::<u32>() },
+            valid,
+        )
+    }
     #[inline(always)]
     fn bucket(self, scale: &Scale) -> Option<u32> {
         if !(0.0..=1.0).contains(&self) {
@@ -169,6 +201,16 @@ impl Prediction for f64 {
 }
 
 impl Prediction for f32 {
+    #[inline(always)]
+    fn bucket_code(self, scale: &Scale) -> (u32, bool) {
+        let valid = (0.0..=1.0).contains(&self);
+        let p = if valid { self } else { 0.0 };
+        // SAFETY: 0 <= p <= 1 and 0 <= as_f32 <= 2^24: the product fits a u32.
+        (
+            unsafe { (p * scale.as_f32).to_int_unchecked::<u32>() },
+            valid,
+        )
+    }
     #[inline(always)]
     fn bucket(self, scale: &Scale) -> Option<u32> {
         if !(0.0..=1.0).contains(&self) {
@@ -403,6 +445,10 @@ fn first_bad<L: Label, P: Prediction>(
 /// Per-bucket counts, interleaved: `[negatives of bucket 0, positives of bucket 0, ...]`.
 type Counts = Vec<u64>;
 
+/// Examples are handled in blocks this long: slots first (a branch-free loop the compiler
+/// vectorizes), then the counts.
+const SLOT_BLOCK: usize = 1024;
+
 /// Unweighted counts for one stretch; `Err(())` when some example is invalid.
 #[inline(always)]
 fn count_stretch<L: Label, P: Prediction>(
@@ -410,13 +456,50 @@ fn count_stretch<L: Label, P: Prediction>(
     predictions: &[P],
     scale: &Scale,
 ) -> Result<Counts, ()> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { count_stretch_avx2(labels, predictions, scale) };
+    }
+    count_stretch_portable(labels, predictions, scale)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn count_stretch_avx2<L: Label, P: Prediction>(
+    labels: &[L],
+    predictions: &[P],
+    scale: &Scale,
+) -> Result<Counts, ()> {
+    count_stretch_portable(labels, predictions, scale)
+}
+
+#[inline(always)]
+fn count_stretch_portable<L: Label, P: Prediction>(
+    labels: &[L],
+    predictions: &[P],
+    scale: &Scale,
+) -> Result<Counts, ()> {
     let n = scale.last as usize + 1;
     let mut counts = vec![0u64; 2 * n];
-    for (l, p) in labels.iter().zip(predictions) {
-        let (Some(pos), Some(b)) = (l.positive(), p.bucket(scale)) else {
+    let mut slots = [0u32; SLOT_BLOCK];
+    for (ls, ps) in labels
+        .chunks(SLOT_BLOCK)
+        .zip(predictions.chunks(SLOT_BLOCK))
+    {
+        let mut valid = true;
+        for ((slot, l), p) in slots.iter_mut().zip(ls).zip(ps) {
+            let (pos, label_ok) = l.code();
+            let (b, prediction_ok) = p.bucket_code(scale);
+            valid &= label_ok & prediction_ok;
+            *slot = 2 * b + pos;
+        }
+        if !valid {
             return Err(());
-        };
-        counts[2 * b as usize + usize::from(pos)] += 1;
+        }
+        for &slot in &slots[..ls.len()] {
+            counts[slot as usize] += 1;
+        }
     }
     Ok(counts)
 }
