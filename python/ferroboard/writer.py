@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import os
 import socket
+import time
 import weakref
 from datetime import datetime
 from typing import Any, Optional, Union
@@ -36,6 +37,41 @@ def _close_all_writers() -> None:
 def _default_log_dir(comment: str) -> str:
     current_time = datetime.now().strftime("%b%d_%H-%M-%S")
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
+
+
+class FileWriter:
+    """The part of torch's ``FileWriter`` that user code reaches through
+    ``writer.file_writer``: events given as protobuf messages (anything with
+    ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event`` and ``Summary``)."""
+
+    def __init__(self, writer: SummaryWriter) -> None:
+        self._writer = writer
+
+    def get_logdir(self) -> str:
+        return self._writer.log_dir
+
+    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None):
+        """Writes ``event`` (an ``Event`` message), setting its wall time (now unless given)
+        and step (when given), as torch's ``FileWriter.add_event`` does."""
+        if not hasattr(event, "SerializeToString"):
+            raise TypeError(f"event must be an Event protobuf message, got {type(event).__name__}")
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = _convert.step(step, "step")
+        self._writer._write_event(event.SerializeToString())
+
+    def add_summary(
+        self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> None:
+        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
+        raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
+        self._writer._write_event(NativeWriter._summary_event(raw, global_step, walltime))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 class SummaryWriter(NativeWriter):
@@ -85,6 +121,18 @@ class SummaryWriter(NativeWriter):
     def get_logdir(self) -> str:
         """Returns the directory where event files will be written."""
         return self.log_dir
+
+    @property
+    def file_writer(self) -> FileWriter:
+        """torch's ``writer.file_writer``: the main event file, for ``add_event`` and
+        ``add_summary`` with protobuf messages built elsewhere."""
+        return FileWriter(self)
+
+    def _get_file_writer(self) -> FileWriter:
+        """torch's ``_get_file_writer()`` (reopens a closed writer, as torch's does)."""
+        if self._closed:
+            self.flush()  # any add_* reopens; make the reopen explicit here
+        return FileWriter(self)
 
     def __enter__(self) -> SummaryWriter:
         return self

@@ -253,9 +253,9 @@ impl NativeWriter {
         purge_step: Option<&Bound<'_, PyAny>>,
         fsync: bool,
     ) -> PyResult<()> {
-        if !(flush_secs.is_finite() && flush_secs > 0.0) {
+        if !(flush_secs.is_finite() && flush_secs >= 0.0) {
             return Err(PyValueError::new_err(format!(
-                "flush_secs must be a positive number of seconds, got {flush_secs}"
+                "flush_secs must be a non-negative number of seconds, got {flush_secs}"
             )));
         }
         let purge_step = match purge_step {
@@ -273,7 +273,7 @@ impl NativeWriter {
             suffix: filename_suffix.to_owned(),
             options: WriterOptions {
                 max_queue: max_queue.max(1),
-                flush_interval: Duration::from_secs_f64(flush_secs),
+                flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
                 fsync,
                 ..WriterOptions::default()
             },
@@ -429,6 +429,23 @@ impl NativeWriter {
         let value = ferroboard_core::proto::summary::Value::decode(value)
             .map_err(|e| PyValueError::new_err(format!("value is not a Summary.Value: {e}")))?;
         let ev = event::summary_event(wall, Step(step), vec![value]);
+        Ok(PyBytes::new(py, &ev.encode_to_vec()))
+    }
+
+    /// Builds the serialized `Event{wall_time, step, summary}` around a serialized `Summary`.
+    #[staticmethod]
+    #[pyo3(signature = (summary, global_step=None, walltime=None))]
+    fn _summary_event<'py>(
+        py: Python<'py>,
+        summary: &[u8],
+        global_step: Option<&Bound<'_, PyAny>>,
+        walltime: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let step = convert::step(global_step, "global_step")?;
+        let wall = convert::walltime(walltime, "walltime")?;
+        let summary = ferroboard_core::proto::Summary::decode(summary)
+            .map_err(|e| PyValueError::new_err(format!("summary is not a Summary: {e}")))?;
+        let ev = event::summary_event(wall, Step(step), summary.value);
         Ok(PyBytes::new(py, &ev.encode_to_vec()))
     }
 
