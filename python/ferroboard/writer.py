@@ -10,28 +10,87 @@ the file through one background thread per writer, in call order.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import multiprocessing.util
 import os
+import signal
 import socket
 import weakref
 from datetime import datetime
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from . import _convert
-from ._native import NativeWriter, set_converters
+from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
 
 _live_writers: weakref.WeakSet[SummaryWriter] = weakref.WeakSet()
 
 
+def _close_live_writers() -> None:
+    for writer in list(_live_writers):
+        # Exit must go on; an error here was already reported or has no one to see it.
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
 @atexit.register
 def _close_all_writers() -> None:
     """Closes every writer still open when the interpreter exits, so nothing is lost."""
-    for writer in list(_live_writers):
-        try:
-            writer.close()
-        except Exception:  # noqa: BLE001 - exit must go on; the error was already reported
-            pass
+    _close_live_writers()
+    # From here on the interpreter may be finalizing: background threads must not call into it.
+    _interpreter_exiting()
+
+
+class _ForkHook:
+    """multiprocessing's fork/forkserver children leave through ``os._exit()``, which skips
+    ``atexit``; their ``_bootstrap`` runs multiprocessing's finalizers instead. This registers,
+    in every such child, a finalizer that closes the writers the child logged to."""
+
+
+_fork_hook = _ForkHook()
+
+
+def _register_child_finalizer(_: object) -> None:
+    multiprocessing.util.Finalize(None, _close_live_writers, exitpriority=0)
+
+
+multiprocessing.util.register_after_fork(_fork_hook, _register_child_finalizer)
+
+
+def close_on_sigterm() -> None:
+    """Makes SIGTERM close every open writer (writing everything added so far) before the
+    process dies of it.
+
+    Opt-in, because it changes the process's signal handling: by default ferroboard installs
+    no signal handler (like torch), and a SIGTERM kills the process at once, losing at most the
+    records added within the last drain interval (50 ms). This installs a Python handler for
+    SIGTERM that closes every writer, then calls the handler that was there before (a Python
+    callable), or restores the default action and re-sends SIGTERM, so the process still ends
+    with the same status. Python runs signal handlers in the main thread between bytecodes, so
+    a main thread blocked in a long native call delays the exit until that call returns.
+    Call it from the main thread.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _handler(signum: int, frame: Any) -> None:
+        _close_live_writers()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        if previous == signal.SIG_IGN:
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
+def _reopen(cls: type, settings: dict[str, Any]) -> SummaryWriter:
+    """Unpickles a writer: a new writer with the same settings and its own event file."""
+    writer = cls.__new__(cls)
+    SummaryWriter.__init__(writer, **settings)
+    return writer
 
 
 def _default_log_dir(comment: str) -> str:
@@ -97,3 +156,16 @@ class SummaryWriter(NativeWriter):
 
     def __repr__(self) -> str:
         return f"SummaryWriter(log_dir={self.log_dir!r})"
+
+    def __reduce__(self) -> tuple[Callable[..., SummaryWriter], tuple[type, dict[str, Any]]]:
+        """Pickling keeps the settings, not the file: unpickling (in a ``spawn`` worker, say)
+        opens a new writer on the same ``log_dir`` with its own event file (its pid in the
+        name). ``purge_step`` is not carried over: it applies once, to the original writer.
+        torch's writer cannot be pickled at all."""
+        settings = {
+            "log_dir": self.log_dir,
+            "max_queue": self.max_queue,
+            "flush_secs": self.flush_secs,
+            "filename_suffix": self.filename_suffix,
+        }
+        return _reopen, (type(self), settings)

@@ -12,13 +12,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ferroboard_core::event::{self, Step, WallTime};
 use ferroboard_core::proto::Event;
 use ferroboard_core::writer::DeferredPayload;
-use ferroboard_core::{EventWriter, FileId, WriterOptions};
+use ferroboard_core::{EventWriter, FileId, WriteError, WriterOptions};
 use prost::Message;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -65,14 +66,42 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Set by `ferroboard`'s exit handler once every writer is closed: from then on the interpreter
+/// may be finalizing, and a background thread must not try to attach to it.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the interpreter as exiting (called by `ferroboard.writer`'s `atexit` handler).
+#[pyfunction]
+pub fn _interpreter_exiting() {
+    EXITING.store(true, Ordering::Release);
+}
+
+/// How often an append is retried when another thread's `close()` closed the writer between
+/// taking it and appending (each retry reopens, as an `add_*` after `close()` does).
+const CLOSED_RETRIES: usize = 16;
+
 struct PyDeferred(Py<PyAny>);
 
 impl DeferredPayload for PyDeferred {
     fn resolve(self: Box<Self>) -> Result<Vec<u8>, String> {
-        Python::attach(|py| {
-            let out = self.0.call0(py).map_err(|e| e.to_string())?;
-            out.extract::<Vec<u8>>(py).map_err(|e| e.to_string())
+        if EXITING.load(Ordering::Acquire) {
+            // Dropping a `Py` without the GIL only queues a decref: no attach needed.
+            return Err("the interpreter is exiting; the value was dropped".to_owned());
+        }
+        let producer = self.0;
+        Python::try_attach(move |py| {
+            let out = producer
+                .call0(py)
+                .map_err(|e| format!("the producer raised {e}"))?;
+            drop(producer);
+            out.extract::<Vec<u8>>(py).map_err(|_| {
+                format!(
+                    "the producer must return bytes (a serialized Event), got {}",
+                    convert::type_name(out.bind(py))
+                )
+            })
         })
+        .unwrap_or_else(|| Err("the interpreter is not available; the value was dropped".into()))
     }
 }
 
@@ -91,9 +120,10 @@ impl NativeWriter {
                 std::mem::forget(old);
             }
         }
-        let config = st.config.as_ref().ok_or_else(|| {
-            PyRuntimeError::new_err("SummaryWriter.__init__ was not called")
-        })?;
+        let config = st
+            .config
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("SummaryWriter.__init__ was not called"))?;
         let writer = EventWriter::spawn(config.options.clone())
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start writer thread: {e}")))?;
         let (main, main_path) = writer
@@ -121,6 +151,25 @@ impl NativeWriter {
         self.current(&mut st)
     }
 
+    /// Runs `op` on the current writer and the file `pick` chooses. When another thread's
+    /// `close()` closed that writer in between ([`WriteError::Closed`]: nothing was queued),
+    /// takes the reopened writer and tries again, so the record lands in the new file instead
+    /// of being lost.
+    fn with_file(
+        &self,
+        pick: impl Fn(&Self) -> PyResult<(Arc<EventWriter>, FileId)>,
+        mut op: impl FnMut(&EventWriter, FileId) -> Result<(), WriteError>,
+    ) -> PyResult<()> {
+        for _ in 0..CLOSED_RETRIES {
+            let (writer, file) = pick(self)?;
+            match op(&writer, file) {
+                Err(WriteError::Closed) => continue,
+                r => return r.map_err(write_error),
+            }
+        }
+        Err(write_error(WriteError::Closed))
+    }
+
     /// The file of sub-run `rel` (a directory under `log_dir`), created on first use.
     fn sub_file(&self, rel: &str) -> PyResult<(Arc<EventWriter>, FileId)> {
         let mut st = lock(&self.state);
@@ -144,23 +193,29 @@ impl NativeWriter {
 }
 
 /// Appends a serialized event without blocking while holding the GIL.
-fn append(py: Python<'_>, writer: &EventWriter, file: FileId, payload: &[u8]) -> PyResult<()> {
+fn append(
+    py: Python<'_>,
+    writer: &EventWriter,
+    file: FileId,
+    payload: &[u8],
+) -> Result<(), WriteError> {
     if payload.len() >= LARGE_PAYLOAD {
-        return py
-            .detach(|| writer.append_large(file, payload))
-            .map_err(write_error);
+        return py.detach(|| writer.append_large(file, payload));
     }
     match writer.try_append(file, payload) {
         Ok(true) => Ok(()),
-        Ok(false) => py
-            .detach(|| writer.append(file, payload))
-            .map_err(write_error),
-        Err(e) => Err(write_error(e)),
+        Ok(false) => py.detach(|| writer.append(file, payload)),
+        Err(e) => Err(e),
     }
 }
 
 /// Encodes `event` into this thread's scratch buffer and appends it.
-fn append_event(py: Python<'_>, writer: &EventWriter, file: FileId, event: &Event) -> PyResult<()> {
+fn append_event(
+    py: Python<'_>,
+    writer: &EventWriter,
+    file: FileId,
+    event: &Event,
+) -> Result<(), WriteError> {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             event::encode_into(event, &mut buf);
@@ -241,6 +296,7 @@ impl NativeWriter {
 
     /// Adds a scalar, as torch's `add_scalar`.
     #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=false, double_precision=false))]
+    #[allow(clippy::too_many_arguments)] // torch's signature
     fn add_scalar(
         &self,
         py: Python<'_>,
@@ -261,8 +317,7 @@ impl NativeWriter {
             event::scalar_simple(tag.into_owned(), v)
         };
         let ev = event::summary_event(wall, Step(step), vec![value]);
-        let (writer, main) = self.writer_and_main()?;
-        append_event(py, &writer, main, &ev)
+        self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
     /// Adds several scalars sharing a main tag, each in its own sub-run, as torch's
@@ -294,13 +349,12 @@ impl NativeWriter {
             items.push((rel, value));
         }
         for (rel, value) in items {
-            let (writer, file) = self.sub_file(&rel)?;
             let ev = event::summary_event(
                 wall,
                 Step(step),
                 vec![event::scalar_simple(main_tag.clone().into_owned(), value)],
             );
-            append_event(py, &writer, file, &ev)?;
+            self.with_file(|s| s.sub_file(&rel), |w, f| append_event(py, w, f, &ev))?;
         }
         Ok(())
     }
@@ -320,23 +374,22 @@ impl NativeWriter {
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
         let ev = event::summary_event(wall, Step(step), vec![event::text(&tag, &text)]);
-        let (writer, main) = self.writer_and_main()?;
-        append_event(py, &writer, main, &ev)
+        self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
     /// Appends one serialized `Event` to the main event file (for summaries built elsewhere).
     fn _write_event(&self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
-        let (writer, main) = self.writer_and_main()?;
-        append(py, &writer, main, payload)
+        self.with_file(Self::writer_and_main, |w, f| append(py, w, f, payload))
     }
 
     /// Appends a record whose serialized `Event` is produced later, on the writer thread, by
     /// calling `producer()` (which must return `bytes`). It keeps its place in the order.
-    fn _write_deferred(&self, producer: Py<PyAny>) -> PyResult<()> {
-        let (writer, main) = self.writer_and_main()?;
-        writer
-            .append_deferred(main, Box::new(PyDeferred(producer)))
-            .map_err(write_error)
+    fn _write_deferred(&self, py: Python<'_>, producer: Py<PyAny>) -> PyResult<()> {
+        self.with_file(Self::writer_and_main, |w, f| {
+            let item = Box::new(PyDeferred(producer.clone_ref(py)));
+            // A full queue makes this wait for the background thread, which may need the GIL.
+            py.detach(|| w.append_deferred(f, item))
+        })
     }
 
     /// Builds the serialized `Event` for a summary value given as serialized `Summary.Value`
@@ -368,7 +421,11 @@ impl NativeWriter {
                 _ => return Ok(()),
             }
         };
-        py.detach(|| writer.flush()).map_err(write_error)
+        match py.detach(|| writer.flush()) {
+            // Another thread's close() got there first; it writes everything.
+            Err(WriteError::Closed) => Ok(()),
+            r => r.map_err(write_error),
+        }
     }
 
     /// Writes everything pending and closes the event files. Idempotent; a later `add_*`
@@ -412,8 +469,12 @@ impl Drop for NativeWriter {
         if let Some(open) = st.open.take() {
             if open.writer.is_forked_copy() {
                 std::mem::forget(open);
+                return;
             }
-            // Otherwise dropping the last Arc closes the writer, flushing everything.
+            // Dropping the last Arc closes the writer, which waits for the background thread;
+            // that thread may need the GIL (a deferred value), so release it meanwhile.
+            // (Objects are deallocated with the GIL held.)
+            Python::attach(|py| py.detach(move || drop(open)));
         }
     }
 }
