@@ -134,9 +134,21 @@ class SummaryWriter(NativeWriter):
             raise ValueError(f"max_queue must be a non-negative int, got {max_queue!r}")
         if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):
             raise TypeError(f"flush_secs must be a number, got {type(flush_secs).__name__}")
+        if any(c in filename_suffix for c in "/\\\0"):
+            raise ValueError(
+                f"filename_suffix must not contain path separators or NUL (it is part of a file "
+                f"name in log_dir), got {filename_suffix!r}"
+            )
         if not log_dir:
             log_dir = _default_log_dir(comment)
-        self.log_dir = os.fspath(log_dir)
+        if not isinstance(log_dir, (str, bytes, os.PathLike)):
+            raise TypeError(f"log_dir must be a str or os.PathLike, got {type(log_dir).__name__}")
+        log_dir = os.fspath(log_dir)
+        if not isinstance(log_dir, str):
+            log_dir = os.fsdecode(log_dir)
+        if "\0" in log_dir:
+            raise ValueError(f"log_dir must not contain NUL, got {log_dir!r}")
+        self.log_dir = log_dir
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs

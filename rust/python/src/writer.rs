@@ -226,19 +226,40 @@ fn append_event(
     })
 }
 
+/// Longest name of one directory component on common filesystems, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
 /// `{main_tag with "/" -> "_"}_{tag}`, torch's sub-run directory for `add_scalars`, refused
-/// when it could point outside the log directory.
+/// when it could point outside the log directory (a `..` component; `/` in `main_tag` is
+/// replaced and the path never starts with one), or could not be created (NUL, a component
+/// over 255 bytes). Backslashes are refused too: they are separators on Windows.
 fn sub_run_dir(main_tag: &str, tag: &str) -> PyResult<String> {
+    for (name, s) in [("main_tag", main_tag), ("tag_scalar_dict key", tag)] {
+        if s.contains('\0') || s.contains('\\') {
+            return Err(PyValueError::new_err(format!(
+                "{name} {s:?} names a sub-run directory under log_dir (add_scalars) and must \
+                 not contain NUL or backslashes"
+            )));
+        }
+    }
     let rel = format!("{}_{}", main_tag.replace('/', "_"), tag);
-    let unsafe_path = rel.contains('\0')
-        || Path::new(&rel)
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-    if unsafe_path || tag.contains('\\') {
-        return Err(PyValueError::new_err(format!(
-            "tag_scalar_dict key {tag:?} would name a directory outside log_dir ({rel:?}); \
-             keys must not contain '..' path components, NUL or backslashes"
-        )));
+    for c in Path::new(&rel).components() {
+        match c {
+            Component::Normal(part) if part.len() <= MAX_NAME_BYTES => {}
+            Component::Normal(_) => {
+                return Err(PyValueError::new_err(format!(
+                    "main_tag and tag_scalar_dict key {tag:?} make a sub-run directory name \
+                     longer than {MAX_NAME_BYTES} bytes ({rel:?})"
+                )))
+            }
+            Component::CurDir => {}
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "tag_scalar_dict key {tag:?} would name a directory outside log_dir \
+                     ({rel:?}); keys must not contain '..' path components"
+                )))
+            }
+        }
     }
     Ok(rel)
 }
@@ -295,7 +316,7 @@ impl NativeWriter {
     }
 
     /// Adds a scalar, as torch's `add_scalar`.
-    #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=false, double_precision=false))]
+    #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None))]
     #[allow(clippy::too_many_arguments)] // torch's signature
     fn add_scalar(
         &self,
@@ -304,15 +325,17 @@ impl NativeWriter {
         scalar_value: &Bound<'_, PyAny>,
         global_step: Option<&Bound<'_, PyAny>>,
         walltime: Option<&Bound<'_, PyAny>>,
-        new_style: bool,
-        double_precision: bool,
+        new_style: Option<&Bound<'_, PyAny>>,
+        double_precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let tag = convert::tag(tag, "tag")?;
         let v = convert::scalar(scalar_value, "scalar_value")?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
-        let value = if new_style {
-            event::scalar_tensor(tag.into_owned(), v, double_precision)
+        // Any truthy value, as torch tests them with `if` (default False).
+        let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
+        let value = if truthy(new_style)? {
+            event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?)
         } else {
             event::scalar_simple(tag.into_owned(), v)
         };
