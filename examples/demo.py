@@ -12,12 +12,11 @@ import sys
 import time
 from collections import Counter
 
+import ferroboard
 import torch
+from ferroboard import SummaryWriter
 from sklearn.datasets import load_digits
 from torch import nn
-
-import ferroboard
-from ferroboard import SummaryWriter
 
 
 def train(log_dir: str, epochs: int = 30) -> None:
@@ -96,7 +95,9 @@ def main() -> None:
     train(log_dir)
     print(f"logged to {log_dir} in {time.perf_counter() - t:.2f} s")
     read_back(log_dir)
-    print(f"\nview it:  {os.path.join(os.path.dirname(sys.executable), 'tensorboard')} --logdir runs")
+    print(
+        f"\nview it:  {os.path.join(os.path.dirname(sys.executable), 'tensorboard')} --logdir runs"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,6 @@
 
 from ._native import __version__
 from .events import iter_events
-from .writer import SummaryWriter
+from .writer import SummaryWriter, close_on_sigterm
 
-__all__ = ["SummaryWriter", "__version__", "iter_events"]
+__all__ = ["SummaryWriter", "__version__", "close_on_sigterm", "iter_events"]
