@@ -28,6 +28,7 @@ pub mod crc;
 pub mod event;
 pub mod fork;
 pub mod proto;
+pub mod reader;
 pub mod record;
 pub mod writer;
 

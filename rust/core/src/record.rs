@@ -418,7 +418,9 @@ mod tests {
         let bytes = framed(&[b"alpha".to_vec(), b"beta".to_vec()]);
         let cut = bytes.len() - 3;
         let mut r = RecordReader::new(&bytes[..cut]);
-        assert!(matches!(r.read_next().unwrap(), ReadOutcome::Record { payload, .. } if payload == b"alpha"));
+        assert!(
+            matches!(r.read_next().unwrap(), ReadOutcome::Record { payload, .. } if payload == b"alpha")
+        );
         let out = r.read_next().unwrap();
         let resume = match out {
             ReadOutcome::Truncated { offset, pending } => {
@@ -429,7 +431,9 @@ mod tests {
         };
         // Later, the file has grown: a new reader resumes at the reported offset.
         let mut r2 = RecordReader::resuming(&bytes[resume as usize..], resume);
-        assert!(matches!(r2.read_next().unwrap(), ReadOutcome::Record { payload, offset } if payload == b"beta" && offset == resume));
+        assert!(
+            matches!(r2.read_next().unwrap(), ReadOutcome::Record { payload, offset } if payload == b"beta" && offset == resume)
+        );
         assert!(matches!(
             r2.read_next().unwrap(),
             ReadOutcome::Truncated { pending: 0, .. }

@@ -253,7 +253,10 @@ impl EventWriter {
             has_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         });
-        let drain = options.drain_interval.min(options.flush_interval).max(Duration::from_millis(1));
+        let drain = options
+            .drain_interval
+            .min(options.flush_interval)
+            .max(Duration::from_millis(1));
         let worker = Worker {
             shared: Arc::clone(&shared),
             rx,
@@ -473,13 +476,12 @@ impl EventWriter {
         let sent = {
             let mut pending = lock(&inner.shared.pending);
             inner.shared.closed.store(true, Ordering::Release);
-            Self::hand_off(inner, &mut pending)
-                .and_then(|()| {
-                    inner
-                        .tx
-                        .send(Msg::Close(ack_tx))
-                        .map_err(|_| WriteError::ThreadGone)
-                })
+            Self::hand_off(inner, &mut pending).and_then(|()| {
+                inner
+                    .tx
+                    .send(Msg::Close(ack_tx))
+                    .map_err(|_| WriteError::ThreadGone)
+            })
         };
         let result = sent.and_then(|()| ack_rx.recv().map_err(|_| WriteError::ThreadGone)?);
         let joined = thread.join();
@@ -650,13 +652,10 @@ impl Worker {
             if !f.dirty && !sync {
                 continue;
             }
-            let r = f.file.flush().and_then(|()| {
-                if sync {
-                    f.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            });
+            let r = f
+                .file
+                .flush()
+                .and_then(|()| if sync { f.file.sync_data() } else { Ok(()) });
             f.dirty = false;
             if let Err(e) = r {
                 if first.is_ok() {
