@@ -96,6 +96,8 @@ pub enum WriteError {
         message: String,
         /// The `io::ErrorKind`.
         kind: io::ErrorKind,
+        /// The operating system's error number, where there is one.
+        errno: Option<i32>,
     },
     /// A deferred payload failed to resolve.
     #[error("a deferred value could not be written: {0}")]
@@ -118,6 +120,7 @@ impl WriteError {
             path: path.to_owned(),
             message: e.to_string(),
             kind: e.kind(),
+            errno: e.raw_os_error(),
         }
     }
 }

@@ -1,1 +1,21 @@
+//! `ferroboard._native`: the thin PyO3 layer over `ferroboard-core`.
+//!
+//! Each module here converts Python arguments, calls the core, and converts results back;
+//! heavy work runs with the GIL released. The Python package `ferroboard` wraps this module.
 
+use pyo3::prelude::*;
+
+mod convert;
+mod errors;
+mod events;
+mod writer;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<writer::NativeWriter>()?;
+    m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
+    events::register(m)?;
+    Ok(())
+}

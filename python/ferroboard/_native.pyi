@@ -1,0 +1,62 @@
+# Type stubs for the native module ferroboard._native (checked against it by tests/test_stubs.py).
+import os
+from collections.abc import Callable
+from typing import Any, Optional, Union
+
+__version__: str
+
+def set_converters(scalar: Callable[[Any, str], float], step: Callable[[Any, str], int]) -> None: ...
+
+class NativeWriter:
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> NativeWriter: ...
+    def _configure(
+        self,
+        log_dir: Union[str, os.PathLike[str]],
+        max_queue: int,
+        flush_secs: float,
+        filename_suffix: str,
+        purge_step: Optional[int],
+        fsync: bool = False,
+    ) -> None: ...
+    def add_scalar(
+        self,
+        tag: str,
+        scalar_value: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+        new_style: bool = False,
+        double_precision: bool = False,
+    ) -> None: ...
+    def add_scalars(
+        self,
+        main_tag: str,
+        tag_scalar_dict: dict[str, Any],
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None: ...
+    def add_text(
+        self,
+        tag: str,
+        text_string: str,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None: ...
+    def _write_event(self, payload: bytes) -> None: ...
+    def _write_deferred(self, producer: Callable[[], bytes]) -> None: ...
+    @staticmethod
+    def _event_bytes(
+        value: bytes, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> bytes: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def _event_file(self) -> Optional[str]: ...
+    @property
+    def _closed(self) -> bool: ...
+
+class EventIterator:
+    truncated: Optional[int]
+    corrupt_records: int
+    def __new__(cls, path: Union[str, os.PathLike[str]], check_crc: bool = True) -> EventIterator: ...
+    def __iter__(self) -> EventIterator: ...
+    def __next__(self) -> dict[str, Any]: ...
