@@ -60,3 +60,20 @@ class EventIterator:
     def __new__(cls, path: Union[str, os.PathLike[str]], check_crc: bool = True) -> EventIterator: ...
     def __iter__(self) -> EventIterator: ...
     def __next__(self) -> dict[str, Any]: ...
+
+class CorruptRecordError(OSError):
+    path: str
+    offset: int
+
+class NativeReader:
+    def __new__(
+        cls,
+        path: Union[str, os.PathLike[str]],
+        kinds: Optional[list[str]] = None,
+        runs: Optional[list[str]] = None,
+        tags: Optional[list[str]] = None,
+        check_crc: bool = True,
+        strict: bool = False,
+        purge_restarts: bool = False,
+    ) -> NativeReader: ...
+    def poll(self) -> dict[str, Any]: ...

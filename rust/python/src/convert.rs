@@ -38,10 +38,7 @@ fn converters() -> PyResult<&'static Converters> {
 /// A tag: a `str` of at most [`MAX_TAG_BYTES`] UTF-8 bytes.
 pub fn tag<'a>(obj: &'a Bound<'_, PyAny>, name: &str) -> PyResult<Cow<'a, str>> {
     let s = obj.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a str, got {}",
-            type_name(obj)
-        ))
+        PyTypeError::new_err(format!("{name} must be a str, got {}", type_name(obj)))
     })?;
     let s = s.to_cow().map_err(|_| {
         PyValueError::new_err(format!(
@@ -60,10 +57,7 @@ pub fn tag<'a>(obj: &'a Bound<'_, PyAny>, name: &str) -> PyResult<Cow<'a, str>> 
 /// A string argument (no length limit beyond memory), UTF-8 encodable.
 pub fn text<'a>(obj: &'a Bound<'_, PyAny>, name: &str) -> PyResult<Cow<'a, str>> {
     let s = obj.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a str, got {}",
-            type_name(obj)
-        ))
+        PyTypeError::new_err(format!("{name} must be a str, got {}", type_name(obj)))
     })?;
     s.to_cow().map_err(|_| {
         PyValueError::new_err(format!(
@@ -80,9 +74,9 @@ pub fn scalar(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
         return Ok(f.value());
     }
     if obj.is_exact_instance_of::<PyInt>() || obj.is_exact_instance_of::<PyBool>() {
-        return obj.extract::<f64>().map_err(|_| {
-            PyValueError::new_err(format!("{name} is an int too large for a float"))
-        });
+        return obj
+            .extract::<f64>()
+            .map_err(|_| PyValueError::new_err(format!("{name} is an int too large for a float")));
     }
     let py = obj.py();
     converters()?

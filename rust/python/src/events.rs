@@ -153,7 +153,10 @@ fn value_dict<'py>(py: Python<'py>, v: &summary::Value) -> PyResult<Bound<'py, P
             id.set_item("height", i.height)?;
             id.set_item("width", i.width)?;
             id.set_item("colorspace", i.colorspace)?;
-            id.set_item("encoded_image_string", PyBytes::new(py, &i.encoded_image_string))?;
+            id.set_item(
+                "encoded_image_string",
+                PyBytes::new(py, &i.encoded_image_string),
+            )?;
             d.set_item("image", id)?;
         }
         Some(summary::value::Value::Audio(a)) => {
@@ -162,7 +165,10 @@ fn value_dict<'py>(py: Python<'py>, v: &summary::Value) -> PyResult<Bound<'py, P
             ad.set_item("num_channels", a.num_channels)?;
             ad.set_item("length_frames", a.length_frames)?;
             ad.set_item("content_type", &a.content_type)?;
-            ad.set_item("encoded_audio_string", PyBytes::new(py, &a.encoded_audio_string))?;
+            ad.set_item(
+                "encoded_audio_string",
+                PyBytes::new(py, &a.encoded_audio_string),
+            )?;
             d.set_item("audio", ad)?;
         }
         Some(summary::value::Value::ObsoleteOldStyleHistogram(b)) => {

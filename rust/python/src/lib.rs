@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod convert;
 mod errors;
 mod events;
+mod reader;
 mod writer;
 
 /// The native module.
@@ -17,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<writer::NativeWriter>()?;
     m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
     events::register(m)?;
+    reader::register(m)?;
     Ok(())
 }

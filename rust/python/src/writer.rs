@@ -91,9 +91,10 @@ impl NativeWriter {
                 std::mem::forget(old);
             }
         }
-        let config = st.config.as_ref().ok_or_else(|| {
-            PyRuntimeError::new_err("SummaryWriter.__init__ was not called")
-        })?;
+        let config = st
+            .config
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("SummaryWriter.__init__ was not called"))?;
         let writer = EventWriter::spawn(config.options.clone())
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start writer thread: {e}")))?;
         let (main, main_path) = writer

@@ -586,6 +586,29 @@ impl RunState {
                             }
                         }
                     }
+                    if slot.plugin == "hparams" {
+                        // torch and TensorFlow put the hparams data in the metadata, with an
+                        // empty value or a dummy tensor: the kind follows the plugin.
+                        let content = match v.metadata {
+                            Some(md) => plugin_of(md)?.1.to_vec(),
+                            None => slot.content.clone(),
+                        };
+                        let wanted = slot.wanted;
+                        self.note_hparams(&content);
+                        if wanted && opts.kinds.has(Kind::HParams) {
+                            bump(&mut out.counts, id, Kind::HParams);
+                            out.items.push(Item {
+                                kind: Kind::HParams,
+                                run: self.global,
+                                file,
+                                tag: id,
+                                step: ev.step,
+                                wall_time: ev.wall_time,
+                                payload: Payload::None,
+                            });
+                        }
+                        continue;
+                    }
                     if !slot.wanted {
                         continue;
                     }
@@ -622,7 +645,6 @@ impl RunState {
                                 "audio" => Kind::Audio,
                                 "text" => Kind::Text,
                                 "pr_curves" => Kind::PrCurve,
-                                "hparams" => Kind::HParams,
                                 _ => Kind::Tensor,
                             };
                             match kind {
@@ -646,15 +668,6 @@ impl RunState {
                                         Ok(Payload::Tensor(tensor::decode_tensor(b)?))
                                     })?,
                                 },
-                                Kind::HParams => {
-                                    let content = slot.content.clone();
-                                    self.note_hparams(&content);
-                                    if opts.kinds.has(Kind::HParams) {
-                                        Some((Kind::HParams, Payload::None))
-                                    } else {
-                                        None
-                                    }
-                                }
                                 k => want(opts, k, || {
                                     Ok(Payload::Tensor(tensor::decode_tensor(b)?))
                                 })?,

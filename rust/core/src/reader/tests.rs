@@ -278,3 +278,42 @@ fn tf_written_fixtures() {
     let hp = &out.hparams[run("hparams/trial0") as usize];
     assert!(!hp.hparams.is_empty(), "{hp:?}");
 }
+
+#[test]
+fn hparams_in_metadata_of_an_empty_value() {
+    use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData, SessionStartInfo};
+    let mut ssi = SessionStartInfo::default();
+    ssi.hparams.insert(
+        "lr".into(),
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::NumberValue(0.1)),
+        },
+    );
+    let content = HParamsPluginData {
+        version: 0,
+        data: Some(h_params_plugin_data::Data::SessionStartInfo(ssi)),
+    }
+    .encode_to_vec();
+    let v = summary::Value {
+        tag: "_hparams_/session_start_info".into(),
+        metadata: Some(event::plugin_metadata("hparams", content)),
+        ..Default::default()
+    };
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.tfevents");
+    fs::write(
+        &p,
+        frame(&[
+            header(),
+            event::summary_event(WallTime(0.0), Step(0), vec![v]),
+        ]),
+    )
+    .unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    assert_eq!(
+        out.hparams[0].hparams,
+        vec![("lr".to_owned(), HValue::Number(0.1))]
+    );
+    assert_eq!(out.items.len(), 1);
+    assert_eq!(out.items[0].kind, Kind::HParams);
+}
