@@ -872,10 +872,10 @@ class SummaryReader:
             return pd.DataFrame()
         group: list[Any] = [c for c in ("dir_name", "file_name") if c in self._extra_columns]
         group = [c for c in [*group, "step"] if c in st.columns]
-        st.sort_values(group, ignore_index=True, inplace=True)
+        st = st.sort_values(group, ignore_index=True)
         by = group if group else [True] * len(st)
         df = st.groupby(by, sort=False).aggregate(_merge_values)
-        df.reset_index(inplace=True)
+        df = df.reset_index()
         middle = sorted(
             c for c in st.columns if c not in ("step", "wall_time", "dir_name", "file_name")
         )
@@ -932,7 +932,7 @@ def _merge_values(s):
     import pandas as pd
 
     if len(s) == 1:
-        return s
+        return s.iloc[0]
     lst: list[Any] = []
     for x in s:
         if isinstance(x, list):
