@@ -186,9 +186,7 @@ class _Progress:
 
 def _jsonable(x: Any) -> Any:
     if isinstance(x, np.ndarray):
-        if x.dtype == object:
-            return [_jsonable(v) for v in x.tolist()]
-        return x.tolist()
+        return _jsonable(x.tolist()) if x.dtype == object else x.tolist()
     if isinstance(x, bytes):
         try:
             return x.decode("utf-8")
