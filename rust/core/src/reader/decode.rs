@@ -203,6 +203,47 @@ pub fn scan_event(payload: &[u8]) -> Result<EventView<'_>, WireError> {
     Ok(ev)
 }
 
+/// The common layout of a scalar event, recognised without the generic field loop:
+/// `Event{wall_time?, step?, summary{value{tag, simple_value}}}` and nothing else, fields in
+/// that order. Returns `(wall_time, step, tag, value)`, or `None` for anything else (the caller
+/// then takes the generic path, which handles every layout).
+#[inline]
+pub fn simple_scalar_event(b: &[u8]) -> Option<(f64, i64, &[u8], f32)> {
+    let mut p = 0usize;
+    let mut wall_time = 0.0;
+    let mut step = 0i64;
+    if b.first() == Some(&0x09) {
+        wall_time = f64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
+        p = 9;
+    }
+    if b.get(p) == Some(&0x10) {
+        p += 1;
+        step = read_varint(b, &mut p).ok()? as i64;
+    }
+    if b.get(p) != Some(&0x2a) {
+        return None;
+    }
+    p += 1;
+    let len = read_varint(b, &mut p).ok()? as usize;
+    if p.checked_add(len)? != b.len() || b.get(p) != Some(&0x0a) {
+        return None;
+    }
+    p += 1;
+    let vlen = read_varint(b, &mut p).ok()? as usize;
+    if p.checked_add(vlen)? != b.len() || b.get(p) != Some(&0x0a) {
+        return None;
+    }
+    p += 1;
+    let tlen = read_varint(b, &mut p).ok()? as usize;
+    let tag = b.get(p..p.checked_add(tlen)?)?;
+    p += tlen;
+    if b.len() != p + 5 || b[p] != 0x15 {
+        return None;
+    }
+    let v = f32::from_le_bytes(b[p + 1..p + 5].try_into().ok()?);
+    Some((wall_time, step, tag, v))
+}
+
 /// The payload of one `Summary.Value` (its `value` oneof).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum ValueKind<'a> {
@@ -453,6 +494,46 @@ mod tests {
             tensor_scalar(t).unwrap(),
             Some((f64::from(0.1f32), ScalarEncoding::Float))
         );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_generic_scan() {
+        for (step, v) in [(0i64, 0.5f64), (-7, 1e30), (1 << 40, -0.0)] {
+            let ev = event::summary_event(
+                WallTime(3.25),
+                Step(step),
+                vec![event::scalar_simple("a/b".into(), v)],
+            );
+            let bytes = ev.encode_to_vec();
+            let (wt, st, tag, val) = simple_scalar_event(&bytes).unwrap();
+            assert_eq!((wt, st, tag, val), (3.25, step, &b"a/b"[..], v as f32));
+        }
+        // Anything else is left to the generic path.
+        let two = event::summary_event(
+            WallTime(1.0),
+            Step(1),
+            vec![
+                event::scalar_simple("a".into(), 1.0),
+                event::scalar_simple("b".into(), 2.0),
+            ],
+        );
+        assert!(simple_scalar_event(&two.encode_to_vec()).is_none());
+        let tensor = event::summary_event(
+            WallTime(1.0),
+            Step(1),
+            vec![event::scalar_tensor("a".into(), 1.0, false)],
+        );
+        assert!(simple_scalar_event(&tensor.encode_to_vec()).is_none());
+        assert!(simple_scalar_event(&event::file_header(WallTime(1.0)).encode_to_vec()).is_none());
+        for cut in 0..20 {
+            let bytes = event::summary_event(
+                WallTime(1.0),
+                Step(5),
+                vec![event::scalar_simple("tag".into(), 1.0)],
+            )
+            .encode_to_vec();
+            let _ = simple_scalar_event(&bytes[..cut.min(bytes.len())]);
+        }
     }
 
     #[test]

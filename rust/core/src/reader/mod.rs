@@ -36,7 +36,7 @@ use rayon::prelude::*;
 use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData};
 use crate::record::{ReadError, ReadOutcome, RecordReader};
 pub use decode::ScalarEncoding;
-use decode::{plugin_of, scan_event, summary_values, tensor_scalar, ValueKind, WhatView};
+use decode::{plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
 pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
 
 /// The summary kinds the reader sorts values into.
@@ -198,6 +198,15 @@ impl ScalarColumns {
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.step.is_empty()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.run.reserve(n);
+        self.file.reserve(n);
+        self.tag.reserve(n);
+        self.step.reserve(n);
+        self.wall_time.reserve(n);
+        self.value.reserve(n);
+        self.encoding.reserve(n);
     }
     #[inline]
     #[allow(clippy::too_many_arguments)]
@@ -446,7 +455,7 @@ struct RunOutput {
     scalars: ScalarColumns,
     items: Vec<Item>,
     reports: Vec<(u32, FileReport)>,
-    counts: HashMap<u32, [u64; 8]>,
+    counts: Vec<[u64; 8]>,
 }
 
 const GRAPH_PLUGINS: [&str; 3] = [
@@ -503,6 +512,13 @@ impl RunState {
         };
         if offset > 0 {
             file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+        }
+        if opts.kinds.has(Kind::Scalar) {
+            // A scalar record takes at least ~40 bytes: reserve (address space only) for that
+            // many, so the columns do not grow by copying.
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let est = (len.saturating_sub(offset) / 40).min(1 << 26) as usize;
+            out.scalars.reserve(est);
         }
         let mut reader = RecordReader::resuming(file, offset);
         reader.set_check_crc(opts.check_crc);
@@ -563,11 +579,34 @@ impl RunState {
         opts: &ReadOptions,
         out: &mut RunOutput,
     ) -> Result<(), decode::WireError> {
+        if let Some((wall_time, step, tag, x)) = decode::simple_scalar_event(payload) {
+            let id = self.tags.intern(tag, opts);
+            let slot = &self.tags.slots[id as usize];
+            if slot.plugin != "hparams" {
+                if slot.wanted && opts.kinds.has(Kind::Scalar) {
+                    out.scalars.push(
+                        self.global,
+                        file,
+                        id,
+                        step,
+                        wall_time,
+                        f64::from(x),
+                        ScalarEncoding::Simple as u8,
+                    );
+                    bump(&mut out.counts, id, Kind::Scalar);
+                }
+                return Ok(());
+            }
+        }
         let ev = scan_event(payload)?;
         match ev.what {
             WhatView::Summary(s) => {
-                for v in summary_values(s) {
-                    let v = v?;
+                for f in decode::Fields::new(s) {
+                    let (field, w) = f?;
+                    let (1, decode::Wire::Bytes(vb)) = (field, w) else {
+                        continue;
+                    };
+                    let v = decode::scan_value(vb)?;
                     let tag = if v.tag.is_empty() && matches!(v.value, ValueKind::Tensor(_)) {
                         v.node_name
                     } else {
@@ -749,8 +788,12 @@ fn hvalue(v: prost_types::Value) -> HValue {
 }
 
 #[inline]
-fn bump(counts: &mut HashMap<u32, [u64; 8]>, tag: u32, kind: Kind) {
-    counts.entry(tag).or_default()[kind as usize] += 1;
+fn bump(counts: &mut Vec<[u64; 8]>, tag: u32, kind: Kind) {
+    let i = tag as usize;
+    if counts.len() <= i {
+        counts.resize(i + 1, [0; 8]);
+    }
+    counts[i][kind as usize] += 1;
 }
 
 type KP = Option<(Kind, Payload)>;
@@ -920,21 +963,31 @@ impl LogReader {
     fn merge(&mut self, outs: Vec<RunOutput>) -> ReadOutput {
         let mut result = ReadOutput::default();
         let total: usize = outs.iter().map(|o| o.scalars.len()).sum();
-        let s = &mut result.scalars;
-        s.run.reserve_exact(total);
-        s.file.reserve_exact(total);
-        s.tag.reserve_exact(total);
-        s.step.reserve_exact(total);
-        s.wall_time.reserve_exact(total);
-        s.value.reserve_exact(total);
-        s.encoding.reserve_exact(total);
+        if outs.len() > 1 {
+            let s = &mut result.scalars;
+            s.run.reserve_exact(total);
+            s.file.reserve_exact(total);
+            s.tag.reserve_exact(total);
+            s.step.reserve_exact(total);
+            s.wall_time.reserve_exact(total);
+            s.value.reserve_exact(total);
+            s.encoding.reserve_exact(total);
+        }
         let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
+        let single = outs.len() == 1;
         for (ri, mut o) in outs.into_iter().enumerate() {
             let n_local = self.runs[ri].tags.slots.len();
             let map: Vec<u32> = (0..n_local as u32)
                 .map(|l| self.global_tag(ri, l))
                 .collect();
             let s = &mut result.scalars;
+            if single {
+                // One run: hand its columns over without copying.
+                for t in &mut o.scalars.tag {
+                    *t = map[*t as usize];
+                }
+                *s = std::mem::take(&mut o.scalars);
+            }
             s.run.extend_from_slice(&o.scalars.run);
             s.file.extend_from_slice(&o.scalars.file);
             s.tag.extend(o.scalars.tag.iter().map(|&t| map[t as usize]));
@@ -955,7 +1008,7 @@ impl LogReader {
                     run: ri as u32,
                     tag: map[l],
                     plugin: slot.plugin.clone(),
-                    counts: o.counts.get(&(l as u32)).copied().unwrap_or_default(),
+                    counts: o.counts.get(l).copied().unwrap_or_default(),
                 });
             }
         }
