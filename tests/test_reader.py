@@ -276,6 +276,10 @@ def test_summary_reader_images_audio_pr(mixed_logdir):
     pr = r.pr_curves
     assert len(pr) == 5
     assert pr["precision"].iloc[0].shape == (11,)
+    pytest.importorskip("PIL")
+    img = ferroboard.SummaryReader(mixed_logdir, decode=True, event_types={"images"}).images
+    assert img["value"].iloc[0].shape == (4, 5, 3)
+    assert img["value"].iloc[0].dtype == np.uint8
     dec = ferroboard.SummaryReader(mixed_logdir, decode=True, event_types={"audio"}).audio
     assert dec["value"].iloc[0].shape == (800, 1)
     hp = r.hparams_table()
