@@ -29,9 +29,7 @@ def tb_events(path: str | os.PathLike[str]) -> list:
     from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
     from tensorboard.compat.proto import event_pb2
 
-    return [
-        event_pb2.Event.FromString(raw) for raw in RawEventFileLoader(os.fspath(path)).Load()
-    ]
+    return [event_pb2.Event.FromString(raw) for raw in RawEventFileLoader(os.fspath(path)).Load()]
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ferroboard
 import numpy as np
 import pytest
 import torch
 
-import ferroboard
 from tests.conftest import event_files, tb_events
 
 NAN = float("nan")
@@ -46,7 +46,7 @@ BAD_CALLS = [
     ("add_scalars", ("m", {"a": "x"}), {}, TypeError, "tag_scalar_dict"),
     ("add_scalars", ("m", {"../../escape": 1.0}), {}, ValueError, "outside log_dir"),
     ("add_scalars", ("m", {"a/../../x": 1.0}), {}, ValueError, "outside log_dir"),
-    ("add_scalars", ("m", {"a\x00b": 1.0}), {}, ValueError, "outside log_dir"),
+    ("add_scalars", ("m", {"a\x00b": 1.0}), {}, ValueError, "NUL"),
     ("add_scalars", ("m", {"ok": 1.0, "bad": None}), {}, TypeError, "tag_scalar_dict"),
     ("add_scalars", (3, {"a": 1.0}), {}, TypeError, "main_tag"),
     ("add_scalars", ("m", {"a": 1.0}), {"global_step": "x"}, TypeError, "global_step"),
@@ -79,7 +79,7 @@ def test_bad_call_raises_and_writer_keeps_working(logdir, method, args, kwargs, 
         ({"max_queue": -1}, ValueError, "max_queue"),
         ({"max_queue": "10"}, ValueError, "max_queue"),
         ({"flush_secs": "1"}, TypeError, "flush_secs"),
-        ({"flush_secs": 0}, ValueError, "flush_secs"),
+        ({"flush_secs": -1}, ValueError, "flush_secs"),
         ({"flush_secs": NAN}, ValueError, "flush_secs"),
         ({"filename_suffix": 3}, TypeError, "filename_suffix"),
         ({"comment": None}, TypeError, "comment"),

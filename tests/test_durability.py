@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import ferroboard
+
 from tests.conftest import REPO, event_files, tb_events
 
 
@@ -22,9 +23,7 @@ def _child(code: str, logdir: Path, **kwargs) -> subprocess.Popen:
 
 def _steps(logdir: Path, tag: str = "x") -> list[int]:
     (files,) = event_files(logdir).values()
-    return [
-        e.step for f in files for e in tb_events(f) for v in e.summary.value if v.tag == tag
-    ]
+    return [e.step for f in files for e in tb_events(f) for v in e.summary.value if v.tag == tag]
 
 
 def test_exit_without_close_loses_nothing(logdir):

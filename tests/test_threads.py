@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import ferroboard
+
 from tests.conftest import event_files, tb_events
 
 THREADS = 4

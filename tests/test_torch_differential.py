@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ferroboard
 import numpy as np
 import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-import ferroboard
 from tests.conftest import event_files, tb_events
 
 
@@ -40,7 +40,9 @@ def _run_both(tmp_path: Path, calls, **kwargs) -> tuple[dict, dict]:
             getattr(w, method)(*args, **kw)
         w.close()
         runs = event_files(d)
-        results.append({run: [_normalize(tb_events(f)) for f in files] for run, files in runs.items()})
+        results.append(
+            {run: [_normalize(tb_events(f)) for f in files] for run, files in runs.items()}
+        )
     return results[0], results[1]
 
 
@@ -130,7 +132,13 @@ def test_steps_and_walltimes_as_torch_treats_them(tmp_path):
 
 
 def test_add_text_matches_torch(tmp_path):
-    texts = ["hello", "", "ünïcødé ✓ 😀", "# Markdown\n\n| a | b |\n|---|---|\n| 1 | 2 |", "x" * 100_000]
+    texts = [
+        "hello",
+        "",
+        "ünïcødé ✓ 😀",
+        "# Markdown\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+        "x" * 100_000,
+    ]
     calls = [
         ("add_text", (f"notes/{i}", s), {"global_step": i, "walltime": 50.0 + i})
         for i, s in enumerate(texts)
@@ -144,18 +152,26 @@ def test_add_scalars_matches_torch(tmp_path):
         calls.append(
             (
                 "add_scalars",
-                ("loss/group", {"train": step * 1.0, "val": np.float32(step / 2), "nested/x": step}),
+                (
+                    "loss/group",
+                    {"train": step * 1.0, "val": np.float32(step / 2), "nested/x": step},
+                ),
                 {"global_step": step, "walltime": 200.0 + step},
             )
         )
-        calls.append(("add_scalar", ("main", step), {"global_step": step, "walltime": 300.0 + step}))
+        calls.append(
+            ("add_scalar", ("main", step), {"global_step": step, "walltime": 300.0 + step})
+        )
     torch_runs, our_runs = _run_both(tmp_path, calls)
     assert sorted(our_runs) == [".", "loss_group_nested/x", "loss_group_train", "loss_group_val"]
     _assert_same(torch_runs, our_runs)
 
 
 def test_purge_step_matches_torch(tmp_path):
-    calls = [("add_scalar", ("a", float(s)), {"global_step": s, "walltime": 400.0 + s}) for s in range(10, 13)]
+    calls = [
+        ("add_scalar", ("a", float(s)), {"global_step": s, "walltime": 400.0 + s})
+        for s in range(10, 13)
+    ]
     _assert_same(*_run_both(tmp_path, calls, purge_step=10))
 
 
@@ -187,7 +203,8 @@ def test_header_and_file_name(tmp_path):
     w = ferroboard.SummaryWriter(str(tmp_path), filename_suffix=".sfx")
     path = Path(w._event_file)
     w.close()
-    pattern = rf"events\.out\.tfevents\.\d{{10}}\.{re.escape(socket.gethostname())}\.{os.getpid()}\.\d+\.sfx"
+    host, pid = re.escape(socket.gethostname()), os.getpid()
+    pattern = rf"events\.out\.tfevents\.\d{{10}}\.{host}\.{pid}\.\d+\.sfx"
     assert re.fullmatch(pattern, path.name), path.name
     header = tb_events(path)[0]
     assert header.file_version == "brain.Event:2"

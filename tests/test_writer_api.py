@@ -7,10 +7,10 @@ import os
 import re
 import socket
 
+import ferroboard
 import pytest
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-import ferroboard
 from tests.conftest import event_files, tb_events
 
 METHODS = ["add_scalar", "add_scalars", "add_text", "flush", "close", "get_logdir"]
@@ -34,7 +34,8 @@ def test_default_log_dir_like_torch(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     w = ferroboard.SummaryWriter(comment="_exp")
     w.close()
-    pattern = rf"runs{re.escape(os.sep)}[A-Z][a-z]{{2}}\d{{2}}_\d{{2}}-\d{{2}}-\d{{2}}_{re.escape(socket.gethostname())}_exp"
+    stamp = r"[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}"
+    pattern = rf"runs{re.escape(os.sep)}{stamp}_{re.escape(socket.gethostname())}_exp"
     assert re.fullmatch(pattern, w.get_logdir()), w.get_logdir()
     assert (tmp_path / w.get_logdir()).is_dir()
 
@@ -91,7 +92,8 @@ def test_deferred_values_keep_their_place(logdir):
     w.close()
     (files,) = event_files(logdir).values()
     assert [e.step for e in tb_events(files[0])[1:]] == [1, 2, 3]
-    assert resolved_on and resolved_on[0] != "MainThread"
+    assert resolved_on
+    assert resolved_on[0] != "MainThread"
 
 
 def test_deferred_failure_is_raised_on_next_call(logdir):
@@ -104,4 +106,29 @@ def test_deferred_failure_is_raised_on_next_call(logdir):
     with pytest.raises(RuntimeError, match="device copy failed"):
         w.flush()
     w.add_scalar("a", 1.0, 1)  # still usable
+    w.close()
+
+
+def test_file_writer_view_takes_protobuf_events_and_summaries(logdir):
+    """Code written for torch reaches the file through writer.file_writer."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    w = ferroboard.SummaryWriter(str(logdir))
+    assert w.file_writer.get_logdir() == str(logdir)
+    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="s", simple_value=1.5)])
+    w.file_writer.add_summary(summary, global_step=7, walltime=9.0)
+    ev = event_pb2.Event(summary=summary)
+    w._get_file_writer().add_event(ev, step=8, walltime=10.0)
+    w.close()
+    (files,) = event_files(logdir).values()
+    got = tb_events(files[0])[1:]
+    assert [(e.step, e.wall_time, e.summary) for e in got] == [
+        (7, 9.0, summary),
+        (8, 10.0, summary),
+    ]
+
+
+def test_flush_secs_zero_is_accepted_like_torch(logdir):
+    w = ferroboard.SummaryWriter(str(logdir), flush_secs=0)
+    w.add_scalar("a", 1.0, 0)
     w.close()

@@ -17,7 +17,7 @@ from .reader import (
     scalars_frame,
     scalars_polars,
 )
-from .writer import SummaryWriter
+from .writer import SummaryWriter, close_on_sigterm
 
 __all__ = [
     "CorruptRecordError",
@@ -25,6 +25,7 @@ __all__ = [
     "SummaryReader",
     "SummaryWriter",
     "__version__",
+    "close_on_sigterm",
     "iter_events",
     "read",
     "read_scalars",
