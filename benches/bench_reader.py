@@ -118,14 +118,38 @@ def case(name: str, path: str) -> dict:
     base = _rss_mb()
     best = float("inf")
     n = 0
+    check = None
     for _ in range(repeats):
         t0 = time.perf_counter()
         r = fn()
         dt = time.perf_counter() - t0
         n = count(r)
+        check = checksum(r)
         del r
         best = min(best, dt)
-    return {"seconds": best, "records": n, "peak_mb": _rss_mb(), "delta_mb": _rss_mb() - base}
+    return {
+        "seconds": best,
+        "records": n,
+        "peak_mb": _rss_mb(),
+        "delta_mb": _rss_mb() - base,
+        "checksum": check,
+    }
+
+
+def checksum(r) -> list:
+    """(sum of steps, sum of values rounded) of a result, to check that readers agree."""
+    import numpy as np
+
+    if isinstance(r, dict):
+        steps, values = r["step"], r["value"]
+    elif isinstance(r, list):
+        steps = np.array([e.step for e in r])
+        values = np.array([e.value for e in r])
+    elif hasattr(r, "num_rows"):
+        steps, values = r.column("step").to_numpy(), r.column("value").to_numpy()
+    else:
+        steps, values = r["step"].to_numpy(), r["value"].to_numpy()
+    return [int(np.sum(steps)), round(float(np.sum(values)), 3)]
 
 
 def data_server(path: Path, checksum: bool) -> dict:
@@ -228,6 +252,16 @@ def main() -> None:
             results[ds]["data_server"] = data_server(path, checksum=False)
             results[ds]["data_server_checksum"] = data_server(path, checksum=True)
             print(ds, "data_server", results[ds]["data_server"], file=sys.stderr)
+    for ds, res in results.items():
+        sums = {
+            name: tuple(r["checksum"])
+            for name, r in res.items()
+            if r.get("checksum") and r.get("records") == 1_000_000
+        }
+        agree = len(set(sums.values())) == 1
+        print(f"{ds}: outputs of {len(sums)} readers agree: {agree} {set(sums.values())}")
+        if not agree:
+            print(f"MISMATCH: {sums}", file=sys.stderr)
     print(f"cpu: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     for ds, res in results.items():
         print(f"\n### {ds}: {'one file' if ds == 'single' else '200 runs'}, 1,000,000 scalars\n")

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file
+
+from tests.reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = "events.out.tfevents.1700000000.host.1.0"

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from ferroboard import reader as fr
-from reader_logs import TF_FIXTURES, write_tbx_logdir, write_torch_logdir
+
+from tests.reader_logs import TF_FIXTURES, write_tbx_logdir, write_torch_logdir
 
 
 @pytest.fixture(scope="session")
@@ -439,7 +440,7 @@ def test_tf_fixture_unified_frames():
 
 
 def test_restart_view(tmp_path):
-    from reader_logs import frame, header_event, scalar_event
+    from tests.reader_logs import frame, header_event, scalar_event
 
     data = frame(header_event())
     for s in [0, 1, 2, 3, 4, 2, 3]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import ferroboard
 import numpy as np
 import pytest
-from reader_logs import frame, header_event, scalar_event, scalar_file
+
+from tests.reader_logs import frame, header_event, scalar_event, scalar_file
 
 NAME = "events.out.tfevents.1700000000.host.1.0"
 
