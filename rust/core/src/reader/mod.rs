@@ -23,6 +23,7 @@
 
 pub mod decode;
 pub mod discovery;
+mod frames;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
@@ -34,7 +35,6 @@ use prost::Message;
 use rayon::prelude::*;
 
 use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData};
-use crate::record::{ReadError, ReadOutcome, RecordReader};
 pub use decode::ScalarEncoding;
 use decode::{plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
 pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
@@ -520,54 +520,54 @@ impl RunState {
             let est = (len.saturating_sub(offset) / 40).min(1 << 26) as usize;
             out.scalars.reserve(est);
         }
-        let mut reader = RecordReader::resuming(file, offset);
-        reader.set_check_crc(opts.check_crc);
-        loop {
-            match reader.read_next() {
-                Ok(ReadOutcome::Record { offset, payload }) => {
-                    report.records += 1;
-                    if self.process(payload, file_id, opts, out).is_err() {
+        frames::with_buffer(|buf| -> Result<(), ReaderError> {
+            let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
+            loop {
+                match framer.next().map_err(io_err)? {
+                    frames::Next::Record { offset, payload } => {
+                        report.records += 1;
+                        if self.process(payload, file_id, opts, out).is_err() {
+                            if opts.strict {
+                                return Err(ReaderError::Corrupt {
+                                    path: path.clone(),
+                                    offset,
+                                    what: "malformed event (CRC matched)",
+                                });
+                            }
+                            report.malformed.push(offset);
+                        }
+                    }
+                    frames::Next::Corrupt { offset } => {
+                        report.records += 1;
                         if opts.strict {
                             return Err(ReaderError::Corrupt {
-                                path,
+                                path: path.clone(),
                                 offset,
-                                what: "malformed event (CRC matched)",
+                                what: "record payload CRC mismatch",
                             });
                         }
-                        report.malformed.push(offset);
+                        report.corrupt.push(offset);
+                    }
+                    frames::Next::End { offset, pending } => {
+                        report.end_offset = offset;
+                        report.pending = pending;
+                        return Ok(());
+                    }
+                    frames::Next::BadLength { offset } => {
+                        if opts.strict {
+                            return Err(ReaderError::Corrupt {
+                                path: path.clone(),
+                                offset,
+                                what: "record length CRC mismatch",
+                            });
+                        }
+                        report.end_offset = offset;
+                        report.bad_length_at = Some(offset);
+                        return Ok(());
                     }
                 }
-                Ok(ReadOutcome::CorruptPayload { offset, .. }) => {
-                    report.records += 1;
-                    if opts.strict {
-                        return Err(ReaderError::Corrupt {
-                            path,
-                            offset,
-                            what: "record payload CRC mismatch",
-                        });
-                    }
-                    report.corrupt.push(offset);
-                }
-                Ok(ReadOutcome::Truncated { offset, pending }) => {
-                    report.end_offset = offset;
-                    report.pending = pending as u64;
-                    break;
-                }
-                Err(ReadError::Framing(crate::record::FramingError::BadLengthCrc { offset })) => {
-                    if opts.strict {
-                        return Err(ReaderError::Corrupt {
-                            path,
-                            offset,
-                            what: "record length CRC mismatch",
-                        });
-                    }
-                    report.end_offset = offset;
-                    report.bad_length_at = Some(offset);
-                    break;
-                }
-                Err(ReadError::Io(e)) => return Err(io_err(e)),
             }
-        }
+        })?;
         Ok(report)
     }
 
