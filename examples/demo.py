@@ -12,12 +12,11 @@ import sys
 import time
 from collections import Counter
 
+import ferroboard
 import torch
+from ferroboard import SummaryWriter
 from sklearn.datasets import load_digits
 from torch import nn
-
-import ferroboard
-from ferroboard import SummaryWriter
 
 
 def train(log_dir: str, epochs: int = 30) -> None:
@@ -51,14 +50,13 @@ def train(log_dir: str, epochs: int = 30) -> None:
             w.add_scalar("val/accuracy", acc, epoch)
             w.add_scalars("loss", {"train": loss.item(), "val": val_loss}, epoch)
             for name, p in model.named_parameters():
-                if hasattr(w, "add_histogram"):
-                    w.add_histogram(f"weights/{name}", p.detach(), epoch)
+                w.add_histogram(f"weights/{name}", p.detach(), epoch)
+                w.add_histogram(f"grads/{name}", p.grad, epoch)
             if epoch % 10 == 9:
                 w.add_text("progress", f"epoch {epoch + 1}: accuracy **{acc:.3f}**", epoch)
-        if hasattr(w, "add_pr_curve"):
-            probs = torch.softmax(logits, 1)
-            for digit in range(3):
-                w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
+        probs = torch.softmax(logits, 1)
+        for digit in range(3):
+            w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
 
 
@@ -70,7 +68,7 @@ def read_back(log_dir: str) -> None:
         scalars = reader.scalars
         print(f"\n{len(scalars):,} scalar points in {scalars['dir_name'].nunique()} run(s):")
         print(scalars.groupby(["dir_name", "tag"])["value"].agg(["count", "last"]).to_string())
-        for kind in ("text", "histograms", "tensors"):
+        for kind in ("text", "histograms", "pr_curves", "tensors"):
             frame = getattr(reader, kind, None)
             if frame is not None and len(frame):
                 print(f"{kind}: {len(frame):,} rows, tags {sorted(frame['tag'].unique())}")
@@ -96,7 +94,9 @@ def main() -> None:
     train(log_dir)
     print(f"logged to {log_dir} in {time.perf_counter() - t:.2f} s")
     read_back(log_dir)
-    print(f"\nview it:  {os.path.join(os.path.dirname(sys.executable), 'tensorboard')} --logdir runs")
+    print(
+        f"\nview it:  {os.path.join(os.path.dirname(sys.executable), 'tensorboard')} --logdir runs"
+    )
 
 
 if __name__ == "__main__":

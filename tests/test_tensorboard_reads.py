@@ -68,6 +68,62 @@ def _get(url: str):
         return json.loads(r.read())
 
 
+class TensorBoardServer:
+    """A real `tensorboard --logdir` process on a free loopback port."""
+
+    def __init__(self, logdir: Path, log_path: Path, load_fast: str = "true") -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        tb = Path(sys.executable).with_name("tensorboard")
+        self.proc = subprocess.Popen(
+            [
+                str(tb),
+                "--logdir",
+                str(logdir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--load_fast",
+                load_fast,
+                "--reload_interval",
+                "1",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
+
+    def get(self, route: str, **params: str):
+        assert self.proc.poll() is None, self.log_path.read_text()
+        return _get(f"{self.base}{route}?{urllib.parse.urlencode(params)}")
+
+    def wait_for(self, route: str, ready, timeout: float = 90, **params: str):
+        """Polls ``route`` until ``ready(answer)`` holds; returns the answer."""
+        deadline = time.monotonic() + timeout
+        answer = None
+        while time.monotonic() < deadline:
+            try:
+                answer = self.get(route, **params)
+                if ready(answer):
+                    return answer
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{route} {params} never ready: {answer}\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
 @pytest.mark.parametrize("load_fast", ["false", "true"])
 def test_real_tensorboard_server_serves_our_scalars_and_text(logdir, tmp_path, load_fast):
     """End to end: `tensorboard --logdir` on a loopback port, read back over its HTTP API.
@@ -77,56 +133,44 @@ def test_real_tensorboard_server_serves_our_scalars_and_text(logdir, tmp_path, l
         for i in range(100):
             w.add_scalar("loss", 1.0 / (i + 1), i, walltime=500.0 + i)
         w.add_text("notes", "hello *tensorboard*", 7, walltime=600.0)
-    port = _free_port()
-    tb = Path(sys.executable).with_name("tensorboard")
-    log = open(tmp_path / "tb.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            str(tb),
-            "--logdir",
-            str(logdir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--load_fast",
-            load_fast,
-            "--reload_interval",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = TensorBoardServer(logdir, tmp_path / "tb.log", load_fast)
     try:
-        deadline = time.monotonic() + 90
-        scalars = None
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "tb.log").read_text()
-            try:
-                q = urllib.parse.urlencode({"run": "run1", "tag": "loss"})
-                scalars = _get(f"{base}/data/plugin/scalars/scalars?{q}")
-                if len(scalars) == 100:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.5)
-        assert scalars is not None, (tmp_path / "tb.log").read_text()
-        assert len(scalars) == 100, (tmp_path / "tb.log").read_text()
+        scalars = server.wait_for(
+            "/data/plugin/scalars/scalars", lambda a: len(a) == 100, run="run1", tag="loss"
+        )
         assert [s[1] for s in scalars] == list(range(100))
         assert [s[0] for s in scalars] == [500.0 + i for i in range(100)]
         assert [s[2] for s in scalars] == [float(np.float32(1.0 / (i + 1))) for i in range(100)]
-        q = urllib.parse.urlencode({"run": "run1", "tag": "notes/text_summary"})
-        text = _get(f"{base}/data/plugin/text/text?{q}")
+        text = server.get("/data/plugin/text/text", run="run1", tag="notes/text_summary")
         assert len(text) == 1
         assert text[0]["step"] == 7
         assert "hello" in text[0]["text"]
         assert "<em>tensorboard</em>" in text[0]["text"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
+
+
+def test_tensorboard_serves_the_demo_run(logdir, tmp_path):
+    """`make demo`'s training run, as the real TensorBoard server sees it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    try:
+        import demo
+    finally:
+        sys.path.pop(0)
+    demo.train(str(logdir / "digits-mlp"), epochs=2)
+    server = TensorBoardServer(logdir, tmp_path / "tb.log")
+    try:
+        runs = server.wait_for("/data/runs", lambda r: "digits-mlp/loss_val" in r)
+        assert {"digits-mlp", "digits-mlp/loss_train", "digits-mlp/loss_val"} <= set(runs)
+        loss = server.wait_for(
+            "/data/plugin/scalars/scalars",
+            lambda a: len(a) > 0,
+            run="digits-mlp",
+            tag="train/loss",
+        )
+        assert [p[1] for p in loss] == list(range(len(loss)))
+        acc = server.get("/data/plugin/scalars/scalars", run="digits-mlp", tag="val/accuracy")
+        assert [p[1] for p in acc] == [0, 1]
+        assert all(0.0 <= p[2] <= 1.0 for p in acc)
+    finally:
+        server.stop()

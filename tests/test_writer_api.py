@@ -107,3 +107,28 @@ def test_deferred_failure_is_raised_on_next_call(logdir):
         w.flush()
     w.add_scalar("a", 1.0, 1)  # still usable
     w.close()
+
+
+def test_file_writer_view_takes_protobuf_events_and_summaries(logdir):
+    """Code written for torch reaches the file through writer.file_writer."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    w = ferroboard.SummaryWriter(str(logdir))
+    assert w.file_writer.get_logdir() == str(logdir)
+    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="s", simple_value=1.5)])
+    w.file_writer.add_summary(summary, global_step=7, walltime=9.0)
+    ev = event_pb2.Event(summary=summary)
+    w._get_file_writer().add_event(ev, step=8, walltime=10.0)
+    w.close()
+    (files,) = event_files(logdir).values()
+    got = tb_events(files[0])[1:]
+    assert [(e.step, e.wall_time, e.summary) for e in got] == [
+        (7, 9.0, summary),
+        (8, 10.0, summary),
+    ]
+
+
+def test_flush_secs_zero_is_accepted_like_torch(logdir):
+    w = ferroboard.SummaryWriter(str(logdir), flush_secs=0)
+    w.add_scalar("a", 1.0, 0)
+    w.close()

@@ -8,6 +8,7 @@ __version__: str
 def set_converters(
     scalar: Callable[[Any, str], float], step: Callable[[Any, str], int]
 ) -> None: ...
+def _interpreter_exiting() -> None: ...
 
 class NativeWriter:
     def __new__(cls, *_args: Any, **_kwargs: Any) -> NativeWriter: ...
@@ -48,6 +49,10 @@ class NativeWriter:
     @staticmethod
     def _event_bytes(
         value: bytes, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> bytes: ...
+    @staticmethod
+    def _summary_event(
+        summary: bytes, global_step: Optional[int] = None, walltime: Optional[float] = None
     ) -> bytes: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
@@ -110,3 +115,20 @@ def pr_curve_raw_event(
     global_step: Optional[int] = None,
     walltime: Optional[float] = None,
 ) -> bytes: ...
+
+class CorruptRecordError(OSError):
+    path: str
+    offset: int
+
+class NativeReader:
+    def __new__(
+        cls,
+        path: Union[str, os.PathLike[str]],
+        kinds: Optional[list[str]] = None,
+        runs: Optional[list[str]] = None,
+        tags: Optional[list[str]] = None,
+        check_crc: bool = True,
+        strict: bool = False,
+        purge_restarts: bool = False,
+    ) -> NativeReader: ...
+    def poll(self) -> dict[str, Any]: ...

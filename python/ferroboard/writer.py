@@ -11,32 +11,128 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import multiprocessing.util
 import os
+import signal
 import socket
+import time
 import weakref
 from datetime import datetime
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from . import _convert
 from ._histogram import HistogramMethods
-from ._native import NativeWriter, set_converters
+from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
 
 _live_writers: weakref.WeakSet[SummaryWriter] = weakref.WeakSet()
 
 
+def _close_live_writers() -> None:
+    for writer in list(_live_writers):
+        # Exit must go on; an error here was already reported or has no one to see it.
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
 @atexit.register
 def _close_all_writers() -> None:
     """Closes every writer still open when the interpreter exits, so nothing is lost."""
-    for writer in list(_live_writers):
-        with contextlib.suppress(Exception):
-            writer.close()
+    _close_live_writers()
+    # From here on the interpreter may be finalizing: background threads must not call into it.
+    _interpreter_exiting()
+
+
+class _ForkHook:
+    """multiprocessing's fork/forkserver children leave through ``os._exit()``, which skips
+    ``atexit``; their ``_bootstrap`` runs multiprocessing's finalizers instead. This registers,
+    in every such child, a finalizer that closes the writers the child logged to."""
+
+
+_fork_hook = _ForkHook()
+
+
+def _register_child_finalizer(_: object) -> None:
+    multiprocessing.util.Finalize(None, _close_live_writers, exitpriority=0)
+
+
+multiprocessing.util.register_after_fork(_fork_hook, _register_child_finalizer)
+
+
+def close_on_sigterm() -> None:
+    """Makes SIGTERM close every open writer (writing everything added so far) before the
+    process dies of it.
+
+    Opt-in, because it changes the process's signal handling: by default ferroboard installs
+    no signal handler (like torch), and a SIGTERM kills the process at once, losing at most the
+    records added within the last drain interval (50 ms). This installs a Python handler for
+    SIGTERM that closes every writer, then calls the handler that was there before (a Python
+    callable), or restores the default action and re-sends SIGTERM, so the process still ends
+    with the same status. Python runs signal handlers in the main thread between bytecodes, so
+    a main thread blocked in a long native call delays the exit until that call returns.
+    Call it from the main thread.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _handler(signum: int, frame: Any) -> None:
+        _close_live_writers()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        if previous == signal.SIG_IGN:
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
+def _reopen(cls: type, settings: dict[str, Any]) -> SummaryWriter:
+    """Unpickles a writer: a new writer with the same settings and its own event file."""
+    writer = cls.__new__(cls)
+    SummaryWriter.__init__(writer, **settings)
+    return writer
 
 
 def _default_log_dir(comment: str) -> str:
     current_time = datetime.now().strftime("%b%d_%H-%M-%S")
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
+
+
+class FileWriter:
+    """The part of torch's ``FileWriter`` that user code reaches through
+    ``writer.file_writer``: events given as protobuf messages (anything with
+    ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event`` and ``Summary``)."""
+
+    def __init__(self, writer: SummaryWriter) -> None:
+        self._writer = writer
+
+    def get_logdir(self) -> str:
+        return self._writer.log_dir
+
+    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None):
+        """Writes ``event`` (an ``Event`` message), setting its wall time (now unless given)
+        and step (when given), as torch's ``FileWriter.add_event`` does."""
+        if not hasattr(event, "SerializeToString"):
+            raise TypeError(f"event must be an Event protobuf message, got {type(event).__name__}")
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = _convert.step(step, "step")
+        self._writer._write_event(event.SerializeToString())
+
+    def add_summary(
+        self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> None:
+        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
+        raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
+        self._writer._write_event(NativeWriter._summary_event(raw, global_step, walltime))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 class SummaryWriter(HistogramMethods, NativeWriter):
@@ -73,9 +169,21 @@ class SummaryWriter(HistogramMethods, NativeWriter):
             raise ValueError(f"max_queue must be a non-negative int, got {max_queue!r}")
         if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):
             raise TypeError(f"flush_secs must be a number, got {type(flush_secs).__name__}")
+        if any(c in filename_suffix for c in "/\\\0"):
+            raise ValueError(
+                f"filename_suffix must not contain path separators or NUL (it is part of a file "
+                f"name in log_dir), got {filename_suffix!r}"
+            )
         if not log_dir:
             log_dir = _default_log_dir(comment)
-        self.log_dir = os.fspath(log_dir)
+        if not isinstance(log_dir, (str, bytes, os.PathLike)):
+            raise TypeError(f"log_dir must be a str or os.PathLike, got {type(log_dir).__name__}")
+        log_dir = os.fspath(log_dir)
+        if not isinstance(log_dir, str):
+            log_dir = os.fsdecode(log_dir)
+        if "\0" in log_dir:
+            raise ValueError(f"log_dir must not contain NUL, got {log_dir!r}")
+        self.log_dir = log_dir
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs
@@ -87,6 +195,18 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         """Returns the directory where event files will be written."""
         return self.log_dir
 
+    @property
+    def file_writer(self) -> FileWriter:
+        """torch's ``writer.file_writer``: the main event file, for ``add_event`` and
+        ``add_summary`` with protobuf messages built elsewhere."""
+        return FileWriter(self)
+
+    def _get_file_writer(self) -> FileWriter:
+        """torch's ``_get_file_writer()`` (reopens a closed writer, as torch's does)."""
+        if self._closed:
+            self.flush()  # any add_* reopens; make the reopen explicit here
+        return FileWriter(self)
+
     def __enter__(self) -> SummaryWriter:
         return self
 
@@ -95,3 +215,16 @@ class SummaryWriter(HistogramMethods, NativeWriter):
 
     def __repr__(self) -> str:
         return f"SummaryWriter(log_dir={self.log_dir!r})"
+
+    def __reduce__(self) -> tuple[Callable[..., SummaryWriter], tuple[type, dict[str, Any]]]:
+        """Pickling keeps the settings, not the file: unpickling (in a ``spawn`` worker, say)
+        opens a new writer on the same ``log_dir`` with its own event file (its pid in the
+        name). ``purge_step`` is not carried over: it applies once, to the original writer.
+        torch's writer cannot be pickled at all."""
+        settings = {
+            "log_dir": self.log_dir,
+            "max_queue": self.max_queue,
+            "flush_secs": self.flush_secs,
+            "filename_suffix": self.filename_suffix,
+        }
+        return _reopen, (type(self), settings)

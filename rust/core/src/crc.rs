@@ -51,7 +51,7 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::manual_rotate)] // spelled out on purpose: the formula as FORMAT.md states it
+    #[allow(clippy::manual_rotate)] // the formula as TFRecord's documentation spells it
     fn masking_matches_the_tfrecord_formula() {
         for crc in [0u32, 1, 0x8a91_36aa, u32::MAX, 0x1234_5678] {
             let expected = ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8);

@@ -16,6 +16,14 @@
 //! error has still queued its own record); a failed write is rolled back
 //! to the last whole record, so the file stays readable and later records land after it.
 //!
+//! A file deleted while open (its log directory removed) still accepts writes that reach no
+//! one; the background thread notices at its next flush (`fstat` shows no link left), reports
+//! it, and continues in a new file in the recreated directory, as TensorFlow's writer does.
+//!
+//! `close()` racing appends on other threads: an append either queues its record before
+//! `close()` takes the pending lock (and the record is written), or fails with
+//! [`WriteError::Closed`] having queued nothing; no append returns `Ok` for a lost record.
+//!
 //! `fork()`: a forked child's copy of a writer has no background thread. Every call on it
 //! returns [`WriteError::Forked`] without touching its locks, and dropping it leaks its state
 //! rather than risk a deadlock. Open a new writer in the child.
@@ -183,10 +191,66 @@ enum Msg {
 
 struct OpenFile {
     path: PathBuf,
+    dir: PathBuf,
+    suffix: String,
     file: File,
     /// Bytes of whole records written so far.
     good_len: u64,
     dirty: bool,
+    /// The file was found deleted (its directory removed); a new one is needed.
+    gone: bool,
+}
+
+impl OpenFile {
+    /// Creates a new event file in `dir` (created if missing), named as TensorBoard's writer
+    /// names them, and writes and flushes its header.
+    fn create(dir: &Path, suffix: &str) -> Result<OpenFile, WriteError> {
+        fs::create_dir_all(dir).map_err(|e| WriteError::io("cannot create directory", dir, &e))?;
+        let host = hostname();
+        let pid = std::process::id();
+        let (path, mut file) = loop {
+            let now = WallTime::now();
+            let counter = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(event_file_name(now.0 as u64, &host, pid, counter, suffix));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(WriteError::io("cannot create", &path, &e)),
+            }
+        };
+        let mut header = Vec::new();
+        event::encode_into(&event::file_header(WallTime::now()), &mut header);
+        let mut framed = Vec::new();
+        encode_record(&mut framed, &header);
+        if let Err(e) = file.write_all(&framed).and_then(|()| file.flush()) {
+            // Leave no half-written header behind (a full disk, a file-size limit).
+            let _ = fs::remove_file(&path);
+            return Err(WriteError::io("cannot write", &path, &e));
+        }
+        Ok(OpenFile {
+            path,
+            dir: dir.to_owned(),
+            suffix: suffix.to_owned(),
+            file,
+            good_len: framed.len() as u64,
+            dirty: false,
+            gone: false,
+        })
+    }
+
+    /// Whether the file was deleted since it was opened (a removed log directory): writes to it
+    /// would still succeed and reach no one.
+    fn deleted(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            matches!(self.file.metadata(), Ok(m) if m.nlink() == 0)
+        }
+        #[cfg(not(unix))]
+        {
+            !self.path.exists()
+        }
+    }
 }
 
 struct Shared {
@@ -332,36 +396,27 @@ impl EventWriter {
     /// names them, and writes and flushes its header before returning.
     pub fn create_file(&self, dir: &Path, suffix: &str) -> Result<(FileId, PathBuf), WriteError> {
         let inner = self.usable()?;
-        fs::create_dir_all(dir).map_err(|e| WriteError::io("cannot create directory", dir, &e))?;
-        let host = hostname();
-        let pid = std::process::id();
-        let (path, mut file) = loop {
-            let now = WallTime::now();
-            let counter = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(event_file_name(now.0 as u64, &host, pid, counter, suffix));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => break (path, f),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(WriteError::io("cannot create", &path, &e)),
-            }
-        };
-        let mut header = Vec::new();
-        event::encode_into(&event::file_header(WallTime::now()), &mut header);
-        let mut framed = Vec::new();
-        encode_record(&mut framed, &header);
-        file.write_all(&framed)
-            .and_then(|()| file.flush())
-            .map_err(|e| WriteError::io("cannot write", &path, &e))?;
+        let open = OpenFile::create(dir, suffix)?;
+        let path = open.path.clone();
         let id = FileId(inner.next_file.fetch_add(1, Ordering::Relaxed));
-        let open = OpenFile {
-            path: path.clone(),
-            file,
-            good_len: framed.len() as u64,
-            dirty: false,
-        };
         let mut pending = lock(&inner.shared.pending);
+        if inner.shared.closed.load(Ordering::Acquire) {
+            // close() ran since the check above; the file keeps its header only.
+            return Err(WriteError::Closed);
+        }
         pending.ops.push(Op::Attach { file: id, open });
         Ok((id, path))
+    }
+
+    /// Takes the pending lock, failing with [`WriteError::Closed`] if `close()` got it first.
+    /// (`close()` sets the flag under this lock, so a record queued after the check here is
+    /// always written by the background thread; one refused here was never queued.)
+    fn lock_open(inner: &Inner) -> Result<MutexGuard<'_, Batch>, WriteError> {
+        let pending = lock(&inner.shared.pending);
+        if inner.shared.closed.load(Ordering::Acquire) {
+            return Err(WriteError::Closed);
+        }
+        Ok(pending)
     }
 
     fn full(options: &WriterOptions, b: &Batch) -> bool {
@@ -384,7 +439,7 @@ impl EventWriter {
     /// Appends one serialized `Event`, blocking if the queue to the background thread is full.
     pub fn append(&self, file: FileId, payload: &[u8]) -> Result<(), WriteError> {
         let inner = self.usable()?;
-        let mut pending = lock(&inner.shared.pending);
+        let mut pending = Self::lock_open(inner)?;
         pending.push_inline(file, payload);
         if Self::full(&inner.options, &pending) {
             Self::hand_off(inner, &mut pending)?;
@@ -404,6 +459,9 @@ impl EventWriter {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return Ok(false),
         };
+        if inner.shared.closed.load(Ordering::Acquire) {
+            return Err(WriteError::Closed);
+        }
         let will_send = pending.events + 1 >= inner.options.batch_events
             || pending.bytes.len() + payload.len() + 16 >= inner.options.batch_bytes;
         if will_send && inner.tx.is_full() {
@@ -432,7 +490,7 @@ impl EventWriter {
 
     fn append_framed(&self, file: FileId, bytes: Vec<u8>) -> Result<(), WriteError> {
         let inner = self.usable()?;
-        let mut pending = lock(&inner.shared.pending);
+        let mut pending = Self::lock_open(inner)?;
         pending.events += 1;
         let len = bytes.len();
         pending.ops.push(Op::Framed { file, bytes });
@@ -451,7 +509,7 @@ impl EventWriter {
         item: Box<dyn DeferredPayload>,
     ) -> Result<(), WriteError> {
         let inner = self.usable()?;
-        let mut pending = lock(&inner.shared.pending);
+        let mut pending = Self::lock_open(inner)?;
         pending.events += 1;
         pending.ops.push(Op::Deferred { file, item });
         if Self::full(&inner.options, &pending) {
@@ -467,7 +525,7 @@ impl EventWriter {
         let inner = self.usable()?;
         let (ack_tx, ack_rx) = bounded(1);
         {
-            let mut pending = lock(&inner.shared.pending);
+            let mut pending = Self::lock_open(inner)?;
             Self::hand_off(inner, &mut pending)?;
             inner
                 .tx
@@ -542,6 +600,21 @@ impl Segment {
         match self {
             Segment::Range(a, b) => &batch[*a..*b],
             Segment::Owned(v) => v,
+        }
+    }
+}
+
+/// Resolves a deferred payload; a panic in it becomes an error instead of stopping the thread.
+fn resolve(item: Box<dyn DeferredPayload>) -> Result<Vec<u8>, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| item.resolve())) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(format!("producing it panicked: {msg}"))
         }
     }
 }
@@ -652,7 +725,7 @@ impl Worker {
                     start = end;
                 }
                 Op::Framed { file, bytes } => push(&mut plan, file, Segment::Owned(bytes)),
-                Op::Deferred { file, item } => match item.resolve() {
+                Op::Deferred { file, item } => match resolve(item) {
                     Ok(payload) => {
                         let mut framed = Vec::with_capacity(payload.len() + 16);
                         encode_record(&mut framed, &payload);
@@ -687,6 +760,18 @@ impl Worker {
         let Some(Some(f)) = self.files.get_mut(file.0 as usize) else {
             return;
         };
+        if f.gone {
+            // The file was deleted: continue in a new file in the same (recreated) directory,
+            // as TensorFlow's event writer does. While that fails, records are dropped and
+            // every failure is reported.
+            match OpenFile::create(&f.dir, &f.suffix) {
+                Ok(new) => *f = new,
+                Err(e) => {
+                    self.shared.record_error(e);
+                    return;
+                }
+            }
+        }
         match f.file.write_all(bytes) {
             Ok(()) => {
                 f.good_len += bytes.len() as u64;
@@ -707,6 +792,22 @@ impl Worker {
         let mut first = Ok(());
         for f in self.files.iter_mut().flatten() {
             if !f.dirty && !sync {
+                continue;
+            }
+            if !f.gone && f.deleted() {
+                f.gone = true;
+                f.dirty = false;
+                if first.is_ok() {
+                    first = Err(WriteError::Io {
+                        op: "event file deleted (log directory removed?):",
+                        path: f.path.clone(),
+                        message: "records written since it was deleted are lost; later \
+                                  records go to a new event file"
+                            .to_owned(),
+                        kind: io::ErrorKind::NotFound,
+                        errno: Some(libc::ENOENT),
+                    });
+                }
                 continue;
             }
             let r = f
@@ -866,5 +967,154 @@ mod tests {
         assert_eq!(read_all(&pa).len(), 11);
         assert_eq!(read_all(&pb)[1].step, 100);
         assert_ne!(pa, pb);
+    }
+}
+
+#[cfg(test)]
+mod robustness_tests {
+    use super::*;
+    use crate::proto::Event;
+    use crate::record::{ReadOutcome, RecordReader};
+    use prost::Message;
+
+    fn steps(path: &Path) -> Vec<i64> {
+        let mut r = RecordReader::new(File::open(path).unwrap());
+        let mut out = Vec::new();
+        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+            out.push(Event::decode(payload).unwrap().step);
+        }
+        out
+    }
+
+    fn scalar(step: i64) -> Vec<u8> {
+        event::summary_event(
+            WallTime(1.0),
+            event::Step(step),
+            vec![event::scalar_simple("x".into(), 0.0)],
+        )
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn a_panicking_deferred_value_is_an_error_not_a_dead_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions::default()).unwrap();
+        let (f, path) = w.create_file(dir.path(), "").unwrap();
+        w.append(f, &scalar(1)).unwrap();
+        w.append_deferred(
+            f,
+            Box::new(|| -> Result<Vec<u8>, String> { panic!("kaboom") }),
+        )
+        .unwrap();
+        let err = w.flush().unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Deferred(m) if m.contains("kaboom")),
+            "{err:?}"
+        );
+        w.append(f, &scalar(2)).unwrap();
+        w.close().unwrap();
+        assert_eq!(steps(&path), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn appends_racing_close_are_written_or_refused_never_lost() {
+        // Each thread appends until refused with `Closed`; every append that returned Ok must
+        // be in the file (close() sets the flag under the pending lock).
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let w = Arc::new(
+                EventWriter::spawn(WriterOptions {
+                    batch_events: 3,
+                    max_queue: 1,
+                    ..Default::default()
+                })
+                .unwrap(),
+            );
+            let (f, path) = w.create_file(dir.path(), "").unwrap();
+            let threads: Vec<_> = (0..4)
+                .map(|t| {
+                    let w = Arc::clone(&w);
+                    std::thread::spawn(move || {
+                        let mut ok = 0i64;
+                        loop {
+                            let step = t * 1_000_000 + ok;
+                            let r = if ok % 2 == 0 {
+                                w.append(f, &scalar(step))
+                            } else {
+                                match w.try_append(f, &scalar(step)) {
+                                    Ok(true) => Ok(()),
+                                    Ok(false) => w.append(f, &scalar(step)),
+                                    Err(e) => Err(e),
+                                }
+                            };
+                            match r {
+                                Ok(()) => ok += 1,
+                                Err(WriteError::Closed) => return ok,
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(2 + round % 5));
+            w.close().unwrap();
+            let counts: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            let on_disk = steps(&path);
+            assert_eq!(
+                on_disk.len() as i64 - 1,
+                counts.iter().sum::<i64>(),
+                "round {round}"
+            );
+            for (t, n) in counts.iter().enumerate() {
+                let mine: Vec<i64> = on_disk[1..]
+                    .iter()
+                    .filter(|s| **s / 1_000_000 == t as i64)
+                    .map(|s| s % 1_000_000)
+                    .collect();
+                assert_eq!(mine, (0..*n).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn flush_after_close_is_refused_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions::default()).unwrap();
+        let (_, _) = w.create_file(dir.path(), "").unwrap();
+        w.close().unwrap();
+        assert!(matches!(w.flush(), Err(WriteError::Closed)));
+        assert!(matches!(
+            w.create_file(dir.path(), ""),
+            Err(WriteError::Closed)
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_removed_directory_is_reported_and_logging_goes_on_in_a_new_file() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("run");
+        let w = EventWriter::spawn(WriterOptions::default()).unwrap();
+        let (f, path) = w.create_file(&dir, ".s").unwrap();
+        w.append(f, &scalar(1)).unwrap();
+        w.flush().unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        w.append(f, &scalar(2)).unwrap();
+        let err = w.flush().unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Io { kind: io::ErrorKind::NotFound, path: p, .. } if *p == path),
+            "{err:?}"
+        );
+        // The next records go to a new file in the recreated directory.
+        w.append(f, &scalar(3)).unwrap();
+        w.flush().unwrap();
+        w.close().unwrap();
+        let files: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].to_str().unwrap().ends_with(".s"));
+        assert_eq!(steps(&files[0]), vec![0, 3]);
     }
 }

@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod reader;
 mod writer;
 
 /// The native module.
@@ -17,7 +18,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<writer::NativeWriter>()?;
     m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
+    m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
     events::register(m)?;
     histogram::register(m)?;
+    reader::register(m)?;
     Ok(())
 }

@@ -9,16 +9,17 @@
 //! Like torch's writer, a closed writer reopens (a new event file) on the next `add_*`, and so
 //! does a forked child's copy, whose file then carries the child's pid.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ferroboard_core::event::{self, Step, WallTime};
 use ferroboard_core::proto::Event;
 use ferroboard_core::writer::DeferredPayload;
-use ferroboard_core::{EventWriter, FileId, WriterOptions};
+use ferroboard_core::{EventWriter, FileId, WriteError, WriterOptions};
 use prost::Message;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -57,7 +58,7 @@ struct State {
 
 /// `add_scalars` fast path: `{main_tag: {key: file id}}` as Python dicts, so a repeated call
 /// finds its sub-run files by the (hash-cached) key strings, converting nothing. Valid for the
-/// writer generation in `writer`; rebuilt when the writer is reopened.
+/// writer in `writer`; rebuilt when the writer is reopened.
 struct SubRunCache {
     writer: Arc<EventWriter>,
     by_main_tag: Py<PyDict>,
@@ -74,14 +75,42 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Set by `ferroboard`'s exit handler once every writer is closed: from then on the interpreter
+/// may be finalizing, and a background thread must not try to attach to it.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the interpreter as exiting (called by `ferroboard.writer`'s `atexit` handler).
+#[pyfunction]
+pub fn _interpreter_exiting() {
+    EXITING.store(true, Ordering::Release);
+}
+
+/// How often an append is retried when another thread's `close()` closed the writer between
+/// taking it and appending (each retry reopens, as an `add_*` after `close()` does).
+const CLOSED_RETRIES: usize = 16;
+
 struct PyDeferred(Py<PyAny>);
 
 impl DeferredPayload for PyDeferred {
     fn resolve(self: Box<Self>) -> Result<Vec<u8>, String> {
-        Python::attach(|py| {
-            let out = self.0.call0(py).map_err(|e| e.to_string())?;
-            out.extract::<Vec<u8>>(py).map_err(|e| e.to_string())
+        if EXITING.load(Ordering::Acquire) {
+            // Dropping a `Py` without the GIL only queues a decref: no attach needed.
+            return Err("the interpreter is exiting; the value was dropped".to_owned());
+        }
+        let producer = self.0;
+        Python::try_attach(move |py| {
+            let out = producer
+                .call0(py)
+                .map_err(|e| format!("the producer raised {e}"))?;
+            drop(producer);
+            out.extract::<Vec<u8>>(py).map_err(|_| {
+                format!(
+                    "the producer must return bytes (a serialized Event), got {}",
+                    convert::type_name(out.bind(py))
+                )
+            })
         })
+        .unwrap_or_else(|| Err("the interpreter is not available; the value was dropped".into()))
     }
 }
 
@@ -131,28 +160,44 @@ impl NativeWriter {
         self.current(&mut st)
     }
 
-    /// The file of sub-run `rel` (a directory under `log_dir`) on `writer`, created on first use.
-    fn sub_file(&self, writer: &Arc<EventWriter>, rel: &str) -> PyResult<FileId> {
+    /// Runs `op` on the current writer and the file `pick` chooses. When another thread's
+    /// `close()` closed that writer in between ([`WriteError::Closed`]: nothing was queued),
+    /// takes the reopened writer and tries again, so the record lands in the new file instead
+    /// of being lost.
+    fn with_file(
+        &self,
+        pick: impl Fn(&Self) -> PyResult<(Arc<EventWriter>, FileId)>,
+        mut op: impl FnMut(&EventWriter, FileId) -> Result<(), WriteError>,
+    ) -> PyResult<()> {
+        for _ in 0..CLOSED_RETRIES {
+            let (writer, file) = pick(self)?;
+            match op(&writer, file) {
+                Err(WriteError::Closed) => continue,
+                r => return r.map_err(write_error),
+            }
+        }
+        Err(write_error(WriteError::Closed))
+    }
+
+    /// The file of sub-run `rel` (a directory under `log_dir`), created on first use.
+    fn sub_file(&self, rel: &str) -> PyResult<(Arc<EventWriter>, FileId)> {
         let mut st = lock(&self.state);
-        let st = &mut *st;
-        let (Some(open), Some(config)) = (st.open.as_mut(), st.config.as_ref()) else {
-            return Err(PyRuntimeError::new_err(
-                "the writer was closed concurrently",
-            ));
-        };
-        if !Arc::ptr_eq(&open.writer, writer) {
-            return Err(PyRuntimeError::new_err(
-                "the writer was reopened concurrently",
-            ));
-        }
+        let (writer, _) = self.current(&mut st)?;
+        let open = st.open.as_mut().expect("opened above");
         if let Some(&id) = open.subs.get(rel) {
-            return Ok(id);
+            return Ok((writer, id));
         }
+        let config = st.config.as_ref().expect("configured");
+        let dir = config.log_dir.join(rel);
         let (id, _) = writer
-            .create_file(&config.log_dir.join(rel), &config.suffix)
+            .create_file(&dir, &config.suffix)
             .map_err(write_error)?;
-        open.subs.insert(rel.to_owned(), id);
-        Ok(id)
+        st.open
+            .as_mut()
+            .expect("opened above")
+            .subs
+            .insert(rel.to_owned(), id);
+        Ok((writer, id))
     }
 
     /// The `{key: file id}` dict of `main_tag`'s sub-runs on `writer`.
@@ -163,8 +208,7 @@ impl NativeWriter {
         main_tag: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let mut cache = self.sub_cache.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = !matches!(&*cache, Some(c) if Arc::ptr_eq(&c.writer, writer));
-        if fresh {
+        if !matches!(&*cache, Some(c) if Arc::ptr_eq(&c.writer, writer)) {
             *cache = Some(SubRunCache {
                 writer: Arc::clone(writer),
                 by_main_tag: PyDict::new(py).unbind(),
@@ -187,23 +231,29 @@ impl NativeWriter {
 }
 
 /// Appends a serialized event without blocking while holding the GIL.
-fn append(py: Python<'_>, writer: &EventWriter, file: FileId, payload: &[u8]) -> PyResult<()> {
+fn append(
+    py: Python<'_>,
+    writer: &EventWriter,
+    file: FileId,
+    payload: &[u8],
+) -> Result<(), WriteError> {
     if payload.len() >= LARGE_PAYLOAD {
-        return py
-            .detach(|| writer.append_large(file, payload))
-            .map_err(write_error);
+        return py.detach(|| writer.append_large(file, payload));
     }
     match writer.try_append(file, payload) {
         Ok(true) => Ok(()),
-        Ok(false) => py
-            .detach(|| writer.append(file, payload))
-            .map_err(write_error),
-        Err(e) => Err(write_error(e)),
+        Ok(false) => py.detach(|| writer.append(file, payload)),
+        Err(e) => Err(e),
     }
 }
 
 /// Encodes `event` into this thread's scratch buffer and appends it.
-fn append_event(py: Python<'_>, writer: &EventWriter, file: FileId, event: &Event) -> PyResult<()> {
+fn append_event(
+    py: Python<'_>,
+    writer: &EventWriter,
+    file: FileId,
+    event: &Event,
+) -> Result<(), WriteError> {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             event::encode_into(event, &mut buf);
@@ -214,19 +264,40 @@ fn append_event(py: Python<'_>, writer: &EventWriter, file: FileId, event: &Even
     })
 }
 
+/// Longest name of one directory component on common filesystems, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
 /// `{main_tag with "/" -> "_"}_{tag}`, torch's sub-run directory for `add_scalars`, refused
-/// when it could point outside the log directory.
+/// when it could point outside the log directory (a `..` component; `/` in `main_tag` is
+/// replaced and the path never starts with one), or could not be created (NUL, a component
+/// over 255 bytes). Backslashes are refused too: they are separators on Windows.
 fn sub_run_dir(main_tag: &str, tag: &str) -> PyResult<String> {
+    for (name, s) in [("main_tag", main_tag), ("tag_scalar_dict key", tag)] {
+        if s.contains('\0') || s.contains('\\') {
+            return Err(PyValueError::new_err(format!(
+                "{name} {s:?} names a sub-run directory under log_dir (add_scalars) and must \
+                 not contain NUL or backslashes"
+            )));
+        }
+    }
     let rel = format!("{}_{}", main_tag.replace('/', "_"), tag);
-    let unsafe_path = rel.contains('\0')
-        || Path::new(&rel)
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
-    if unsafe_path || tag.contains('\\') {
-        return Err(PyValueError::new_err(format!(
-            "tag_scalar_dict key {tag:?} would name a directory outside log_dir ({rel:?}); \
-             keys must not contain '..' path components, NUL or backslashes"
-        )));
+    for c in Path::new(&rel).components() {
+        match c {
+            Component::Normal(part) if part.len() <= MAX_NAME_BYTES => {}
+            Component::Normal(_) => {
+                return Err(PyValueError::new_err(format!(
+                    "main_tag and tag_scalar_dict key {tag:?} make a sub-run directory name \
+                     longer than {MAX_NAME_BYTES} bytes ({rel:?})"
+                )))
+            }
+            Component::CurDir => {}
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "tag_scalar_dict key {tag:?} would name a directory outside log_dir \
+                     ({rel:?}); keys must not contain '..' path components"
+                )))
+            }
+        }
     }
     Ok(rel)
 }
@@ -253,9 +324,9 @@ impl NativeWriter {
         purge_step: Option<&Bound<'_, PyAny>>,
         fsync: bool,
     ) -> PyResult<()> {
-        if !(flush_secs.is_finite() && flush_secs > 0.0) {
+        if !(flush_secs.is_finite() && flush_secs >= 0.0) {
             return Err(PyValueError::new_err(format!(
-                "flush_secs must be a positive number of seconds, got {flush_secs}"
+                "flush_secs must be a non-negative number of seconds, got {flush_secs}"
             )));
         }
         let purge_step = match purge_step {
@@ -273,7 +344,7 @@ impl NativeWriter {
             suffix: filename_suffix.to_owned(),
             options: WriterOptions {
                 max_queue: max_queue.max(1),
-                flush_interval: Duration::from_secs_f64(flush_secs),
+                flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
                 fsync,
                 ..WriterOptions::default()
             },
@@ -284,8 +355,11 @@ impl NativeWriter {
     }
 
     /// Adds a scalar, as torch's `add_scalar`.
+    #[pyo3(
+        signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None),
+        text_signature = "(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False)"
+    )]
     #[allow(clippy::too_many_arguments)] // torch's signature
-    #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=false, double_precision=false))]
     fn add_scalar(
         &self,
         py: Python<'_>,
@@ -293,21 +367,32 @@ impl NativeWriter {
         scalar_value: &Bound<'_, PyAny>,
         global_step: Option<&Bound<'_, PyAny>>,
         walltime: Option<&Bound<'_, PyAny>>,
-        new_style: bool,
-        double_precision: bool,
+        new_style: Option<&Bound<'_, PyAny>>,
+        double_precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let tag = convert::tag(tag, "tag")?;
         let v = convert::scalar(scalar_value, "scalar_value")?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
-        let value = if new_style {
-            event::scalar_tensor(tag.into_owned(), v, double_precision)
-        } else {
-            event::scalar_simple(tag.into_owned(), v)
-        };
+        // Any truthy value, as torch tests them with `if` (default False).
+        let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
+        if !truthy(new_style)? {
+            // The default encoding: straight into the scratch buffer, nothing allocated.
+            return SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
+                }
+                Err(_) => {
+                    let mut buf = Vec::new();
+                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
+                }
+            });
+        }
+        let value = event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
         let ev = event::summary_event(wall, Step(step), vec![value]);
-        let (writer, main) = self.writer_and_main()?;
-        append_event(py, &writer, main, &ev)
+        self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
     /// Adds several scalars sharing a main tag, each in its own sub-run, as torch's
@@ -332,50 +417,51 @@ impl NativeWriter {
         let wall = convert::walltime(walltime, "walltime")?;
         let (writer, _) = self.writer_and_main()?;
         let files = self.sub_run_files(py, &writer, main_tag)?;
-        // Validate everything before writing anything.
+        // Validate everything before writing anything. Keys seen before on this writer were
+        // validated then, and are found in `files` with their sub-run file.
         let mut items = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
-            let file = match files.get_item(&k)? {
-                Some(id) => FileId::from_raw(id.extract::<u32>()?),
+            let cached = match files.get_item(&k)? {
+                Some(id) => Some(FileId::from_raw(id.extract::<u32>()?)),
                 None => {
                     let key = convert::tag(&k, "tag_scalar_dict key")?;
                     sub_run_dir(&main_tag_str, &key)?;
-                    FileId::from_raw(u32::MAX)
+                    None
                 }
-            };
-            items.push((k, file, v));
-        }
-        let mut values = Vec::with_capacity(items.len());
-        for (k, _, v) in &items {
-            let name = || {
-                k.cast::<PyString>()
-                    .map(|s| format!("tag_scalar_dict[{:?}]", s.to_string_lossy()))
-                    .unwrap_or_else(|_| "tag_scalar_dict value".to_owned())
             };
             let value = match v.cast::<PyFloat>() {
                 Ok(f) => f.value(),
-                Err(_) => convert::scalar(v, &name())?,
+                Err(_) => {
+                    let key = k.cast::<PyString>()?.to_string_lossy().into_owned();
+                    convert::scalar(&v, &format!("tag_scalar_dict[{key:?}]"))?
+                }
             };
-            values.push(value);
+            items.push((k, cached, value));
         }
         let mut ev = event::summary_event(
             wall,
             Step(step),
-            vec![event::scalar_simple(main_tag_str.into_owned(), 0.0)],
+            vec![event::scalar_simple(main_tag_str.clone().into_owned(), 0.0)],
         );
-        for ((k, mut file, _), value) in items.into_iter().zip(values) {
-            if file == FileId::from_raw(u32::MAX) {
-                let key = convert::tag(&k, "tag_scalar_dict key")?;
-                let rel = sub_run_dir(main_tag.cast::<PyString>()?.to_cow()?.as_ref(), &key)?;
-                file = self.sub_file(&writer, &rel)?;
-                files.set_item(&k, file.raw())?;
-            }
+        for (k, cached, value) in items {
             if let Some(ferroboard_core::proto::event::What::Summary(s)) = ev.what.as_mut() {
                 s.value[0].value = Some(
                     ferroboard_core::proto::summary::value::Value::SimpleValue(value as f32),
                 );
             }
-            append_event(py, &writer, file, &ev)?;
+            let first_try = Cell::new(true);
+            let pick = |s: &Self| -> PyResult<(Arc<EventWriter>, FileId)> {
+                if let (true, Some(id)) = (first_try.replace(false), cached) {
+                    return Ok((Arc::clone(&writer), id));
+                }
+                let key = convert::tag(&k, "tag_scalar_dict key")?;
+                let (w, id) = s.sub_file(&sub_run_dir(&main_tag_str, &key)?)?;
+                if Arc::ptr_eq(&w, &writer) {
+                    files.set_item(&k, id.raw())?;
+                }
+                Ok((w, id))
+            };
+            self.with_file(pick, |w, f| append_event(py, w, f, &ev))?;
         }
         Ok(())
     }
@@ -395,23 +481,22 @@ impl NativeWriter {
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
         let ev = event::summary_event(wall, Step(step), vec![event::text(&tag, &text)]);
-        let (writer, main) = self.writer_and_main()?;
-        append_event(py, &writer, main, &ev)
+        self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
     /// Appends one serialized `Event` to the main event file (for summaries built elsewhere).
     fn _write_event(&self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
-        let (writer, main) = self.writer_and_main()?;
-        append(py, &writer, main, payload)
+        self.with_file(Self::writer_and_main, |w, f| append(py, w, f, payload))
     }
 
     /// Appends a record whose serialized `Event` is produced later, on the writer thread, by
     /// calling `producer()` (which must return `bytes`). It keeps its place in the order.
-    fn _write_deferred(&self, producer: Py<PyAny>) -> PyResult<()> {
-        let (writer, main) = self.writer_and_main()?;
-        writer
-            .append_deferred(main, Box::new(PyDeferred(producer)))
-            .map_err(write_error)
+    fn _write_deferred(&self, py: Python<'_>, producer: Py<PyAny>) -> PyResult<()> {
+        self.with_file(Self::writer_and_main, |w, f| {
+            let item = Box::new(PyDeferred(producer.clone_ref(py)));
+            // A full queue makes this wait for the background thread, which may need the GIL.
+            py.detach(|| w.append_deferred(f, item))
+        })
     }
 
     /// Builds the serialized `Event` for a summary value given as serialized `Summary.Value`
@@ -432,6 +517,23 @@ impl NativeWriter {
         Ok(PyBytes::new(py, &ev.encode_to_vec()))
     }
 
+    /// Builds the serialized `Event{wall_time, step, summary}` around a serialized `Summary`.
+    #[staticmethod]
+    #[pyo3(signature = (summary, global_step=None, walltime=None))]
+    fn _summary_event<'py>(
+        py: Python<'py>,
+        summary: &[u8],
+        global_step: Option<&Bound<'_, PyAny>>,
+        walltime: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let step = convert::step(global_step, "global_step")?;
+        let wall = convert::walltime(walltime, "walltime")?;
+        let summary = ferroboard_core::proto::Summary::decode(summary)
+            .map_err(|e| PyValueError::new_err(format!("summary is not a Summary: {e}")))?;
+        let ev = event::summary_event(wall, Step(step), summary.value);
+        Ok(PyBytes::new(py, &ev.encode_to_vec()))
+    }
+
     /// Waits until everything added so far is written to the operating system.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         let writer = {
@@ -443,7 +545,11 @@ impl NativeWriter {
                 _ => return Ok(()),
             }
         };
-        py.detach(|| writer.flush()).map_err(write_error)
+        match py.detach(|| writer.flush()) {
+            // Another thread's close() got there first; it writes everything.
+            Err(WriteError::Closed) => Ok(()),
+            r => r.map_err(write_error),
+        }
     }
 
     /// Writes everything pending and closes the event files. Idempotent; a later `add_*`
@@ -498,7 +604,8 @@ impl Drop for NativeWriter {
             }
             open => {
                 // Dropping the last reference closes the writer, which waits for its thread;
-                // that thread may need the GIL (deferred values), so wait without holding it.
+                // that thread may need the GIL (a deferred value), so wait without holding it.
+                // (Objects are deallocated with the GIL held.)
                 let writer = cache.map(|c| c.writer);
                 Python::attach(|py| py.detach(move || drop((open, writer))));
             }
