@@ -153,15 +153,6 @@ struct Cell32 {
 /// `f32` cells are keyed by `bits >> CELL_SHIFT_F32` (sign, exponent, 4 mantissa bits).
 const CELL_SHIFT_F32: u32 = 23 - CELL_MANTISSA_BITS;
 
-struct DefaultTable {
-    /// All 1549 edges, ascending.
-    edges: Vec<f64>,
-    /// One cell per value of `bits >> CELL_SHIFT` (sign, exponent, 4 mantissa bits): 65536.
-    cells: Box<[Cell]>,
-    /// One cell per value of an `f32`'s `bits >> CELL_SHIFT_F32`: 8192.
-    cells32: Box<[Cell32]>,
-}
-
 /// The slot numpy's `searchsorted` semantics give `x` (finite or not) among `edges`.
 fn reference_slot(edges: &[f64], x: f64) -> u32 {
     let n = edges.len() - 1;
@@ -195,7 +186,8 @@ fn from_ordered(i: i64) -> f64 {
     }
 }
 
-static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
+/// All 1549 default edges, ascending.
+static EDGES: LazyLock<Vec<f64>> = LazyLock::new(|| {
     // Built exactly as torch's writer builds its `default_bins`: repeated multiplication.
     let mut positive = Vec::with_capacity(POSITIVE_EDGES);
     let mut v = 1e-12f64;
@@ -207,8 +199,14 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
     let mut edges: Vec<f64> = positive.iter().rev().map(|v| -v).collect();
     edges.push(0.0);
     edges.extend_from_slice(&positive);
+    edges
+});
 
-    let cells = (0..1u64 << (64 - CELL_SHIFT))
+/// One cell per value of an `f64`'s `bits >> CELL_SHIFT` (sign, exponent, 4 mantissa bits):
+/// 65536, built on first use (a few milliseconds).
+static CELLS: LazyLock<Box<[Cell]>> = LazyLock::new(|| {
+    let edges: &[f64] = &EDGES;
+    (0..1u64 << (64 - CELL_SHIFT))
         .map(|key| {
             let exponent = (key >> CELL_MANTISSA_BITS) & 0x7ff;
             if exponent == 0x7ff {
@@ -225,7 +223,7 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
             } else {
                 (last, first)
             };
-            let (slot_lo, slot_hi) = (reference_slot(&edges, lo), reference_slot(&edges, hi));
+            let (slot_lo, slot_hi) = (reference_slot(edges, lo), reference_slot(edges, hi));
             if slot_lo == slot_hi {
                 return Cell {
                     edge: f64::NAN,
@@ -238,7 +236,7 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
             let (mut a, mut b) = (ordered(lo), ordered(hi));
             while a < b {
                 let mid = a + (b - a) / 2;
-                if reference_slot(&edges, from_ordered(mid)) == slot_hi {
+                if reference_slot(edges, from_ordered(mid)) == slot_hi {
                     b = mid;
                 } else {
                     a = mid + 1;
@@ -249,8 +247,13 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
                 below: slot_lo,
             }
         })
-        .collect();
-    let cells32 = (0..1u32 << (32 - CELL_SHIFT_F32))
+        .collect()
+});
+
+/// One cell per value of an `f32`'s `bits >> CELL_SHIFT_F32`: 8192, built on first use.
+static CELLS32: LazyLock<Box<[Cell32]>> = LazyLock::new(|| {
+    let edges: &[f64] = &EDGES;
+    (0..1u32 << (32 - CELL_SHIFT_F32))
         .map(|key| {
             let exponent = (key >> CELL_MANTISSA_BITS) & 0xff;
             if exponent == 0xff {
@@ -266,7 +269,7 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
             } else {
                 (last, first)
             };
-            let slot = |x: f32| reference_slot(&edges, f64::from(x));
+            let slot = |x: f32| reference_slot(edges, f64::from(x));
             let (slot_lo, slot_hi) = (slot(lo), slot(hi));
             if slot_lo == slot_hi {
                 return Cell32 {
@@ -290,12 +293,7 @@ static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
                 below: slot_lo,
             }
         })
-        .collect();
-    DefaultTable {
-        edges,
-        cells,
-        cells32,
-    }
+        .collect()
 });
 
 /// `f32` values in order as integers (`-0.0` and `0.0` both map to 0).
@@ -320,7 +318,7 @@ fn from_ordered32(i: i32) -> f32 {
 /// `±1e-12 * 1.1^k` for every `k` with `1e-12 * 1.1^k < 1e20`, built by repeated
 /// multiplication. 1549 edges, ascending.
 pub fn default_edges() -> &'static [f64] {
-    &DEFAULT_TABLE.edges
+    &EDGES
 }
 
 /// The default bin (`0..1548`) that `numpy.histogram` puts `x` in, or `None` when `x` lies
@@ -328,21 +326,21 @@ pub fn default_edges() -> &'static [f64] {
 /// `[e_1547, e_1548]`; `-0.0` is `0.0`.
 #[inline]
 pub fn default_bin(x: f64) -> Option<usize> {
-    let slot = default_slot(&DEFAULT_TABLE, x);
+    let slot = default_slot(&CELLS, x);
     (x.is_finite() && (1..=DEFAULT_BIN_COUNT).contains(&slot)).then(|| slot - 1)
 }
 
 /// The default slot of `x`: one table load and one comparison.
 #[inline(always)]
-fn default_slot(t: &DefaultTable, x: f64) -> usize {
-    let cell = t.cells[(x.to_bits() >> CELL_SHIFT) as usize];
+fn default_slot(cells: &[Cell], x: f64) -> usize {
+    let cell = cells[(x.to_bits() >> CELL_SHIFT) as usize];
     (cell.below + u32::from(x >= cell.edge)) as usize
 }
 
 /// The default slot of the `f32` value `x`, from the float32 table.
 #[inline(always)]
-fn default_slot32(t: &DefaultTable, x: f32) -> usize {
-    let cell = t.cells32[(x.to_bits() >> CELL_SHIFT_F32) as usize];
+fn default_slot32(cells: &[Cell32], x: f32) -> usize {
+    let cell = cells[(x.to_bits() >> CELL_SHIFT_F32) as usize];
     (cell.below + u32::from(x >= cell.edge)) as usize
 }
 
@@ -875,11 +873,16 @@ fn count<T: Sample>(
 ) -> Result<(Partial, usize, usize), HistogramError> {
     Ok(match *bins {
         Bins::Default => {
-            let t: &DefaultTable = &DEFAULT_TABLE;
             let p = if T::EXACT_IN_F32 {
-                scan_all(values, DEFAULT_SLOTS, |v: T| default_slot32(t, v.to_f32()))
+                let cells: &[Cell32] = &CELLS32;
+                scan_all(values, DEFAULT_SLOTS, |v: T| {
+                    default_slot32(cells, v.to_f32())
+                })
             } else {
-                scan_all(values, DEFAULT_SLOTS, |v: T| default_slot(t, v.to_f64()))
+                let cells: &[Cell] = &CELLS;
+                scan_all(values, DEFAULT_SLOTS, |v: T| {
+                    default_slot(cells, v.to_f64())
+                })
             };
             (p, 1, DEFAULT_BIN_COUNT)
         }
@@ -1036,9 +1039,8 @@ mod tests {
         // Building the table asserts that no cell holds two edges. Every edge is some cell's
         // switching point (0 between the negative subnormals and -0.0), except v_max, which
         // closes the last bin: the value just above it switches to out of range instead.
-        let t: &DefaultTable = &DEFAULT_TABLE;
-        let mut found: Vec<f64> = t
-            .cells
+        let cells: &[Cell] = &CELLS;
+        let mut found: Vec<f64> = cells
             .iter()
             .map(|c| c.edge)
             .filter(|e| !e.is_nan())
@@ -1143,7 +1145,7 @@ mod tests {
 
     #[test]
     fn float32_lookup_matches_binary_search() {
-        let t: &DefaultTable = &DEFAULT_TABLE;
+        let t: &[Cell32] = &CELLS32;
         let edges = default_edges();
         let check = |x: f32| {
             if !x.is_finite() {
@@ -1160,7 +1162,7 @@ mod tests {
         for &e in edges {
             let f = e as f32;
             for d in -3i32..=3 {
-                let b = f.to_bits() as i64 + i64::from(d);
+                let b = i64::from(f.to_bits()) + i64::from(d);
                 if (0..=i64::from(u32::MAX)).contains(&b) {
                     check(f32::from_bits(b as u32));
                     check(-f32::from_bits(b as u32));
