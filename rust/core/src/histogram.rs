@@ -2,10 +2,13 @@
 //! build them with `numpy.histogram` on a float64 copy of the values.
 //!
 //! * [`default_edges`]: TensorBoard's default bucket edges (`0` and `±1e-12·1.1^k` below `1e20`,
-//!   1549 edges). [`default_bin`] finds a value's bin directly, from a small table indexed by the
-//!   float's exponent and top mantissa bits, then at most two comparisons against the exact
-//!   edges: the same bin numpy's `searchsorted` picks, half-open `[a, b)` bins with a closed last
-//!   bin, without a binary search.
+//!   1549 edges). [`default_bin`] finds a value's bin directly: one load from a table indexed by
+//!   the float's sign, exponent and top 4 mantissa bits (a cell narrower than the gap between
+//!   two edges, so it holds at most one), then one comparison against that exact edge. The
+//!   result is the bin numpy's `searchsorted` picks (half-open `[a, b)` bins with a closed last
+//!   bin), without a binary search. `f32`-exact inputs use an 8192-cell float32 table, others a
+//!   65536-cell float64 one; both are built on first use and checked against a binary search
+//!   in the tests.
 //! * [`Bins`]: the default edges, numpy's equal-width bins (the edges `numpy.histogram_bin_edges`
 //!   returns for an integer count or a rule such as `"auto"`, counted with numpy's own
 //!   equal-width formula and corrections), or explicit edges (counted as numpy's `searchsorted`).
@@ -23,7 +26,19 @@
 //! (rounded down) adjacent bins, which can leave more than `max_bins` bins (104 of the 1548
 //! default bins for `max_bins = 100`). We merge `ceil(n / max_bins)`, so at most `max_bins`
 //! bins remain; where torch's count does not overshoot the two are the same number and the
-//! results are identical.
+//! results are identical. As in torch, the bucket list then also begins with the empty bucket
+//! that marks the left edge of the occupied range.
+//!
+//! ```
+//! use ferroboard_core::histogram::{histogram, Bins};
+//!
+//! let h = histogram(&[0.5f32, 1.5, f32::NAN, -2.0], Bins::Default, None)?;
+//! assert_eq!((h.num, h.min, h.max, h.sum), (3.0, -2.0, 1.5, 0.0));
+//! assert_eq!(h.bucket.iter().sum::<f64>(), 3.0);
+//! let e = histogram(&[1.0f64, 2.0, 3.0], Bins::Edges(&[0.0, 2.0, 4.0]), None)?;
+//! assert_eq!((e.bucket_limit, e.bucket), (vec![0.0, 2.0, 4.0], vec![0.0, 1.0, 2.0]));
+//! # Ok::<(), ferroboard_core::histogram::HistogramError>(())
+//! ```
 
 use std::fmt;
 use std::sync::LazyLock;

@@ -15,6 +15,18 @@
 //!
 //! Unlike torch, which silently lowers `num_thresholds` to 127, any count from 2 to
 //! [`MAX_THRESHOLDS`] is kept (TensorBoard's own summary defaults to 201).
+//!
+//! ```
+//! use ferroboard_core::pr_curve::{PrCurve, Weights};
+//!
+//! let c = PrCurve::compute(&[true, false, true], &[0.9f32, 0.2, 0.6], Weights::Unit, 3)?;
+//! assert_eq!(c.true_positives, vec![2.0, 2.0, 0.0]);
+//! assert_eq!(c.false_positives, vec![1.0, 0.0, 0.0]);
+//! assert_eq!(c.precision, vec![2.0 / 3.0, 1.0, 0.0]);
+//! let value = c.to_value("eval/pr".into()); // the summary value torch writes
+//! assert_eq!(value.tag, "eval/pr");
+//! # Ok::<(), ferroboard_core::pr_curve::PrCurveError>(())
+//! ```
 
 use std::fmt;
 
