@@ -6,6 +6,10 @@
 //! * [`event`]: building the events torch's `SummaryWriter` writes.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`fork`]: telling a forked child's copy of an object from the original.
+//! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
+//!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
+//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`half`]: float16 and bfloat16 bit patterns, read in place.
 //!
 //! ```no_run
 //! use ferroboard_core::event::{self, Step, WallTime};
