@@ -116,6 +116,19 @@ def _names(names: list[str], idx: np.ndarray) -> np.ndarray:
     return table[idx] if len(idx) else np.empty(0, dtype=object)
 
 
+def _grouped_names(names: list[str], idx: np.ndarray) -> np.ndarray:
+    """Like :func:`_names` for codes that come in runs of equal values (one run's records
+    are contiguous): repeats each name instead of indexing record by record."""
+    n = len(idx)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    if len(starts) * 8 > n:
+        return _names(names, idx)
+    counts = np.diff(np.r_[starts, n])
+    return np.repeat(_names(names, idx[starts]), counts)
+
+
 def _tensor_array(data: tuple) -> np.ndarray:
     """A native tensor tuple (numpy dtype, shape, bytes or list of bytes, tf dtype) to ndarray,
     as TensorFlow's ``make_ndarray`` builds it."""
@@ -181,7 +194,7 @@ class ReadResult:
         if self._scalars is None:
             s = self._raw["scalars"]
             self._scalars = {
-                "run": _names(self.runs, s["run"]),
+                "run": _grouped_names(self.runs, s["run"]),
                 "tag": _names(self.tags, s["tag"]),
                 "step": s["step"],
                 "wall_time": s["wall_time"],
