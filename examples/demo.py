@@ -50,14 +50,13 @@ def train(log_dir: str, epochs: int = 30) -> None:
             w.add_scalar("val/accuracy", acc, epoch)
             w.add_scalars("loss", {"train": loss.item(), "val": val_loss}, epoch)
             for name, p in model.named_parameters():
-                if hasattr(w, "add_histogram"):
-                    w.add_histogram(f"weights/{name}", p.detach(), epoch)
+                w.add_histogram(f"weights/{name}", p.detach(), epoch)
+                w.add_histogram(f"grads/{name}", p.grad, epoch)
             if epoch % 10 == 9:
                 w.add_text("progress", f"epoch {epoch + 1}: accuracy **{acc:.3f}**", epoch)
-        if hasattr(w, "add_pr_curve"):
-            probs = torch.softmax(logits, 1)
-            for digit in range(3):
-                w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
+        probs = torch.softmax(logits, 1)
+        for digit in range(3):
+            w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
 
 
@@ -69,7 +68,7 @@ def read_back(log_dir: str) -> None:
         scalars = reader.scalars
         print(f"\n{len(scalars):,} scalar points in {scalars['dir_name'].nunique()} run(s):")
         print(scalars.groupby(["dir_name", "tag"])["value"].agg(["count", "last"]).to_string())
-        for kind in ("text", "histograms", "tensors"):
+        for kind in ("text", "histograms", "pr_curves", "tensors"):
             frame = getattr(reader, kind, None)
             if frame is not None and len(frame):
                 print(f"{kind}: {len(frame):,} rows, tags {sorted(frame['tag'].unique())}")

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Callable, Optional, Union
 
 from . import _convert
+from ._histogram import HistogramMethods
 from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
@@ -134,7 +135,7 @@ class FileWriter:
         self._writer.close()
 
 
-class SummaryWriter(NativeWriter):
+class SummaryWriter(HistogramMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:
