@@ -34,9 +34,7 @@ def scalar(value: Any, name: str) -> float:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if _torch_tensor(value):
         if value.numel() != 1:
-            raise ValueError(
-                f"{name} must have exactly one element, got a {_describe(value)}"
-            )
+            raise ValueError(f"{name} must have exactly one element, got a {_describe(value)}")
         if value.is_complex():
             raise TypeError(f"{name} must be real, got a {_describe(value)}")
         return float(value.detach().reshape(()).item())

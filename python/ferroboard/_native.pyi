@@ -5,7 +5,9 @@ from typing import Any, Optional, Union
 
 __version__: str
 
-def set_converters(scalar: Callable[[Any, str], float], step: Callable[[Any, str], int]) -> None: ...
+def set_converters(
+    scalar: Callable[[Any, str], float], step: Callable[[Any, str], int]
+) -> None: ...
 def _interpreter_exiting() -> None: ...
 
 class NativeWriter:
@@ -48,6 +50,10 @@ class NativeWriter:
     def _event_bytes(
         value: bytes, global_step: Optional[int] = None, walltime: Optional[float] = None
     ) -> bytes: ...
+    @staticmethod
+    def _summary_event(
+        summary: bytes, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> bytes: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
     @property
@@ -58,6 +64,54 @@ class NativeWriter:
 class EventIterator:
     truncated: Optional[int]
     corrupt_records: int
-    def __new__(cls, path: Union[str, os.PathLike[str]], check_crc: bool = True) -> EventIterator: ...
+    def __new__(
+        cls, path: Union[str, os.PathLike[str]], check_crc: bool = True
+    ) -> EventIterator: ...
     def __iter__(self) -> EventIterator: ...
     def __next__(self) -> dict[str, Any]: ...
+
+# Histograms and PR curves (rust/python/src/histogram.rs): each returns a serialized Event.
+def histogram_event(
+    tag: str,
+    values: Any,
+    edges: Optional[Any] = None,
+    uniform: bool = False,
+    max_bins: Optional[int] = None,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+    encoding: Optional[str] = None,
+) -> bytes: ...
+def histogram_raw_event(
+    tag: str,
+    min: float,
+    max: float,
+    num: float,
+    sum: float,
+    sum_squares: float,
+    bucket_limits: list[float],
+    bucket_counts: list[float],
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> bytes: ...
+def pr_curve_event(
+    tag: str,
+    labels: Any,
+    predictions: Any,
+    num_thresholds: int = 127,
+    weights: Any = None,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+    predictions_encoding: Optional[str] = None,
+) -> bytes: ...
+def pr_curve_raw_event(
+    tag: str,
+    true_positive_counts: list[float],
+    false_positive_counts: list[float],
+    true_negative_counts: list[float],
+    false_negative_counts: list[float],
+    precision: list[float],
+    recall: list[float],
+    num_thresholds: int = 127,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> bytes: ...

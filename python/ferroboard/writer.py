@@ -15,11 +15,13 @@ import multiprocessing.util
 import os
 import signal
 import socket
+import time
 import weakref
 from datetime import datetime
 from typing import Any, Callable, Optional, Union
 
 from . import _convert
+from ._histogram import HistogramMethods
 from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
@@ -98,7 +100,42 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(NativeWriter):
+class FileWriter:
+    """The part of torch's ``FileWriter`` that user code reaches through
+    ``writer.file_writer``: events given as protobuf messages (anything with
+    ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event`` and ``Summary``)."""
+
+    def __init__(self, writer: SummaryWriter) -> None:
+        self._writer = writer
+
+    def get_logdir(self) -> str:
+        return self._writer.log_dir
+
+    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None):
+        """Writes ``event`` (an ``Event`` message), setting its wall time (now unless given)
+        and step (when given), as torch's ``FileWriter.add_event`` does."""
+        if not hasattr(event, "SerializeToString"):
+            raise TypeError(f"event must be an Event protobuf message, got {type(event).__name__}")
+        event.wall_time = time.time() if walltime is None else walltime
+        if step is not None:
+            event.step = _convert.step(step, "step")
+        self._writer._write_event(event.SerializeToString())
+
+    def add_summary(
+        self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
+    ) -> None:
+        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
+        raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
+        self._writer._write_event(NativeWriter._summary_event(raw, global_step, walltime))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class SummaryWriter(HistogramMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:
@@ -127,9 +164,7 @@ class SummaryWriter(NativeWriter):
         if not isinstance(comment, str):
             raise TypeError(f"comment must be a str, got {type(comment).__name__}")
         if not isinstance(filename_suffix, str):
-            raise TypeError(
-                f"filename_suffix must be a str, got {type(filename_suffix).__name__}"
-            )
+            raise TypeError(f"filename_suffix must be a str, got {type(filename_suffix).__name__}")
         if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 0:
             raise ValueError(f"max_queue must be a non-negative int, got {max_queue!r}")
         if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):
@@ -159,6 +194,18 @@ class SummaryWriter(NativeWriter):
     def get_logdir(self) -> str:
         """Returns the directory where event files will be written."""
         return self.log_dir
+
+    @property
+    def file_writer(self) -> FileWriter:
+        """torch's ``writer.file_writer``: the main event file, for ``add_event`` and
+        ``add_summary`` with protobuf messages built elsewhere."""
+        return FileWriter(self)
+
+    def _get_file_writer(self) -> FileWriter:
+        """torch's ``_get_file_writer()`` (reopens a closed writer, as torch's does)."""
+        if self._closed:
+            self.flush()  # any add_* reopens; make the reopen explicit here
+        return FileWriter(self)
 
     def __enter__(self) -> SummaryWriter:
         return self

@@ -127,22 +127,56 @@ HISTOGRAM_CASES: list[tuple[str, tuple, dict, type[Exception], str]] = [
     ("add_histogram", ("h", "abc"), {}, TypeError, "values"),
     ("add_histogram", ("h", np.array([])), {}, ValueError, "values"),
     ("add_histogram", ("h", torch.ones(0)), {}, ValueError, "values"),
-    ("add_histogram", ("h", np.array([1.0, NAN])), {}, ValueError, "values"),
-    ("add_histogram", ("h", np.array([1.0, INF])), {}, ValueError, "values"),
+    ("add_histogram", ("h", np.array([NAN, NAN])), {}, ValueError, "values"),
+    ("add_histogram", ("h", np.array([INF, -INF])), {}, ValueError, "values"),
     ("add_histogram", ("h", np.array([1 + 2j])), {}, TypeError, "values"),
     ("add_histogram", ("h", np.array(["a", "b"])), {}, TypeError, "values"),
     ("add_histogram", ("h", [1.0], 1.5), {}, ValueError, "global_step"),
     ("add_histogram", ("h", [1.0], 0, "no-such-bins"), {}, ValueError, "bins"),
     ("add_histogram", ("h", [1.0]), {"walltime": NAN}, ValueError, "walltime"),
 ]
-if hasattr(SummaryWriter, "add_histogram"):
-    CASES += HISTOGRAM_CASES
+# add_histogram_raw, add_pr_curve, add_pr_curve_raw: validated inputs, torch's signatures.
+_LIMITS, _COUNTS = [1.0, 2.0], [1.0, 1.0]
+CASES += [
+    *HISTOGRAM_CASES,
+    (
+        "add_histogram_raw",
+        ("h", 0, 1, 2, 1, 1, [1.0, 2.0], [1.0]),
+        {},
+        ValueError,
+        "bucket_limits and bucket_counts",
+    ),
+    (
+        "add_histogram_raw",
+        ("h", 0, 1, 2, 1, 1, [2.0, 1.0], _COUNTS),
+        {},
+        ValueError,
+        "bucket_limits",
+    ),
+    (
+        "add_histogram_raw",
+        ("h", 0, 1, 2, 1, 1, _LIMITS, [1.0, -1.0]),
+        {},
+        ValueError,
+        "bucket_counts",
+    ),
+    ("add_histogram_raw", ("h", "a", 1, 2, 1, 1, _LIMITS, _COUNTS), {}, TypeError, "min"),
+    ("add_histogram_raw", (None, 0, 1, 2, 1, 1, _LIMITS, _COUNTS), {}, TypeError, "tag"),
+    ("add_pr_curve", ("p", [0, 1], [0.5, 1.5]), {}, ValueError, "predictions"),
+    ("add_pr_curve", ("p", [0, 2], [0.5, 0.5]), {}, ValueError, "labels"),
+    ("add_pr_curve", ("p", [0, 1], [0.5]), {}, ValueError, "labels and predictions"),
+    ("add_pr_curve", ("p", [0, 1], [0.5, NAN]), {}, ValueError, "predictions"),
+    ("add_pr_curve", ("p", [0, 1], [0.5, 0.2], None, 0), {}, ValueError, "num_thresholds"),
+    ("add_pr_curve", ("p", [], []), {}, ValueError, "labels and predictions"),
+    ("add_pr_curve_raw", ("p", *([[1, 2]] * 5), [1]), {}, ValueError, "true_positive_counts"),
+    ("add_pr_curve_raw", ("p", "x", *([[1, 2]] * 5)), {}, TypeError, "true_positive_counts"),
+]
 
 CTOR_CASES: list[tuple[dict, type[Exception], str]] = [
     ({"max_queue": -1}, ValueError, "max_queue"),
     ({"max_queue": "10"}, ValueError, "max_queue"),
     ({"flush_secs": "1"}, TypeError, "flush_secs"),
-    ({"flush_secs": 0}, ValueError, "flush_secs"),
+    ({"flush_secs": float("inf")}, ValueError, "flush_secs"),
     ({"flush_secs": NAN}, ValueError, "flush_secs"),
     ({"flush_secs": -5}, ValueError, "flush_secs"),
     ({"filename_suffix": 1}, TypeError, "filename_suffix"),

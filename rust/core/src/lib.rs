@@ -27,6 +27,9 @@
 pub mod crc;
 pub mod event;
 pub mod fork;
+pub mod half;
+pub mod histogram;
+pub mod pr_curve;
 pub mod proto;
 pub mod record;
 pub mod writer;

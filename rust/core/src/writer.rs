@@ -90,6 +90,19 @@ impl<F: FnOnce() -> Result<Vec<u8>, String> + Send> DeferredPayload for F {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(u32);
 
+impl FileId {
+    /// The id as a number (for caches kept outside Rust).
+    pub fn raw(self) -> u32 {
+        self.0
+    }
+
+    /// An id from [`FileId::raw`]. Appending to an id that no `create_file` returned writes
+    /// nothing.
+    pub fn from_raw(raw: u32) -> Self {
+        FileId(raw)
+    }
+}
+
 /// Errors of an [`EventWriter`].
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
@@ -596,6 +609,23 @@ impl Drop for EventWriter {
     }
 }
 
+/// Part of a batch bound for one file.
+enum Segment {
+    /// `Batch::bytes[start..end]`.
+    Range(usize, usize),
+    /// Bytes framed elsewhere.
+    Owned(Vec<u8>),
+}
+
+impl Segment {
+    fn bytes<'a>(&'a self, batch: &'a [u8]) -> &'a [u8] {
+        match self {
+            Segment::Range(a, b) => &batch[*a..*b],
+            Segment::Owned(v) => v,
+        }
+    }
+}
+
 /// Resolves a deferred payload; a panic in it becomes an error instead of stopping the thread.
 fn resolve(item: Box<dyn DeferredPayload>) -> Result<Vec<u8>, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| item.resolve())) {
@@ -702,21 +732,33 @@ impl Worker {
         }
     }
 
+    /// Writes a batch with one `write` per file: records bound for the same file are gathered
+    /// (in order) first, so interleaved appends to several files (`add_scalars`) cost no more
+    /// system calls than appends to one.
     fn write_batch(&mut self, batch: Batch) {
         let Batch { bytes, ops, .. } = batch;
         let mut start = 0;
+        // Per file, in first-seen order: the segments to write, in append order.
+        let mut plan: Vec<(FileId, Vec<Segment>)> = Vec::new();
+        let push = |plan: &mut Vec<(FileId, Vec<Segment>)>, file: FileId, seg: Segment| match plan
+            .iter_mut()
+            .find(|(f, _)| *f == file)
+        {
+            Some((_, segs)) => segs.push(seg),
+            None => plan.push((file, vec![seg])),
+        };
         for op in ops {
             match op {
                 Op::Inline { file, end } => {
-                    self.write(file, &bytes[start..end]);
+                    push(&mut plan, file, Segment::Range(start, end));
                     start = end;
                 }
-                Op::Framed { file, bytes } => self.write(file, &bytes),
+                Op::Framed { file, bytes } => push(&mut plan, file, Segment::Owned(bytes)),
                 Op::Deferred { file, item } => match resolve(item) {
                     Ok(payload) => {
                         let mut framed = Vec::with_capacity(payload.len() + 16);
                         encode_record(&mut framed, &payload);
-                        self.write(file, &framed);
+                        push(&mut plan, file, Segment::Owned(framed));
                     }
                     Err(msg) => self.shared.record_error(WriteError::Deferred(msg)),
                 },
@@ -728,6 +770,18 @@ impl Worker {
                     self.files[i] = Some(open);
                 }
             }
+        }
+        let mut scratch = Vec::new();
+        for (file, segs) in plan {
+            if let [seg] = &segs[..] {
+                self.write(file, seg.bytes(&bytes));
+                continue;
+            }
+            scratch.clear();
+            for seg in &segs {
+                scratch.extend_from_slice(seg.bytes(&bytes));
+            }
+            self.write(file, &scratch);
         }
     }
 

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod convert;
 mod errors;
 mod events;
+mod histogram;
 mod writer;
 
 /// The native module.
@@ -18,5 +19,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
     m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
     events::register(m)?;
+    histogram::register(m)?;
     Ok(())
 }

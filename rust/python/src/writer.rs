@@ -9,7 +9,7 @@
 //! Like torch's writer, a closed writer reopens (a new event file) on the next `add_*`, and so
 //! does a forked child's copy, whose file then carries the child's pid.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use ferroboard_core::{EventWriter, FileId, WriteError, WriterOptions};
 use prost::Message;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
 use crate::convert;
 use crate::errors::write_error;
@@ -56,10 +56,19 @@ struct State {
     open: Option<Open>,
 }
 
+/// `add_scalars` fast path: `{main_tag: {key: file id}}` as Python dicts, so a repeated call
+/// finds its sub-run files by the (hash-cached) key strings, converting nothing. Valid for the
+/// writer in `writer`; rebuilt when the writer is reopened.
+struct SubRunCache {
+    writer: Arc<EventWriter>,
+    by_main_tag: Py<PyDict>,
+}
+
 /// Native core of `SummaryWriter` (subclass it; do not use it directly).
 #[pyclass(subclass, module = "ferroboard._native")]
 pub struct NativeWriter {
     state: Mutex<State>,
+    sub_cache: Mutex<Option<SubRunCache>>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -190,6 +199,35 @@ impl NativeWriter {
             .insert(rel.to_owned(), id);
         Ok((writer, id))
     }
+
+    /// The `{key: file id}` dict of `main_tag`'s sub-runs on `writer`.
+    fn sub_run_files<'py>(
+        &self,
+        py: Python<'py>,
+        writer: &Arc<EventWriter>,
+        main_tag: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut cache = self.sub_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(&*cache, Some(c) if Arc::ptr_eq(&c.writer, writer)) {
+            *cache = Some(SubRunCache {
+                writer: Arc::clone(writer),
+                by_main_tag: PyDict::new(py).unbind(),
+            });
+        }
+        let by_main_tag = cache
+            .as_ref()
+            .expect("set above")
+            .by_main_tag
+            .bind(py)
+            .clone();
+        drop(cache);
+        if let Some(d) = by_main_tag.get_item(main_tag)? {
+            return Ok(d.cast_into::<PyDict>()?);
+        }
+        let d = PyDict::new(py);
+        by_main_tag.set_item(main_tag, &d)?;
+        Ok(d)
+    }
 }
 
 /// Appends a serialized event without blocking while holding the GIL.
@@ -271,6 +309,7 @@ impl NativeWriter {
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         NativeWriter {
             state: Mutex::new(State::default()),
+            sub_cache: Mutex::new(None),
         }
     }
 
@@ -285,9 +324,9 @@ impl NativeWriter {
         purge_step: Option<&Bound<'_, PyAny>>,
         fsync: bool,
     ) -> PyResult<()> {
-        if !(flush_secs.is_finite() && flush_secs > 0.0) {
+        if !(flush_secs.is_finite() && flush_secs >= 0.0) {
             return Err(PyValueError::new_err(format!(
-                "flush_secs must be a positive number of seconds, got {flush_secs}"
+                "flush_secs must be a non-negative number of seconds, got {flush_secs}"
             )));
         }
         let purge_step = match purge_step {
@@ -305,7 +344,7 @@ impl NativeWriter {
             suffix: filename_suffix.to_owned(),
             options: WriterOptions {
                 max_queue: max_queue.max(1),
-                flush_interval: Duration::from_secs_f64(flush_secs),
+                flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
                 fsync,
                 ..WriterOptions::default()
             },
@@ -316,7 +355,10 @@ impl NativeWriter {
     }
 
     /// Adds a scalar, as torch's `add_scalar`.
-    #[pyo3(signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None))]
+    #[pyo3(
+        signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None),
+        text_signature = "(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False)"
+    )]
     #[allow(clippy::too_many_arguments)] // torch's signature
     fn add_scalar(
         &self,
@@ -354,7 +396,7 @@ impl NativeWriter {
         global_step: Option<&Bound<'_, PyAny>>,
         walltime: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let main_tag = convert::tag(main_tag, "main_tag")?;
+        let main_tag_str = convert::tag(main_tag, "main_tag")?;
         let dict = tag_scalar_dict.cast::<PyDict>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "tag_scalar_dict must be a dict of str to number, got {}",
@@ -363,21 +405,53 @@ impl NativeWriter {
         })?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
-        // Validate everything before writing anything.
+        let (writer, _) = self.writer_and_main()?;
+        let files = self.sub_run_files(py, &writer, main_tag)?;
+        // Validate everything before writing anything. Keys seen before on this writer were
+        // validated then, and are found in `files` with their sub-run file.
         let mut items = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
-            let key = convert::tag(&k, "tag_scalar_dict key")?;
-            let rel = sub_run_dir(&main_tag, &key)?;
-            let value = convert::scalar(&v, &format!("tag_scalar_dict[{key:?}]"))?;
-            items.push((rel, value));
+            let cached = match files.get_item(&k)? {
+                Some(id) => Some(FileId::from_raw(id.extract::<u32>()?)),
+                None => {
+                    let key = convert::tag(&k, "tag_scalar_dict key")?;
+                    sub_run_dir(&main_tag_str, &key)?;
+                    None
+                }
+            };
+            let value = match v.cast::<PyFloat>() {
+                Ok(f) => f.value(),
+                Err(_) => {
+                    let key = k.cast::<PyString>()?.to_string_lossy().into_owned();
+                    convert::scalar(&v, &format!("tag_scalar_dict[{key:?}]"))?
+                }
+            };
+            items.push((k, cached, value));
         }
-        for (rel, value) in items {
-            let ev = event::summary_event(
-                wall,
-                Step(step),
-                vec![event::scalar_simple(main_tag.clone().into_owned(), value)],
-            );
-            self.with_file(|s| s.sub_file(&rel), |w, f| append_event(py, w, f, &ev))?;
+        let mut ev = event::summary_event(
+            wall,
+            Step(step),
+            vec![event::scalar_simple(main_tag_str.clone().into_owned(), 0.0)],
+        );
+        for (k, cached, value) in items {
+            if let Some(ferroboard_core::proto::event::What::Summary(s)) = ev.what.as_mut() {
+                s.value[0].value = Some(
+                    ferroboard_core::proto::summary::value::Value::SimpleValue(value as f32),
+                );
+            }
+            let first_try = Cell::new(true);
+            let pick = |s: &Self| -> PyResult<(Arc<EventWriter>, FileId)> {
+                if let (true, Some(id)) = (first_try.replace(false), cached) {
+                    return Ok((Arc::clone(&writer), id));
+                }
+                let key = convert::tag(&k, "tag_scalar_dict key")?;
+                let (w, id) = s.sub_file(&sub_run_dir(&main_tag_str, &key)?)?;
+                if Arc::ptr_eq(&w, &writer) {
+                    files.set_item(&k, id.raw())?;
+                }
+                Ok((w, id))
+            };
+            self.with_file(pick, |w, f| append_event(py, w, f, &ev))?;
         }
         Ok(())
     }
@@ -430,6 +504,23 @@ impl NativeWriter {
         let value = ferroboard_core::proto::summary::Value::decode(value)
             .map_err(|e| PyValueError::new_err(format!("value is not a Summary.Value: {e}")))?;
         let ev = event::summary_event(wall, Step(step), vec![value]);
+        Ok(PyBytes::new(py, &ev.encode_to_vec()))
+    }
+
+    /// Builds the serialized `Event{wall_time, step, summary}` around a serialized `Summary`.
+    #[staticmethod]
+    #[pyo3(signature = (summary, global_step=None, walltime=None))]
+    fn _summary_event<'py>(
+        py: Python<'py>,
+        summary: &[u8],
+        global_step: Option<&Bound<'_, PyAny>>,
+        walltime: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let step = convert::step(global_step, "global_step")?;
+        let wall = convert::walltime(walltime, "walltime")?;
+        let summary = ferroboard_core::proto::Summary::decode(summary)
+            .map_err(|e| PyValueError::new_err(format!("summary is not a Summary: {e}")))?;
+        let ev = event::summary_event(wall, Step(step), summary.value);
         Ok(PyBytes::new(py, &ev.encode_to_vec()))
     }
 
@@ -489,15 +580,25 @@ impl NativeWriter {
 impl Drop for NativeWriter {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Some(open) = st.open.take() {
-            if open.writer.is_forked_copy() {
+        let open = st.open.take();
+        let cache = self
+            .sub_cache
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match open {
+            Some(open) if open.writer.is_forked_copy() => {
+                // The parent's writer must not be touched in a forked child: leak it.
                 std::mem::forget(open);
-                return;
+                std::mem::forget(cache);
             }
-            // Dropping the last Arc closes the writer, which waits for the background thread;
-            // that thread may need the GIL (a deferred value), so release it meanwhile.
-            // (Objects are deallocated with the GIL held.)
-            Python::attach(|py| py.detach(move || drop(open)));
+            open => {
+                // Dropping the last reference closes the writer, which waits for its thread;
+                // that thread may need the GIL (a deferred value), so wait without holding it.
+                // (Objects are deallocated with the GIL held.)
+                let writer = cache.map(|c| c.writer);
+                Python::attach(|py| py.detach(move || drop((open, writer))));
+            }
         }
     }
 }

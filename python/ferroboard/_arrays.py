@@ -1,0 +1,185 @@
+"""Turning what callers pass (numpy arrays, torch tensors, lists, numbers) into numpy arrays
+the native histogram and PR-curve code reads in place.
+
+Contiguous numpy arrays and CPU tensors are passed on without copying: float16 and bfloat16
+data travel as ``uint16`` views with an encoding name, bools as ``uint8`` views. Only dtypes
+the native code does not read (for example ``int16`` labels or ``longdouble``) are converted,
+always exactly for the values that are valid. Errors name the argument and what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from typing import Any, Optional
+
+import numpy as np
+
+# dtypes the native histogram reads directly ("u2" only with an encoding or as plain uint16).
+_HIST_DTYPES = frozenset(["f4", "f8", "u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8"])
+_LABEL_DTYPES = frozenset(["u1", "i4", "i8", "f4", "f8"])
+_PREDICTION_DTYPES = frozenset(["f4", "f8", "u1"])
+
+
+def _torch() -> Any:
+    return sys.modules.get("torch")
+
+
+def is_tensor(value: Any) -> bool:
+    torch = _torch()
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def describe(value: Any) -> str:
+    if is_tensor(value) or isinstance(value, np.ndarray):
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
+def _key(dtype: np.dtype) -> str:
+    return f"{dtype.kind}{dtype.itemsize}"
+
+
+def _tensor_to_numpy(t: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
+    """A CPU tensor as a numpy array sharing its memory where possible, with the encoding of
+    16-bit float data."""
+    torch = _torch()
+    if t.device.type == "meta":
+        raise ValueError(f"{name}: a tensor on the meta device holds no data")
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    if t.is_complex():
+        raise TypeError(f"{name}: expected real numbers, got a {describe(t)}")
+    t = t.resolve_conj().resolve_neg()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.uint16), "bfloat16"
+    if t.dtype == torch.float16:
+        return t.numpy().view(np.uint16), "float16"
+    if t.dtype == torch.bool:
+        return t.numpy().view(np.uint8), None
+    try:
+        return t.numpy(), None
+    except (TypeError, RuntimeError) as e:
+        raise TypeError(f"{name}: unsupported tensor dtype {t.dtype}") from e
+
+
+def _to_numpy(value: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
+    if is_tensor(value):
+        return _tensor_to_numpy(value, name)
+    if isinstance(value, np.ndarray):
+        arr = value if type(value) is np.ndarray else np.asarray(value)
+    elif isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name}: expected an array of real numbers, got {type(value).__name__}")
+    else:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"{name}: expected a numpy array, a torch tensor or a sequence of real numbers, "
+                f"got {describe(value)} ({e})"
+            ) from e
+    kind = arr.dtype.kind
+    if kind == "b":
+        return _native_layout(arr).view(np.uint8), None
+    if kind not in "iuf":
+        what = "complex numbers" if kind == "c" else f"dtype {arr.dtype}"
+        raise TypeError(f"{name}: expected real numbers, got {what} ({describe(value)})")
+    arr = _native_layout(arr)
+    if arr.dtype == np.float16:
+        return arr.view(np.uint16), "float16"
+    return arr, None
+
+
+def _native_layout(arr: np.ndarray) -> np.ndarray:
+    """``arr`` itself unless its byte order or alignment keeps native code from reading it."""
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if not arr.flags.aligned:
+        arr = arr.copy()
+    return arr
+
+
+def histogram_values(values: Any) -> tuple[np.ndarray, Optional[str]]:
+    """``values`` for the native histogram: an array of a dtype it reads, and the encoding of
+    ``uint16`` data (``"float16"``, ``"bfloat16"`` or ``None``)."""
+    arr, enc = _to_numpy(values, "values")
+    if _key(arr.dtype) not in _HIST_DTYPES:
+        # longdouble and other floats numpy has: as torch does, float64.
+        arr = arr.astype(np.float64)
+    return arr, enc
+
+
+def as_float64(arr: np.ndarray, enc: Optional[str]) -> np.ndarray:
+    """The values of ``histogram_values``' result as float64, flattened (a copy)."""
+    if enc == "float16":
+        return arr.view(np.float16).astype(np.float64).reshape(-1)
+    if enc == "bfloat16":
+        return (arr.astype(np.uint32) << 16).view(np.float32).astype(np.float64).reshape(-1)
+    return arr.astype(np.float64).reshape(-1)
+
+
+def labels_array(labels: Any) -> np.ndarray:
+    """``labels`` for the native PR curve (``uint8``, ``int32``, ``int64``, ``float32`` or
+    ``float64``); other dtypes are converted exactly for labels that are 0 or 1."""
+    arr, enc = _to_numpy(labels, "labels")
+    if enc is not None:
+        # 16-bit floats widen exactly to float32.
+        arr = arr.view(np.float16) if enc == "float16" else _bf16_to_f32(arr)
+        return arr.astype(np.float32)
+    if _key(arr.dtype) in _LABEL_DTYPES:
+        return arr
+    if arr.dtype.kind == "i" or (arr.dtype.kind == "u" and arr.dtype.itemsize < 8):
+        return arr.astype(np.int64)
+    return arr.astype(np.float64)
+
+
+def _bf16_to_f32(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def predictions_array(predictions: Any) -> tuple[np.ndarray, Optional[str]]:
+    """``predictions`` for the native PR curve (``float32``, ``float64``, ``uint8``, or
+    ``uint16`` with an encoding); integer dtypes become float64 (exact for 0 and 1)."""
+    arr, enc = _to_numpy(predictions, "predictions")
+    if enc is not None or _key(arr.dtype) in _PREDICTION_DTYPES:
+        return arr, enc
+    return arr.astype(np.float64), None
+
+
+def weights_arg(weights: Any, examples: int) -> Any:
+    """``None``, a float (one weight for every example), or a float64 array of one weight per
+    example, flattened in C order."""
+    if weights is None:
+        return None
+    if isinstance(weights, (bool, np.bool_)):
+        raise TypeError("weights: expected None, a number or an array of numbers, got bool")
+    if isinstance(weights, numbers.Real):
+        return float(weights)
+    arr, enc = _to_numpy(weights, "weights")
+    if enc is not None:
+        arr = as_float64(arr, enc)
+    if arr.size == 1 and examples != 1:
+        return float(arr.reshape(-1)[0])
+    return np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
+
+
+def float_vector(value: Any, name: str) -> list[float]:
+    """A one-dimensional sequence of real numbers as a list of floats."""
+    arr, enc = _to_numpy(value, name)
+    if enc is not None:
+        arr = as_float64(arr, enc)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a one-dimensional sequence, got {describe(arr)}")
+    return arr.astype(np.float64).tolist()
+
+
+def int_arg(value: Any, name: str, minimum: int, maximum: Optional[int] = None) -> int:
+    """An integer argument within ``[minimum, maximum]``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    v = int(value)
+    if v < minimum or (maximum is not None and v > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{name}: expected an int {bound}, got {v}")
+    return v

@@ -1,0 +1,282 @@
+"""``add_histogram``, ``add_histogram_raw``, ``add_pr_curve`` and ``add_pr_curve_raw``.
+
+The numeric work runs in Rust (``ferroboard_core::histogram`` and ``::pr_curve``) with the
+GIL released, straight from the caller's memory; the result is the exact event torch writes
+for the same call, appended to the event file in call order.
+
+Where ferroboard differs from torch, on purpose:
+
+* **Non-finite values** (NaN, +inf, -inf) in ``add_histogram`` are left out of everything:
+  the buckets and ``num``, ``min``, ``max``, ``sum`` and ``sum_squares``, whatever ``bins``
+  is. If no finite value remains, ``ValueError`` (naming ``values``) is raised and nothing is
+  written. torch keeps them (writing NaN or infinite statistics TensorBoard cannot draw) or
+  raises, depending on ``bins``.
+* **max_bins** is never exceeded: torch merges ``n // max_bins`` adjacent bins, which leaves
+  more than ``max_bins`` bins whenever ``max_bins`` does not divide ``n`` (104 of the 1548
+  default bins for ``max_bins=100``); ferroboard merges ``ceil(n / max_bins)``. Where torch
+  stays within ``max_bins`` the results are identical. As in torch, the written histogram
+  also starts with the zero-count bucket that marks the left edge of the occupied range.
+* **bfloat16** tensors are read exactly; torch first rounds them to float16, turning values
+  beyond 65504 into infinities.
+* **Explicit bin edges** must be finite and strictly increasing (numpy accepts repeated ones).
+* **add_pr_curve** keeps ``num_thresholds`` as given (2 to 2**24); torch silently lowers it
+  to 127. Labels must be booleans or 0/1, predictions within [0, 1], weights finite and
+  non-negative; otherwise ``ValueError``.
+* **add_pr_curve_raw** checks its six arrays (``num_thresholds`` values each, counts finite
+  and non-negative, precision and recall within [0, 1]); ``weights`` is accepted for
+  signature compatibility and, as in torch, ignored.
+* **add_histogram_raw** checks its data (as many limits as counts, limits finite and strictly
+  increasing, counts finite and non-negative, ``min <= max``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from . import _arrays
+from ._native import (
+    histogram_event,
+    histogram_raw_event,
+    pr_curve_event,
+    pr_curve_raw_event,
+)
+
+#: numpy's named bin rules, accepted by ``add_histogram(bins=...)``.
+NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
+
+#: Largest ``num_thresholds`` of ``add_pr_curve``.
+MAX_THRESHOLDS = 1 << 24
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if _arrays.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        arr, enc = _arrays._to_numpy(value, name)
+        if arr.size != 1:
+            raise ValueError(f"{name}: expected a single number, got {_arrays.describe(value)}")
+        return float(_arrays.as_float64(arr, enc)[0])
+    raise TypeError(f"{name}: expected a real number, got {_arrays.describe(value)}")
+
+
+def _numpy_edges(arr: np.ndarray, enc: Optional[str], bins: Any) -> tuple[np.ndarray, Any]:
+    """The finite values as float64 and numpy's equal-width edges for them under ``bins``."""
+    v = _arrays.as_float64(arr, enc)
+    if v.size == 0:
+        raise ValueError("values: expected at least one value, got none")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise ValueError(
+            "values: every value is NaN or infinite; non-finite values are left out of "
+            "histograms, so nothing remains to draw"
+        )
+    try:
+        with np.errstate(all="ignore"):
+            edges = np.histogram_bin_edges(v, bins)
+    except (ValueError, MemoryError) as e:
+        raise ValueError(f"bins={bins!r}: numpy cannot make bin edges for these values: {e}") from e
+    if edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(edges[1:] > edges[:-1]):
+        raise ValueError(
+            f"bins={bins!r}: the values' range ({v.min()!r} to {v.max()!r}) is too wide or too "
+            "narrow for finite, increasing bin edges"
+        )
+    return v, edges
+
+
+class HistogramMethods:
+    """The histogram and PR-curve methods of ``SummaryWriter`` (mixed into it)."""
+
+    if TYPE_CHECKING:
+
+        def _write_event(self, payload: bytes) -> None: ...  # NativeWriter's
+
+    def add_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: Optional[int] = None,
+        bins: Any = "tensorflow",
+        walltime: Optional[float] = None,
+        max_bins: Optional[int] = None,
+    ) -> None:
+        """Adds a histogram of ``values``, as torch's ``add_histogram``.
+
+        Args:
+            tag: Data identifier.
+            values: A numpy array or torch tensor (any shape, strides and real dtype,
+                including float16 and bfloat16), or a sequence of numbers. Read in place when
+                contiguous; NaN and infinities are left out (see the module notes).
+            global_step: Global step value to record.
+            bins: ``"tensorflow"`` (TensorBoard's default edges), one of numpy's rules
+                (``"auto"``, ``"fd"``, ``"doane"``, ``"scott"``, ``"stone"``, ``"rice"``,
+                ``"sturges"``, ``"sqrt"``), a positive number of equal-width bins, or a
+                sequence of finite, strictly increasing edges.
+            walltime: Seconds after the epoch of the event (default: now).
+            max_bins: At most this many bins: adjacent bins are merged (never more than
+                ``max_bins`` remain, unlike torch).
+
+        Raises:
+            ValueError: ``values`` is empty, has no finite value, or lies entirely outside
+                the edges; ``bins`` or ``max_bins`` is invalid.
+            TypeError: an argument has an unsupported type.
+        """
+        arr, enc = _arrays.histogram_values(values)
+        if max_bins is not None:
+            max_bins = _arrays.int_arg(max_bins, "max_bins", 1)
+        if isinstance(bins, str):
+            if bins == "tensorflow":
+                payload = histogram_event(
+                    tag, arr, None, False, max_bins, global_step, walltime, enc
+                )
+                self._write_event(payload)
+                return
+            if bins not in NUMPY_BIN_RULES:
+                raise ValueError(
+                    f"bins: expected 'tensorflow', one of numpy's rules {NUMPY_BIN_RULES}, a "
+                    f"positive int or a sequence of edges, got {bins!r}"
+                )
+            arr, edges = _numpy_edges(arr, enc, bins)
+            uniform, enc = True, None
+        elif isinstance(bins, numbers.Integral) and not isinstance(bins, (bool, np.bool_)):
+            n = _arrays.int_arg(bins, "bins", 1)
+            arr, edges = _numpy_edges(arr, enc, n)
+            uniform, enc = True, None
+        elif isinstance(bins, (bool, np.bool_)) or bins is None:
+            raise TypeError(
+                f"bins: expected a str, an int or a sequence of edges, got {type(bins).__name__}"
+            )
+        else:
+            edges = np.asarray(_arrays.float_vector(bins, "bins"), dtype=np.float64)
+            uniform = False
+        payload = histogram_event(tag, arr, edges, uniform, max_bins, global_step, walltime, enc)
+        self._write_event(payload)
+
+    def add_histogram_raw(
+        self,
+        tag: str,
+        min: Any,
+        max: Any,
+        num: Any,
+        sum: Any,
+        sum_squares: Any,
+        bucket_limits: Any,
+        bucket_counts: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Adds a histogram from raw data, as torch's ``add_histogram_raw``.
+
+        Args:
+            tag: Data identifier.
+            min: Smallest value.
+            max: Largest value.
+            num: Number of values.
+            sum: Sum of all values.
+            sum_squares: Sum of squares of all values.
+            bucket_limits: Upper limit of each bucket (finite, strictly increasing).
+            bucket_counts: Number of values in each bucket (finite, non-negative), as many
+                as ``bucket_limits``.
+            global_step: Global step value to record.
+            walltime: Seconds after the epoch of the event (default: now).
+
+        Raises:
+            ValueError: the data is inconsistent (see the module notes).
+        """
+        payload = histogram_raw_event(
+            tag,
+            _real(min, "min"),
+            _real(max, "max"),
+            _real(num, "num"),
+            _real(sum, "sum"),
+            _real(sum_squares, "sum_squares"),
+            _arrays.float_vector(bucket_limits, "bucket_limits"),
+            _arrays.float_vector(bucket_counts, "bucket_counts"),
+            global_step,
+            walltime,
+        )
+        self._write_event(payload)
+
+    def add_pr_curve(
+        self,
+        tag: str,
+        labels: Any,
+        predictions: Any,
+        global_step: Optional[int] = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Adds a precision-recall curve, as torch's ``add_pr_curve``.
+
+        Args:
+            tag: Data identifier.
+            labels: Ground truth, booleans or 0/1 (array, tensor or sequence).
+            predictions: Probabilities within [0, 1], as many as ``labels`` (paired in
+                C order).
+            global_step: Global step value to record.
+            num_thresholds: Number of thresholds, 2 to 2**24 (not capped at 127 as in torch).
+            weights: ``None``, one non-negative weight for every example, or one per example.
+            walltime: Seconds after the epoch of the event (default: now).
+
+        Raises:
+            ValueError: invalid labels, predictions, weights or ``num_thresholds``.
+        """
+        labels_arr = _arrays.labels_array(labels)
+        preds, enc = _arrays.predictions_array(predictions)
+        n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+        w = _arrays.weights_arg(weights, preds.size)
+        payload = pr_curve_event(tag, labels_arr, preds, n, w, global_step, walltime, enc)
+        self._write_event(payload)
+
+    def add_pr_curve_raw(
+        self,
+        tag: str,
+        true_positive_counts: Any,
+        false_positive_counts: Any,
+        true_negative_counts: Any,
+        false_negative_counts: Any,
+        precision: Any,
+        recall: Any,
+        global_step: Optional[int] = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Adds a precision-recall curve from raw data, as torch's ``add_pr_curve_raw``.
+
+        Args:
+            tag: Data identifier.
+            true_positive_counts: True positives at each threshold.
+            false_positive_counts: False positives at each threshold.
+            true_negative_counts: True negatives at each threshold.
+            false_negative_counts: False negatives at each threshold.
+            precision: Precision at each threshold, within [0, 1].
+            recall: Recall at each threshold, within [0, 1].
+            global_step: Global step value to record.
+            num_thresholds: Number of thresholds: the length of each array (2 to 2**24).
+            weights: Ignored, as in torch (accepted for compatibility).
+            walltime: Seconds after the epoch of the event (default: now).
+
+        Raises:
+            ValueError: the arrays are inconsistent (see the module notes).
+        """
+        del weights  # torch ignores it too
+        n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+        payload = pr_curve_raw_event(
+            tag,
+            _arrays.float_vector(true_positive_counts, "true_positive_counts"),
+            _arrays.float_vector(false_positive_counts, "false_positive_counts"),
+            _arrays.float_vector(true_negative_counts, "true_negative_counts"),
+            _arrays.float_vector(false_negative_counts, "false_negative_counts"),
+            _arrays.float_vector(precision, "precision"),
+            _arrays.float_vector(recall, "recall"),
+            n,
+            global_step,
+            walltime,
+        )
+        self._write_event(payload)

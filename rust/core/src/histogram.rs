@@ -1,0 +1,1078 @@
+//! Histograms with the exact semantics of `torch.utils.tensorboard` (and tensorboardX), which
+//! build them with `numpy.histogram` on a float64 copy of the values.
+//!
+//! * [`default_edges`]: TensorBoard's default bucket edges (`0` and `±1e-12·1.1^k` below `1e20`,
+//!   1549 edges). [`default_bin`] finds a value's bin directly, from a small table indexed by the
+//!   float's exponent and top mantissa bits, then at most two comparisons against the exact
+//!   edges: the same bin numpy's `searchsorted` picks, half-open `[a, b)` bins with a closed last
+//!   bin, without a binary search.
+//! * [`Bins`]: the default edges, numpy's equal-width bins (the edges `numpy.histogram_bin_edges`
+//!   returns for an integer count or a rule such as `"auto"`, counted with numpy's own
+//!   equal-width formula and corrections), or explicit edges (counted as numpy's `searchsorted`).
+//! * [`histogram`]: one pass over any slice of [`Sample`]s (floats, 16-bit floats, integers,
+//!   bools), split across rayon's threads for large inputs, then torch's layout: the occupied
+//!   range of bins, preceded by the empty bucket that marks its left edge.
+//!
+//! **Non-finite values** (NaN, ±inf) are left out of everything: buckets, `num`, `min`, `max`,
+//! `sum`, `sum_squares`. torch keeps them in the statistics (writing NaN or infinite `min`/`max`
+//! that TensorBoard cannot draw) or raises, depending on the bins; ferroboard's rule is the same
+//! for every kind of bins. Finite values outside the outermost edges are, as in torch, left out
+//! of the buckets but counted in `num`, `min`, `max`, `sum` and `sum_squares`.
+//!
+//! **`max_bins`**: when there are more bins than `max_bins`, torch merges `n / max_bins`
+//! (rounded down) adjacent bins, which can leave more than `max_bins` bins (104 of the 1548
+//! default bins for `max_bins = 100`). We merge `ceil(n / max_bins)`, so at most `max_bins`
+//! bins remain; where torch's count does not overshoot the two are the same number and the
+//! results are identical.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use rayon::prelude::*;
+
+use crate::event;
+use crate::half::{BF16, F16};
+use crate::proto::{summary, HistogramProto};
+
+/// Number of TensorBoard default edges (774 negative, 0, 774 positive).
+pub const DEFAULT_EDGE_COUNT: usize = 1549;
+
+/// Number of bins between the default edges.
+pub const DEFAULT_BIN_COUNT: usize = DEFAULT_EDGE_COUNT - 1;
+
+/// Number of positive default edges (`1e-12 * 1.1^k`, `k = 0..774`).
+const POSITIVE_EDGES: usize = 774;
+
+/// Index of the edge `0` among the default edges; also the bin `[0, 1e-12)`.
+#[cfg(test)]
+const ZERO_EDGE: usize = POSITIVE_EDGES;
+
+/// Each lookup cell spans one binary exponent split by this many leading mantissa bits, so a
+/// cell is at most `1 + 2^-4` wide (relative), narrower than the `1.1` between two edges: a cell
+/// holds at most one edge.
+const CELL_MANTISSA_BITS: u32 = 4;
+const CELL_SHIFT: u32 = 52 - CELL_MANTISSA_BITS;
+
+/// Inputs at least this long are split across rayon's threads.
+pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
+/// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
+pub trait Sample: Copy + Send + Sync {
+    /// The value as `f64`.
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! sample_as {
+    ($($t:ty),*) => {$(
+        impl Sample for $t {
+            #[inline(always)]
+            #[allow(clippy::cast_lossless)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+        }
+    )*};
+}
+sample_as!(f64, f32, i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl Sample for bool {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+}
+
+impl Sample for F16 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        F16::to_f64(self)
+    }
+}
+
+impl Sample for BF16 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        BF16::to_f64(self)
+    }
+}
+
+/// One lookup cell: its values below `edge` go to slot `below`, the others to `below + 1`.
+/// A cell whose values all share one slot has a NaN `edge` (no value compares `>=` to NaN).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(16))]
+struct Cell {
+    edge: f64,
+    below: u32,
+}
+
+/// Slots of the default table: 0 for values below `-v_max`, `1 + i` for bin `i`, and
+/// `DEFAULT_BIN_COUNT + 1` for values above `v_max` (and, arbitrarily, NaN and infinities,
+/// which the statistics pass accounts for).
+const DEFAULT_SLOTS: usize = DEFAULT_BIN_COUNT + 2;
+
+struct DefaultTable {
+    /// All 1549 edges, ascending.
+    edges: Vec<f64>,
+    /// One cell per value of `bits >> CELL_SHIFT` (sign, exponent, 4 mantissa bits): 65536.
+    cells: Box<[Cell]>,
+}
+
+/// The slot numpy's `searchsorted` semantics give `x` (finite or not) among `edges`.
+fn reference_slot(edges: &[f64], x: f64) -> u32 {
+    let n = edges.len() - 1;
+    if x.is_nan() || x > edges[n] {
+        return n as u32 + 1;
+    }
+    if x < edges[0] {
+        return 0;
+    }
+    if x == edges[n] {
+        return n as u32;
+    }
+    edges.partition_point(|&e| e <= x) as u32
+}
+
+/// Floats in order as integers (`-0.0` and `0.0` both map to 0).
+fn ordered(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    if b < 0 {
+        -(b & i64::MAX)
+    } else {
+        b
+    }
+}
+
+fn from_ordered(i: i64) -> f64 {
+    if i < 0 {
+        f64::from_bits(i.unsigned_abs() | (1 << 63))
+    } else {
+        f64::from_bits(i as u64)
+    }
+}
+
+static DEFAULT_TABLE: LazyLock<DefaultTable> = LazyLock::new(|| {
+    // Built exactly as torch's writer builds its `default_bins`: repeated multiplication.
+    let mut positive = Vec::with_capacity(POSITIVE_EDGES);
+    let mut v = 1e-12f64;
+    while v < 1e20 {
+        positive.push(v);
+        v *= 1.1;
+    }
+    assert_eq!(positive.len(), POSITIVE_EDGES);
+    let mut edges: Vec<f64> = positive.iter().rev().map(|v| -v).collect();
+    edges.push(0.0);
+    edges.extend_from_slice(&positive);
+
+    let cells = (0..1u64 << (64 - CELL_SHIFT))
+        .map(|key| {
+            let exponent = (key >> CELL_MANTISSA_BITS) & 0x7ff;
+            if exponent == 0x7ff {
+                return Cell {
+                    edge: f64::NAN,
+                    below: DEFAULT_SLOTS as u32 - 1,
+                };
+            }
+            // The cell's values, smallest and largest, in the order of the reals.
+            let first = f64::from_bits(key << CELL_SHIFT);
+            let last = f64::from_bits(((key + 1) << CELL_SHIFT) - 1);
+            let (lo, hi) = if first <= last {
+                (first, last)
+            } else {
+                (last, first)
+            };
+            let (slot_lo, slot_hi) = (reference_slot(&edges, lo), reference_slot(&edges, hi));
+            if slot_lo == slot_hi {
+                return Cell {
+                    edge: f64::NAN,
+                    below: slot_lo,
+                };
+            }
+            // Slots never decrease with x; a cell is narrower than the gap between two edges,
+            // so the slot changes once, by one: find the smallest value taking the upper one.
+            assert_eq!(slot_hi, slot_lo + 1, "a lookup cell spans two edges");
+            let (mut a, mut b) = (ordered(lo), ordered(hi));
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if reference_slot(&edges, from_ordered(mid)) == slot_hi {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            Cell {
+                edge: from_ordered(a),
+                below: slot_lo,
+            }
+        })
+        .collect();
+    DefaultTable { edges, cells }
+});
+
+/// TensorBoard's default histogram edges, as torch's `SummaryWriter.default_bins`: `0` and
+/// `±1e-12 * 1.1^k` for every `k` with `1e-12 * 1.1^k < 1e20`, built by repeated
+/// multiplication. 1549 edges, ascending.
+pub fn default_edges() -> &'static [f64] {
+    &DEFAULT_TABLE.edges
+}
+
+/// The default bin (`0..1548`) that `numpy.histogram` puts `x` in, or `None` when `x` lies
+/// outside the edges or is not finite. Bin `i` is `[e_i, e_{i+1})`, the last one
+/// `[e_1547, e_1548]`; `-0.0` is `0.0`.
+#[inline]
+pub fn default_bin(x: f64) -> Option<usize> {
+    let slot = default_slot(&DEFAULT_TABLE, x);
+    (x.is_finite() && (1..=DEFAULT_BIN_COUNT).contains(&slot)).then(|| slot - 1)
+}
+
+/// The default slot of `x`: one table load and one comparison.
+#[inline(always)]
+fn default_slot(t: &DefaultTable, x: f64) -> usize {
+    let cell = t.cells[(x.to_bits() >> CELL_SHIFT) as usize];
+    (cell.below + u32::from(x >= cell.edge)) as usize
+}
+
+/// How values are assigned to bins.
+#[derive(Clone, Copy, Debug)]
+pub enum Bins<'a> {
+    /// TensorBoard's default edges ([`default_edges`]); torch's `bins="tensorflow"`.
+    Default,
+    /// Equal-width edges as `numpy.histogram_bin_edges` returns them for an integer bin count
+    /// or a named rule (`numpy.linspace(first, last, n + 1)`), counted with numpy's equal-width
+    /// formula and its one-step corrections against the edges, so every value lands where
+    /// `numpy.histogram` with that integer count or rule puts it. (Where that formula is more
+    /// than one bin off, at the extremes of the float range, numpy miscounts or raises; those
+    /// values are counted by the edges instead.)
+    Uniform(&'a [f64]),
+    /// Explicit edges, strictly increasing and finite, counted as `numpy.histogram` does with
+    /// an array of edges (`searchsorted`: half-open bins, the last one closed).
+    Edges(&'a [f64]),
+}
+
+/// Why a histogram could not be built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HistogramError {
+    /// There were no values at all.
+    Empty,
+    /// Every value was NaN or infinite.
+    NoFiniteValues,
+    /// No finite value lies within the outermost edges; `min` and `max` of the finite values.
+    OutsideEdges {
+        /// Smallest finite value.
+        min: f64,
+        /// Largest finite value.
+        max: f64,
+        /// First edge.
+        first_edge: f64,
+        /// Last edge.
+        last_edge: f64,
+    },
+    /// The edges are not usable; the text says why.
+    InvalidEdges(String),
+    /// `max_bins` was 0.
+    InvalidMaxBins,
+    /// Raw histogram data that is inconsistent; the text names the field and the problem.
+    InvalidRaw(String),
+}
+
+impl fmt::Display for HistogramError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistogramError::Empty => write!(f, "values: expected at least one value, got none"),
+            HistogramError::NoFiniteValues => write!(
+                f,
+                "values: every value is NaN or infinite; non-finite values are left out of \
+                 histograms, so nothing remains to draw"
+            ),
+            HistogramError::OutsideEdges {
+                min,
+                max,
+                first_edge,
+                last_edge,
+            } => write!(
+                f,
+                "values: every finite value (from {min:e} to {max:e}) lies outside the bin \
+                 edges [{first_edge:e}, {last_edge:e}], so no bucket is occupied"
+            ),
+            HistogramError::InvalidEdges(why) => write!(f, "bins: {why}"),
+            HistogramError::InvalidMaxBins => {
+                write!(f, "max_bins: expected a positive number of bins, got 0")
+            }
+            HistogramError::InvalidRaw(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for HistogramError {}
+
+/// A histogram in TensorBoard's legacy layout (`HistogramProto`): bucket `i` holds
+/// `bucket[i]` values and ends at `bucket_limit[i]`; the first bucket is the empty one marking
+/// the left edge of the occupied range, as torch writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Number of values.
+    pub num: f64,
+    /// Sum of the values.
+    pub sum: f64,
+    /// Sum of the squares of the values.
+    pub sum_squares: f64,
+    /// Right edge of each bucket, ascending.
+    pub bucket_limit: Vec<f64>,
+    /// Count in each bucket.
+    pub bucket: Vec<f64>,
+}
+
+impl Histogram {
+    /// A histogram from raw parts, as `add_histogram_raw` takes them, after checking that it
+    /// can be drawn: as many limits as counts (at least one), finite strictly increasing
+    /// limits, finite non-negative counts, finite `min <= max`, a finite non-negative `num`,
+    /// and no NaN in `sum` or `sum_squares`.
+    pub fn from_raw(
+        min: f64,
+        max: f64,
+        num: f64,
+        sum: f64,
+        sum_squares: f64,
+        bucket_limit: Vec<f64>,
+        bucket: Vec<f64>,
+    ) -> Result<Histogram, HistogramError> {
+        let bad = |s: String| Err(HistogramError::InvalidRaw(s));
+        if bucket_limit.len() != bucket.len() {
+            return bad(format!(
+                "bucket_limits and bucket_counts: expected the same length, got {} limits and \
+                 {} counts",
+                bucket_limit.len(),
+                bucket.len()
+            ));
+        }
+        if bucket.is_empty() {
+            return bad(
+                "bucket_limits and bucket_counts: expected at least one bucket, got none".into(),
+            );
+        }
+        if let Some(i) = bucket_limit.iter().position(|v| !v.is_finite()) {
+            return bad(format!(
+                "bucket_limits: expected finite numbers, got {} at index {i}",
+                bucket_limit[i]
+            ));
+        }
+        if let Some(i) = bucket_limit.windows(2).position(|w| w[0] >= w[1]) {
+            return bad(format!(
+                "bucket_limits: expected strictly increasing limits, got {} at index {i} then \
+                 {} at index {}",
+                bucket_limit[i],
+                bucket_limit[i + 1],
+                i + 1
+            ));
+        }
+        if let Some(i) = bucket.iter().position(|c| !(c.is_finite() && *c >= 0.0)) {
+            return bad(format!(
+                "bucket_counts: expected finite non-negative counts, got {} at index {i}",
+                bucket[i]
+            ));
+        }
+        if !min.is_finite() || !max.is_finite() {
+            return bad(format!(
+                "min and max: expected finite numbers, got min={min}, max={max}"
+            ));
+        }
+        if min > max {
+            return bad(format!(
+                "min and max: expected min <= max, got min={min}, max={max}"
+            ));
+        }
+        if !(num.is_finite() && num >= 0.0) {
+            return bad(format!(
+                "num: expected a finite non-negative count, got {num}"
+            ));
+        }
+        if sum.is_nan() {
+            return bad("sum: expected a number, got NaN".into());
+        }
+        if sum_squares.is_nan() || sum_squares < 0.0 {
+            return bad(format!(
+                "sum_squares: expected a non-negative number, got {sum_squares}"
+            ));
+        }
+        Ok(Histogram {
+            min,
+            max,
+            num,
+            sum,
+            sum_squares,
+            bucket_limit,
+            bucket,
+        })
+    }
+
+    /// The `HistogramProto` message.
+    pub fn to_proto(&self) -> HistogramProto {
+        HistogramProto {
+            min: self.min,
+            max: self.max,
+            num: self.num,
+            sum: self.sum,
+            sum_squares: self.sum_squares,
+            bucket_limit: self.bucket_limit.clone(),
+            bucket: self.bucket.clone(),
+        }
+    }
+
+    /// The summary value torch's `add_histogram` writes: `tag` and a legacy `histo`.
+    pub fn to_value(&self, tag: String) -> summary::Value {
+        event::value(tag, None, summary::value::Value::Histo(self.to_proto()))
+    }
+}
+
+/// Counts and statistics of one stretch of the input: `counts` has one entry per slot of the
+/// binning function; the statistics cover finite values only.
+struct Partial {
+    counts: Vec<u64>,
+    nonfinite: u64,
+    min: f64,
+    max: f64,
+    sum: f64,
+    sum_squares: f64,
+}
+
+impl Partial {
+    fn merge(&mut self, other: &Partial) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.nonfinite += other.nonfinite;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.sum_squares += other.sum_squares;
+    }
+}
+
+const LANES: usize = 4;
+
+/// Values are handled in blocks this long: statistics first, then bins, while the block is
+/// still in the L1 cache.
+const BLOCK: usize = 2048;
+
+/// Longest stretch counted in the per-lane `u32` counters before they are added up.
+const LANE_BLOCK: usize = 1 << 30;
+
+/// Per-lane statistics of finite values. Independent lanes keep the floating-point
+/// dependency chains short and let the compiler use vector instructions.
+struct Stats {
+    min: [f64; LANES],
+    max: [f64; LANES],
+    sum: [f64; LANES],
+    sum_squares: [f64; LANES],
+    nonfinite: [u64; LANES],
+}
+
+impl Stats {
+    fn new() -> Self {
+        Stats {
+            min: [f64::INFINITY; LANES],
+            max: [f64::NEG_INFINITY; LANES],
+            sum: [0.0; LANES],
+            sum_squares: [0.0; LANES],
+            nonfinite: [0; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, lane: usize, x: f64) {
+        // Branch-free: non-finite values add 0 and compare as the neutral infinities.
+        let finite = x.is_finite();
+        let v = if finite { x } else { 0.0 };
+        let lo = if finite { x } else { f64::INFINITY };
+        let hi = if finite { x } else { f64::NEG_INFINITY };
+        self.sum[lane] += v;
+        self.sum_squares[lane] += v * v;
+        self.min[lane] = if lo < self.min[lane] {
+            lo
+        } else {
+            self.min[lane]
+        };
+        self.max[lane] = if hi > self.max[lane] {
+            hi
+        } else {
+            self.max[lane]
+        };
+        self.nonfinite[lane] += u64::from(!finite);
+    }
+
+    #[inline(always)]
+    fn block<T: Sample>(&mut self, values: &[T]) {
+        let mut chunks = values.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for (lane, v) in chunk.iter().enumerate() {
+                self.add(lane, v.to_f64());
+            }
+        }
+        for (lane, v) in chunks.remainder().iter().enumerate() {
+            self.add(lane, v.to_f64());
+        }
+    }
+}
+
+/// One pass over `values`: statistics of the finite values, and a count per slot of
+/// `bin_of`, which maps every value (finite or not) to a slot below `slots`.
+#[inline(always)]
+fn scan<T: Sample, F: Fn(f64) -> usize>(values: &[T], slots: usize, bin_of: &F) -> Partial {
+    let mut counts = vec![0u64; slots];
+    let mut stats = Stats::new();
+    // One set of counters per lane, so that runs of equal slots do not wait on one
+    // another's stores.
+    let mut lane_counts = vec![0u32; LANES * slots];
+    for stretch in values.chunks(LANE_BLOCK) {
+        {
+            let (c0, rest) = lane_counts.split_at_mut(slots);
+            let (c1, rest) = rest.split_at_mut(slots);
+            let (c2, c3) = rest.split_at_mut(slots);
+            let lanes: [&mut [u32]; LANES] = [c0, c1, c2, c3];
+            for block in stretch.chunks(BLOCK) {
+                stats.block(block);
+                let mut chunks = block.chunks_exact(LANES);
+                for chunk in &mut chunks {
+                    for (lane, v) in chunk.iter().enumerate() {
+                        lanes[lane][bin_of(v.to_f64())] += 1;
+                    }
+                }
+                for v in chunks.remainder() {
+                    lanes[0][bin_of(v.to_f64())] += 1;
+                }
+            }
+        }
+        for lane in lane_counts.chunks_exact_mut(slots) {
+            for (total, c) in counts.iter_mut().zip(lane.iter_mut()) {
+                *total += u64::from(*c);
+                *c = 0;
+            }
+        }
+    }
+    let s = &stats;
+    Partial {
+        counts,
+        nonfinite: s.nonfinite.iter().sum(),
+        min: s.min.iter().copied().fold(f64::INFINITY, f64::min),
+        max: s.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        sum: (s.sum[0] + s.sum[1]) + (s.sum[2] + s.sum[3]),
+        sum_squares: (s.sum_squares[0] + s.sum_squares[1]) + (s.sum_squares[2] + s.sum_squares[3]),
+    }
+}
+
+/// `scan` over the whole input, in parallel stretches for large inputs. The stretch size
+/// depends only on the input's length, and partial results are combined in order, so the
+/// result never depends on the number of threads.
+fn scan_all<T: Sample, F: Fn(f64) -> usize + Sync>(
+    values: &[T],
+    slots: usize,
+    bin_of: F,
+) -> Partial {
+    if values.len() < PARALLEL_THRESHOLD {
+        return scan(values, slots, &bin_of);
+    }
+    let stretch = PARALLEL_THRESHOLD.max(values.len().div_ceil(64));
+    let partials: Vec<Partial> = values
+        .par_chunks(stretch)
+        .map(|c| scan(c, slots, &bin_of))
+        .collect();
+    let mut total = partials[0].clone_empty();
+    for p in &partials {
+        total.merge(p);
+    }
+    total
+}
+
+impl Partial {
+    fn clone_empty(&self) -> Partial {
+        Partial {
+            counts: vec![0; self.counts.len()],
+            nonfinite: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            sum_squares: 0.0,
+        }
+    }
+}
+
+/// numpy's equal-width bin for `x` (see `numpy/lib/_histograms_impl.py`): the index from
+/// `(x - first) / (last - first) * n`, truncated, then moved by one where it disagrees with
+/// the edges. Values outside `[first, last]` give `n`.
+#[inline(always)]
+fn uniform_bin(edges: &[f64], x: f64) -> usize {
+    let n = edges.len() - 1;
+    let first = edges[0];
+    let last = edges[n];
+    if !(x >= first && x <= last) {
+        return n;
+    }
+    let f = (x - first) / (last - first) * n as f64;
+    // `as` saturates (NaN to 0); numpy's index is within 0..=n for any x in range.
+    let mut i = (f as usize).min(n - 1);
+    if x < edges[i] {
+        i = i.saturating_sub(1);
+    }
+    if i != n - 1 && x >= edges[i + 1] {
+        i += 1;
+    }
+    // The formula lands within one bin of the right one except in extreme cases (widths
+    // near the float limits or subnormal), where numpy itself miscounts or fails: there,
+    // count by the edges.
+    if x < edges[i] || (i != n - 1 && x >= edges[i + 1]) {
+        return explicit_bin(edges, x);
+    }
+    i
+}
+
+/// The bin numpy's `searchsorted` path gives `x` for explicit edges, or `n` outside them.
+#[inline(always)]
+fn explicit_bin(edges: &[f64], x: f64) -> usize {
+    let n = edges.len() - 1;
+    if !(x >= edges[0] && x <= edges[n]) {
+        return n;
+    }
+    if x == edges[n] {
+        return n - 1;
+    }
+    edges.partition_point(|&e| e <= x) - 1
+}
+
+fn check_edges(edges: &[f64]) -> Result<(), HistogramError> {
+    if edges.len() < 2 {
+        return Err(HistogramError::InvalidEdges(format!(
+            "expected at least 2 bin edges, got {}",
+            edges.len()
+        )));
+    }
+    if let Some(i) = edges.iter().position(|e| !e.is_finite()) {
+        return Err(HistogramError::InvalidEdges(format!(
+            "expected finite bin edges, got {} at index {i}",
+            edges[i]
+        )));
+    }
+    if let Some(i) = edges.windows(2).position(|w| w[0] >= w[1]) {
+        return Err(HistogramError::InvalidEdges(format!(
+            "expected strictly increasing bin edges, got {} at index {i} then {} at index {}",
+            edges[i],
+            edges[i + 1],
+            i + 1
+        )));
+    }
+    Ok(())
+}
+
+/// The statistics of the finite values and one count per bin (values outside the edges not
+/// counted), before torch's trimming: `(partial, first bin's slot, number of bins)`.
+fn count<T: Sample>(
+    values: &[T],
+    bins: &Bins<'_>,
+) -> Result<(Partial, usize, usize), HistogramError> {
+    Ok(match *bins {
+        Bins::Default => {
+            let t: &DefaultTable = &DEFAULT_TABLE;
+            let p = scan_all(values, DEFAULT_SLOTS, |x| default_slot(t, x));
+            (p, 1, DEFAULT_BIN_COUNT)
+        }
+        Bins::Uniform(edges) => {
+            check_edges(edges)?;
+            let n = edges.len() - 1;
+            (scan_all(values, n + 1, |x| uniform_bin(edges, x)), 0, n)
+        }
+        Bins::Edges(edges) => {
+            check_edges(edges)?;
+            let n = edges.len() - 1;
+            (scan_all(values, n + 1, |x| explicit_bin(edges, x)), 0, n)
+        }
+    })
+}
+
+/// The histogram torch's `add_histogram` writes for `values` (non-finite values left out, see
+/// the module notes), with at most `max_bins` bins when given.
+pub fn histogram<T: Sample>(
+    values: &[T],
+    bins: Bins<'_>,
+    max_bins: Option<usize>,
+) -> Result<Histogram, HistogramError> {
+    if max_bins == Some(0) {
+        return Err(HistogramError::InvalidMaxBins);
+    }
+    if values.is_empty() {
+        return Err(HistogramError::Empty);
+    }
+    let (p, first, n) = count(values, &bins)?;
+    let finite = values.len() as u64 - p.nonfinite;
+    if finite == 0 {
+        return Err(HistogramError::NoFiniteValues);
+    }
+    let edges: &[f64] = match bins {
+        Bins::Default => default_edges(),
+        Bins::Uniform(e) | Bins::Edges(e) => e,
+    };
+    let (limits, counts) = layout(&p.counts[first..first + n], edges, max_bins).ok_or(
+        HistogramError::OutsideEdges {
+            min: p.min,
+            max: p.max,
+            first_edge: edges[0],
+            last_edge: edges[n],
+        },
+    )?;
+    Ok(Histogram {
+        min: p.min,
+        max: p.max,
+        num: finite as f64,
+        sum: p.sum,
+        sum_squares: p.sum_squares,
+        bucket_limit: limits,
+        bucket: counts,
+    })
+}
+
+/// The merge factor for `n` bins and at most `max_bins` (torch uses `n / max_bins`, which can
+/// leave more than `max_bins` bins; rounding up never does).
+pub fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
+    match max_bins {
+        Some(m) if m > 0 && n > m => n.div_ceil(m),
+        _ => 1,
+    }
+}
+
+/// torch's `make_histogram` after `np.histogram`: merge adjacent bins for `max_bins`, then keep
+/// the occupied range preceded by one empty bucket (the bin left of it, or a zero-count bucket
+/// ending at the first edge when the first bin is occupied). `None` when no bin is occupied.
+/// Returns (bucket limits, bucket counts).
+pub fn layout(
+    counts: &[u64],
+    edges: &[f64],
+    max_bins: Option<usize>,
+) -> Option<(Vec<f64>, Vec<f64>)> {
+    let n = counts.len();
+    debug_assert_eq!(edges.len(), n + 1);
+    let s = merge_factor(n, max_bins);
+    let (counts, edges): (Vec<u64>, Vec<f64>) = if s > 1 {
+        let merged = counts.chunks(s).map(|c| c.iter().sum()).collect();
+        let mut e: Vec<f64> = edges[..n].iter().step_by(s).copied().collect();
+        e.push(edges[n]);
+        (merged, e)
+    } else {
+        (counts.to_vec(), edges.to_vec())
+    };
+    let start = counts.iter().position(|&c| c > 0)?;
+    let last = counts.iter().rposition(|&c| c > 0)?;
+    let mut out_counts = Vec::with_capacity(last - start + 2);
+    if start == 0 {
+        out_counts.push(0.0);
+    } else {
+        out_counts.push(counts[start - 1] as f64);
+    }
+    out_counts.extend(counts[start..=last].iter().map(|&c| c as f64));
+    let out_limits = edges[start..=last + 1].to_vec();
+    Some((out_limits, out_counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: numpy's `searchsorted` semantics by binary search over all edges.
+    fn reference_bin(edges: &[f64], x: f64) -> Option<usize> {
+        let n = edges.len() - 1;
+        if !(x >= edges[0] && x <= edges[n]) {
+            return None;
+        }
+        if x == edges[n] {
+            return Some(n - 1);
+        }
+        Some(edges.partition_point(|&e| e <= x) - 1)
+    }
+
+    fn next_up(x: f64) -> f64 {
+        if x == 0.0 {
+            return f64::from_bits(1);
+        }
+        if x > 0.0 {
+            f64::from_bits(x.to_bits() + 1)
+        } else {
+            f64::from_bits(x.to_bits() - 1)
+        }
+    }
+
+    fn next_down(x: f64) -> f64 {
+        -next_up(-x)
+    }
+
+    #[test]
+    fn default_edges_match_torch() {
+        let e = default_edges();
+        assert_eq!(e.len(), DEFAULT_EDGE_COUNT);
+        assert_eq!(e[ZERO_EDGE], 0.0);
+        assert_eq!(e[ZERO_EDGE + 1], 1e-12);
+        assert_eq!(e[ZERO_EDGE - 1], -1e-12);
+        assert!(e.windows(2).all(|w| w[0] < w[1]));
+        // The last edge, as Python computes it (repeat `v *= 1.1` while `v < 1e20`).
+        assert_eq!(e[DEFAULT_EDGE_COUNT - 1], 9.920_775_621_859_783e19);
+        assert_eq!(e[0], -e[DEFAULT_EDGE_COUNT - 1]);
+    }
+
+    #[test]
+    fn cells_cover_the_edges() {
+        // Building the table asserts that no cell holds two edges. Every edge is some cell's
+        // switching point (0 between the negative subnormals and -0.0), except v_max, which
+        // closes the last bin: the value just above it switches to out of range instead.
+        let t: &DefaultTable = &DEFAULT_TABLE;
+        let mut found: Vec<f64> = t
+            .cells
+            .iter()
+            .map(|c| c.edge)
+            .filter(|e| !e.is_nan())
+            .collect();
+        found.sort_by(f64::total_cmp);
+        let mut expect = default_edges().to_vec();
+        let v_max = expect.pop().unwrap();
+        expect.push(next_up(v_max));
+        let missing: Vec<f64> = expect
+            .iter()
+            .filter(|e| !found.contains(e))
+            .copied()
+            .collect();
+        let extra: Vec<f64> = found
+            .iter()
+            .filter(|e| !expect.contains(e))
+            .copied()
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "missing {missing:?} extra {extra:?}"
+        );
+        assert_eq!(found.len(), expect.len());
+    }
+
+    fn interesting_values() -> Vec<f64> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::MAX,
+            f64::MIN,
+            1e20,
+            -1e20,
+            1.0,
+            -1.0,
+            0.5,
+            1e-12,
+            -1e-12,
+            1e-13,
+            1e19,
+        ];
+        for &e in default_edges() {
+            for x in [e, next_up(e), next_down(e), next_up(next_up(e)), e * 1.05] {
+                xs.push(x);
+                xs.push(-x);
+            }
+        }
+        // Cell boundaries: every power-of-two fraction the lookup splits on.
+        for key in 0..1u64 << (64 - CELL_SHIFT) {
+            let b = f64::from_bits(key << CELL_SHIFT);
+            for x in [b, next_up(b), next_down(b)] {
+                if x.is_finite() {
+                    xs.push(x);
+                }
+            }
+        }
+        // A deterministic spread of magnitudes.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            if x.is_finite() {
+                xs.push(x);
+            }
+            // Magnitudes between 1e-14 and 1e22, both signs.
+            let m = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let y = 10f64.powf(-14.0 + 36.0 * m);
+            xs.push(if state & 1 == 0 { y } else { -y });
+        }
+        xs
+    }
+
+    #[test]
+    fn direct_lookup_matches_binary_search() {
+        let edges = default_edges();
+        for x in interesting_values() {
+            assert_eq!(
+                default_bin(x),
+                reference_bin(edges, x),
+                "x = {x:e} ({:#x})",
+                x.to_bits()
+            );
+        }
+        assert_eq!(default_bin(f64::NAN), None);
+        assert_eq!(default_bin(f64::INFINITY), None);
+        assert_eq!(default_bin(-0.0), Some(ZERO_EDGE));
+        assert_eq!(default_bin(0.0), Some(ZERO_EDGE));
+        assert_eq!(default_bin(-f64::from_bits(1)), Some(ZERO_EDGE - 1));
+        assert_eq!(
+            default_bin(edges[DEFAULT_EDGE_COUNT - 1]),
+            Some(DEFAULT_BIN_COUNT - 1)
+        );
+        assert_eq!(default_bin(edges[0]), Some(0));
+        assert_eq!(default_bin(f64::MAX), None);
+    }
+
+    #[test]
+    fn uniform_and_explicit_match_reference_on_linspace_edges() {
+        for (first, last, n) in [
+            (0.0, 1.0, 10usize),
+            (-3.7, 11.2, 37),
+            (1e-320, 2e-320, 10),
+            (-1e300, 1e300, 7),
+        ] {
+            let edges: Vec<f64> = (0..=n)
+                .map(|i| {
+                    if i == n {
+                        last
+                    } else {
+                        first + (last - first) / n as f64 * i as f64
+                    }
+                })
+                .collect();
+            let mut xs = vec![first, last, next_up(first), next_down(last)];
+            for &e in &edges {
+                xs.extend([e, next_up(e), next_down(e)]);
+            }
+            for i in 0..1000 {
+                xs.push(first + (last - first) * (f64::from(i) / 999.0));
+            }
+            for x in xs {
+                let r = reference_bin(&edges, x).unwrap_or(n);
+                assert_eq!(uniform_bin(&edges, x), r, "x = {x:e}");
+                assert_eq!(explicit_bin(&edges, x), r, "x = {x:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn layout_like_torch() {
+        // Occupied bins 2..=3 of 5: the bucket left of them comes along.
+        let edges = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let (l, c) = layout(&[0, 0, 3, 1, 0], &edges, None).unwrap();
+        assert_eq!(l, vec![2.0, 3.0, 4.0]);
+        assert_eq!(c, vec![0.0, 3.0, 1.0]);
+        // First bin occupied: a zero bucket ending at the first edge.
+        let (l, c) = layout(&[2, 0, 0, 0, 1], &edges, None).unwrap();
+        assert_eq!(l, edges.to_vec());
+        assert_eq!(c, vec![0.0, 2.0, 0.0, 0.0, 0.0, 1.0]);
+        assert!(layout(&[0, 0, 0, 0, 0], &edges, None).is_none());
+    }
+
+    #[test]
+    fn max_bins_is_never_exceeded() {
+        for n in 1..200usize {
+            for m in 1..n + 3 {
+                let s = merge_factor(n, Some(m));
+                assert!(n.div_ceil(s) <= m, "n={n} m={m}");
+                // Minimal: one less would overshoot (or there was nothing to merge).
+                assert!(s == 1 || n.div_ceil(s - 1) > m);
+            }
+        }
+        let counts = vec![1u64; DEFAULT_BIN_COUNT];
+        let (l, c) = layout(&counts, default_edges(), Some(100)).unwrap();
+        // 100 bins plus the leading empty bucket.
+        assert_eq!(c.len(), 97 + 1);
+        assert_eq!(l.len(), c.len());
+        assert_eq!(c.iter().sum::<f64>(), DEFAULT_BIN_COUNT as f64);
+        assert_eq!(l[0], default_edges()[0]);
+        assert_eq!(*l.last().unwrap(), default_edges()[DEFAULT_BIN_COUNT]);
+    }
+
+    #[test]
+    fn histogram_statistics_and_policy() {
+        let v = [1.0f64, -2.0, f64::NAN, 3.5, f64::INFINITY, 1e30];
+        let h = histogram(&v, Bins::Default, None).unwrap();
+        assert_eq!(h.num, 4.0);
+        assert_eq!(h.min, -2.0);
+        assert_eq!(h.max, 1e30);
+        assert_eq!(h.sum, 1.0 - 2.0 + 3.5 + 1e30);
+        assert_eq!(h.bucket.iter().sum::<f64>(), 3.0);
+        assert_eq!(
+            histogram::<f64>(&[], Bins::Default, None),
+            Err(HistogramError::Empty)
+        );
+        assert_eq!(
+            histogram(&[f64::NAN, f64::NEG_INFINITY], Bins::Default, None),
+            Err(HistogramError::NoFiniteValues)
+        );
+        assert!(matches!(
+            histogram(&[1e21f64], Bins::Default, None),
+            Err(HistogramError::OutsideEdges { .. })
+        ));
+        assert!(matches!(
+            histogram(&[1.0f64], Bins::Edges(&[0.0, 0.0, 1.0]), None),
+            Err(HistogramError::InvalidEdges(_))
+        ));
+        assert_eq!(
+            histogram(&[1.0f64], Bins::Default, Some(0)),
+            Err(HistogramError::InvalidMaxBins)
+        );
+    }
+
+    #[test]
+    fn parallel_equals_sequential_counts_and_dtypes_agree() {
+        let n = 3 * PARALLEL_THRESHOLD + 17;
+        let mut state = 12345u64;
+        let v32: Vec<f32> = (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 8.0
+            })
+            .collect();
+        let v64: Vec<f64> = v32.iter().map(|&x| f64::from(x)).collect();
+        let a = histogram(&v32, Bins::Default, None).unwrap();
+        let b = histogram(&v64, Bins::Default, None).unwrap();
+        assert_eq!(a, b);
+        let mut expect = vec![0u64; DEFAULT_BIN_COUNT];
+        for &x in &v64 {
+            expect[default_bin(x).unwrap()] += 1;
+        }
+        let (l, c) = layout(&expect, default_edges(), None).unwrap();
+        assert_eq!(a.bucket_limit, l);
+        assert_eq!(a.bucket, c);
+        assert_eq!(a.num, n as f64);
+        let halves: Vec<F16> = [1.0f32, -0.5, 2.0]
+            .iter()
+            .map(|&x| F16::from_f32(x))
+            .collect();
+        let h = histogram(&halves, Bins::Default, None).unwrap();
+        assert_eq!((h.min, h.max, h.sum), (-0.5, 2.0, 2.5));
+    }
+
+    #[test]
+    fn raw_validation() {
+        let ok = Histogram::from_raw(0.0, 2.0, 3.0, 3.0, 5.0, vec![1.0, 2.0], vec![1.0, 2.0]);
+        assert!(ok.is_ok());
+        let cases: [(Vec<f64>, Vec<f64>, &str); 5] = [
+            (vec![1.0], vec![1.0, 2.0], "same length"),
+            (vec![2.0, 1.0], vec![1.0, 2.0], "strictly increasing"),
+            (vec![1.0, 2.0], vec![-1.0, 2.0], "non-negative"),
+            (vec![1.0, f64::NAN], vec![1.0, 2.0], "finite"),
+            (vec![], vec![], "at least one"),
+        ];
+        for (l, c, msg) in cases {
+            let e = Histogram::from_raw(0.0, 2.0, 3.0, 3.0, 5.0, l, c).unwrap_err();
+            assert!(e.to_string().contains(msg), "{e}");
+        }
+        let e = Histogram::from_raw(3.0, 2.0, 3.0, 3.0, 5.0, vec![1.0], vec![1.0]).unwrap_err();
+        assert!(e.to_string().contains("min <= max"));
+    }
+}

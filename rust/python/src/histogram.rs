@@ -1,0 +1,348 @@
+//! Histograms and PR curves for `SummaryWriter.add_histogram*` and `add_pr_curve*`.
+//!
+//! Each function takes numpy arrays (which `ferroboard/_arrays.py` makes from whatever the
+//! caller passed, without copying contiguous data), computes with the GIL released, and
+//! returns the serialized `Event`, which the Python method hands to `NativeWriter._write_event`.
+//! Arrays are read in place when their memory is contiguous (any order for histograms, C order
+//! for PR curves, which pair labels with predictions); other layouts are gathered first.
+
+use std::borrow::Cow;
+
+use ferroboard_core::event::{self, Step};
+use ferroboard_core::half::{BF16, F16};
+use ferroboard_core::histogram::{self, Bins, Histogram, Sample};
+use ferroboard_core::pr_curve::{Label, PrCurve, Prediction, Weights};
+use ferroboard_core::proto::summary;
+use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use prost::Message;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::convert;
+
+/// Registers this module's functions.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(histogram_event, m)?)?;
+    m.add_function(wrap_pyfunction!(histogram_raw_event, m)?)?;
+    m.add_function(wrap_pyfunction!(pr_curve_event, m)?)?;
+    m.add_function(wrap_pyfunction!(pr_curve_raw_event, m)?)?;
+    Ok(())
+}
+
+/// How 16-bit unsigned arrays are to be read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Plain,
+    Float16,
+    BFloat16,
+}
+
+fn encoding(name: Option<&str>) -> PyResult<Encoding> {
+    match name {
+        None => Ok(Encoding::Plain),
+        Some("float16") => Ok(Encoding::Float16),
+        Some("bfloat16") => Ok(Encoding::BFloat16),
+        Some(other) => Err(PyValueError::new_err(format!(
+            "unknown 16-bit encoding {other:?} (expected 'float16' or 'bfloat16')"
+        ))),
+    }
+}
+
+/// Reinterprets `u16` bit patterns as one of the 16-bit float types.
+fn bits_as<T: Copy>(bits: &[u16]) -> &[T] {
+    const { assert!(size_of::<T>() == 2 && align_of::<T>() <= 2) };
+    // SAFETY: `T` is `F16` or `BF16`, both `#[repr(transparent)]` over `u16`, so every `u16`
+    // is a valid `T` and the layouts (size, alignment) are the same.
+    unsafe { std::slice::from_raw_parts(bits.as_ptr().cast::<T>(), bits.len()) }
+}
+
+/// The elements of a readonly array: borrowed when contiguous (in memory order when
+/// `any_order`, else only for C order), gathered in logical order otherwise.
+fn elements<'a, T: Element + Copy>(
+    arr: &'a PyReadonlyArrayDyn<'_, T>,
+    any_order: bool,
+) -> Cow<'a, [T]> {
+    let view = arr.as_array();
+    let slice = if any_order {
+        view.to_slice_memory_order()
+    } else {
+        view.to_slice()
+    };
+    match slice {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(view.iter().copied().collect()),
+    }
+}
+
+fn readonly<'py, T: Element>(
+    arr: &Bound<'py, PyArrayDyn<T>>,
+    name: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    if !arr.is_aligned() {
+        return Err(PyValueError::new_err(format!(
+            "{name}: the array's memory is not aligned for its dtype"
+        )));
+    }
+    arr.try_readonly().map_err(|e| {
+        PyValueError::new_err(format!(
+            "{name}: the array is being written elsewhere ({e})"
+        ))
+    })
+}
+
+fn dtype_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.getattr("dtype")
+        .and_then(|d| d.str().map(|s| s.to_string()))
+        .unwrap_or_else(|_| convert::type_name(obj))
+}
+
+/// Calls `$body` with `$slice: &[T]` bound to the elements of `$obj`, for each element type
+/// listed; the `u16` arm honours `$enc`. Falls through to a `TypeError` for other types.
+macro_rules! dispatch {
+    ($obj:expr, $name:expr, $enc:expr, $any_order:expr, |$slice:ident| $body:expr, [$($t:ty),*]) => {{
+        let obj = $obj;
+        'found: {
+            if let Ok(a) = obj.cast::<PyArrayDyn<u16>>() {
+                let ro = readonly(a, $name)?;
+                let data = elements(&ro, $any_order);
+                break 'found match $enc {
+                    Encoding::Float16 => {
+                        let $slice: &[F16] = bits_as(&data);
+                        $body
+                    }
+                    Encoding::BFloat16 => {
+                        let $slice: &[BF16] = bits_as(&data);
+                        $body
+                    }
+                    Encoding::Plain => {
+                        let $slice: &[u16] = &data;
+                        $body
+                    }
+                };
+            }
+            $(
+                if let Ok(a) = obj.cast::<PyArrayDyn<$t>>() {
+                    let ro = readonly(a, $name)?;
+                    let data = elements(&ro, $any_order);
+                    let $slice: &[$t] = &data;
+                    break 'found $body;
+                }
+            )*
+            Err(PyTypeError::new_err(format!(
+                "{}: unsupported array dtype {}",
+                $name,
+                dtype_name(obj)
+            )))
+        }
+    }};
+}
+
+fn hist_error(e: histogram::HistogramError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn event_bytes<'py>(
+    py: Python<'py>,
+    value: summary::Value,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let step = convert::step(global_step, "global_step")?;
+    let wall = convert::walltime(walltime, "walltime")?;
+    let ev = event::summary_event(wall, Step(step), vec![value]);
+    Ok(PyBytes::new(py, &ev.encode_to_vec()))
+}
+
+fn compute_histogram<T: Sample>(
+    py: Python<'_>,
+    values: &[T],
+    edges: Option<(&[f64], bool)>,
+    max_bins: Option<usize>,
+) -> PyResult<Histogram> {
+    let bins = match edges {
+        None => Bins::Default,
+        Some((e, true)) => Bins::Uniform(e),
+        Some((e, false)) => Bins::Edges(e),
+    };
+    py.detach(|| histogram::histogram(values, bins, max_bins))
+        .map_err(hist_error)
+}
+
+/// The serialized `Event` of `add_histogram(tag, values, ...)`: `values` a numpy array (any
+/// shape and layout) of a real dtype (`uint16` read as `encoding` when given); `edges`
+/// `None` for TensorBoard's default edges, else float64 edges with `uniform` telling whether
+/// they came from numpy's equal-width rules.
+#[pyfunction]
+#[pyo3(signature = (tag, values, edges=None, uniform=false, max_bins=None, global_step=None, walltime=None, encoding=None))]
+#[allow(clippy::too_many_arguments)] // torch's arguments plus the bins description
+fn histogram_event<'py>(
+    py: Python<'py>,
+    tag: &Bound<'_, PyAny>,
+    values: &Bound<'_, PyAny>,
+    edges: Option<PyReadonlyArrayDyn<'_, f64>>,
+    uniform: bool,
+    max_bins: Option<usize>,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+    encoding: Option<&str>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = convert::tag(tag, "tag")?;
+    let enc = self::encoding(encoding)?;
+    let edge_data = edges.as_ref().map(|e| elements(e, false));
+    let edges = edge_data.as_deref().map(|e| (e, uniform));
+    let h = dispatch!(
+        values,
+        "values",
+        enc,
+        true,
+        |v| compute_histogram(py, v, edges, max_bins),
+        [f32, f64, u8, i8, i16, i32, i64, u32, u64]
+    )?;
+    event_bytes(py, h.to_value(tag.into_owned()), global_step, walltime)
+}
+
+/// The serialized `Event` of `add_histogram_raw(...)`, validated (see
+/// `Histogram::from_raw`).
+#[pyfunction]
+#[pyo3(signature = (tag, min, max, num, sum, sum_squares, bucket_limits, bucket_counts, global_step=None, walltime=None))]
+#[allow(clippy::too_many_arguments)] // torch's signature
+fn histogram_raw_event<'py>(
+    py: Python<'py>,
+    tag: &Bound<'_, PyAny>,
+    min: f64,
+    max: f64,
+    num: f64,
+    sum: f64,
+    sum_squares: f64,
+    bucket_limits: Vec<f64>,
+    bucket_counts: Vec<f64>,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = convert::tag(tag, "tag")?;
+    let h = Histogram::from_raw(
+        min,
+        max,
+        num,
+        sum,
+        sum_squares,
+        bucket_limits,
+        bucket_counts,
+    )
+    .map_err(hist_error)?;
+    event_bytes(py, h.to_value(tag.into_owned()), global_step, walltime)
+}
+
+fn pr_error(e: ferroboard_core::pr_curve::PrCurveError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn compute_curve<L: Label, P: Prediction>(
+    py: Python<'_>,
+    labels: &[L],
+    predictions: &[P],
+    weights: Weights<'_>,
+    num_thresholds: usize,
+) -> PyResult<PrCurve> {
+    py.detach(|| PrCurve::compute(labels, predictions, weights, num_thresholds))
+        .map_err(pr_error)
+}
+
+fn curve_for_labels<L: Label>(
+    py: Python<'_>,
+    labels: &[L],
+    predictions: &Bound<'_, PyAny>,
+    enc: Encoding,
+    weights: Weights<'_>,
+    num_thresholds: usize,
+) -> PyResult<PrCurve> {
+    dispatch!(
+        predictions,
+        "predictions",
+        enc,
+        false,
+        |p| compute_curve(py, labels, p, weights, num_thresholds),
+        [f32, f64, u8]
+    )
+}
+
+/// The serialized `Event` of `add_pr_curve(...)`: `labels` and `predictions` numpy arrays with
+/// the same number of elements (paired in C order; `uint16` predictions read as
+/// `predictions_encoding`), `weights` `None`, a float, or a float64 array with one weight per
+/// example.
+#[pyfunction]
+#[pyo3(signature = (tag, labels, predictions, num_thresholds=127, weights=None, global_step=None, walltime=None, predictions_encoding=None))]
+#[allow(clippy::too_many_arguments)] // torch's signature plus the encoding
+fn pr_curve_event<'py>(
+    py: Python<'py>,
+    tag: &Bound<'_, PyAny>,
+    labels: &Bound<'_, PyAny>,
+    predictions: &Bound<'_, PyAny>,
+    num_thresholds: usize,
+    weights: Option<&Bound<'_, PyAny>>,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+    predictions_encoding: Option<&str>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = convert::tag(tag, "tag")?;
+    let enc = encoding(predictions_encoding)?;
+    let weight_array = match weights {
+        Some(w) => match w.cast::<PyArrayDyn<f64>>() {
+            Ok(a) => Some(readonly(a, "weights")?),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let weight_data = weight_array.as_ref().map(|a| elements(a, false));
+    let weights = match (weights, &weight_data) {
+        (None, _) => Weights::Unit,
+        (Some(_), Some(data)) => Weights::PerExample(&data[..]),
+        (Some(w), None) => Weights::Scalar(w.extract::<f64>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "weights: expected None, a number or a float64 array, got {}",
+                convert::type_name(w)
+            ))
+        })?),
+    };
+    let curve = dispatch!(
+        labels,
+        "labels",
+        Encoding::Plain,
+        false,
+        |l| curve_for_labels(py, l, predictions, enc, weights, num_thresholds),
+        [u8, i32, i64, f32, f64]
+    )?;
+    event_bytes(py, curve.to_value(tag.into_owned()), global_step, walltime)
+}
+
+/// The serialized `Event` of `add_pr_curve_raw(...)`, validated (see `PrCurve::from_raw`).
+#[pyfunction]
+#[pyo3(signature = (tag, true_positive_counts, false_positive_counts, true_negative_counts, false_negative_counts, precision, recall, num_thresholds=127, global_step=None, walltime=None))]
+#[allow(clippy::too_many_arguments)] // torch's signature
+fn pr_curve_raw_event<'py>(
+    py: Python<'py>,
+    tag: &Bound<'_, PyAny>,
+    true_positive_counts: Vec<f64>,
+    false_positive_counts: Vec<f64>,
+    true_negative_counts: Vec<f64>,
+    false_negative_counts: Vec<f64>,
+    precision: Vec<f64>,
+    recall: Vec<f64>,
+    num_thresholds: usize,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = convert::tag(tag, "tag")?;
+    let curve = PrCurve::from_raw(
+        true_positive_counts,
+        false_positive_counts,
+        true_negative_counts,
+        false_negative_counts,
+        precision,
+        recall,
+        num_thresholds,
+    )
+    .map_err(pr_error)?;
+    event_bytes(py, curve.to_value(tag.into_owned()), global_step, walltime)
+}

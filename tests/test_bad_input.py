@@ -1,0 +1,98 @@
+"""Bad input gets a clear exception naming the argument, and the writer keeps working."""
+
+from __future__ import annotations
+
+import ferroboard
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import event_files, tb_events
+
+NAN = float("nan")
+
+# (method, args, kwargs, exception type, text the message must contain)
+BAD_CALLS = [
+    ("add_scalar", (1, 1.0), {}, TypeError, "tag"),
+    ("add_scalar", (None, 1.0), {}, TypeError, "tag"),
+    ("add_scalar", (b"bytes", 1.0), {}, TypeError, "tag"),
+    ("add_scalar", ("bad\ud800", 1.0), {}, ValueError, "tag"),
+    ("add_scalar", ("x" * 70_000, 1.0), {}, ValueError, "tag"),
+    ("add_scalar", ("a", "1.0"), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", None), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", [1.0]), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", {"v": 1}), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", 1 + 2j), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", 10**400), {}, ValueError, "scalar_value"),
+    ("add_scalar", ("a", np.array([1.0, 2.0])), {}, ValueError, "scalar_value"),
+    ("add_scalar", ("a", np.array([])), {}, ValueError, "scalar_value"),
+    ("add_scalar", ("a", np.array(["x"])), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", np.array([1 + 1j])), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", torch.ones(3)), {}, ValueError, "scalar_value"),
+    ("add_scalar", ("a", torch.ones(0)), {}, ValueError, "scalar_value"),
+    ("add_scalar", ("a", torch.tensor(1 + 1j)), {}, TypeError, "scalar_value"),
+    ("add_scalar", ("a", 1.0), {"global_step": "3"}, TypeError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": 1.5}, ValueError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": NAN}, ValueError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": 2**63}, ValueError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": -(2**63) - 1}, ValueError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": [1]}, TypeError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"global_step": np.array([1, 2])}, ValueError, "global_step"),
+    ("add_scalar", ("a", 1.0), {"walltime": NAN}, ValueError, "walltime"),
+    ("add_scalar", ("a", 1.0), {"walltime": float("inf")}, ValueError, "walltime"),
+    ("add_scalar", ("a", 1.0), {"walltime": "now"}, TypeError, "walltime"),
+    ("add_scalars", ("m", [("a", 1.0)]), {}, TypeError, "tag_scalar_dict"),
+    ("add_scalars", ("m", {1: 1.0}), {}, TypeError, "tag_scalar_dict key"),
+    ("add_scalars", ("m", {"a": "x"}), {}, TypeError, "tag_scalar_dict"),
+    ("add_scalars", ("m", {"../../escape": 1.0}), {}, ValueError, "outside log_dir"),
+    ("add_scalars", ("m", {"a/../../x": 1.0}), {}, ValueError, "outside log_dir"),
+    ("add_scalars", ("m", {"a\x00b": 1.0}), {}, ValueError, "NUL"),
+    ("add_scalars", ("m", {"ok": 1.0, "bad": None}), {}, TypeError, "tag_scalar_dict"),
+    ("add_scalars", (3, {"a": 1.0}), {}, TypeError, "main_tag"),
+    ("add_scalars", ("m", {"a": 1.0}), {"global_step": "x"}, TypeError, "global_step"),
+    ("add_text", ("t", 3), {}, TypeError, "text_string"),
+    ("add_text", ("t", b"bytes"), {}, TypeError, "text_string"),
+    ("add_text", ("t", "bad\udfff"), {}, ValueError, "text_string"),
+    ("add_text", (None, "x"), {}, TypeError, "tag"),
+    ("add_text", ("t", "x"), {"walltime": NAN}, ValueError, "walltime"),
+]
+
+
+@pytest.mark.parametrize(("method", "args", "kwargs", "exc", "needle"), BAD_CALLS)
+def test_bad_call_raises_and_writer_keeps_working(logdir, method, args, kwargs, exc, needle):
+    w = ferroboard.SummaryWriter(str(logdir))
+    w.add_scalar("before", 1.0, 1)
+    with pytest.raises(exc, match=needle.replace("(", r"\(").replace("[", r"\[")):
+        getattr(w, method)(*args, **kwargs)
+    w.add_scalar("after", 2.0, 2)
+    w.close()
+    runs = event_files(logdir)
+    tags = [v.tag for e in tb_events(runs["."][0]) for v in e.summary.value]
+    assert tags == ["before", "after"]
+    # A refused add_scalars wrote nothing at all (no partial sub-runs).
+    assert list(runs) == ["."]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "needle"),
+    [
+        ({"max_queue": -1}, ValueError, "max_queue"),
+        ({"max_queue": "10"}, ValueError, "max_queue"),
+        ({"flush_secs": "1"}, TypeError, "flush_secs"),
+        ({"flush_secs": -1}, ValueError, "flush_secs"),
+        ({"flush_secs": NAN}, ValueError, "flush_secs"),
+        ({"filename_suffix": 3}, TypeError, "filename_suffix"),
+        ({"comment": None}, TypeError, "comment"),
+        ({"purge_step": "x"}, TypeError, "purge_step"),
+    ],
+)
+def test_bad_constructor_arguments(logdir, kwargs, exc, needle):
+    with pytest.raises(exc, match=needle):
+        ferroboard.SummaryWriter(str(logdir), **kwargs)
+
+
+def test_unwritable_log_dir_raises_oserror(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(OSError, match="file"):
+        ferroboard.SummaryWriter(str(blocker / "sub"))

@@ -1,0 +1,381 @@
+"""add_pr_curve and add_pr_curve_raw against torch.
+
+The curve data is stored as float32, computed in float64 exactly as TensorBoard's
+``compute_curve`` (which torch copies) computes it, so the stored values must be identical to
+torch's, bit for bit, including weighted curves and predictions in float16 or bfloat16.
+torch caps ``num_thresholds`` at 127; beyond that the reference is ``compute_curve`` itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ferroboard
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tensorboard.compat.proto import event_pb2
+from tensorboard.plugins.pr_curve import plugin_data_pb2
+from torch.utils.tensorboard import SummaryWriter as TorchWriter
+from torch.utils.tensorboard._convert_np import make_np
+from torch.utils.tensorboard.summary import compute_curve, pr_curve
+
+from tests.conftest import event_files, tb_events
+
+
+class Capture(ferroboard.SummaryWriter):
+    """Our writer, keeping the serialized events instead of writing them."""
+
+    def __init__(self, log_dir: str) -> None:
+        super().__init__(log_dir)
+        self.payloads: list[bytes] = []
+        self._write_event = self.payloads.append  # type: ignore[method-assign]
+
+    def value(self, *args: Any, **kwargs: Any):
+        self.add_pr_curve("pr", *args, **kwargs)
+        ev = event_pb2.Event.FromString(self.payloads.pop())
+        return ev.summary.value[0]
+
+    def raw_value(self, *args: Any, **kwargs: Any):
+        self.add_pr_curve_raw("pr", *args, **kwargs)
+        return event_pb2.Event.FromString(self.payloads.pop()).summary.value[0]
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory):
+    w = Capture(str(tmp_path_factory.mktemp("ours")))
+    yield w
+    w.close()
+
+
+def float32_list(data: np.ndarray) -> list[float]:
+    return np.asarray(data, dtype=np.float64).reshape(-1).astype(np.float32).tolist()
+
+
+def assert_value(v, expected_data: np.ndarray, n: int) -> None:
+    assert v.metadata.plugin_data.plugin_name == "pr_curves"
+    content = plugin_data_pb2.PrCurvePluginData.FromString(v.metadata.plugin_data.content)
+    assert (content.version, content.num_thresholds) == (0, n)
+    assert v.tensor.dtype == 1  # DT_FLOAT
+    assert [d.size for d in v.tensor.tensor_shape.dim] == [6, n]
+    assert list(v.tensor.float_val) == float32_list(expected_data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generators
+
+
+@st.composite
+def examples(draw):
+    n_examples = draw(st.one_of(st.integers(1, 50), st.integers(1, 3000), st.just(300_000)))
+    n = draw(st.one_of(st.integers(2, 127), st.sampled_from([2, 3, 127, 128, 201, 1000, 4097])))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["uniform", "thresholds", "near", "extremes", "beta"]))
+    if kind == "uniform":
+        p = rng.random(n_examples)
+    elif kind == "thresholds":
+        p = rng.integers(0, n, n_examples) / (n - 1)
+    elif kind == "near":
+        t = rng.integers(0, n, n_examples) / (n - 1)
+        p = np.clip(np.nextafter(t, rng.choice([-np.inf, np.inf], n_examples)), 0.0, 1.0)
+    elif kind == "extremes":
+        p = rng.choice([0.0, -0.0, 1.0, 5e-324, 1 - 2**-53, 0.5], n_examples)
+    else:
+        p = rng.beta(0.5, 0.5, n_examples)
+    labels = rng.random(n_examples) < draw(st.floats(0, 1))
+    return labels, p, n, rng
+
+
+LABEL_DTYPES = ["bool", "int64", "int32", "uint8", "int8", "float32", "float64", "uint64"]
+PRED_DTYPES = ["float64", "float32", "float16"]
+
+
+@st.composite
+def weights_for(draw, rng, size):
+    kind = draw(st.sampled_from(["none", "scalar", "array", "array32", "integers"]))
+    if kind == "none":
+        return None
+    if kind == "scalar":
+        return draw(st.sampled_from([0.1, 1.0, 2.5, 0.0, 3]))
+    if kind == "array":
+        return rng.random(size) * 3
+    if kind == "array32":
+        return (rng.random(size) * 3).astype(np.float32)
+    return rng.integers(0, 5, size)
+
+
+COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
+
+@settings(max_examples=800, **COMMON)
+@given(data=st.data())
+def test_numpy_inputs_match_torch(ours, data):
+    labels, p, n, rng = data.draw(examples())
+    labels = labels.astype(data.draw(st.sampled_from(LABEL_DTYPES)))
+    p = p.astype(data.draw(st.sampled_from(PRED_DTYPES)))
+    w = data.draw(weights_for(rng, p.size))
+    if data.draw(st.booleans()) and p.size % 2 == 0:
+        labels, p = labels.reshape(2, -1), p.reshape(2, -1)
+        if isinstance(w, np.ndarray):
+            w = w.reshape(2, -1)
+    v = ours.value(labels, p, num_thresholds=n, weights=w)
+    expected = compute_curve(labels, p, num_thresholds=n, weights=w)
+    assert_value(v, expected, n)
+    if n <= 127:
+        t = pr_curve("pr", labels, p, n, w).value[0]
+        assert list(v.tensor.float_val) == list(t.tensor.float_val)
+        assert v.metadata == t.metadata
+        assert v.tensor == t.tensor
+
+
+TORCH_PRED = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+TORCH_LABEL = [torch.bool, torch.int64, torch.int32, torch.float32, torch.uint8]
+
+
+@settings(max_examples=300, **COMMON)
+@given(data=st.data())
+def test_torch_tensors_match_torch(ours, data):
+    labels, p, n, _ = data.draw(examples())
+    lt = torch.from_numpy(labels).to(data.draw(st.sampled_from(TORCH_LABEL)))
+    pt = torch.from_numpy(p).to(data.draw(st.sampled_from(TORCH_PRED)))
+    if data.draw(st.booleans()) and pt.numel() >= 2:
+        # Non-contiguous views (C-order pairing must be kept).
+        lt, pt = lt.repeat_interleave(2)[::2], pt.repeat_interleave(2)[::2]
+    if data.draw(st.booleans()) and pt.numel() % 2 == 0:
+        lt, pt = lt.reshape(-1, 2).t(), pt.reshape(-1, 2).t()
+    v = ours.value(lt, pt, num_thresholds=n)
+    expected = compute_curve(make_np(lt), make_np(pt), num_thresholds=n)
+    assert_value(v, expected, n)
+
+
+def test_float16_products_round_like_numpy(ours):
+    halves = np.arange(0, 0x3C01, dtype=np.uint16).view(np.float16)  # every float16 in [0, 1]
+    labels = np.arange(halves.size) % 3 == 0
+    for n in (2, 3, 10, 127, 128, 500, 2049, 4097, 65536):
+        v = ours.value(labels, halves, num_thresholds=n)
+        with np.errstate(all="ignore"):
+            expected = compute_curve(labels, halves, num_thresholds=n)
+        if n - 1 <= 65504:
+            assert_value(v, expected, n)
+    bf = torch.from_numpy(halves.astype(np.float32)).to(torch.bfloat16)
+    v = ours.value(torch.from_numpy(labels), bf, num_thresholds=127)
+    assert_value(v, compute_curve(labels, make_np(bf), num_thresholds=127), 127)
+
+
+def test_no_cap_at_127(ours, tmp_path):
+    rng = np.random.default_rng(5)
+    labels, p = rng.random(1000) < 0.3, rng.random(1000)
+    v = ours.value(labels, p, num_thresholds=201)
+    assert_value(v, compute_curve(labels, p, num_thresholds=201), 201)
+    # torch writes 127 thresholds instead.
+    t = pr_curve("pr", labels, p, 201).value[0]
+    assert [d.size for d in t.tensor.tensor_shape.dim] == [6, 127]
+
+
+def test_large_input_parallel_path(ours):
+    rng = np.random.default_rng(9)
+    labels = rng.random(2_000_003) < 0.4
+    p = rng.random(2_000_003).astype(np.float32)
+    v = ours.value(labels, p)
+    assert_value(v, compute_curve(labels, p, num_thresholds=127), 127)
+    w = rng.random(p.size)
+    v = ours.value(labels, p, weights=w, num_thresholds=50)
+    assert_value(v, compute_curve(labels, p, num_thresholds=50, weights=w), 50)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files, read back by TensorBoard's PR-curve plugin
+
+
+def _with_walltime(calls):
+    return [(m, a, {**kw, "walltime": 1_700_000_000.0 + i}) for i, (m, a, kw) in enumerate(calls)]
+
+
+def _pr_calls():
+    rng = np.random.default_rng(3)
+    labels = rng.random(500) < 0.5
+    preds = np.clip(labels * 0.3 + rng.random(500) * 0.7, 0, 1)
+    return _with_walltime(
+        [
+            ("add_pr_curve", ("pr", labels, preds), {"global_step": 0}),
+            ("add_pr_curve", ("pr", labels, preds**2), {"global_step": 1}),
+            (
+                "add_pr_curve",
+                ("pr_t", torch.from_numpy(labels), torch.from_numpy(preds).float()),
+                {"global_step": 0, "num_thresholds": 33, "weights": rng.random(500)},
+            ),
+            (
+                "add_pr_curve_raw",
+                ("raw", [5, 3, 0], [4, 1, 0], [0, 3, 4], [0, 2, 5], [0.55, 0.75, 0], [1, 0.6, 0]),
+                {"global_step": 2, "num_thresholds": 3},
+            ),
+        ]
+    )
+
+
+def _write_both(tmp_path: Path, calls) -> tuple[Path, Path]:
+    dirs = []
+    for name, cls in (("torch", TorchWriter), ("ours", ferroboard.SummaryWriter)):
+        d = tmp_path / name
+        w = cls(str(d))
+        for method, args, kwargs in calls:
+            getattr(w, method)(*args, **kwargs)
+        w.close()
+        dirs.append(d)
+    return dirs[0], dirs[1]
+
+
+def test_events_equal_torch_events(tmp_path):
+    t_dir, o_dir = _write_both(tmp_path, _pr_calls())
+    t = [e for e in tb_events(event_files(t_dir)["."][0]) if e.HasField("summary")]
+    o = [e for e in tb_events(event_files(o_dir)["."][0]) if e.HasField("summary")]
+    assert len(t) == len(o) == 4
+    assert t == o
+
+
+# Importing TensorBoard's plugins loads its vendored html5lib, which warns about itself.
+@pytest.mark.filterwarnings("ignore:html5lib's sanitizer is deprecated:DeprecationWarning")
+def test_tensorboard_pr_curves_plugin_reads_the_same(tmp_path):
+    from tensorboard import context
+    from tensorboard.backend.event_processing import (
+        data_provider,
+        event_accumulator,
+        plugin_event_multiplexer,
+    )
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.pr_curve import pr_curves_plugin
+
+    t_dir, o_dir = _write_both(tmp_path, _pr_calls())
+    responses, tensors = [], []
+    for d in (t_dir, o_dir):
+        mux = plugin_event_multiplexer.EventMultiplexer({"run": str(d)})
+        mux.Reload()
+        prov = data_provider.MultiplexerDataProvider(mux, str(d))
+        plugin = pr_curves_plugin.PrCurvesPlugin(base_plugin.TBContext(data_provider=prov))
+        ctx = context.RequestContext()
+        responses.append(
+            {tag: plugin.pr_curves_impl(ctx, "", ["run"], tag) for tag in ("pr", "pr_t", "raw")}
+        )
+        acc = event_accumulator.EventAccumulator(str(d), size_guidance={"tensors": 0})
+        acc.Reload()
+        tensors.append({tag: acc.Tensors(tag) for tag in acc.Tags()["tensors"]})
+    assert responses[0] == responses[1]
+    assert len(responses[1]["pr"]["run"]) == 2
+    assert tensors[0].keys() == tensors[1].keys() == {"pr", "pr_t", "raw"}
+    for tag in tensors[0]:
+        assert [(e.step, e.wall_time, e.tensor_proto) for e in tensors[0][tag]] == [
+            (e.step, e.wall_time, e.tensor_proto) for e in tensors[1][tag]
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# add_pr_curve_raw
+
+
+def test_raw_matches_torch_and_validates(ours):
+    rows = ([5, 3, 0], [4, 1, 0], [0, 3, 4], [0, 2, 5], [0.55, 0.75, 0.0], [1.0, 0.6, 0.0])
+    v = ours.raw_value(*rows, num_thresholds=3)
+    from torch.utils.tensorboard.summary import pr_curve_raw
+
+    t = pr_curve_raw("pr", *[np.array(r) for r in rows], num_thresholds=3).value[0]
+    assert v == t
+    # Tensors and arrays too; weights are ignored as in torch.
+    v2 = ours.raw_value(*[torch.tensor(r) for r in rows], num_thresholds=3, weights=[1, 2])
+    assert v2 == t
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+
+L = np.array([True, False, True])
+P = np.array([0.9, 0.2, 0.4])
+
+BAD_PR = [
+    ({"labels": np.array([0, 2, 1])}, ValueError, r"labels: expected booleans or 0/1, got 2"),
+    ({"labels": np.array([0.0, 0.5, 1.0])}, ValueError, r"labels: .* got 0\.5 at index 1"),
+    ({"labels": np.array([-1, 0, 1], dtype=np.int8)}, ValueError, "labels: .* got -1"),
+    ({"labels": np.array([0.0, np.nan, 1.0])}, ValueError, "labels: .* got NaN"),
+    ({"labels": np.array([1, 0])}, ValueError, "labels and predictions: expected the same"),
+    ({"labels": "101"}, TypeError, "labels"),
+    ({"labels": np.array([1 + 0j, 0, 1])}, TypeError, "labels: expected real numbers"),
+    ({"predictions": np.array([0.1, 1.5, 0.2])}, ValueError, r"predictions: .* got 1\.5"),
+    ({"predictions": np.array([0.1, -0.1, 0.2])}, ValueError, r"predictions: .* got -0\.1"),
+    ({"predictions": np.array([0.1, np.nan, 0.2])}, ValueError, "predictions: .* got NaN"),
+    ({"predictions": np.array([0.1, np.inf, 0.2])}, ValueError, "predictions: .* got inf"),
+    ({"predictions": np.array([0, 2, 1])}, ValueError, "predictions: .* got 2"),
+    ({"predictions": torch.tensor([0.5, 1.01, 0.0])}, ValueError, "predictions: .* at index 1"),
+    ({"predictions": [0.1, "x", 0.3]}, TypeError, "predictions"),
+    ({"labels": [], "predictions": []}, ValueError, "expected at least one example"),
+    ({"num_thresholds": 1}, ValueError, "num_thresholds: expected an int from 2"),
+    ({"num_thresholds": 2**24 + 1}, ValueError, "num_thresholds"),
+    ({"num_thresholds": 10.0}, TypeError, "num_thresholds: expected an int"),
+    ({"num_thresholds": True}, TypeError, "num_thresholds"),
+    ({"weights": -1.0}, ValueError, "weights: expected finite non-negative weights"),
+    ({"weights": np.array([1.0, np.nan, 1.0])}, ValueError, "weights: .* at index 1"),
+    ({"weights": np.array([1.0, 2.0])}, ValueError, r"weights: expected a single number or one"),
+    ({"weights": "heavy"}, TypeError, "weights"),
+    ({"weights": True}, TypeError, "weights"),
+    ({"tag": 5}, TypeError, "tag must be a str"),
+    ({"global_step": 1.5}, ValueError, "global_step"),
+    ({"walltime": "later"}, TypeError, "walltime"),
+]
+
+ROWS = {
+    "true_positive_counts": [3.0, 1.0],
+    "false_positive_counts": [2.0, 0.0],
+    "true_negative_counts": [0.0, 2.0],
+    "false_negative_counts": [0.0, 2.0],
+    "precision": [0.6, 1.0],
+    "recall": [1.0, 0.33],
+    "num_thresholds": 2,
+}
+
+BAD_RAW = [
+    ({"num_thresholds": 127}, ValueError, r"true_positive_counts: expected num_thresholds \(127\)"),
+    ({"recall": [1.0]}, ValueError, r"recall: expected num_thresholds \(2\) values, got 1"),
+    ({"precision": [1.2, 0.5]}, ValueError, r"precision: expected values within \[0, 1\]"),
+    ({"recall": [np.nan, 0.5]}, ValueError, "recall: expected values within"),
+    ({"true_negative_counts": [-1, 2]}, ValueError, "true_negative_counts: expected finite"),
+    ({"false_negative_counts": [np.inf, 2]}, ValueError, "false_negative_counts: expected finite"),
+    ({"false_positive_counts": [[2.0, 0.0]]}, ValueError, "false_positive_counts: expected a one"),
+    ({"false_positive_counts": None}, TypeError, "false_positive_counts"),
+    ({"num_thresholds": 1}, ValueError, "num_thresholds"),
+    ({"num_thresholds": "2"}, TypeError, "num_thresholds"),
+    ({"tag": b"x"}, TypeError, "tag must be a str"),
+]
+
+
+@pytest.fixture
+def writer(logdir):
+    w = ferroboard.SummaryWriter(str(logdir))
+    yield w
+    w.close()
+
+
+def _still_usable(writer, logdir):
+    writer.add_pr_curve("after", L, P, 4)
+    writer.flush()
+    events = [e for e in tb_events(event_files(logdir)["."][0]) if e.HasField("summary")]
+    assert [e.summary.value[0].tag for e in events] == ["after"]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_PR)
+def test_bad_pr_curve_input(writer, logdir, kwargs, exc, match):
+    args = {"tag": "pr", "labels": L, "predictions": P, **kwargs}
+    with pytest.raises(exc, match=match):
+        writer.add_pr_curve(**args)
+    _still_usable(writer, logdir)
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_RAW)
+def test_bad_pr_curve_raw_input(writer, logdir, kwargs, exc, match):
+    args = {"tag": "raw", **ROWS, **kwargs}
+    with pytest.raises(exc, match=match):
+        writer.add_pr_curve_raw(**args)
+    _still_usable(writer, logdir)
