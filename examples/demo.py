@@ -68,7 +68,7 @@ def read_back(log_dir: str) -> None:
         scalars = reader.scalars
         print(f"\n{len(scalars):,} scalar points in {scalars['dir_name'].nunique()} run(s):")
         print(scalars.groupby(["dir_name", "tag"])["value"].agg(["count", "last"]).to_string())
-        for kind in ("text", "histograms", "tensors"):
+        for kind in ("text", "histograms", "pr_curves", "tensors"):
             frame = getattr(reader, kind, None)
             if frame is not None and len(frame):
                 print(f"{kind}: {len(frame):,} rows, tags {sorted(frame['tag'].unique())}")

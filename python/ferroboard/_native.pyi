@@ -115,3 +115,20 @@ def pr_curve_raw_event(
     global_step: Optional[int] = None,
     walltime: Optional[float] = None,
 ) -> bytes: ...
+
+class CorruptRecordError(OSError):
+    path: str
+    offset: int
+
+class NativeReader:
+    def __new__(
+        cls,
+        path: Union[str, os.PathLike[str]],
+        kinds: Optional[list[str]] = None,
+        runs: Optional[list[str]] = None,
+        tags: Optional[list[str]] = None,
+        check_crc: bool = True,
+        strict: bool = False,
+        purge_restarts: bool = False,
+    ) -> NativeReader: ...
+    def poll(self) -> dict[str, Any]: ...

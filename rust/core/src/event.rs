@@ -164,6 +164,41 @@ pub fn text(tag: &str, text: &str) -> summary::Value {
     )
 }
 
+/// Serializes the event `add_scalar` writes by default (`Event{wall_time, step,
+/// summary{value{tag, simple_value}}}`) into `out` (cleared first), without building the
+/// message: the same bytes as `summary_event(wall_time, step, vec![scalar_simple(tag, v)])`
+/// encoded by prost, with no allocation. This is the writer's hottest path.
+pub fn encode_simple_scalar(out: &mut Vec<u8>, wall_time: WallTime, step: Step, tag: &str, v: f64) {
+    use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+    let tag_len = if tag.is_empty() {
+        0
+    } else {
+        1 + encoded_len_varint(tag.len() as u64) + tag.len()
+    };
+    let value_len = tag_len + 5;
+    let summary_len = 1 + encoded_len_varint(value_len as u64) + value_len;
+    out.clear();
+    if wall_time.0 != 0.0 {
+        encode_key(1, WireType::SixtyFourBit, out);
+        out.extend_from_slice(&wall_time.0.to_le_bytes());
+    }
+    if step.0 != 0 {
+        encode_key(2, WireType::Varint, out);
+        encode_varint(step.0 as u64, out);
+    }
+    encode_key(5, WireType::LengthDelimited, out); // Event.summary
+    encode_varint(summary_len as u64, out);
+    encode_key(1, WireType::LengthDelimited, out); // Summary.value
+    encode_varint(value_len as u64, out);
+    if !tag.is_empty() {
+        encode_key(1, WireType::LengthDelimited, out); // Value.tag
+        encode_varint(tag.len() as u64, out);
+        out.extend_from_slice(tag.as_bytes());
+    }
+    encode_key(2, WireType::ThirtyTwoBit, out); // Value.simple_value
+    out.extend_from_slice(&(v as f32).to_le_bytes());
+}
+
 /// Serializes `event` into `out` (cleared first).
 pub fn encode_into(event: &Event, out: &mut Vec<u8>) {
     out.clear();
@@ -197,6 +232,21 @@ mod tests {
                 assert_eq!(t.tensor_shape.unwrap().dim[0].size, 1);
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn simple_scalar_fast_path_is_prosts_encoding(
+            wall in proptest::prop_oneof![proptest::num::f64::ANY, proptest::strategy::Just(0.0), proptest::strategy::Just(-0.0)],
+            step in proptest::prop_oneof![proptest::num::i64::ANY, proptest::strategy::Just(0i64)],
+            tag in ".{0,200}",
+            v in proptest::num::f64::ANY,
+        ) {
+            let mut fast = vec![1, 2, 3];
+            encode_simple_scalar(&mut fast, WallTime(wall), Step(step), &tag, v);
+            let slow = summary_event(WallTime(wall), Step(step), vec![scalar_simple(tag, v)]);
+            proptest::prop_assert_eq!(fast, slow.encode_to_vec());
         }
     }
 

@@ -31,6 +31,7 @@ pub mod half;
 pub mod histogram;
 pub mod pr_curve;
 pub mod proto;
+pub mod reader;
 pub mod record;
 pub mod writer;
 

@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod reader;
 mod writer;
 
 /// The native module.
@@ -20,5 +21,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
     events::register(m)?;
     histogram::register(m)?;
+    reader::register(m)?;
     Ok(())
 }

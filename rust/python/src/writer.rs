@@ -376,11 +376,21 @@ impl NativeWriter {
         let wall = convert::walltime(walltime, "walltime")?;
         // Any truthy value, as torch tests them with `if` (default False).
         let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
-        let value = if truthy(new_style)? {
-            event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?)
-        } else {
-            event::scalar_simple(tag.into_owned(), v)
-        };
+        if !truthy(new_style)? {
+            // The default encoding: straight into the scratch buffer, nothing allocated.
+            return SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
+                }
+                Err(_) => {
+                    let mut buf = Vec::new();
+                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
+                }
+            });
+        }
+        let value = event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
         let ev = event::summary_event(wall, Step(step), vec![value]);
         self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }

@@ -1,0 +1,298 @@
+"""Reading scalars: ferroboard side by side with tbparse, TensorBoard's EventAccumulator and
+TensorBoard's Rust data server, on the two datasets of issue 4, in one run.
+
+    python benches/bench_reader.py            # full run (a few minutes: tbparse is slow)
+    python benches/bench_reader.py --quick    # ferroboard cases only
+
+Datasets (written with ferroboard's own writer, which frames records exactly as torch does):
+  * single: one event file, 10 tags x 100,000 steps = 1,000,000 scalars
+  * logdir: 200 runs x 5,000 scalars (10 tags x 500 steps) = 1,000,000 scalars
+
+Each case runs in a fresh Python process; peak memory is that process's maximum resident set
+size (for the data server, the server process's), and "+mem" is the growth over the process's
+size just before reading. Times are the best of several repeats for the fast cases, one run
+for the slow ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+N_TAGS = 10
+
+
+def make_data(root: Path) -> dict[str, Path]:
+    import ferroboard
+
+    single = root / "single"
+    logdir = root / "logdir"
+    if not (root / ".done").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        w = ferroboard.SummaryWriter(single, max_queue=100000)
+        for s in range(100_000):
+            for k in range(N_TAGS):
+                w.add_scalar(f"metric/{k}", s * 1e-3 + k, s, walltime=1.7e9 + s)
+        w.close()
+        for r in range(200):
+            w = ferroboard.SummaryWriter(logdir / f"run{r:03d}", max_queue=100000)
+            for s in range(500):
+                for k in range(N_TAGS):
+                    w.add_scalar(f"metric/{k}", s * 1e-3 + k, s, walltime=1.7e9 + s)
+            w.close()
+        (root / ".done").write_text("ok")
+    return {"single": single, "logdir": logdir}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ------------------------------------------------------------------------------ cases
+
+
+def case(name: str, path: str) -> dict:
+    """Runs one case in this process; returns seconds, records and memory."""
+    repeats = 3
+    if name.startswith("ferroboard"):
+        import ferroboard
+
+        tags = [f"metric/{k}" for k in range(2)]
+        fn = {
+            "ferroboard_numpy": lambda: ferroboard.read_scalars(path),
+            "ferroboard_numpy_nocrc": lambda: ferroboard.read_scalars(path, check_crc=False),
+            "ferroboard_numpy_2tags": lambda: ferroboard.read_scalars(path, tags=tags),
+            "ferroboard_arrow": lambda: ferroboard.scalars_arrow(path),
+            "ferroboard_pandas": lambda: ferroboard.scalars_frame(path),
+            "ferroboard_tbparse_api": lambda: (
+                ferroboard.SummaryReader(path, event_types={"scalars"}).scalars
+            ),
+        }[name]
+        count = {
+            "ferroboard_arrow": lambda r: r.num_rows,
+            "ferroboard_pandas": len,
+            "ferroboard_tbparse_api": len,
+        }.get(name, lambda r: len(r["step"]))
+        if name == "ferroboard_tbparse_api":
+            repeats = 2
+    elif name == "tbparse":
+        import warnings
+
+        import tbparse
+
+        warnings.simplefilter("ignore")
+        repeats = 1
+
+        def fn():
+            return tbparse.SummaryReader(path, event_types={"scalars"}).scalars
+
+        count = len
+    elif name == "event_accumulator":
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        repeats = 1
+        guidance = {k: 0 for k in ("scalars", "tensors", "histograms", "images", "audio")}
+
+        def fn():
+            runs = sorted({os.path.dirname(p) for p in Path(path).rglob("*tfevents*")})
+            out = []
+            for run in runs:
+                ea = EventAccumulator(str(run), size_guidance=guidance)
+                ea.Reload()
+                for tag in ea.Tags()["scalars"]:
+                    out.extend(ea.Scalars(tag))
+            return out
+
+        count = len
+    else:
+        raise SystemExit(f"unknown case {name}")
+    base = _rss_mb()
+    best = float("inf")
+    n = 0
+    check = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = fn()
+        dt = time.perf_counter() - t0
+        n = count(r)
+        check = checksum(r)
+        del r
+        best = min(best, dt)
+    return {
+        "seconds": best,
+        "records": n,
+        "peak_mb": _rss_mb(),
+        "delta_mb": _rss_mb() - base,
+        "checksum": check,
+    }
+
+
+def checksum(r) -> list:
+    """(sum of steps, sum of values rounded) of a result, to check that readers agree."""
+    import numpy as np
+
+    if isinstance(r, dict):
+        steps, values = r["step"], r["value"]
+    elif isinstance(r, list):
+        steps = np.array([e.step for e in r])
+        values = np.array([e.value for e in r])
+    elif hasattr(r, "num_rows"):
+        steps, values = r.column("step").to_numpy(), r.column("value").to_numpy()
+    else:
+        steps, values = r["step"].to_numpy(), r["value"].to_numpy()
+    return [int(np.sum(steps)), round(float(np.sum(values)), 3)]
+
+
+def data_server(path: Path, checksum: bool) -> dict:
+    exe = None
+    try:
+        import tensorboard_data_server
+
+        exe = tensorboard_data_server.server_binary()
+    except (ImportError, AttributeError, RuntimeError):
+        pass
+    if not exe or not os.path.exists(exe):
+        return {"error": "tensorboard_data_server not installed"}
+    args = [
+        exe,
+        "--logdir",
+        str(path),
+        "--port",
+        "0",
+        "--reload",
+        "once",
+        "--samples-per-plugin",
+        "scalars=all",
+        "--die-after-stdin",
+        "-v",
+    ]
+    args.append("--checksum" if checksum else "--no-checksum")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    seconds = None
+    assert p.stderr is not None
+    for line in p.stderr:
+        if "Finished load cycle" in line:
+            # "Finished load cycle (859.33241ms)" — the server's own measure.
+            inner = line.rsplit("(", 1)[1].rstrip(")\n")
+            seconds = float(inner[:-2]) / 1000 if inner.endswith("ms") else float(inner[:-1])
+            break
+    wall = time.perf_counter() - t0
+    peak = None
+    try:  # the server's own high-water mark, read before it exits
+        with open(f"/proc/{p.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    assert p.stdin is not None
+    p.stdin.close()
+    p.wait(timeout=30)
+    return {"seconds": seconds, "wall_seconds": wall, "records": 1_000_000, "peak_mb": peak}
+
+
+# ------------------------------------------------------------------------------ driver
+
+
+def run_case(name: str, path: Path) -> dict:
+    env = dict(os.environ)
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", name, "--path", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--case")
+    ap.add_argument("--path")
+    ap.add_argument("--quick", action="store_true", help="ferroboard cases only")
+    ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "ferroboard-bench"))
+    ap.add_argument("--json", help="also write the results to this file")
+    a = ap.parse_args()
+    if a.case:
+        print(json.dumps(case(a.case, a.path)))
+        return
+    data = make_data(Path(a.data))
+    cases = [
+        "ferroboard_numpy",
+        "ferroboard_numpy_nocrc",
+        "ferroboard_numpy_2tags",
+        "ferroboard_arrow",
+        "ferroboard_pandas",
+        "ferroboard_tbparse_api",
+    ]
+    if not a.quick:
+        cases += ["tbparse", "event_accumulator"]
+    results: dict[str, dict[str, dict]] = {}
+    for ds, path in data.items():
+        results[ds] = {}
+        for c in cases:
+            results[ds][c] = run_case(c, path)
+            print(ds, c, results[ds][c], file=sys.stderr)
+        if not a.quick:
+            results[ds]["data_server"] = data_server(path, checksum=False)
+            results[ds]["data_server_checksum"] = data_server(path, checksum=True)
+            print(ds, "data_server", results[ds]["data_server"], file=sys.stderr)
+    for ds, res in results.items():
+        sums = {
+            name: tuple(r["checksum"])
+            for name, r in res.items()
+            if r.get("checksum") and r.get("records") == 1_000_000
+        }
+        agree = len(set(sums.values())) == 1
+        print(f"{ds}: outputs of {len(sums)} readers agree: {agree} {set(sums.values())}")
+        if not agree:
+            print(f"MISMATCH: {sums}", file=sys.stderr)
+    print(f"cpu: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    for ds, res in results.items():
+        print(f"\n### {ds}: {'one file' if ds == 'single' else '200 runs'}, 1,000,000 scalars\n")
+        print(
+            "| reader | seconds | records/s | returned | vs tbparse | vs data server "
+            "| peak RSS MB (+read) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        tb = res.get("tbparse", {}).get("seconds")
+        ds_s = res.get("data_server", {}).get("seconds")
+        for name, r in res.items():
+            if "error" in r or r.get("seconds") is None:
+                print(f"| {name} | n/a | | | | | {r.get('error', '')} |")
+                continue
+            s = r["seconds"]
+            rate = 1_000_000 / s  # records in the dataset, whatever the filter returns
+            vs_tb = f"{tb / s:,.0f}x" if tb else ""
+            vs_ds = f"{ds_s / s:,.1f}x" if ds_s else ""
+            mem = f"{r['peak_mb']:,.0f}"
+            if "delta_mb" in r:
+                mem += f" (+{r['delta_mb']:,.0f})"
+            print(
+                f"| {name} | {s:.4f} | {rate:,.0f} | {r['records']:,} | {vs_tb} | {vs_ds} | {mem} |"
+            )
+        two = res.get("ferroboard_numpy_2tags", {}).get("seconds")
+        allt = res.get("ferroboard_numpy", {}).get("seconds")
+        if two and allt:
+            print(f"\n2 of 10 tags vs all: {allt / two:.1f}x faster")
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

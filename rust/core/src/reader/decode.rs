@@ -1,0 +1,587 @@
+//! Zero-allocation scanning of the protobuf wire format of `Event` and the messages inside it.
+//!
+//! Everything here borrows from the payload slice: a field iterator over raw wire values, views
+//! of `Event`, `Summary.Value` and `SummaryMetadata`, and the fast extraction of a scalar from a
+//! shapeless `TensorProto`. Nothing is allocated per record on the scalar path.
+
+/// A malformed protobuf payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed protobuf message")]
+pub struct WireError;
+
+/// One raw field value, by wire type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Wire<'a> {
+    /// Wire type 0.
+    Varint(u64),
+    /// Wire type 1 (double, fixed64, sfixed64).
+    Fixed64(u64),
+    /// Wire type 2 (bytes, strings, messages, packed repeated fields).
+    Bytes(&'a [u8]),
+    /// Wire type 5 (float, fixed32, sfixed32).
+    Fixed32(u32),
+}
+
+impl<'a> Wire<'a> {
+    /// The value as a varint (0 for other wire types).
+    #[inline]
+    pub fn varint(self) -> u64 {
+        match self {
+            Wire::Varint(v) => v,
+            _ => 0,
+        }
+    }
+    /// The value as a length-delimited slice (empty for other wire types).
+    #[inline]
+    pub fn bytes(self) -> &'a [u8] {
+        match self {
+            Wire::Bytes(b) => b,
+            _ => &[],
+        }
+    }
+    /// The value as a double (fixed64).
+    #[inline]
+    pub fn f64(self) -> f64 {
+        match self {
+            Wire::Fixed64(v) => f64::from_bits(v),
+            _ => 0.0,
+        }
+    }
+    /// The value as a float (fixed32).
+    #[inline]
+    pub fn f32(self) -> f32 {
+        match self {
+            Wire::Fixed32(v) => f32::from_bits(v),
+            _ => 0.0,
+        }
+    }
+}
+
+/// Reads a varint at `*pos`, advancing it.
+#[inline]
+pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let mut result = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *buf.get(*pos).ok_or(WireError)?;
+        *pos += 1;
+        if shift == 63 && b > 1 {
+            return Err(WireError);
+        }
+        result |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Ok(result);
+        }
+        shift += 7;
+        if shift > 63 {
+            return Err(WireError);
+        }
+    }
+}
+
+/// Iterates over the fields of one message: `(field number, value)`.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fields<'a> {
+    /// Fields of the message serialized in `buf`.
+    #[inline]
+    pub fn new(buf: &'a [u8]) -> Self {
+        Fields { buf, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u32, Wire<'a>), WireError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        Some(self.next_field())
+    }
+}
+
+impl<'a> Fields<'a> {
+    #[inline]
+    fn next_field(&mut self) -> Result<(u32, Wire<'a>), WireError> {
+        let buf = self.buf;
+        let key = read_varint(buf, &mut self.pos)?;
+        let field = u32::try_from(key >> 3).map_err(|_| WireError)?;
+        if field == 0 {
+            self.pos = buf.len();
+            return Err(WireError);
+        }
+        let wire = match key & 7 {
+            0 => Wire::Varint(read_varint(buf, &mut self.pos)?),
+            1 => {
+                let end = self.pos.checked_add(8).ok_or(WireError)?;
+                let b = buf.get(self.pos..end).ok_or(WireError)?;
+                self.pos = end;
+                Wire::Fixed64(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            }
+            2 => {
+                let len = read_varint(buf, &mut self.pos)?;
+                let len = usize::try_from(len).map_err(|_| WireError)?;
+                let end = self.pos.checked_add(len).ok_or(WireError)?;
+                let b = buf.get(self.pos..end).ok_or(WireError)?;
+                self.pos = end;
+                Wire::Bytes(b)
+            }
+            5 => {
+                let end = self.pos.checked_add(4).ok_or(WireError)?;
+                let b = buf.get(self.pos..end).ok_or(WireError)?;
+                self.pos = end;
+                Wire::Fixed32(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            }
+            _ => {
+                // Groups (3, 4) are not used by any of these messages.
+                self.pos = buf.len();
+                return Err(WireError);
+            }
+        };
+        Ok((field, wire))
+    }
+}
+
+/// What an `Event` holds (its `what` oneof), borrowed from the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum WhatView<'a> {
+    /// Nothing set.
+    #[default]
+    None,
+    /// 3: `file_version`.
+    FileVersion(&'a [u8]),
+    /// 4: a serialized `GraphDef`.
+    GraphDef(&'a [u8]),
+    /// 5: a serialized `Summary`.
+    Summary(&'a [u8]),
+    /// 6: a serialized `LogMessage`.
+    LogMessage(&'a [u8]),
+    /// 7: a serialized `SessionLog`.
+    SessionLog(&'a [u8]),
+    /// 8: a serialized `TaggedRunMetadata`.
+    TaggedRunMetadata(&'a [u8]),
+    /// 9: a serialized `MetaGraphDef`.
+    MetaGraphDef(&'a [u8]),
+}
+
+/// An `Event`, borrowed from its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EventView<'a> {
+    /// Seconds since the epoch.
+    pub wall_time: f64,
+    /// The step.
+    pub step: i64,
+    /// The `what` oneof.
+    pub what: WhatView<'a>,
+}
+
+/// Scans one serialized `Event`.
+#[inline]
+pub fn scan_event(payload: &[u8]) -> Result<EventView<'_>, WireError> {
+    let mut ev = EventView::default();
+    for f in Fields::new(payload) {
+        let (field, w) = f?;
+        match field {
+            1 => ev.wall_time = w.f64(),
+            2 => ev.step = w.varint() as i64,
+            3 => ev.what = WhatView::FileVersion(w.bytes()),
+            4 => ev.what = WhatView::GraphDef(w.bytes()),
+            5 => ev.what = WhatView::Summary(w.bytes()),
+            6 => ev.what = WhatView::LogMessage(w.bytes()),
+            7 => ev.what = WhatView::SessionLog(w.bytes()),
+            8 => ev.what = WhatView::TaggedRunMetadata(w.bytes()),
+            9 => ev.what = WhatView::MetaGraphDef(w.bytes()),
+            _ => {}
+        }
+    }
+    Ok(ev)
+}
+
+/// The common layout of a scalar event, recognised without the generic field loop:
+/// `Event{wall_time?, step?, summary{value{tag, simple_value}}}` and nothing else, fields in
+/// that order. Returns `(wall_time, step, tag, value)`, or `None` for anything else (the caller
+/// then takes the generic path, which handles every layout).
+#[inline]
+pub fn simple_scalar_event(b: &[u8]) -> Option<(f64, i64, &[u8], f32)> {
+    let mut p = 0usize;
+    let mut wall_time = 0.0;
+    let mut step = 0i64;
+    if b.first() == Some(&0x09) {
+        wall_time = f64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
+        p = 9;
+    }
+    if b.get(p) == Some(&0x10) {
+        p += 1;
+        step = read_varint(b, &mut p).ok()? as i64;
+    }
+    if b.get(p) != Some(&0x2a) {
+        return None;
+    }
+    p += 1;
+    let len = read_varint(b, &mut p).ok()? as usize;
+    if p.checked_add(len)? != b.len() || b.get(p) != Some(&0x0a) {
+        return None;
+    }
+    p += 1;
+    let vlen = read_varint(b, &mut p).ok()? as usize;
+    if p.checked_add(vlen)? != b.len() || b.get(p) != Some(&0x0a) {
+        return None;
+    }
+    p += 1;
+    let tlen = read_varint(b, &mut p).ok()? as usize;
+    let tag = b.get(p..p.checked_add(tlen)?)?;
+    p += tlen;
+    if b.len() != p + 5 || b[p] != 0x15 {
+        return None;
+    }
+    let v = f32::from_le_bytes(b[p + 1..p + 5].try_into().ok()?);
+    Some((wall_time, step, tag, v))
+}
+
+/// The payload of one `Summary.Value` (its `value` oneof).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ValueKind<'a> {
+    /// Nothing set.
+    #[default]
+    None,
+    /// 2: `simple_value`.
+    Simple(f32),
+    /// 3: `obsolete_old_style_histogram`.
+    ObsoleteHistogram(&'a [u8]),
+    /// 4: a serialized `Summary.Image`.
+    Image(&'a [u8]),
+    /// 5: a serialized `HistogramProto`.
+    Histogram(&'a [u8]),
+    /// 6: a serialized `Summary.Audio`.
+    Audio(&'a [u8]),
+    /// 8: a serialized `TensorProto`.
+    Tensor(&'a [u8]),
+}
+
+/// One `Summary.Value`, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ValueView<'a> {
+    /// 1: the tag.
+    pub tag: &'a [u8],
+    /// 7: the node name (tag of very old tensor summaries).
+    pub node_name: &'a [u8],
+    /// 9: the serialized `SummaryMetadata`, if present.
+    pub metadata: Option<&'a [u8]>,
+    /// The value.
+    pub value: ValueKind<'a>,
+}
+
+/// Iterates over the values of a serialized `Summary`.
+pub fn summary_values(summary: &[u8]) -> impl Iterator<Item = Result<ValueView<'_>, WireError>> {
+    Fields::new(summary).filter_map(|f| match f {
+        Err(e) => Some(Err(e)),
+        Ok((1, Wire::Bytes(b))) => Some(scan_value(b)),
+        Ok(_) => None,
+    })
+}
+
+/// Scans one serialized `Summary.Value`.
+#[inline]
+pub fn scan_value(buf: &[u8]) -> Result<ValueView<'_>, WireError> {
+    let mut v = ValueView::default();
+    for f in Fields::new(buf) {
+        let (field, w) = f?;
+        match field {
+            1 => v.tag = w.bytes(),
+            7 => v.node_name = w.bytes(),
+            9 => v.metadata = Some(w.bytes()),
+            2 => v.value = ValueKind::Simple(w.f32()),
+            3 => v.value = ValueKind::ObsoleteHistogram(w.bytes()),
+            4 => v.value = ValueKind::Image(w.bytes()),
+            5 => v.value = ValueKind::Histogram(w.bytes()),
+            6 => v.value = ValueKind::Audio(w.bytes()),
+            8 => v.value = ValueKind::Tensor(w.bytes()),
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
+/// The plugin name and content of a serialized `SummaryMetadata` (empty when absent).
+pub fn plugin_of(metadata: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
+    let mut name: &[u8] = &[];
+    let mut content: &[u8] = &[];
+    for f in Fields::new(metadata) {
+        if let (1, Wire::Bytes(pd)) = f? {
+            for g in Fields::new(pd) {
+                match g? {
+                    (1, w) => name = w.bytes(),
+                    (2, w) => content = w.bytes(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok((name, content))
+}
+
+/// How a scalar was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ScalarEncoding {
+    /// `Summary.Value.simple_value` (float32).
+    Simple = 0,
+    /// A shapeless `DT_FLOAT` tensor.
+    Float = 1,
+    /// A shapeless `DT_DOUBLE` tensor.
+    Double = 2,
+    /// A shapeless `DT_HALF` tensor.
+    Half = 3,
+}
+
+/// Converts IEEE half-precision bits to f32.
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let mant = u32::from(h & 0x3ff);
+    let bits = if exp == 0 {
+        if mant == 0 {
+            sign
+        } else {
+            // Subnormal: normalize.
+            let mut e = 127 - 15 + 1;
+            let mut m = mant;
+            while m & 0x400 == 0 {
+                m <<= 1;
+                e -= 1;
+            }
+            sign | (e << 23) | ((m & 0x3ff) << 13)
+        }
+    } else if exp == 0x1f {
+        sign | 0x7f80_0000 | (mant << 13)
+    } else {
+        sign | ((exp + 127 - 15) << 23) | (mant << 13)
+    };
+    f32::from_bits(bits)
+}
+
+/// Extracts the value of a rank-0 float, double or half tensor (the scalars plugin's encoding);
+/// `None` for anything else (other dtypes, a shape with dimensions, no value).
+#[inline]
+pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, WireError> {
+    let mut dtype = 0u64;
+    let mut has_dims = false;
+    let mut content: &[u8] = &[];
+    let mut float: Option<f32> = None;
+    let mut double: Option<f64> = None;
+    let mut half: Option<u16> = None;
+    for f in Fields::new(tensor) {
+        let (field, w) = f?;
+        match (field, w) {
+            (1, w) => dtype = w.varint(),
+            (2, Wire::Bytes(shape)) => {
+                for g in Fields::new(shape) {
+                    if let (2, _) = g? {
+                        has_dims = true;
+                    }
+                }
+            }
+            (4, w) => content = w.bytes(),
+            (5, Wire::Fixed32(v)) => float = Some(f32::from_bits(v)),
+            (5, Wire::Bytes(b)) if b.len() >= 4 => {
+                float = Some(f32::from_le_bytes(b[b.len() - 4..].try_into().expect("4")))
+            }
+            (6, Wire::Fixed64(v)) => double = Some(f64::from_bits(v)),
+            (6, Wire::Bytes(b)) if b.len() >= 8 => {
+                double = Some(f64::from_le_bytes(b[b.len() - 8..].try_into().expect("8")))
+            }
+            (13, Wire::Varint(v)) => half = Some(v as u16),
+            (13, Wire::Bytes(b)) => {
+                let mut pos = 0;
+                while pos < b.len() {
+                    half = Some(read_varint(b, &mut pos)? as u16);
+                }
+            }
+            _ => {}
+        }
+    }
+    if has_dims {
+        return Ok(None);
+    }
+    Ok(match dtype {
+        1 => {
+            if content.len() == 4 {
+                Some((
+                    f64::from(f32::from_le_bytes(content.try_into().expect("4"))),
+                    ScalarEncoding::Float,
+                ))
+            } else if content.is_empty() {
+                float.map(|v| (f64::from(v), ScalarEncoding::Float))
+            } else {
+                None
+            }
+        }
+        2 => {
+            if content.len() == 8 {
+                Some((
+                    f64::from_le_bytes(content.try_into().expect("8")),
+                    ScalarEncoding::Double,
+                ))
+            } else if content.is_empty() {
+                double.map(|v| (v, ScalarEncoding::Double))
+            } else {
+                None
+            }
+        }
+        19 => {
+            if content.len() == 2 {
+                let bits = u16::from_le_bytes(content.try_into().expect("2"));
+                Some((f64::from(f16_to_f32(bits)), ScalarEncoding::Half))
+            } else if content.is_empty() {
+                half.map(|h| (f64::from(f16_to_f32(h)), ScalarEncoding::Half))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{self, Step, WallTime};
+    use crate::proto::{summary, DataType, TensorProto};
+    use prost::Message;
+
+    #[test]
+    fn scans_scalar_events() {
+        let ev = event::summary_event(
+            WallTime(12.5),
+            Step(-3),
+            vec![
+                event::scalar_simple("a".into(), 0.25),
+                event::scalar_tensor("b".into(), 0.1, true),
+                event::scalar_tensor("c".into(), 0.1, false),
+            ],
+        );
+        let bytes = ev.encode_to_vec();
+        let view = scan_event(&bytes).unwrap();
+        assert_eq!(view.wall_time, 12.5);
+        assert_eq!(view.step, -3);
+        let WhatView::Summary(s) = view.what else {
+            panic!("not a summary")
+        };
+        let vals: Vec<_> = summary_values(s).map(Result::unwrap).collect();
+        assert_eq!(vals.len(), 3);
+        assert_eq!(vals[0].tag, b"a");
+        assert_eq!(vals[0].value, ValueKind::Simple(0.25));
+        let ValueKind::Tensor(t) = vals[1].value else {
+            panic!()
+        };
+        assert_eq!(
+            tensor_scalar(t).unwrap(),
+            Some((0.1, ScalarEncoding::Double))
+        );
+        let (name, content) = plugin_of(vals[1].metadata.unwrap()).unwrap();
+        assert_eq!(name, b"scalars");
+        assert!(content.is_empty());
+        let ValueKind::Tensor(t) = vals[2].value else {
+            panic!()
+        };
+        assert_eq!(
+            tensor_scalar(t).unwrap(),
+            Some((f64::from(0.1f32), ScalarEncoding::Float))
+        );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_generic_scan() {
+        for (step, v) in [(0i64, 0.5f64), (-7, 1e30), (1 << 40, -0.0)] {
+            let ev = event::summary_event(
+                WallTime(3.25),
+                Step(step),
+                vec![event::scalar_simple("a/b".into(), v)],
+            );
+            let bytes = ev.encode_to_vec();
+            let (wt, st, tag, val) = simple_scalar_event(&bytes).unwrap();
+            assert_eq!((wt, st, tag, val), (3.25, step, &b"a/b"[..], v as f32));
+        }
+        // Anything else is left to the generic path.
+        let two = event::summary_event(
+            WallTime(1.0),
+            Step(1),
+            vec![
+                event::scalar_simple("a".into(), 1.0),
+                event::scalar_simple("b".into(), 2.0),
+            ],
+        );
+        assert!(simple_scalar_event(&two.encode_to_vec()).is_none());
+        let tensor = event::summary_event(
+            WallTime(1.0),
+            Step(1),
+            vec![event::scalar_tensor("a".into(), 1.0, false)],
+        );
+        assert!(simple_scalar_event(&tensor.encode_to_vec()).is_none());
+        assert!(simple_scalar_event(&event::file_header(WallTime(1.0)).encode_to_vec()).is_none());
+        for cut in 0..20 {
+            let bytes = event::summary_event(
+                WallTime(1.0),
+                Step(5),
+                vec![event::scalar_simple("tag".into(), 1.0)],
+            )
+            .encode_to_vec();
+            let _ = simple_scalar_event(&bytes[..cut.min(bytes.len())]);
+        }
+    }
+
+    #[test]
+    fn tensor_scalar_variants() {
+        let content = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_content: 2.5f32.to_le_bytes().to_vec(),
+            ..Default::default()
+        };
+        assert_eq!(
+            tensor_scalar(&content.encode_to_vec()).unwrap(),
+            Some((2.5, ScalarEncoding::Float))
+        );
+        let half = TensorProto {
+            dtype: DataType::DtHalf as i32,
+            half_val: vec![0x3c00], // 1.0
+            ..Default::default()
+        };
+        assert_eq!(
+            tensor_scalar(&half.encode_to_vec()).unwrap(),
+            Some((1.0, ScalarEncoding::Half))
+        );
+        let shaped = TensorProto {
+            dtype: DataType::DtFloat as i32,
+            tensor_shape: Some(event::shape(&[1])),
+            float_val: vec![1.0],
+            ..Default::default()
+        };
+        assert_eq!(tensor_scalar(&shaped.encode_to_vec()).unwrap(), None);
+        let _ = summary::Value::default();
+    }
+
+    #[test]
+    fn half_conversion() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bytes in [&[0xffu8; 11][..], &[0x0a, 0x05, 1], &[0x0b], &[0x09, 1, 2]] {
+            let _ = scan_event(bytes);
+            let _ = scan_value(bytes);
+            let _ = tensor_scalar(bytes);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
+//! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
+//! new. Same policy as [`crate::record::RecordParser`]: an incomplete tail ends the file for
+//! now, a bad payload CRC skips one record, a bad length CRC stops the file.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, Read};
+
+use crate::crc::MaskedCrc;
+use crate::record::{FOOTER_LEN, HEADER_LEN};
+
+/// Bytes asked of the file per read.
+const CHUNK: usize = 1 << 20;
+
+thread_local! {
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable read buffer.
+pub(crate) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    BUFFER.with(|b| f(&mut b.borrow_mut()))
+}
+
+/// What [`Framer::next`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next<'a> {
+    /// A whole record (CRCs match, or the payload's was not checked).
+    Record { offset: u64, payload: &'a [u8] },
+    /// A whole record whose payload CRC does not match; skipped.
+    Corrupt { offset: u64 },
+    /// The file ends here for now; `pending` bytes of an incomplete record follow `offset`.
+    End { offset: u64, pending: u64 },
+    /// The length CRC of the record at `offset` does not match: the file is not read further.
+    BadLength { offset: u64 },
+}
+
+/// Frames the records of one file from a byte offset on.
+pub(crate) struct Framer<'b> {
+    file: File,
+    buf: &'b mut Vec<u8>,
+    start: usize,
+    filled: usize,
+    offset: u64,
+    check_crc: bool,
+    eof: bool,
+}
+
+impl<'b> Framer<'b> {
+    /// Frames `file`, already positioned at stream offset `offset`.
+    pub(crate) fn new(file: File, offset: u64, check_crc: bool, buf: &'b mut Vec<u8>) -> Self {
+        Framer {
+            file,
+            buf,
+            start: 0,
+            filled: 0,
+            offset,
+            check_crc,
+            eof: false,
+        }
+    }
+
+    /// The next record, skipped record or end.
+    pub(crate) fn next(&mut self) -> io::Result<Next<'_>> {
+        loop {
+            let avail = self.filled - self.start;
+            let need: u64 = if avail >= HEADER_LEN {
+                let s = self.start;
+                let len_bytes: [u8; 8] = self.buf[s..s + 8].try_into().expect("8 bytes");
+                let stored =
+                    MaskedCrc::from_le_bytes(self.buf[s + 8..s + 12].try_into().expect("4"));
+                if MaskedCrc::compute(&len_bytes) != stored {
+                    return Ok(Next::BadLength {
+                        offset: self.offset,
+                    });
+                }
+                let len = u64::from_le_bytes(len_bytes);
+                let total = len.saturating_add((HEADER_LEN + FOOTER_LEN) as u64);
+                if avail as u64 >= total {
+                    // `total` bytes are in memory, so it fits in usize.
+                    let (t, len) = (total as usize, len as usize);
+                    let offset = self.offset;
+                    self.start += t;
+                    self.offset += total;
+                    let payload = &self.buf[s + HEADER_LEN..s + HEADER_LEN + len];
+                    if self.check_crc {
+                        let at = s + HEADER_LEN + len;
+                        let stored =
+                            MaskedCrc::from_le_bytes(self.buf[at..at + 4].try_into().expect("4"));
+                        if MaskedCrc::compute(payload) != stored {
+                            return Ok(Next::Corrupt { offset });
+                        }
+                    }
+                    return Ok(Next::Record { offset, payload });
+                }
+                total
+            } else {
+                HEADER_LEN as u64
+            };
+            if self.eof {
+                return Ok(Next::End {
+                    offset: self.offset,
+                    pending: avail as u64,
+                });
+            }
+            // Move the partial record to the front, then read more after it.
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.filled, 0);
+                self.filled = avail;
+                self.start = 0;
+            }
+            if need > self.buf.len() as u64 {
+                // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
+                // still-growing length must not allocate what is not there.
+                let on_disk = self.file.metadata()?.len();
+                let have = on_disk.saturating_sub(self.offset);
+                if need > have {
+                    self.eof = true;
+                    return Ok(Next::End {
+                        offset: self.offset,
+                        pending: have,
+                    });
+                }
+                self.buf.resize(need as usize, 0);
+            }
+            if self.buf.len() < CHUNK {
+                self.buf.resize(CHUNK, 0);
+            }
+            if self.read_some()? == 0 {
+                self.eof = true;
+            }
+        }
+    }
+
+    /// Reads into the free part of the buffer; returns the bytes read (0 at end of file).
+    fn read_some(&mut self) -> io::Result<usize> {
+        if self.filled == self.buf.len() {
+            return Ok(0);
+        }
+        loop {
+            match self.file.read(&mut self.buf[self.filled..]) {
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::encode_record;
+    use std::io::{Seek, SeekFrom, Write};
+
+    fn collect(path: &std::path::Path, offset: u64) -> (Vec<Vec<u8>>, Vec<u64>, Next<'static>) {
+        let mut f = File::open(path).unwrap();
+        f.seek(SeekFrom::Start(offset)).unwrap();
+        let mut buf = Vec::new();
+        let mut fr = Framer::new(f, offset, true, &mut buf);
+        let (mut recs, mut bad) = (Vec::new(), Vec::new());
+        loop {
+            match fr.next().unwrap() {
+                Next::Record { payload, .. } => recs.push(payload.to_vec()),
+                Next::Corrupt { offset } => bad.push(offset),
+                Next::End { offset, pending } => return (recs, bad, Next::End { offset, pending }),
+                Next::BadLength { offset } => return (recs, bad, Next::BadLength { offset }),
+            }
+        }
+    }
+
+    #[test]
+    fn big_records_across_chunks_and_tails() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let payloads: Vec<Vec<u8>> = [10usize, CHUNK + 7, 3, 2 * CHUNK, 0]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| vec![i as u8; n])
+            .collect();
+        let mut bytes = Vec::new();
+        for p in &payloads {
+            encode_record(&mut bytes, p);
+        }
+        fs_write(&p, &bytes);
+        let (recs, bad, end) = collect(&p, 0);
+        assert_eq!(recs, payloads);
+        assert!(bad.is_empty());
+        assert_eq!(
+            end,
+            Next::End {
+                offset: bytes.len() as u64,
+                pending: 0
+            }
+        );
+        // A cut inside the big record: everything before it, then the tail is pending.
+        let cut = 26 + CHUNK; // inside the second record
+        fs_write(&p, &bytes[..cut]);
+        let (recs, _, end) = collect(&p, 0);
+        assert_eq!(recs.len(), 1);
+        let first = (HEADER_LEN + 10 + FOOTER_LEN) as u64;
+        assert_eq!(
+            end,
+            Next::End {
+                offset: first,
+                pending: cut as u64 - first
+            }
+        );
+        // Resuming at that offset after the file grew.
+        fs_write(&p, &bytes);
+        let (recs, _, _) = collect(&p, first);
+        assert_eq!(recs, payloads[1..].to_vec());
+    }
+
+    #[test]
+    fn absurd_length_allocates_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let len = (1u64 << 60).to_le_bytes();
+        let mut bytes = len.to_vec();
+        bytes.extend_from_slice(&MaskedCrc::compute(&len).to_le_bytes());
+        bytes.extend_from_slice(b"tiny");
+        fs_write(&p, &bytes);
+        let mut f = File::open(&p).unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let mut buf = Vec::new();
+        let mut fr = Framer::new(f, 0, true, &mut buf);
+        assert_eq!(
+            fr.next().unwrap(),
+            Next::End {
+                offset: 0,
+                pending: 16
+            }
+        );
+        drop(fr);
+        assert!(buf.len() <= CHUNK);
+    }
+
+    fn fs_write(p: &std::path::Path, b: &[u8]) {
+        let mut f = File::create(p).unwrap();
+        f.write_all(b).unwrap();
+    }
+}

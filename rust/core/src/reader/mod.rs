@@ -1,0 +1,1049 @@
+//! The bulk reader: every record of every summary kind in a logdir, into columns.
+//!
+//! * [`discovery`]: runs and event files, as TensorBoard finds them.
+//! * [`decode`]: zero-allocation scanning of the `Event` wire format (the scalar fast path).
+//! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
+//!
+//! [`LogReader`] holds the reading state of one logdir (or file): where each file was left,
+//! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
+//! since the last call (everything, the first time), runs in parallel with rayon, files in
+//! chunks, and never fails on an incomplete tail: it stops there and resumes there next time.
+//!
+//! Fault policy: an incomplete tail is normal; a record whose payload CRC fails is skipped and
+//! counted; a corrupt length stops that file and is reported with its byte offset; with
+//! [`ReadOptions::strict`] both raise [`ReaderError::Corrupt`] instead.
+//!
+//! ```no_run
+//! use ferroboard_core::reader::{LogReader, ReadOptions};
+//! let mut r = LogReader::new("runs".as_ref(), ReadOptions::default());
+//! let out = r.poll()?;
+//! println!("{} scalars", out.scalars.len());
+//! # Ok::<(), ferroboard_core::reader::ReaderError>(())
+//! ```
+
+pub mod decode;
+pub mod discovery;
+mod frames;
+pub mod tensor;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use rayon::prelude::*;
+
+use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData};
+pub use decode::ScalarEncoding;
+use decode::{plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
+pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
+
+/// The summary kinds the reader sorts values into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Kind {
+    /// `simple_value`, or a rank-0 float tensor of the `scalars` plugin.
+    Scalar = 0,
+    /// A `HistogramProto`, or a `[k, 3]` tensor of the `histograms` plugin.
+    Histogram = 1,
+    /// A `Summary.Image`, or a string tensor of the `images` plugin.
+    Image = 2,
+    /// A `Summary.Audio`, or a string tensor of the `audio` plugin.
+    Audio = 3,
+    /// A string tensor of the `text` plugin.
+    Text = 4,
+    /// Any other tensor.
+    Tensor = 5,
+    /// A `[6, k]` tensor of the `pr_curves` plugin.
+    PrCurve = 6,
+    /// A summary of the `hparams` plugin (its data is in the plugin content).
+    HParams = 7,
+}
+
+impl Kind {
+    /// All kinds.
+    pub const ALL: [Kind; 8] = [
+        Kind::Scalar,
+        Kind::Histogram,
+        Kind::Image,
+        Kind::Audio,
+        Kind::Text,
+        Kind::Tensor,
+        Kind::PrCurve,
+        Kind::HParams,
+    ];
+    /// Its lower-case name (`scalars`, `histograms`, `images`, `audio`, `text`, `tensors`,
+    /// `pr_curves`, `hparams`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Scalar => "scalars",
+            Kind::Histogram => "histograms",
+            Kind::Image => "images",
+            Kind::Audio => "audio",
+            Kind::Text => "text",
+            Kind::Tensor => "tensors",
+            Kind::PrCurve => "pr_curves",
+            Kind::HParams => "hparams",
+        }
+    }
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+    fn bit(self) -> u16 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSet(pub u16);
+
+impl KindSet {
+    /// Every kind.
+    pub const ALL: KindSet = KindSet(0xff);
+    /// Whether `k` is in the set.
+    #[inline]
+    pub fn has(self, k: Kind) -> bool {
+        self.0 & k.bit() != 0
+    }
+    /// The set of the given kinds.
+    pub fn of(kinds: &[Kind]) -> KindSet {
+        KindSet(kinds.iter().fold(0, |acc, k| acc | k.bit()))
+    }
+}
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Kinds to decode; values of other kinds are skipped undecoded.
+    pub kinds: KindSet,
+    /// Only these runs (`None`: all).
+    pub runs: Option<HashSet<String>>,
+    /// Only these tags (`None`: all). Values of other tags are not decoded.
+    pub tags: Option<HashSet<String>>,
+    /// Check every payload's CRC (lengths' CRCs are always checked).
+    pub check_crc: bool,
+    /// Raise on a corrupt record instead of skipping (bad payload CRC) or stopping the file
+    /// (bad length CRC).
+    pub strict: bool,
+    /// TensorBoard data server's view of restarted runs: per run and tag, a record at step `s`
+    /// drops the earlier-written records of that tag with step `>= s`. Off: every record as
+    /// written. Applies to each [`LogReader::poll`] result on its own.
+    pub purge_restarts: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            kinds: KindSet::ALL,
+            runs: None,
+            tags: None,
+            check_crc: true,
+            strict: false,
+            purge_restarts: false,
+        }
+    }
+}
+
+/// Errors of the reader.
+#[derive(Debug, thiserror::Error)]
+pub enum ReaderError {
+    /// The path (or a file under it) could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// Strict mode: a corrupt record.
+    #[error("{path}: {what} at byte offset {offset}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the record.
+        offset: u64,
+        /// What is wrong.
+        what: &'static str,
+    },
+}
+
+/// Scalars, one entry per record in each column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScalarColumns {
+    /// Index into [`ReadOutput::runs`].
+    pub run: Vec<u32>,
+    /// Index into [`ReadOutput::files`].
+    pub file: Vec<u32>,
+    /// Index into [`ReadOutput::tags`].
+    pub tag: Vec<u32>,
+    /// The event's step.
+    pub step: Vec<i64>,
+    /// The event's wall time.
+    pub wall_time: Vec<f64>,
+    /// The value, widened to f64.
+    pub value: Vec<f64>,
+    /// How it was encoded ([`ScalarEncoding`] as u8).
+    pub encoding: Vec<u8>,
+}
+
+impl ScalarColumns {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.run.reserve(n);
+        self.file.reserve(n);
+        self.tag.reserve(n);
+        self.step.reserve(n);
+        self.wall_time.reserve(n);
+        self.value.reserve(n);
+        self.encoding.reserve(n);
+    }
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn push(&mut self, run: u32, file: u32, tag: u32, step: i64, wt: f64, v: f64, enc: u8) {
+        self.run.push(run);
+        self.file.push(file);
+        self.tag.push(tag);
+        self.step.push(step);
+        self.wall_time.push(wt);
+        self.value.push(v);
+        self.encoding.push(enc);
+    }
+    fn keep(&mut self, mask: &[bool]) {
+        fn k<T: Copy>(v: &mut Vec<T>, mask: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                mask[i - 1]
+            });
+        }
+        k(&mut self.run, mask);
+        k(&mut self.file, mask);
+        k(&mut self.tag, mask);
+        k(&mut self.step, mask);
+        k(&mut self.wall_time, mask);
+        k(&mut self.value, mask);
+        k(&mut self.encoding, mask);
+    }
+}
+
+/// The data of a non-scalar record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A legacy `HistogramProto`.
+    Histogram(Histogram),
+    /// A `Summary.Image`.
+    Image(Image),
+    /// A `Summary.Audio`.
+    Audio(Audio),
+    /// A tensor (of any kind: which one is [`Item::kind`]).
+    Tensor(TensorValue),
+    /// A value whose data lives in its tag's plugin content (hparams).
+    None,
+}
+
+/// A non-scalar record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Its kind.
+    pub kind: Kind,
+    /// Index into [`ReadOutput::runs`].
+    pub run: u32,
+    /// Index into [`ReadOutput::files`].
+    pub file: u32,
+    /// Index into [`ReadOutput::tags`].
+    pub tag: u32,
+    /// The event's step.
+    pub step: i64,
+    /// The event's wall time.
+    pub wall_time: f64,
+    /// The data.
+    pub payload: Payload,
+}
+
+/// A hyperparameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HValue {
+    /// A number.
+    Number(f64),
+    /// A string.
+    Str(String),
+    /// A boolean.
+    Bool(bool),
+    /// Null or an unsupported kind.
+    Null,
+}
+
+/// What the hparams plugin says about one run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunHParams {
+    /// Hyperparameters from `session_start_info`, in the order they were decoded.
+    pub hparams: Vec<(String, HValue)>,
+    /// Metric tags named by an `experiment` summary in this run.
+    pub metric_tags: Vec<String>,
+    /// `session_end_info` status, if any (1 success, 2 failure, 3 running).
+    pub status: Option<i32>,
+    /// `session_start_info.group_name`.
+    pub group_name: String,
+    /// `session_start_info.start_time_secs`.
+    pub start_time_secs: f64,
+}
+
+/// What one file's read did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FileReport {
+    /// Index into [`ReadOutput::runs`].
+    pub run: u32,
+    /// The file.
+    pub path: PathBuf,
+    /// Offset this read started at.
+    pub start_offset: u64,
+    /// Offset of the first byte not consumed: where the next read resumes.
+    pub end_offset: u64,
+    /// Records read (including skipped corrupt ones).
+    pub records: u64,
+    /// Offsets of records skipped because their payload CRC failed.
+    pub corrupt: Vec<u64>,
+    /// Offsets of records whose CRC matched but whose `Event` could not be parsed (skipped).
+    pub malformed: Vec<u64>,
+    /// Offset of a record with a corrupt length: the file was not read past it.
+    pub bad_length_at: Option<u64>,
+    /// Bytes of an incomplete record at the end (0: the file ends on a record boundary).
+    pub pending: u64,
+}
+
+/// Per-tag facts of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TagInfo {
+    /// Index into [`ReadOutput::runs`].
+    pub run: u32,
+    /// Index into [`ReadOutput::tags`].
+    pub tag: u32,
+    /// The plugin named by the tag's first metadata (empty: none).
+    pub plugin: String,
+    /// Records of this tag in this read, per [`Kind`] as u8.
+    pub counts: [u64; 8],
+}
+
+/// Everything one read returned.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOutput {
+    /// Run names (`.` for the logdir itself), indexed by the `run` columns.
+    pub runs: Vec<String>,
+    /// Event files, indexed by the `file` columns: reports of this read.
+    pub files: Vec<FileReport>,
+    /// Tags, indexed by the `tag` columns.
+    pub tags: Vec<String>,
+    /// Scalars.
+    pub scalars: ScalarColumns,
+    /// Everything else, per run in file and write order.
+    pub items: Vec<Item>,
+    /// Tags seen per run, in first-seen order.
+    pub tag_info: Vec<TagInfo>,
+    /// Whether each run (indexed like `runs`) holds a graph (`graph_def`, `meta_graph_def` or
+    /// a summary of a graph plugin).
+    pub has_graph: Vec<bool>,
+    /// Tags of `tagged_run_metadata` events per run.
+    pub run_metadata: Vec<Vec<String>>,
+    /// hparams plugin data per run (default when none).
+    pub hparams: Vec<RunHParams>,
+}
+
+impl ReadOutput {
+    /// Records with a bad payload CRC in this read.
+    pub fn corrupt_records(&self) -> usize {
+        self.files.iter().map(|f| f.corrupt.len()).sum()
+    }
+}
+
+#[derive(Debug, Default)]
+struct TagSlot {
+    name: String,
+    wanted: bool,
+    has_metadata: bool,
+    plugin: String,
+    content: Vec<u8>,
+    global: Option<u32>,
+}
+
+/// Interns tag bytes: a linear scan while there are few tags, a hash map after.
+#[derive(Debug, Default)]
+struct LocalTags {
+    slots: Vec<TagSlot>,
+    keys: Vec<Box<[u8]>>,
+    map: HashMap<Box<[u8]>, u32>,
+    last: u32,
+}
+
+const LINEAR_TAGS: usize = 24;
+
+impl LocalTags {
+    #[inline]
+    fn lookup(&mut self, tag: &[u8]) -> Option<u32> {
+        // Most files cycle through a few tags: try the one after the last hit first.
+        let n = self.keys.len() as u32;
+        if n == 0 {
+            return None;
+        }
+        let guess = if self.last + 1 < n { self.last + 1 } else { 0 };
+        if &*self.keys[guess as usize] == tag {
+            self.last = guess;
+            return Some(guess);
+        }
+        let found = if self.keys.len() <= LINEAR_TAGS {
+            self.keys.iter().position(|k| &**k == tag).map(|i| i as u32)
+        } else {
+            self.map.get(tag).copied()
+        };
+        if let Some(i) = found {
+            self.last = i;
+        }
+        found
+    }
+
+    fn intern(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
+        if let Some(i) = self.lookup(tag) {
+            return i;
+        }
+        let name = String::from_utf8_lossy(tag).into_owned();
+        let wanted = opts.tags.as_ref().is_none_or(|s| s.contains(&name));
+        let id = self.keys.len() as u32;
+        self.keys.push(tag.into());
+        self.map.insert(tag.into(), id);
+        self.slots.push(TagSlot {
+            name,
+            wanted,
+            ..Default::default()
+        });
+        self.last = id;
+        id
+    }
+}
+
+#[derive(Debug)]
+struct FileState {
+    path: PathBuf,
+    offset: u64,
+    stopped: bool,
+    global: u32,
+}
+
+#[derive(Debug, Default)]
+struct RunState {
+    name: String,
+    global: u32,
+    files: Vec<FileState>,
+    tags: LocalTags,
+    has_graph: bool,
+    run_metadata: Vec<String>,
+    hparams: RunHParams,
+}
+
+/// One run's share of a poll, with run-local tag ids.
+#[derive(Debug, Default)]
+struct RunOutput {
+    scalars: ScalarColumns,
+    items: Vec<Item>,
+    reports: Vec<(u32, FileReport)>,
+    counts: Vec<[u64; 8]>,
+}
+
+const GRAPH_PLUGINS: [&str; 3] = [
+    "graph_run_metadata",
+    "graph_run_metadata_graph",
+    "graph_keras_model",
+];
+
+impl RunState {
+    fn poll(&mut self, opts: &ReadOptions) -> Result<RunOutput, ReaderError> {
+        let mut out = RunOutput::default();
+        for i in 0..self.files.len() {
+            if self.files[i].stopped {
+                continue;
+            }
+            let report = self.read_file(i, opts, &mut out)?;
+            let f = &mut self.files[i];
+            f.offset = report.end_offset;
+            f.stopped = report.bad_length_at.is_some();
+            out.reports.push((f.global, report));
+        }
+        if opts.purge_restarts {
+            purge_restarts(&mut out);
+        }
+        Ok(out)
+    }
+
+    fn read_file(
+        &mut self,
+        i: usize,
+        opts: &ReadOptions,
+        out: &mut RunOutput,
+    ) -> Result<FileReport, ReaderError> {
+        let (path, offset, file_id) = {
+            let f = &self.files[i];
+            (f.path.clone(), f.offset, f.global)
+        };
+        let io_err = |source| ReaderError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut report = FileReport {
+            run: self.global,
+            path: path.clone(),
+            start_offset: offset,
+            end_offset: offset,
+            ..Default::default()
+        };
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            // A file that vanished between discovery and reading: nothing to read.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
+            Err(e) => return Err(io_err(e)),
+        };
+        if offset > 0 {
+            file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+        }
+        if opts.kinds.has(Kind::Scalar) {
+            // A scalar record takes at least ~40 bytes: reserve (address space only) for that
+            // many, so the columns do not grow by copying.
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let est = (len.saturating_sub(offset) / 40).min(1 << 26) as usize;
+            out.scalars.reserve(est);
+        }
+        frames::with_buffer(|buf| -> Result<(), ReaderError> {
+            let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
+            loop {
+                match framer.next().map_err(io_err)? {
+                    frames::Next::Record { offset, payload } => {
+                        report.records += 1;
+                        if self.process(payload, file_id, opts, out).is_err() {
+                            if opts.strict {
+                                return Err(ReaderError::Corrupt {
+                                    path: path.clone(),
+                                    offset,
+                                    what: "malformed event (CRC matched)",
+                                });
+                            }
+                            report.malformed.push(offset);
+                        }
+                    }
+                    frames::Next::Corrupt { offset } => {
+                        report.records += 1;
+                        if opts.strict {
+                            return Err(ReaderError::Corrupt {
+                                path: path.clone(),
+                                offset,
+                                what: "record payload CRC mismatch",
+                            });
+                        }
+                        report.corrupt.push(offset);
+                    }
+                    frames::Next::End { offset, pending } => {
+                        report.end_offset = offset;
+                        report.pending = pending;
+                        return Ok(());
+                    }
+                    frames::Next::BadLength { offset } => {
+                        if opts.strict {
+                            return Err(ReaderError::Corrupt {
+                                path: path.clone(),
+                                offset,
+                                what: "record length CRC mismatch",
+                            });
+                        }
+                        report.end_offset = offset;
+                        report.bad_length_at = Some(offset);
+                        return Ok(());
+                    }
+                }
+            }
+        })?;
+        Ok(report)
+    }
+
+    #[inline]
+    fn process(
+        &mut self,
+        payload: &[u8],
+        file: u32,
+        opts: &ReadOptions,
+        out: &mut RunOutput,
+    ) -> Result<(), decode::WireError> {
+        if let Some((wall_time, step, tag, x)) = decode::simple_scalar_event(payload) {
+            let id = self.tags.intern(tag, opts);
+            let slot = &self.tags.slots[id as usize];
+            if slot.plugin != "hparams" {
+                if slot.wanted && opts.kinds.has(Kind::Scalar) {
+                    out.scalars.push(
+                        self.global,
+                        file,
+                        id,
+                        step,
+                        wall_time,
+                        f64::from(x),
+                        ScalarEncoding::Simple as u8,
+                    );
+                    bump(&mut out.counts, id, Kind::Scalar);
+                }
+                return Ok(());
+            }
+        }
+        let ev = scan_event(payload)?;
+        match ev.what {
+            WhatView::Summary(s) => {
+                for f in decode::Fields::new(s) {
+                    let (field, w) = f?;
+                    let (1, decode::Wire::Bytes(vb)) = (field, w) else {
+                        continue;
+                    };
+                    let v = decode::scan_value(vb)?;
+                    let tag = if v.tag.is_empty() && matches!(v.value, ValueKind::Tensor(_)) {
+                        v.node_name
+                    } else {
+                        v.tag
+                    };
+                    let id = self.tags.intern(tag, opts);
+                    let slot = &mut self.tags.slots[id as usize];
+                    if let Some(md) = v.metadata {
+                        if !slot.has_metadata {
+                            slot.has_metadata = true;
+                            let (name, content) = plugin_of(md)?;
+                            slot.plugin = String::from_utf8_lossy(name).into_owned();
+                            slot.content = content.to_vec();
+                            if GRAPH_PLUGINS.contains(&slot.plugin.as_str()) {
+                                self.has_graph = true;
+                            }
+                        }
+                    }
+                    if slot.plugin == "hparams" {
+                        // torch and TensorFlow put the hparams data in the metadata, with an
+                        // empty value or a dummy tensor: the kind follows the plugin.
+                        let content = match v.metadata {
+                            Some(md) => plugin_of(md)?.1.to_vec(),
+                            None => slot.content.clone(),
+                        };
+                        let wanted = slot.wanted;
+                        self.note_hparams(&content);
+                        if wanted && opts.kinds.has(Kind::HParams) {
+                            bump(&mut out.counts, id, Kind::HParams);
+                            out.items.push(Item {
+                                kind: Kind::HParams,
+                                run: self.global,
+                                file,
+                                tag: id,
+                                step: ev.step,
+                                wall_time: ev.wall_time,
+                                payload: Payload::None,
+                            });
+                        }
+                        continue;
+                    }
+                    if !slot.wanted {
+                        continue;
+                    }
+                    let kind_payload = match v.value {
+                        ValueKind::Simple(x) => {
+                            if opts.kinds.has(Kind::Scalar) {
+                                out.scalars.push(
+                                    self.global,
+                                    file,
+                                    id,
+                                    ev.step,
+                                    ev.wall_time,
+                                    f64::from(x),
+                                    ScalarEncoding::Simple as u8,
+                                );
+                                bump(&mut out.counts, id, Kind::Scalar);
+                            }
+                            None
+                        }
+                        ValueKind::Histogram(b) => want(opts, Kind::Histogram, || {
+                            Ok(Payload::Histogram(tensor::decode_histogram(b)?))
+                        })?,
+                        ValueKind::Image(b) => want(opts, Kind::Image, || {
+                            Ok(Payload::Image(tensor::decode_image(b)?))
+                        })?,
+                        ValueKind::Audio(b) => want(opts, Kind::Audio, || {
+                            Ok(Payload::Audio(tensor::decode_audio(b)?))
+                        })?,
+                        ValueKind::Tensor(b) => {
+                            let kind = match slot.plugin.as_str() {
+                                "scalars" => Kind::Scalar,
+                                "histograms" => Kind::Histogram,
+                                "images" => Kind::Image,
+                                "audio" => Kind::Audio,
+                                "text" => Kind::Text,
+                                "pr_curves" => Kind::PrCurve,
+                                _ => Kind::Tensor,
+                            };
+                            match kind {
+                                Kind::Scalar => match tensor_scalar(b)? {
+                                    Some((x, enc)) => {
+                                        if opts.kinds.has(Kind::Scalar) {
+                                            out.scalars.push(
+                                                self.global,
+                                                file,
+                                                id,
+                                                ev.step,
+                                                ev.wall_time,
+                                                x,
+                                                enc as u8,
+                                            );
+                                            bump(&mut out.counts, id, Kind::Scalar);
+                                        }
+                                        None
+                                    }
+                                    None => want(opts, Kind::Tensor, || {
+                                        Ok(Payload::Tensor(tensor::decode_tensor(b)?))
+                                    })?,
+                                },
+                                k => want(opts, k, || {
+                                    Ok(Payload::Tensor(tensor::decode_tensor(b)?))
+                                })?,
+                            }
+                        }
+                        ValueKind::ObsoleteHistogram(_) | ValueKind::None => None,
+                    };
+                    if let Some((kind, payload)) = kind_payload {
+                        bump(&mut out.counts, id, kind);
+                        out.items.push(Item {
+                            kind,
+                            run: self.global,
+                            file,
+                            tag: id,
+                            step: ev.step,
+                            wall_time: ev.wall_time,
+                            payload,
+                        });
+                    }
+                }
+            }
+            WhatView::GraphDef(_) | WhatView::MetaGraphDef(_) => self.has_graph = true,
+            WhatView::TaggedRunMetadata(b) => {
+                for f in decode::Fields::new(b) {
+                    if let (1, w) = f? {
+                        let t = String::from_utf8_lossy(w.bytes()).into_owned();
+                        if !self.run_metadata.contains(&t) {
+                            self.run_metadata.push(t);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn note_hparams(&mut self, content: &[u8]) {
+        let Ok(pd) = HParamsPluginData::decode(content) else {
+            return;
+        };
+        match pd.data {
+            Some(h_params_plugin_data::Data::SessionStartInfo(ssi)) => {
+                let mut hp: Vec<(String, HValue)> = ssi
+                    .hparams
+                    .into_iter()
+                    .map(|(k, v)| (k, hvalue(v)))
+                    .collect();
+                hp.sort_by(|a, b| a.0.cmp(&b.0));
+                self.hparams.hparams = hp;
+                self.hparams.group_name = ssi.group_name;
+                self.hparams.start_time_secs = ssi.start_time_secs;
+            }
+            Some(h_params_plugin_data::Data::Experiment(exp)) => {
+                for m in exp.metric_infos {
+                    if let Some(name) = m.name {
+                        if !self.hparams.metric_tags.contains(&name.tag) {
+                            self.hparams.metric_tags.push(name.tag);
+                        }
+                    }
+                }
+            }
+            Some(h_params_plugin_data::Data::SessionEndInfo(sei)) => {
+                self.hparams.status = Some(sei.status);
+            }
+            None => {}
+        }
+    }
+}
+
+fn hvalue(v: prost_types::Value) -> HValue {
+    use prost_types::value::Kind as K;
+    match v.kind {
+        Some(K::NumberValue(x)) => HValue::Number(x),
+        Some(K::StringValue(s)) => HValue::Str(s),
+        Some(K::BoolValue(b)) => HValue::Bool(b),
+        _ => HValue::Null,
+    }
+}
+
+#[inline]
+fn bump(counts: &mut Vec<[u64; 8]>, tag: u32, kind: Kind) {
+    let i = tag as usize;
+    if counts.len() <= i {
+        counts.resize(i + 1, [0; 8]);
+    }
+    counts[i][kind as usize] += 1;
+}
+
+type KP = Option<(Kind, Payload)>;
+
+#[inline]
+fn want(
+    opts: &ReadOptions,
+    kind: Kind,
+    f: impl FnOnce() -> Result<Payload, decode::WireError>,
+) -> Result<KP, decode::WireError> {
+    if opts.kinds.has(kind) {
+        Ok(Some((kind, f()?)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Applies TensorBoard's restart rule within one run's output: per tag, a record at step `s`
+/// drops the earlier-written records of the same tag with step `>= s`.
+fn purge_restarts(out: &mut RunOutput) {
+    let keys: Vec<(u32, i64)> = out
+        .scalars
+        .tag
+        .iter()
+        .copied()
+        .zip(out.scalars.step.iter().copied())
+        .collect();
+    let m = restart_mask(&keys);
+    out.scalars.keep(&m);
+    let keys: Vec<(u32, i64)> = out.items.iter().map(|it| (it.tag, it.step)).collect();
+    let m = restart_mask(&keys);
+    let mut i = 0;
+    out.items.retain(|_| {
+        i += 1;
+        m[i - 1]
+    });
+}
+
+/// Which of `(tag, step)` records, in write order, survive the restart rule.
+pub fn restart_mask(keys: &[(u32, i64)]) -> Vec<bool> {
+    let mut keep = vec![true; keys.len()];
+    let mut per_tag: HashMap<u32, (i64, Vec<usize>)> = HashMap::new();
+    for (i, &(tag, step)) in keys.iter().enumerate() {
+        let e = per_tag.entry(tag).or_insert((i64::MIN, Vec::new()));
+        if !e.1.is_empty() && step <= e.0 {
+            let mut max = i64::MIN;
+            e.1.retain(|&j| {
+                if keys[j].1 >= step {
+                    keep[j] = false;
+                    false
+                } else {
+                    max = max.max(keys[j].1);
+                    true
+                }
+            });
+            e.0 = max;
+        }
+        e.1.push(i);
+        e.0 = e.0.max(step);
+    }
+    keep
+}
+
+/// The reading state of one logdir or event file; see the module documentation.
+#[derive(Debug)]
+pub struct LogReader {
+    root: PathBuf,
+    opts: ReadOptions,
+    runs: Vec<RunState>,
+    run_index: HashMap<String, usize>,
+    known_files: HashSet<PathBuf>,
+    tags: Vec<String>,
+    tag_index: HashMap<String, u32>,
+    next_file: u32,
+}
+
+impl LogReader {
+    /// A reader of `root` (a logdir or one event file) that has read nothing yet.
+    pub fn new(root: &Path, opts: ReadOptions) -> Self {
+        LogReader {
+            root: root.to_path_buf(),
+            opts,
+            runs: Vec::new(),
+            run_index: HashMap::new(),
+            known_files: HashSet::new(),
+            tags: Vec::new(),
+            tag_index: HashMap::new(),
+            next_file: 0,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ReadOptions {
+        &self.opts
+    }
+
+    /// Reads everything appended since the last call (everything, the first time).
+    ///
+    /// Run, file and tag indices are stable across calls: each output lists all runs, files
+    /// and tags known so far, and reports only the files read by this call.
+    pub fn poll(&mut self) -> Result<ReadOutput, ReaderError> {
+        let found = discovery::discover(&self.root).map_err(|source| ReaderError::Io {
+            path: self.root.clone(),
+            source,
+        })?;
+        for f in found {
+            if self.known_files.contains(&f.path) {
+                continue;
+            }
+            if let Some(runs) = &self.opts.runs {
+                if !runs.contains(&f.run) {
+                    continue;
+                }
+            }
+            let idx = match self.run_index.get(&f.run) {
+                Some(&i) => i,
+                None => {
+                    let i = self.runs.len();
+                    self.runs.push(RunState {
+                        name: f.run.clone(),
+                        global: i as u32,
+                        ..Default::default()
+                    });
+                    self.run_index.insert(f.run.clone(), i);
+                    i
+                }
+            };
+            self.known_files.insert(f.path.clone());
+            let run = &mut self.runs[idx];
+            run.files.push(FileState {
+                path: f.path,
+                offset: 0,
+                stopped: false,
+                global: self.next_file,
+            });
+            self.next_file += 1;
+            run.files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        let opts = &self.opts;
+        let results: Vec<Result<RunOutput, ReaderError>> =
+            self.runs.par_iter_mut().map(|r| r.poll(opts)).collect();
+        let mut outs = Vec::with_capacity(results.len());
+        for r in results {
+            outs.push(r?);
+        }
+        Ok(self.merge(outs))
+    }
+
+    fn global_tag(&mut self, run: usize, local: u32) -> u32 {
+        let slot = &mut self.runs[run].tags.slots[local as usize];
+        if let Some(g) = slot.global {
+            return g;
+        }
+        let g = match self.tag_index.get(&slot.name) {
+            Some(&g) => g,
+            None => {
+                let g = self.tags.len() as u32;
+                self.tags.push(slot.name.clone());
+                self.tag_index.insert(slot.name.clone(), g);
+                g
+            }
+        };
+        slot.global = Some(g);
+        g
+    }
+
+    fn merge(&mut self, outs: Vec<RunOutput>) -> ReadOutput {
+        let mut result = ReadOutput::default();
+        let total: usize = outs.iter().map(|o| o.scalars.len()).sum();
+        if outs.len() > 1 {
+            let s = &mut result.scalars;
+            s.run.reserve_exact(total);
+            s.file.reserve_exact(total);
+            s.tag.reserve_exact(total);
+            s.step.reserve_exact(total);
+            s.wall_time.reserve_exact(total);
+            s.value.reserve_exact(total);
+            s.encoding.reserve_exact(total);
+        }
+        let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
+        let single = outs.len() == 1;
+        for (ri, mut o) in outs.into_iter().enumerate() {
+            let n_local = self.runs[ri].tags.slots.len();
+            let map: Vec<u32> = (0..n_local as u32)
+                .map(|l| self.global_tag(ri, l))
+                .collect();
+            let s = &mut result.scalars;
+            if single {
+                // One run: hand its columns over without copying.
+                for t in &mut o.scalars.tag {
+                    *t = map[*t as usize];
+                }
+                *s = std::mem::take(&mut o.scalars);
+            }
+            s.run.extend_from_slice(&o.scalars.run);
+            s.file.extend_from_slice(&o.scalars.file);
+            s.tag.extend(o.scalars.tag.iter().map(|&t| map[t as usize]));
+            s.step.extend_from_slice(&o.scalars.step);
+            s.wall_time.extend_from_slice(&o.scalars.wall_time);
+            s.value.extend_from_slice(&o.scalars.value);
+            s.encoding.extend_from_slice(&o.scalars.encoding);
+            for it in &mut o.items {
+                it.tag = map[it.tag as usize];
+            }
+            result.items.append(&mut o.items);
+            for (gi, rep) in o.reports {
+                files[gi as usize] = Some(rep);
+            }
+            let run = &self.runs[ri];
+            for (l, slot) in run.tags.slots.iter().enumerate() {
+                result.tag_info.push(TagInfo {
+                    run: ri as u32,
+                    tag: map[l],
+                    plugin: slot.plugin.clone(),
+                    counts: o.counts.get(l).copied().unwrap_or_default(),
+                });
+            }
+        }
+        result.runs = self.runs.iter().map(|r| r.name.clone()).collect();
+        result.has_graph = self.runs.iter().map(|r| r.has_graph).collect();
+        result.run_metadata = self.runs.iter().map(|r| r.run_metadata.clone()).collect();
+        result.hparams = self.runs.iter().map(|r| r.hparams.clone()).collect();
+        // Files not read this time still get an entry (their path, no records).
+        let mut all_files: Vec<FileReport> = Vec::with_capacity(files.len());
+        let mut paths: Vec<(u32, PathBuf, u32, u64)> = Vec::new();
+        for r in &self.runs {
+            for f in &r.files {
+                paths.push((f.global, f.path.clone(), r.global, f.offset));
+            }
+        }
+        paths.sort_by_key(|p| p.0);
+        for (gi, path, run, offset) in paths {
+            all_files.push(files[gi as usize].take().unwrap_or(FileReport {
+                run,
+                path,
+                start_offset: offset,
+                end_offset: offset,
+                ..Default::default()
+            }));
+        }
+        result.files = all_files;
+        result.tags = self.tags.clone();
+        result
+    }
+}
+
+/// Reads everything under `path` once.
+pub fn read(path: &Path, opts: ReadOptions) -> Result<ReadOutput, ReaderError> {
+    LogReader::new(path, opts).poll()
+}
+
+#[cfg(test)]
+mod tests;

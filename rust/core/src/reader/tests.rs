@@ -1,0 +1,319 @@
+use super::*;
+use crate::event::{self, Step, WallTime};
+use crate::proto::{summary, DataType, Event, HistogramProto, TensorProto};
+use crate::record::{encode_record, HEADER_LEN};
+use std::fs;
+
+fn frame(events: &[Event]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in events {
+        encode_record(&mut out, &e.encode_to_vec());
+    }
+    out
+}
+
+fn scalars(tag: &str, steps: std::ops::Range<i64>) -> Vec<Event> {
+    steps
+        .map(|s| {
+            event::summary_event(
+                WallTime(s as f64),
+                Step(s),
+                vec![event::scalar_simple(tag.into(), s as f64 * 0.5)],
+            )
+        })
+        .collect()
+}
+
+fn header() -> Event {
+    event::file_header(WallTime(1.0))
+}
+
+#[test]
+fn reads_runs_and_scalars() {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir_all(d.path().join("a")).unwrap();
+    let mut evs = vec![header()];
+    evs.extend(scalars("loss", 0..5));
+    fs::write(d.path().join("a/events.out.tfevents.1"), frame(&evs)).unwrap();
+    let mut evs = vec![header()];
+    evs.extend(scalars("acc", 0..3));
+    evs.push(event::summary_event(
+        WallTime(9.0),
+        Step(3),
+        vec![event::scalar_tensor("acc".into(), 0.25, true)],
+    ));
+    fs::write(d.path().join("events.out.tfevents.2"), frame(&evs)).unwrap();
+    let out = read(d.path(), ReadOptions::default()).unwrap();
+    assert_eq!(out.runs, vec!["a", "."]);
+    assert_eq!(out.scalars.len(), 9);
+    assert_eq!(out.tags, vec!["loss", "acc"]);
+    assert_eq!(out.scalars.value[8], 0.25);
+    assert_eq!(out.scalars.encoding[8], ScalarEncoding::Double as u8);
+    assert_eq!(out.scalars.run[8], 1);
+    assert_eq!(out.files.len(), 2);
+    assert!(out
+        .files
+        .iter()
+        .all(|f| f.pending == 0 && f.corrupt.is_empty()));
+}
+
+#[test]
+fn tag_filter_and_kind_filter() {
+    let d = tempfile::tempdir().unwrap();
+    let mut evs = vec![header()];
+    for s in 0..10 {
+        evs.push(event::summary_event(
+            WallTime(0.0),
+            Step(s),
+            vec![
+                event::scalar_simple("a".into(), 1.0),
+                event::scalar_simple("b".into(), 2.0),
+                event::text("t", "hi"),
+            ],
+        ));
+    }
+    let p = d.path().join("x.tfevents.1");
+    fs::write(&p, frame(&evs)).unwrap();
+    let opts = ReadOptions {
+        tags: Some(["b".to_owned()].into_iter().collect()),
+        ..Default::default()
+    };
+    let out = read(&p, opts).unwrap();
+    assert_eq!(out.scalars.len(), 10);
+    assert!(out.scalars.value.iter().all(|&v| v == 2.0));
+    assert!(out.items.is_empty());
+    let opts = ReadOptions {
+        kinds: KindSet::of(&[Kind::Text]),
+        ..Default::default()
+    };
+    let out = read(&p, opts).unwrap();
+    assert!(out.scalars.is_empty());
+    assert_eq!(out.items.len(), 10);
+    assert_eq!(out.items[0].kind, Kind::Text);
+    assert_eq!(out.tags[out.items[0].tag as usize], "t/text_summary");
+}
+
+#[test]
+fn plugin_is_remembered_across_files_of_a_run() {
+    let d = tempfile::tempdir().unwrap();
+    let with_md = event::summary_event(
+        WallTime(0.0),
+        Step(0),
+        vec![event::scalar_tensor("s".into(), 1.0, false)],
+    );
+    let mut bare = event::scalar_tensor("s".into(), 2.0, false);
+    bare.metadata = None;
+    let without = event::summary_event(WallTime(0.0), Step(1), vec![bare]);
+    fs::write(d.path().join("e.tfevents.1"), frame(&[with_md])).unwrap();
+    fs::write(d.path().join("e.tfevents.2"), frame(&[without])).unwrap();
+    let out = read(d.path(), ReadOptions::default()).unwrap();
+    assert_eq!(out.scalars.value, vec![1.0, 2.0]);
+    assert!(out.items.is_empty());
+}
+
+#[test]
+fn corrupt_payload_is_skipped_and_counted_bad_length_stops() {
+    let d = tempfile::tempdir().unwrap();
+    let mut evs = vec![header()];
+    evs.extend(scalars("x", 0..4));
+    let mut bytes = frame(&evs);
+    let rec_len = |e: &Event| HEADER_LEN + e.encoded_len() + 4;
+    let second = rec_len(&evs[0]) + rec_len(&evs[1]);
+    bytes[second + HEADER_LEN + 2] ^= 0x55; // payload of step 1
+    let p = d.path().join("c.tfevents");
+    fs::write(&p, &bytes).unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    assert_eq!(out.scalars.step, vec![0, 2, 3]);
+    assert_eq!(out.files[0].corrupt, vec![second as u64]);
+    let err = read(
+        &p,
+        ReadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("offset {second}")),
+        "{err}"
+    );
+    // Now break a length instead.
+    let mut bytes = frame(&evs);
+    bytes[second] ^= 1;
+    fs::write(&p, &bytes).unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    assert_eq!(out.scalars.step, vec![0]);
+    assert_eq!(out.files[0].bad_length_at, Some(second as u64));
+}
+
+#[test]
+fn incomplete_tail_resumes() {
+    let d = tempfile::tempdir().unwrap();
+    let mut evs = vec![header()];
+    evs.extend(scalars("x", 0..6));
+    let bytes = frame(&evs);
+    let p = d.path().join("g.tfevents");
+    let mut r = LogReader::new(d.path(), ReadOptions::default());
+    let mut seen = Vec::new();
+    for cut in [0, 5, 40, 41, 100, 133, bytes.len() - 1, bytes.len()] {
+        fs::write(&p, &bytes[..cut]).unwrap();
+        let out = r.poll().unwrap();
+        seen.extend(out.scalars.step.iter().copied());
+    }
+    assert_eq!(seen, vec![0, 1, 2, 3, 4, 5]);
+    assert!(r.poll().unwrap().scalars.is_empty());
+}
+
+#[test]
+fn restart_purge_view() {
+    let d = tempfile::tempdir().unwrap();
+    let mut evs = vec![header()];
+    evs.extend(scalars("x", 0..6));
+    evs.extend(scalars("x", 3..5));
+    evs.extend(scalars("y", 0..2));
+    let p = d.path().join("r.tfevents");
+    fs::write(&p, frame(&evs)).unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    assert_eq!(out.scalars.step, vec![0, 1, 2, 3, 4, 5, 3, 4, 0, 1]);
+    let out = read(
+        &p,
+        ReadOptions {
+            purge_restarts: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(out.scalars.step, vec![0, 1, 2, 3, 4, 0, 1]);
+    assert_eq!(
+        restart_mask(&[(0, 5), (0, 1), (0, 7), (0, 2)]),
+        vec![false, true, false, true]
+    );
+}
+
+#[test]
+fn other_kinds() {
+    let d = tempfile::tempdir().unwrap();
+    let histo = HistogramProto {
+        min: 0.0,
+        max: 1.0,
+        num: 2.0,
+        sum: 1.0,
+        sum_squares: 1.0,
+        bucket_limit: vec![0.5, 1.0],
+        bucket: vec![1.0, 1.0],
+    };
+    let pr = TensorProto {
+        dtype: DataType::DtFloat as i32,
+        tensor_shape: Some(event::shape(&[6, 2])),
+        float_val: (0..12).map(|i| i as f32).collect(),
+        ..Default::default()
+    };
+    let ev = event::summary_event(
+        WallTime(0.0),
+        Step(7),
+        vec![
+            event::value("h".into(), None, summary::value::Value::Histo(histo)),
+            event::value(
+                "pr".into(),
+                Some(event::plugin_metadata("pr_curves", vec![])),
+                summary::value::Value::Tensor(pr),
+            ),
+            event::value(
+                "img".into(),
+                None,
+                summary::value::Value::Image(summary::Image {
+                    height: 2,
+                    width: 3,
+                    colorspace: 3,
+                    encoded_image_string: b"png".to_vec(),
+                }),
+            ),
+        ],
+    );
+    let graph = Event {
+        what: Some(crate::proto::event::What::GraphDef(vec![1, 2])),
+        ..Default::default()
+    };
+    let p = d.path().join("k.tfevents");
+    fs::write(&p, frame(&[header(), ev, graph])).unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    let kinds: Vec<Kind> = out.items.iter().map(|i| i.kind).collect();
+    assert_eq!(kinds, vec![Kind::Histogram, Kind::PrCurve, Kind::Image]);
+    assert!(out.has_graph[0]);
+    match &out.items[1].payload {
+        Payload::Tensor(t) => {
+            assert_eq!(t.shape, vec![6, 2]);
+            assert_eq!(t.to_f64()[11], 11.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &out.items[2].payload {
+        Payload::Image(im) => {
+            assert_eq!((im.width, im.height, &im.encoded[..]), (3, 2, &b"png"[..]))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tf_written_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/tf2-written");
+    if !root.exists() {
+        eprintln!("skipping: {} absent", root.display());
+        return;
+    }
+    let out = read(&root, ReadOptions::default()).unwrap();
+    assert_eq!(out.corrupt_records(), 0);
+    let run = |name: &str| out.runs.iter().position(|r| r == name).unwrap() as u32;
+    let tag = |name: &str| out.tags.iter().position(|t| t == name).unwrap() as u32;
+    let train_loss = (0..out.scalars.len())
+        .filter(|&i| out.scalars.run[i] == run("train") && out.scalars.tag[i] == tag("loss"))
+        .count();
+    assert!(train_loss > 10);
+    assert!(out.items.iter().any(|i| i.kind == Kind::Histogram));
+    assert!(out.items.iter().any(|i| i.kind == Kind::Image));
+    assert!(out.items.iter().any(|i| i.kind == Kind::Audio));
+    assert!(out.items.iter().any(|i| i.kind == Kind::Text));
+    assert!(out.has_graph[run("graph") as usize]);
+    let hp = &out.hparams[run("hparams/trial0") as usize];
+    assert!(!hp.hparams.is_empty(), "{hp:?}");
+}
+
+#[test]
+fn hparams_in_metadata_of_an_empty_value() {
+    use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData, SessionStartInfo};
+    let mut ssi = SessionStartInfo::default();
+    ssi.hparams.insert(
+        "lr".into(),
+        prost_types::Value {
+            kind: Some(prost_types::value::Kind::NumberValue(0.1)),
+        },
+    );
+    let content = HParamsPluginData {
+        version: 0,
+        data: Some(h_params_plugin_data::Data::SessionStartInfo(ssi)),
+    }
+    .encode_to_vec();
+    let v = summary::Value {
+        tag: "_hparams_/session_start_info".into(),
+        metadata: Some(event::plugin_metadata("hparams", content)),
+        ..Default::default()
+    };
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.tfevents");
+    fs::write(
+        &p,
+        frame(&[
+            header(),
+            event::summary_event(WallTime(0.0), Step(0), vec![v]),
+        ]),
+    )
+    .unwrap();
+    let out = read(&p, ReadOptions::default()).unwrap();
+    assert_eq!(
+        out.hparams[0].hparams,
+        vec![("lr".to_owned(), HValue::Number(0.1))]
+    );
+    assert_eq!(out.items.len(), 1);
+    assert_eq!(out.items[0].kind, Kind::HParams);
+}

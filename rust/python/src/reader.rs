@@ -1,0 +1,254 @@
+//! The bulk reader: `NativeReader(path, ...)` and its `poll()`.
+//!
+//! `poll()` reads everything appended since the last call (with the GIL released, runs in
+//! parallel) and returns one dict of plain Python objects and numpy arrays; the Python module
+//! `ferroboard.reader` turns it into DataFrames, Arrow tables or dicts of arrays.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use ferroboard_core::reader::{
+    HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput, ReaderError, TensorData,
+};
+use numpy::IntoPyArray;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+create_exception!(
+    _native,
+    CorruptRecordError,
+    PyOSError,
+    "A corrupt record in strict mode; `path` and `offset` name it."
+);
+
+fn reader_error(py: Python<'_>, e: ReaderError) -> PyErr {
+    match e {
+        ReaderError::Corrupt { path, offset, what } => {
+            let msg = format!("{}: {what} at byte offset {offset}", path.display());
+            let err = CorruptRecordError::new_err(msg);
+            let v = err.value(py);
+            let _ = v.setattr("path", path.display().to_string());
+            let _ = v.setattr("offset", offset);
+            err
+        }
+        ReaderError::Io { path, source } => match source.raw_os_error() {
+            Some(errno) => {
+                PyOSError::new_err((errno, source.to_string(), path.display().to_string()))
+            }
+            None => PyOSError::new_err(format!("{}: {source}", path.display())),
+        },
+    }
+}
+
+/// The reading state of one logdir or file.
+#[pyclass(module = "ferroboard._native")]
+pub struct NativeReader {
+    inner: LogReader,
+}
+
+#[pymethods]
+impl NativeReader {
+    #[new]
+    #[pyo3(signature = (path, kinds=None, runs=None, tags=None, check_crc=true, strict=false, purge_restarts=false))]
+    fn new(
+        path: PathBuf,
+        kinds: Option<Vec<String>>,
+        runs: Option<Vec<String>>,
+        tags: Option<Vec<String>>,
+        check_crc: bool,
+        strict: bool,
+        purge_restarts: bool,
+    ) -> PyResult<Self> {
+        let kinds = match kinds {
+            None => KindSet::ALL,
+            Some(names) => {
+                let mut ks = Vec::new();
+                for n in names {
+                    ks.push(
+                        Kind::from_name(&n)
+                            .ok_or_else(|| PyValueError::new_err(format!("unknown kind {n:?}")))?,
+                    );
+                }
+                KindSet::of(&ks)
+            }
+        };
+        let opts = ReadOptions {
+            kinds,
+            runs: runs.map(|r| r.into_iter().collect::<HashSet<_>>()),
+            tags: tags.map(|t| t.into_iter().collect::<HashSet<_>>()),
+            check_crc,
+            strict,
+            purge_restarts,
+        };
+        Ok(NativeReader {
+            inner: LogReader::new(&path, opts),
+        })
+    }
+
+    /// Reads what was appended since the last call; see the module documentation.
+    fn poll<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = &mut self.inner;
+        let out = py
+            .detach(|| inner.poll())
+            .map_err(|e| reader_error(py, e))?;
+        output_dict(py, out)
+    }
+}
+
+fn hvalue<'py>(py: Python<'py>, v: &HValue) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        HValue::Number(x) => x.into_pyobject(py)?.into_any(),
+        HValue::Str(s) => s.into_pyobject(py)?.into_any(),
+        HValue::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        HValue::Null => py.None().into_bound(py),
+    })
+}
+
+fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("runs", &out.runs)?;
+    d.set_item("tags", &out.tags)?;
+    let files = PyList::empty(py);
+    for f in &out.files {
+        let fd = PyDict::new(py);
+        fd.set_item("run", f.run)?;
+        fd.set_item("path", f.path.display().to_string())?;
+        fd.set_item("start_offset", f.start_offset)?;
+        fd.set_item("end_offset", f.end_offset)?;
+        fd.set_item("records", f.records)?;
+        fd.set_item("corrupt", &f.corrupt)?;
+        fd.set_item("malformed", &f.malformed)?;
+        fd.set_item("bad_length_at", f.bad_length_at)?;
+        fd.set_item("pending", f.pending)?;
+        files.append(fd)?;
+    }
+    d.set_item("files", files)?;
+
+    let s = out.scalars;
+    let sd = PyDict::new(py);
+    sd.set_item("run", s.run.into_pyarray(py))?;
+    sd.set_item("file", s.file.into_pyarray(py))?;
+    sd.set_item("tag", s.tag.into_pyarray(py))?;
+    sd.set_item("step", s.step.into_pyarray(py))?;
+    sd.set_item("wall_time", s.wall_time.into_pyarray(py))?;
+    sd.set_item("value", s.value.into_pyarray(py))?;
+    sd.set_item("encoding", s.encoding.into_pyarray(py))?;
+    d.set_item("scalars", sd)?;
+
+    let n = out.items.len();
+    let mut kind = Vec::with_capacity(n);
+    let mut run = Vec::with_capacity(n);
+    let mut file = Vec::with_capacity(n);
+    let mut tag = Vec::with_capacity(n);
+    let mut step = Vec::with_capacity(n);
+    let mut wall_time = Vec::with_capacity(n);
+    let data = PyList::empty(py);
+    for it in out.items {
+        kind.push(it.kind as u8);
+        run.push(it.run);
+        file.push(it.file);
+        tag.push(it.tag);
+        step.push(it.step);
+        wall_time.push(it.wall_time);
+        let obj: Bound<'_, PyAny> = match it.payload {
+            Payload::Histogram(h) => {
+                let hd = PyDict::new(py);
+                hd.set_item("min", h.min)?;
+                hd.set_item("max", h.max)?;
+                hd.set_item("num", h.num)?;
+                hd.set_item("sum", h.sum)?;
+                hd.set_item("sum_squares", h.sum_squares)?;
+                hd.set_item("limits", h.bucket_limit.into_pyarray(py))?;
+                hd.set_item("counts", h.bucket.into_pyarray(py))?;
+                hd.into_any()
+            }
+            Payload::Image(im) => {
+                let id = PyDict::new(py);
+                id.set_item("width", im.width)?;
+                id.set_item("height", im.height)?;
+                id.set_item("colorspace", im.colorspace)?;
+                id.set_item("encoded", PyBytes::new(py, &im.encoded))?;
+                id.into_any()
+            }
+            Payload::Audio(a) => {
+                let ad = PyDict::new(py);
+                ad.set_item("sample_rate", a.sample_rate)?;
+                ad.set_item("num_channels", a.num_channels)?;
+                ad.set_item("length_frames", a.length_frames)?;
+                ad.set_item("content_type", a.content_type)?;
+                ad.set_item("encoded", PyBytes::new(py, &a.encoded))?;
+                ad.into_any()
+            }
+            Payload::Tensor(t) => {
+                let dtype = t.numpy_dtype();
+                let shape = PyTuple::new(py, &t.shape)?;
+                let body: Bound<'_, PyAny> = match t.data {
+                    TensorData::Numeric(bytes) => PyBytes::new(py, &bytes).into_any(),
+                    TensorData::Strings(strs) => {
+                        let l = PyList::empty(py);
+                        for s in strs {
+                            l.append(PyBytes::new(py, &s))?;
+                        }
+                        l.into_any()
+                    }
+                };
+                PyTuple::new(
+                    py,
+                    [
+                        dtype.into_pyobject(py)?.into_any(),
+                        shape.into_any(),
+                        body,
+                        t.dtype.into_pyobject(py)?.into_any(),
+                    ],
+                )?
+                .into_any()
+            }
+            Payload::None => py.None().into_bound(py),
+        };
+        data.append(obj)?;
+    }
+    let idict = PyDict::new(py);
+    idict.set_item("kind", kind.into_pyarray(py))?;
+    idict.set_item("run", run.into_pyarray(py))?;
+    idict.set_item("file", file.into_pyarray(py))?;
+    idict.set_item("tag", tag.into_pyarray(py))?;
+    idict.set_item("step", step.into_pyarray(py))?;
+    idict.set_item("wall_time", wall_time.into_pyarray(py))?;
+    idict.set_item("data", data)?;
+    d.set_item("items", idict)?;
+
+    let ti = PyList::empty(py);
+    for t in &out.tag_info {
+        ti.append((t.run, t.tag, t.plugin.as_str(), t.counts.to_vec()))?;
+    }
+    d.set_item("tag_info", ti)?;
+    d.set_item("has_graph", &out.has_graph)?;
+    d.set_item("run_metadata", &out.run_metadata)?;
+    let hps = PyList::empty(py);
+    for h in &out.hparams {
+        let hd = PyDict::new(py);
+        let values = PyDict::new(py);
+        for (k, v) in &h.hparams {
+            values.set_item(k, hvalue(py, v)?)?;
+        }
+        hd.set_item("hparams", values)?;
+        hd.set_item("metric_tags", &h.metric_tags)?;
+        hd.set_item("status", h.status)?;
+        hd.set_item("group_name", &h.group_name)?;
+        hd.set_item("start_time_secs", h.start_time_secs)?;
+        hps.append(hd)?;
+    }
+    d.set_item("hparams", hps)?;
+    Ok(d)
+}
+
+/// Adds the reader's class and exception to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeReader>()?;
+    m.add(
+        "CorruptRecordError",
+        m.py().get_type::<CorruptRecordError>(),
+    )
+}

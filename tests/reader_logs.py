@@ -1,0 +1,134 @@
+"""Logdirs for the reader tests, written by torch's and tensorboardX's own writers, and helpers
+that frame event files by hand (for truncated, corrupted and growing files)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+TF_FIXTURES = REPO.parent / "shared" / "fixtures" / "tf2-written"
+
+
+def write_torch_logdir(root: Path) -> None:
+    """Two runs (one nested) of two files each with every summary torch writes, the runs
+    `add_scalars` makes, a graph, and an hparams run."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    rng = np.random.default_rng(0)
+    for run in ("a", "b/nested"):
+        for part in range(2):
+            w = SummaryWriter(os.path.join(root, run), filename_suffix=f".{part}")
+            for i in range(5):
+                s = part * 5 + i
+                w.add_scalar("loss", 1.0 / (s + 1), s)
+                w.add_scalar("acc", s * 0.1, s, new_style=True)
+                w.add_scalar("acc64", s * 0.1, s, new_style=True, double_precision=True)
+                w.add_histogram("w", rng.normal(size=100), s)
+                w.add_text("note", f"step {s} héllo", s)
+                w.add_scalars("grp", {"x": float(s), "y": 2.0 * s}, s)
+            w.add_image("img", rng.integers(0, 255, size=(3, 4, 5), dtype=np.uint8), part)
+            w.add_audio(
+                "snd",
+                torch.tensor(rng.uniform(-1, 1, 800).astype(np.float32)),
+                part,
+                sample_rate=8000,
+            )
+            w.add_pr_curve(
+                "pr", rng.integers(0, 2, 50), rng.uniform(size=50), part, num_thresholds=11
+            )
+            if run == "a" and part == 0:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # torch.jit.trace's deprecation notice
+                    w.add_graph(torch.nn.Linear(3, 2), torch.zeros(1, 3))
+            w.close()
+    w = SummaryWriter(os.path.join(root, "hp"))
+    w.add_hparams({"lr": 0.1, "opt": "sgd", "flag": True}, {"hp/metric": 0.5}, run_name="trial")
+    w.close()
+
+
+def write_tbx_logdir(root: Path) -> None:
+    """One run written by tensorboardX with its summaries."""
+    from tensorboardX import SummaryWriter
+
+    rng = np.random.default_rng(1)
+    w = SummaryWriter(os.path.join(root, "tbx"))
+    for s in range(6):
+        w.add_scalar("loss", 2.0 / (s + 1), s)
+        w.add_histogram("h", rng.normal(size=50), s)
+        w.add_text("t", f"x{s}", s)
+    w.add_image("img", rng.integers(0, 255, size=(3, 4, 5), dtype=np.uint8), 0)
+    w.add_pr_curve("pr", rng.integers(0, 2, 30), rng.uniform(size=30), 0, num_thresholds=7)
+    w.close()
+
+
+# ----------------------------------------------------------------------- hand framing
+
+
+def _crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def _masked(data: bytes) -> int:
+    c = _crc32c(data)
+    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def frame(payload: bytes) -> bytes:
+    """One TFRecord record holding ``payload``."""
+    n = struct.pack("<Q", len(payload))
+    return n + struct.pack("<I", _masked(n)) + payload + struct.pack("<I", _masked(payload))
+
+
+def scalar_event(tag: str, step: int, value: float, wall_time: float = 1.0) -> bytes:
+    """A serialized ``Event{wall_time, step, summary{value{tag, simple_value}}}``."""
+
+    def varint(x: int) -> bytes:
+        x &= (1 << 64) - 1
+        out = bytearray()
+        while True:
+            b = x & 0x7F
+            x >>= 7
+            if x:
+                out.append(b | 0x80)
+            else:
+                out.append(b)
+                return bytes(out)
+
+    def ld(field: int, body: bytes) -> bytes:
+        return varint(field << 3 | 2) + varint(len(body)) + body
+
+    value = ld(1, tag.encode()) + bytes([0x15]) + struct.pack("<f", value)
+    return (
+        bytes([0x09])
+        + struct.pack("<d", wall_time)
+        + varint(2 << 3)
+        + varint(step)
+        + ld(5, ld(1, value))
+    )
+
+
+def header_event(wall_time: float = 1.0) -> bytes:
+    """``Event{wall_time, file_version: "brain.Event:2"}``."""
+    v = b"brain.Event:2"
+    return bytes([0x09]) + struct.pack("<d", wall_time) + bytes([0x1A, len(v)]) + v
+
+
+def scalar_file(tag: str, steps: range, value=lambda s: s * 0.5) -> tuple[bytes, list[int]]:
+    """Bytes of an event file of scalars, and the byte offset of every record."""
+    out = bytearray()
+    offsets = []
+    for p in [header_event()] + [scalar_event(tag, s, value(s)) for s in steps]:
+        offsets.append(len(out))
+        out += frame(p)
+    return bytes(out), offsets
