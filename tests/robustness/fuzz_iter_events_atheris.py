@@ -1,4 +1,5 @@
-"""atheris fuzz target: ``ferroboard.iter_events`` over arbitrary file contents.
+"""atheris fuzz target: ``ferroboard.iter_events`` and ``ferroboard.reader.read`` over arbitrary
+file contents.
 
 Run by ``test_robust_hostile_files.py`` for a short time; for a longer campaign:
 ``python tests/robustness/fuzz_iter_events_atheris.py -max_total_time=3600 CORPUS_DIR``.
@@ -16,6 +17,7 @@ import atheris
 
 with atheris.instrument_imports():
     import ferroboard
+    import ferroboard.reader
 
 _fd, _PATH = tempfile.mkstemp(suffix=".tfevents")
 os.close(_fd)
@@ -30,6 +32,14 @@ def test_one_input(data: bytes) -> None:
             assert event["kind"]
     except (OSError, ValueError):
         pass
+    for strict in (False, True):
+        try:
+            res = ferroboard.reader.read(_PATH, strict=strict)
+            res.tag_summary()
+            for kind in ("tensors", "histograms", "text", "pr_curves"):
+                res.records(kind)
+        except (OSError, ValueError):  # CorruptRecordError is an OSError
+            pass
 
 
 def main() -> None:

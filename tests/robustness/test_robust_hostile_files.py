@@ -1,5 +1,6 @@
-"""Hostile files, reader side, from Python: ``ferroboard.iter_events`` over random bytes,
-mutated valid files and the regression corpus raises nothing but ``OSError`` / ``ValueError``
+"""Hostile files, reader side, from Python: ``ferroboard.iter_events`` and the bulk reader
+``ferroboard.reader.read`` (lenient and strict) over random bytes, mutated valid files and the
+regression corpus raise nothing but ``OSError`` / ``ValueError`` (``CorruptRecordError``)
 (never a ``PanicException``, never a crash), and ends (no hang). The Rust side is fuzzed by
 ``rust/core/tests/fuzz_records.rs``; atheris, when installed, runs a short campaign here too."""
 
@@ -39,7 +40,23 @@ def read_hostile(path: Path) -> list[dict]:
     except (OSError, ValueError):
         pass
     assert time.monotonic() - start < 10
+    read_bulk(path)
     return events
+
+
+def read_bulk(path: Path) -> None:
+    """The bulk reader (``ferroboard.reader``), lenient and strict, over the same file."""
+    start = time.monotonic()
+    for strict in (False, True):
+        try:
+            res = ferroboard.reader.read(path, strict=strict, purge_restarts=not strict)
+            res.tag_summary()
+            res.scalars  # noqa: B018 - decoding the columns is the point
+            for kind in ("tensors", "histograms", "text", "pr_curves", "images", "audio"):
+                res.records(kind)
+        except (OSError, ValueError):  # CorruptRecordError is an OSError
+            pass
+    assert time.monotonic() - start < 10
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use ferroboard_core::event::{self, Step, WallTime};
 use ferroboard_core::proto::{summary, Event, HistogramProto, TensorProto};
+use ferroboard_core::reader::{decode, tensor, ReadOptions};
 use ferroboard_core::record::{encode_record, Frame, ReadOutcome, RecordParser, RecordReader};
 use ferroboard_core::MaskedCrc;
 use proptest::prelude::*;
@@ -331,6 +332,50 @@ fn any_protobuf() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Runs every decoder of the bulk reader over `payload` (an `Event`), and over the summary
+/// values, tensors and plugin metadata it finds inside.
+fn bulk_decode(payload: &[u8]) {
+    let _ = decode::simple_scalar_event(payload);
+    let _ = decode::scan_event(payload);
+    {
+        let b = payload;
+        let _ = decode::scan_value(b);
+        let _ = decode::plugin_of(b);
+        let _ = decode::tensor_scalar(b);
+        let _ = tensor::decode_tensor(b).map(|t| (t.num_elements(), t.to_f64().len()));
+        let _ = tensor::decode_histogram(b);
+        let _ = tensor::decode_image(b);
+        let _ = tensor::decode_audio(b);
+    }
+    // Every length-delimited field at any depth (up to 4) is tried as each message kind.
+    fn walk(b: &[u8], depth: u32) {
+        if depth == 0 {
+            return;
+        }
+        for v in decode::summary_values(b).take(64).flatten() {
+            let _ = v;
+        }
+        for f in decode::Fields::new(b).take(64) {
+            let Ok((_, w)) = f else { break };
+            if let decode::Wire::Bytes(inner) = w {
+                let _ = decode::scan_value(inner);
+                let _ = decode::plugin_of(inner);
+                let _ = decode::tensor_scalar(inner);
+                let _ = tensor::decode_tensor(inner).map(|t| t.to_f64().len());
+                let _ = tensor::decode_histogram(inner);
+                walk(inner, depth - 1);
+            }
+        }
+    }
+    walk(payload, 4);
+}
+
+/// The bulk reader's decoders may expand a tensor whose shape asks for more elements than it
+/// gives (TensorFlow's `make_ndarray` semantics), up to a cap; beyond the input, that is all.
+fn bulk_allocation_bound(input_len: usize) -> usize {
+    allocation_bound(input_len) + (64 << 20)
+}
+
 fn cases(default: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -445,6 +490,104 @@ proptest! {
         prop_assert_eq!(corrupt, whole.corrupt);
         prop_assert_eq!(framing_error, whole.framing_error);
     }
+}
+
+proptest! {
+    #![proptest_config(cases(60_000))]
+
+    #[test]
+    fn bulk_decoders_on_hostile_payloads(payload in any_protobuf()) {
+        let ((), largest) = largest_allocation(|| bulk_decode(&payload));
+        prop_assert!(largest <= bulk_allocation_bound(payload.len()), "{largest}");
+    }
+
+    #[test]
+    fn bulk_decoders_on_random_bytes(payload in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let ((), largest) = largest_allocation(|| bulk_decode(&payload));
+        prop_assert!(largest <= bulk_allocation_bound(payload.len()), "{largest}");
+    }
+
+    #[test]
+    fn bulk_decoders_on_mutated_events(
+        event in any_event(),
+        mutation in any_mutation(),
+    ) {
+        let mut payload = event.encode_to_vec();
+        mutate(&mut payload, &mutation);
+        let ((), largest) = largest_allocation(|| bulk_decode(&payload));
+        prop_assert!(largest <= bulk_allocation_bound(payload.len()), "{largest}");
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(1_500))]
+
+    /// The whole bulk reader (discovery, parallel decoding, every kind) on a mutated file, in
+    /// lenient and strict mode: an error or a result, never a panic.
+    #[test]
+    fn bulk_reader_on_mutated_files(
+        events in proptest::collection::vec(any_event(), 1..6),
+        mutations in proptest::collection::vec(any_mutation(), 0..3),
+        hostile in proptest::option::of(any_protobuf()),
+    ) {
+        let (mut bytes, _) = valid_file(&events);
+        if let Some(p) = hostile {
+            encode_record(&mut bytes, &p);
+        }
+        for m in &mutations {
+            mutate(&mut bytes, m);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.out.tfevents.1.host.1.0");
+        std::fs::write(&path, &bytes).unwrap();
+        for strict in [false, true] {
+            let opts = ReadOptions { strict, purge_restarts: !strict, ..ReadOptions::default() };
+            let _ = ferroboard_core::reader::read(dir.path(), opts);
+        }
+    }
+}
+
+/// TensorProto{dtype: DT_FLOAT, tensor_shape: [dim, dim], float_val: [1.0]}
+fn tensor_proto(dim: u64) -> Vec<u8> {
+    let mut t = Vec::new();
+    key(1, 0, &mut t);
+    varint(1, &mut t);
+    let mut dims = Vec::new();
+    for _ in 0..2 {
+        let mut d = Vec::new();
+        key(1, 0, &mut d);
+        varint(dim, &mut d);
+        key(2, 2, &mut dims);
+        varint(d.len() as u64, &mut dims);
+        dims.extend_from_slice(&d);
+    }
+    key(2, 2, &mut t);
+    varint(dims.len() as u64, &mut t);
+    t.extend_from_slice(&dims);
+    key(5, 5, &mut t);
+    t.extend_from_slice(&1.0f32.to_le_bytes());
+    t
+}
+
+#[test]
+fn a_tensor_shape_claiming_exabytes_allocates_nothing_large() {
+    // 2^40 x 2^40 overflows; 2^20 x 2^20 = 2^40 elements from one value given.
+    for (dim, overflow) in [(1u64 << 40, true), (1u64 << 20, false)] {
+        let t = tensor_proto(dim);
+        for dtype in [1u8, 7, 9, 14] {
+            let mut t = t.clone();
+            t[1] = dtype;
+            let (r, largest) = largest_allocation(|| tensor::decode_tensor(&t));
+            assert!(
+                largest <= bulk_allocation_bound(t.len()),
+                "dtype {dtype}: {largest}"
+            );
+            assert!(r.is_err(), "dtype {dtype}, overflow {overflow}: refused");
+        }
+    }
+    // A modest shape is still filled as TensorFlow's make_ndarray fills it.
+    let t = tensor::decode_tensor(&tensor_proto(1000)).unwrap();
+    assert_eq!(t.to_f64(), vec![1.0; 1_000_000]);
 }
 
 #[test]
