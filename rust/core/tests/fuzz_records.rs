@@ -658,7 +658,24 @@ fn regressions_never_panic() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        check(&bytes);
+        let out = check(&bytes);
+        for p in &out.payloads {
+            let ((), largest) = largest_allocation(|| bulk_decode(p));
+            assert!(
+                largest <= bulk_allocation_bound(p.len()),
+                "{}",
+                path.display()
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("events.out.tfevents.1.h.1.0"), &bytes).unwrap();
+        for strict in [false, true] {
+            let opts = ReadOptions {
+                strict,
+                ..ReadOptions::default()
+            };
+            let _ = ferroboard_core::reader::read(dir.path(), opts);
+        }
         n += 1;
     }
     assert!(n > 0, "no regression inputs in {}", dir.display());
