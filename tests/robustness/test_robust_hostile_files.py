@@ -187,4 +187,5 @@ def test_atheris_short_campaign(tmp_path: Path, robust_report) -> None:
     assert not crashes, (crashes, proc.stderr[-3000:])
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = [line for line in proc.stderr.splitlines() if "Done" in line]
-    robust_report(f"atheris on iter_events and reader.read: {seconds} s, no finding ({' '.join(runs)[:120]})")
+    done = " ".join(runs)[:120]
+    robust_report(f"atheris on iter_events and reader.read: {seconds} s, no finding ({done})")
