@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file
+from tests.reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file, write_torch_logdir
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = "events.out.tfevents.1700000000.host.1.0"
@@ -155,3 +155,35 @@ def test_cat_tf_file():
     out = run_cli("cat", str(f), "-n", "40").stdout
     assert "plugin=images" in out
     assert "plugin=histograms" in out
+
+
+@pytest.fixture(scope="module")
+def torch_logdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli_torch")
+    write_torch_logdir(root)
+    return root
+
+
+def test_commands_on_a_torch_logdir(torch_logdir):
+    import ferroboard
+
+    res = ferroboard.read(torch_logdir)
+    doc = json.loads(run_cli("ls", str(torch_logdir), "--json").stdout)
+    assert [r["run"] for r in doc] == res.runs
+    a = next(r for r in doc if r["run"] == "a")
+    assert a["has_graph"] is True
+    kinds = {(t["tag"], t["kind"]): t["count"] for t in a["tags"]}
+    assert kinds[("w", "histograms")] == 10
+    assert kinds[("img", "images")] == 2
+    assert kinds[("acc64", "scalars")] == 10
+    lines = run_cli("export", str(torch_logdir), "-f", "jsonl", "--kind", "histograms").stdout
+    recs = [json.loads(x) for x in lines.splitlines()]
+    assert len(recs) == len(res.records("histograms")) == 20
+    assert set(recs[0]) >= {"run", "tag", "step", "min", "max", "limits", "counts"}
+    out = run_cli("export", str(torch_logdir)).stdout.splitlines()
+    assert len(out) - 1 == len(res.scalars["step"])
+    assert "0 with corruption" in run_cli("verify", str(torch_logdir)).stdout
+    f = next((torch_logdir / "a").glob("*tfevents*.0"))
+    text = run_cli("cat", str(f)).stdout
+    assert "graph_def=<" in text
+    assert "plugin=pr_curves" in text

@@ -116,6 +116,19 @@ def _names(names: list[str], idx: np.ndarray) -> np.ndarray:
     return table[idx] if len(idx) else np.empty(0, dtype=object)
 
 
+def _grouped_names(names: list[str], idx: np.ndarray) -> np.ndarray:
+    """Like :func:`_names` for codes that come in runs of equal values (one run's records
+    are contiguous): repeats each name instead of indexing record by record."""
+    n = len(idx)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    if len(starts) * 8 > n:
+        return _names(names, idx)
+    counts = np.diff(np.r_[starts, n])
+    return np.repeat(_names(names, idx[starts]), counts)
+
+
 def _tensor_array(data: tuple) -> np.ndarray:
     """A native tensor tuple (numpy dtype, shape, bytes or list of bytes, tf dtype) to ndarray,
     as TensorFlow's ``make_ndarray`` builds it."""
@@ -181,7 +194,7 @@ class ReadResult:
         if self._scalars is None:
             s = self._raw["scalars"]
             self._scalars = {
-                "run": _names(self.runs, s["run"]),
+                "run": _grouped_names(self.runs, s["run"]),
                 "tag": _names(self.tags, s["tag"]),
                 "step": s["step"],
                 "wall_time": s["wall_time"],
@@ -358,8 +371,16 @@ def _sorted_order(step: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
 
     lex = [step]
     for col in reversed(keys):
-        codes, _ = pd.factorize(col, sort=True)
-        lex.append(codes)
+        if col.dtype.kind in "iu":
+            lex.append(col)  # already sort ranks
+        else:
+            codes, _ = pd.factorize(col, sort=True)
+            lex.append(codes)
+    if len(lex) == 2 and len(step) and lex[1].max(initial=0) < 1 << 20:
+        # One tag key: a single int64 key sorts faster than a two-key lexsort.
+        lo = step - step.min()
+        if lo.max(initial=0) < 1 << 42:
+            return np.argsort((lex[1].astype(np.int64) << 42) | lo, kind="stable")
     return np.lexsort(lex)
 
 
@@ -592,15 +613,46 @@ class SummaryReader:
         self._cache[kind] = cols
         return cols
 
-    def _base(self, run, file, tag_names, step, wall_time) -> dict[str, Any]:
-        return {
+    def _base(self, run, file, tag_names, step, wall_time, tag_codes=None, text=False):
+        d: dict[str, Any] = {
             "_file": file,
+            "_run": run,
             "step": step,
             "tag": tag_names,
             "wall_time": wall_time,
-            "dir_name": self._dir_name(run),
-            "file_name": self._file_name(file),
         }
+        if tag_codes is not None:
+            d["_tagkey"] = self._rank("text" if text else "tag")[np.asarray(tag_codes)]
+        if "dir_name" in self._extra_columns:
+            d["dir_name"] = self._dir_name(run)
+        if "file_name" in self._extra_columns:
+            d["file_name"] = self._file_name(file)
+        return d
+
+    def _rank(self, what: str) -> np.ndarray:
+        """Sort rank of each tag, run or file code by the name the frames show for it (equal
+        names, equal ranks), so rows sort on integers instead of strings."""
+        key = f"_rank_{what}"
+        if key not in self._cache:
+            r = self._result
+            if what in ("tag", "text"):
+                table = list(r.tags)
+                if what == "text":
+                    table = [
+                        t[: -len(TEXT_SUFFIX)] if t.endswith(TEXT_SUFFIX) else t for t in table
+                    ]
+            elif what == "run":
+                table = ["" if x == "." else x for x in r.runs]
+                if os.path.isfile(self._log_path):
+                    table = ["" for _ in table]
+            else:
+                table = [os.path.basename(f["path"]) for f in r.files]
+            if table:
+                _, inv = np.unique(_objarr(table), return_inverse=True)
+            else:
+                inv = np.zeros(0, dtype=np.int64)
+            self._cache[key] = np.asarray(inv, dtype=np.int64).reshape(-1)
+        return self._cache[key]
 
     def _scalar_part(self, sel: Optional[np.ndarray], as_tensor: bool) -> dict[str, Any]:
         s = self._result._raw["scalars"]
@@ -614,6 +666,7 @@ class SummaryReader:
             _names(self._result.tags, take(s["tag"])),
             take(s["step"]),
             take(s["wall_time"]),
+            tag_codes=take(s["tag"]),
         )
         value = take(s["value"])
         if as_tensor:
@@ -632,7 +685,13 @@ class SummaryReader:
                 dtype=object,
             )
         d = self._base(
-            it["run"][rows], it["file"][rows], tags, it["step"][rows], it["wall_time"][rows]
+            it["run"][rows],
+            it["file"][rows],
+            tags,
+            it["step"][rows],
+            it["wall_time"][rows],
+            tag_codes=it["tag"][rows],
+            text=text,
         )
         data = [it["data"][i] for i in rows]
         if histo:
@@ -734,6 +793,7 @@ class SummaryReader:
             _names(self._result.tags, np.array(tag, dtype=np.uint32)),
             np.array(step, dtype=np.int64),
             np.array(wt, dtype=np.float64),
+            tag_codes=np.array(tag, dtype=np.int64),
         )
         col = _objarr(vals)
         d["value"] = col
@@ -750,6 +810,7 @@ class SummaryReader:
             _names(self._result.tags, it["tag"][rows]),
             it["step"][rows],
             it["wall_time"][rows],
+            tag_codes=it["tag"][rows],
         )
         names = (
             "true_positives",
@@ -805,7 +866,8 @@ class SummaryReader:
         value_cols = [
             c
             for c in cols
-            if c not in ("_file", "step", "tag", "wall_time", "dir_name", "file_name")
+            if not c.startswith("_")
+            and c not in ("step", "tag", "wall_time", "dir_name", "file_name")
         ]
         hist_stats = {"max", "min", "num", "sum", "sum_squares"}
         media_meta = {"height", "width", "content_type", "length_frames", "sample_rate"}
@@ -821,8 +883,16 @@ class SummaryReader:
         if self._pivot:
             return self._pivot_frame(cols, value_cols, has_step, trailing)
         order_cols: list[str] = (["step"] if has_step else []) + ["tag", *value_cols, *trailing]
-        keys = [np.asarray(cols[c]) for c in ("dir_name", "file_name") if c in extras]
-        keys.append(np.asarray(cols["tag"]))
+        keys = []
+        if "dir_name" in extras:
+            if "_run" in cols:
+                keys.append(self._rank("run")[np.asarray(cols["_run"], dtype=np.int64)])
+            else:
+                keys.append(np.asarray(cols["dir_name"]))
+        if "file_name" in extras:
+            keys.append(self._rank("file")[np.asarray(cols["_file"], dtype=np.int64)])
+        tagkey = cols.get("_tagkey")
+        keys.append(tagkey if tagkey is not None else np.asarray(cols["tag"]))
         step = np.asarray(cols["step"]) if has_step else np.zeros(n, dtype=np.int64)
         perm = _sorted_order(step, keys)
         data = {}
@@ -953,19 +1023,25 @@ def _concat_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     parts = [p for p in parts if len(p["tag"])]
     if not parts:
         return {"tag": np.empty(0, dtype=object)}
-    # Stable merge by file: tbparse reads file by file.
     out: dict[str, Any] = {}
-    keys = list(dict.fromkeys(k for p in parts for k in p))
-    for k in keys:
-        vals = []
-        for p in parts:
-            v = p.get(k)
-            if v is None:
-                v = [np.nan] * len(p["tag"])
-            vals.append(_objarr(v) if isinstance(v, list) else v)
-        out[k] = np.concatenate(vals) if all(isinstance(v, np.ndarray) for v in vals) else vals
-    order = np.argsort(np.asarray(out["_file"], dtype=np.int64), kind="stable")
-    return {k: v[order] for k, v in out.items()}
+    if len(parts) == 1:
+        out = {k: (_objarr(v) if isinstance(v, list) else v) for k, v in parts[0].items()}
+    else:
+        keys = list(dict.fromkeys(k for p in parts for k in p))
+        for k in keys:
+            vals = []
+            for p in parts:
+                v = p.get(k)
+                if v is None:
+                    v = [np.nan] * len(p["tag"])
+                vals.append(_objarr(v) if isinstance(v, list) else v)
+            out[k] = np.concatenate(vals)
+    # Stable order by file: tbparse reads file by file.
+    f = np.asarray(out["_file"], dtype=np.int64)
+    if len(f) > 1 and bool(np.any(f[1:] < f[:-1])):
+        order = np.argsort(f, kind="stable")
+        out = {k: v[order] for k, v in out.items()}
+    return out
 
 
 def _decode_media(enc: bytes, image: bool) -> Any:

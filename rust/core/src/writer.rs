@@ -258,6 +258,8 @@ struct Shared {
     error: Mutex<Option<WriteError>>,
     has_error: AtomicBool,
     closed: AtomicBool,
+    /// Set when the background thread ends, normally or by a panic.
+    worker_gone: AtomicBool,
 }
 
 impl Shared {
@@ -276,6 +278,25 @@ impl Shared {
         let mut slot = lock(&self.error);
         self.has_error.store(false, Ordering::Release);
         slot.take()
+    }
+}
+
+/// Waits for the background thread's answer to a flush or close. A bounded channel keeps the
+/// messages already in it when its receiver is dropped, so a request queued just before the
+/// thread died (a panic) would never be answered nor dropped: poll for the thread's end instead
+/// of waiting forever.
+fn wait_ack(shared: &Shared, ack: &Receiver<Result<(), WriteError>>) -> Result<(), WriteError> {
+    loop {
+        match ack.recv_timeout(Duration::from_millis(50)) {
+            Ok(r) => return r,
+            Err(RecvTimeoutError::Disconnected) => return Err(WriteError::ThreadGone),
+            Err(RecvTimeoutError::Timeout) => {
+                if shared.worker_gone.load(Ordering::Acquire) {
+                    // The answer may have come just before the thread ended.
+                    return ack.try_recv().unwrap_or(Err(WriteError::ThreadGone));
+                }
+            }
+        }
     }
 }
 
@@ -332,6 +353,7 @@ impl EventWriter {
             error: Mutex::new(None),
             has_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            worker_gone: AtomicBool::new(false),
         });
         let drain = options
             .drain_interval
@@ -532,8 +554,8 @@ impl EventWriter {
                 .send(Msg::Flush(ack_tx))
                 .map_err(|_| WriteError::ThreadGone)?;
         }
-        let result = ack_rx.recv().map_err(|_| WriteError::ThreadGone)?;
-        result.and_then(|()| inner.shared.take_error().map_or(Ok(()), Err))
+        wait_ack(&inner.shared, &ack_rx)?;
+        inner.shared.take_error().map_or(Ok(()), Err)
     }
 
     /// Writes everything pending, closes every file and stops the background thread.
@@ -557,7 +579,7 @@ impl EventWriter {
                     .map_err(|_| WriteError::ThreadGone)
             })
         };
-        let result = sent.and_then(|()| ack_rx.recv().map_err(|_| WriteError::ThreadGone)?);
+        let result = sent.and_then(|()| wait_ack(&inner.shared, &ack_rx));
         let joined = thread.join();
         result?;
         if joined.is_err() {
@@ -624,6 +646,13 @@ struct Worker {
     rx: Receiver<Msg>,
     files: Vec<Option<OpenFile>>,
     fsync: bool,
+}
+
+impl Drop for Worker {
+    /// Runs when the thread ends, also by a panic: callers waiting for an answer stop waiting.
+    fn drop(&mut self) {
+        self.shared.worker_gone.store(true, Ordering::Release);
+    }
 }
 
 impl Worker {
@@ -1074,6 +1103,45 @@ mod robustness_tests {
                 assert_eq!(mine, (0..*n).collect::<Vec<_>>());
             }
         }
+    }
+
+    #[test]
+    fn a_dead_background_thread_is_reported_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions {
+            batch_events: 4,
+            ..Default::default()
+        })
+        .unwrap();
+        let (f, _) = w.create_file(dir.path(), "").unwrap();
+        w.flush().unwrap();
+        // Kill the background thread with a panic outside any deferred value: a batch whose
+        // op points past its bytes (no public API can build one).
+        let bad = Batch {
+            bytes: Vec::new(),
+            ops: vec![Op::Inline { file: f, end: 10 }],
+            events: 1,
+        };
+        w.inner.tx.send(Msg::Batch(bad)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match w.flush() {
+                Err(WriteError::ThreadGone) => break,
+                Ok(()) => assert!(Instant::now() < deadline, "the thread did not die"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Appends fail once they need the thread; close() reports instead of hanging.
+        let mut failed = false;
+        for s in 0..10 {
+            if let Err(e) = w.append(f, &scalar(s)) {
+                assert!(matches!(e, WriteError::ThreadGone), "{e}");
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed);
+        assert!(matches!(w.close(), Err(WriteError::ThreadGone)));
     }
 
     #[test]

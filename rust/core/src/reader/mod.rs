@@ -199,6 +199,12 @@ impl ScalarColumns {
     pub fn is_empty(&self) -> bool {
         self.step.is_empty()
     }
+    /// Sets `run` and `file` of the records pushed since they were last filled.
+    fn fill_owner(&mut self, run: u32, file: u32) {
+        let n = self.step.len();
+        self.run.resize(n, run);
+        self.file.resize(n, file);
+    }
     fn reserve(&mut self, n: usize) {
         self.run.reserve(n);
         self.file.reserve(n);
@@ -208,11 +214,10 @@ impl ScalarColumns {
         self.value.reserve(n);
         self.encoding.reserve(n);
     }
+    /// Appends one record; its `run` and `file` entries are filled in by
+    /// [`ScalarColumns::fill_owner`] once the file is read.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, run: u32, file: u32, tag: u32, step: i64, wt: f64, v: f64, enc: u8) {
-        self.run.push(run);
-        self.file.push(file);
+    fn push(&mut self, tag: u32, step: i64, wt: f64, v: f64, enc: u8) {
         self.tag.push(tag);
         self.step.push(step);
         self.wall_time.push(wt);
@@ -520,7 +525,7 @@ impl RunState {
             let est = (len.saturating_sub(offset) / 40).min(1 << 26) as usize;
             out.scalars.reserve(est);
         }
-        frames::with_buffer(|buf| -> Result<(), ReaderError> {
+        let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
             let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
             loop {
                 match framer.next().map_err(io_err)? {
@@ -567,7 +572,9 @@ impl RunState {
                     }
                 }
             }
-        })?;
+        });
+        out.scalars.fill_owner(self.global, file_id);
+        result?;
         Ok(report)
     }
 
@@ -585,8 +592,6 @@ impl RunState {
             if slot.plugin != "hparams" {
                 if slot.wanted && opts.kinds.has(Kind::Scalar) {
                     out.scalars.push(
-                        self.global,
-                        file,
                         id,
                         step,
                         wall_time,
@@ -655,8 +660,6 @@ impl RunState {
                         ValueKind::Simple(x) => {
                             if opts.kinds.has(Kind::Scalar) {
                                 out.scalars.push(
-                                    self.global,
-                                    file,
                                     id,
                                     ev.step,
                                     ev.wall_time,
@@ -691,8 +694,6 @@ impl RunState {
                                     Some((x, enc)) => {
                                         if opts.kinds.has(Kind::Scalar) {
                                             out.scalars.push(
-                                                self.global,
-                                                file,
                                                 id,
                                                 ev.step,
                                                 ev.wall_time,

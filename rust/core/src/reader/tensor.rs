@@ -37,7 +37,7 @@ impl TensorValue {
         self.shape
             .iter()
             .map(|&d| usize::try_from(d).unwrap_or(0))
-            .product()
+            .fold(1usize, usize::saturating_mul)
     }
 
     /// Elements as f64 (numeric tensors; strings give an empty vector).
@@ -122,6 +122,13 @@ fn varints(w: Wire<'_>, out: &mut Vec<u64>) -> Result<(), WireError> {
     Ok(())
 }
 
+/// Most bytes [`decode_tensor`] adds to fill a shape larger than the elements given (it repeats
+/// the last one, as TensorFlow's `make_ndarray` does). A few bytes of a hostile file could
+/// otherwise claim a shape of 2^40 elements and make the reader allocate without bound; beyond
+/// this the tensor is reported as undecodable instead. Elements actually present are never
+/// limited.
+pub const MAX_PADDING_BYTES: usize = 64 << 20;
+
 /// Decodes a serialized `TensorProto`.
 pub fn decode_tensor(buf: &[u8]) -> Result<TensorValue, WireError> {
     let mut dtype = 0i32;
@@ -155,13 +162,20 @@ pub fn decode_tensor(buf: &[u8]) -> Result<TensorValue, WireError> {
             _ => {}
         }
     }
+    // A shape whose element count overflows is not a tensor anyone wrote.
     let n: usize = shape
         .iter()
-        .map(|&d: &i64| usize::try_from(d).unwrap_or(0))
-        .product();
+        .try_fold(1usize, |acc, &d: &i64| {
+            acc.checked_mul(usize::try_from(d).unwrap_or(0))
+        })
+        .ok_or(WireError)?;
     if dtype == 7 {
         if strings.len() < n {
             let last = strings.last().cloned().unwrap_or_default();
+            let per = std::mem::size_of::<Vec<u8>>() + last.len();
+            if (n - strings.len()).saturating_mul(per) > MAX_PADDING_BYTES {
+                return Err(WireError);
+            }
             strings.resize(n, last);
         }
         return Ok(TensorValue {
@@ -197,6 +211,9 @@ pub fn decode_tensor(buf: &[u8]) -> Result<TensorValue, WireError> {
     if let Some(have) = raw.len().checked_div(width) {
         raw.truncate(have * width);
         if have < n {
+            if (n - have).saturating_mul(width) > MAX_PADDING_BYTES {
+                return Err(WireError);
+            }
             let last: Vec<u8> = if have > 0 {
                 raw[(have - 1) * width..].to_vec()
             } else {
