@@ -1331,6 +1331,45 @@ mod tests {
     }
 
     #[test]
+    fn statistics_do_not_depend_on_the_instruction_set() {
+        let mut state = 99u64;
+        let mut values: Vec<f64> = (0..10_007)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 1e3
+            })
+            .collect();
+        for with_nonfinite in [false, true] {
+            if with_nonfinite {
+                values[17] = f64::NAN;
+                values[5000] = f64::NEG_INFINITY;
+            }
+            let (mut dispatched, mut portable, mut exact) =
+                (Stats::new(), Stats::new(), Stats::new());
+            for block in values.chunks(BLOCK) {
+                dispatched.block(block);
+                portable.block_portable(block);
+                exact.block_exact(block);
+            }
+            for s in [&portable, &exact] {
+                assert_eq!(
+                    lane_sum(&s.sum).to_bits(),
+                    lane_sum(&dispatched.sum).to_bits()
+                );
+                assert_eq!(
+                    lane_sum(&s.sum_squares).to_bits(),
+                    lane_sum(&dispatched.sum_squares).to_bits()
+                );
+                assert_eq!(s.min, dispatched.min);
+                assert_eq!(s.max, dispatched.max);
+                assert_eq!(s.nonfinite, dispatched.nonfinite);
+            }
+        }
+    }
+
+    #[test]
     fn raw_validation() {
         let ok = Histogram::from_raw(0.0, 2.0, 3.0, 3.0, 5.0, vec![1.0, 2.0], vec![1.0, 2.0]);
         assert!(ok.is_ok());
