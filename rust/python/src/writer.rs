@@ -247,6 +247,15 @@ fn append(
     }
 }
 
+/// Runs `f` with this thread's scratch buffer (a fresh one if a call re-entered, such as a
+/// converter that logged from inside a call).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 /// Encodes `event` into this thread's scratch buffer and appends it.
 fn append_event(
     py: Python<'_>,
@@ -254,13 +263,9 @@ fn append_event(
     file: FileId,
     event: &Event,
 ) -> Result<(), WriteError> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            event::encode_into(event, &mut buf);
-            append(py, writer, file, &buf)
-        }
-        // Re-entered (a converter logged from inside a call): use a fresh buffer.
-        Err(_) => append(py, writer, file, &event.encode_to_vec()),
+    with_scratch(|buf| {
+        event::encode_into(event, buf);
+        append(py, writer, file, buf)
     })
 }
 
@@ -378,16 +383,9 @@ impl NativeWriter {
         let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
         if !truthy(new_style)? {
             // The default encoding: straight into the scratch buffer, nothing allocated.
-            return SCRATCH.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut buf) => {
-                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
-                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
-                }
-                Err(_) => {
-                    let mut buf = Vec::new();
-                    event::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
-                    self.with_file(Self::writer_and_main, |w, f| append(py, w, f, &buf))
-                }
+            return with_scratch(|buf| {
+                event::encode_simple_scalar(buf, wall, Step(step), &tag, v);
+                self.with_file(Self::writer_and_main, |w, f| append(py, w, f, buf))
             });
         }
         let value = event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
@@ -438,17 +436,7 @@ impl NativeWriter {
             };
             items.push((k, cached, value));
         }
-        let mut ev = event::summary_event(
-            wall,
-            Step(step),
-            vec![event::scalar_simple(main_tag_str.clone().into_owned(), 0.0)],
-        );
         for (k, cached, value) in items {
-            if let Some(ferroboard_core::proto::event::What::Summary(s)) = ev.what.as_mut() {
-                s.value[0].value = Some(
-                    ferroboard_core::proto::summary::value::Value::SimpleValue(value as f32),
-                );
-            }
             let first_try = Cell::new(true);
             let pick = |s: &Self| -> PyResult<(Arc<EventWriter>, FileId)> {
                 if let (true, Some(id)) = (first_try.replace(false), cached) {
@@ -461,7 +449,10 @@ impl NativeWriter {
                 }
                 Ok((w, id))
             };
-            self.with_file(pick, |w, f| append_event(py, w, f, &ev))?;
+            with_scratch(|buf| {
+                event::encode_simple_scalar(buf, wall, Step(step), &main_tag_str, value);
+                self.with_file(pick, |w, f| append(py, w, f, buf))
+            })?;
         }
         Ok(())
     }
