@@ -208,29 +208,15 @@ def _write_batch(fmt: str, kind: str, res, sink: dict[str, Any]) -> int:
     if kind == "scalars":
         s = res.scalars
         n = len(s["step"])
+        columns = ("run", "tag", "step", "wall_time", "value")
         if fmt == "csv":
             w = sink["csv"]
-            for run, tag, step, wt, v in zip(
-                s["run"].tolist(),
-                s["tag"].tolist(),
-                s["step"].tolist(),
-                s["wall_time"].tolist(),
-                s["value"].tolist(),
-            ):
+            for run, tag, step, wt, v in zip(*(s[c].tolist() for c in columns)):
                 w.writerow((run, tag, step, repr(wt), repr(v)))
         elif fmt == "jsonl":
             f = sink["file"]
-            for run, tag, step, wt, v in zip(
-                s["run"].tolist(),
-                s["tag"].tolist(),
-                s["step"].tolist(),
-                s["wall_time"].tolist(),
-                s["value"].tolist(),
-            ):
-                f.write(
-                    json.dumps({"run": run, "tag": tag, "step": step, "wall_time": wt, "value": v})
-                    + "\n"
-                )
+            for row in zip(*(s[c].tolist() for c in columns)):
+                f.write(json.dumps(dict(zip(columns, row))) + "\n")
         else:
             import pyarrow as pa
 
