@@ -132,3 +132,16 @@ def test_flush_secs_zero_is_accepted_like_torch(logdir):
     w = ferroboard.SummaryWriter(str(logdir), flush_secs=0)
     w.add_scalar("a", 1.0, 0)
     w.close()
+
+
+def test_get_file_writer_after_close_reopens_on_first_event(logdir):
+    from tensorboard.compat.proto import summary_pb2
+
+    w = ferroboard.SummaryWriter(str(logdir))
+    w.close()
+    summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="s", simple_value=1.0)])
+    w._get_file_writer().add_summary(summary, global_step=3, walltime=4.0)
+    w.close()
+    (files,) = event_files(logdir).values()
+    assert len(files) == 2
+    assert [e.step for f in files for e in tb_events(f) if e.HasField("summary")] == [3]

@@ -202,9 +202,8 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         return FileWriter(self)
 
     def _get_file_writer(self) -> FileWriter:
-        """torch's ``_get_file_writer()`` (reopens a closed writer, as torch's does)."""
-        if self._closed:
-            self.flush()  # any add_* reopens; make the reopen explicit here
+        """torch's ``_get_file_writer()``. A closed writer reopens (a new event file) on the
+        first event written through it, as after any ``add_*``."""
         return FileWriter(self)
 
     def __enter__(self) -> SummaryWriter:
