@@ -453,3 +453,17 @@ def test_restart_view(tmp_path):
     tb_view = ferroboard.read_scalars(p, purge_restarts=True)
     assert tb_view["step"].tolist() == [0, 1, 2, 3, 1]
     assert tb_view["tag"].tolist() == ["x"] * 4 + ["y"]
+
+
+def test_take_names_builds_object_arrays_and_checks_codes():
+    from ferroboard._native import take_names
+
+    names = ["a", "b/c", "ünï"]
+    codes = np.array([2, 0, 0, 1, 2], dtype=np.uint32)
+    got = take_names(names, codes)
+    assert got.dtype == object
+    assert got.tolist() == ["ünï", "a", "a", "b/c", "ünï"]
+    assert all(g is names[c] for g, c in zip(got, codes))
+    assert take_names(names, np.array([], dtype=np.uint32)).shape == (0,)
+    with pytest.raises(IndexError, match="codes: 3 is out of range"):
+        take_names(names, np.array([0, 3], dtype=np.uint32))

@@ -3,6 +3,9 @@ import os
 from collections.abc import Callable
 from typing import Any, Optional, Union
 
+import numpy as np
+import numpy.typing as npt
+
 __version__: str
 
 def set_converters(
@@ -132,3 +135,7 @@ class NativeReader:
         purge_restarts: bool = False,
     ) -> NativeReader: ...
     def poll(self) -> dict[str, Any]: ...
+
+def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:
+    """``table[codes]`` as an object array (IndexError for a code past the table)."""
+    ...

@@ -30,7 +30,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ._native import CorruptRecordError, NativeReader
+from ._native import CorruptRecordError, NativeReader, take_names
 
 __all__ = [
     "CorruptRecordError",
@@ -111,22 +111,8 @@ def _objarr(values: Iterable[Any]) -> np.ndarray:
 
 
 def _names(names: list[str], idx: np.ndarray) -> np.ndarray:
-    table = np.empty(len(names), dtype=object)
-    table[:] = names
-    return table[idx] if len(idx) else np.empty(0, dtype=object)
-
-
-def _grouped_names(names: list[str], idx: np.ndarray) -> np.ndarray:
-    """Like :func:`_names` for codes that come in runs of equal values (one run's records
-    are contiguous): repeats each name instead of indexing record by record."""
-    n = len(idx)
-    if n == 0:
-        return np.empty(0, dtype=object)
-    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    if len(starts) * 8 > n:
-        return _names(names, idx)
-    counts = np.diff(np.r_[starts, n])
-    return np.repeat(_names(names, idx[starts]), counts)
+    """``names[idx]`` as an object array of str (built natively: one reference per entry)."""
+    return take_names(list(names), np.ascontiguousarray(idx, dtype=np.uint32))
 
 
 def _tensor_array(data: tuple) -> np.ndarray:
@@ -194,7 +180,7 @@ class ReadResult:
         if self._scalars is None:
             s = self._raw["scalars"]
             self._scalars = {
-                "run": _grouped_names(self.runs, s["run"]),
+                "run": _names(self.runs, s["run"]),
                 "tag": _names(self.tags, s["tag"]),
                 "step": s["step"],
                 "wall_time": s["wall_time"],

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use ferroboard_core::reader::{
     HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput, ReaderError, TensorData,
 };
-use numpy::IntoPyArray;
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
@@ -244,9 +244,34 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// `table[codes]` as a numpy object array: entry `i` is a new reference to
+/// `table[codes[i]]` (run and tag names by their codes, without numpy's generic fancy
+/// indexing of objects).
+#[pyfunction]
+fn take_names<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyList>,
+    codes: PyReadonlyArray1<'py, u32>,
+) -> PyResult<Bound<'py, PyArray1<Py<PyAny>>>> {
+    let items: Vec<Bound<'py, PyAny>> = table.iter().collect();
+    let codes = codes.as_array();
+    let mut out: Vec<Py<PyAny>> = Vec::with_capacity(codes.len());
+    for &c in codes.iter() {
+        let item = items.get(c as usize).ok_or_else(|| {
+            PyIndexError::new_err(format!(
+                "codes: {c} is out of range for a table of {} names",
+                items.len()
+            ))
+        })?;
+        out.push(item.clone().unbind());
+    }
+    Ok(out.into_pyarray(py))
+}
+
 /// Adds the reader's class and exception to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeReader>()?;
+    m.add_function(wrap_pyfunction!(take_names, m)?)?;
     m.add(
         "CorruptRecordError",
         m.py().get_type::<CorruptRecordError>(),

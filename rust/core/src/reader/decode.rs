@@ -58,25 +58,58 @@ impl<'a> Wire<'a> {
 }
 
 /// Reads a varint at `*pos`, advancing it.
-#[inline]
+#[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
-    let mut result = 0u64;
-    let mut shift = 0u32;
-    loop {
-        let b = *buf.get(*pos).ok_or(WireError)?;
-        *pos += 1;
-        if shift == 63 && b > 1 {
-            return Err(WireError);
+    // Field keys, lengths and most steps fit in one or two bytes.
+    if let Some(&b0) = buf.get(*pos) {
+        if b0 < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(b0));
         }
-        result |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Ok(result);
-        }
-        shift += 7;
-        if shift > 63 {
-            return Err(WireError);
+        if let Some(&b1) = buf.get(*pos + 1) {
+            if b1 < 0x80 {
+                *pos += 2;
+                return Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7);
+            }
         }
     }
+    read_varint_long(buf, pos)
+}
+
+/// [`read_varint`] for three bytes or more (and for errors).
+#[inline]
+fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let p = *pos;
+    let bytes = buf.get(p..).ok_or(WireError)?;
+    if let Some(w) = bytes.first_chunk::<8>() {
+        // Up to 8 bytes at once: the first byte without the continuation bit ends it.
+        let w = u64::from_le_bytes(*w);
+        let stops = !w & 0x8080_8080_8080_8080;
+        if stops != 0 {
+            let len = (stops.trailing_zeros() / 8 + 1) as usize;
+            let mut x = w & (u64::MAX >> (64 - 8 * len)) & 0x7f7f_7f7f_7f7f_7f7f;
+            // Squeeze the 7-bit groups together: pairs, then quads, then the two halves.
+            x = ((x & 0x7f00_7f00_7f00_7f00) >> 1) | (x & 0x007f_007f_007f_007f);
+            x = ((x & 0x3fff_0000_3fff_0000) >> 2) | (x & 0x0000_3fff_0000_3fff);
+            x = ((x & 0x0fff_ffff_0000_0000) >> 4) | (x & 0x0000_0000_0fff_ffff);
+            *pos = p + len;
+            return Ok(x);
+        }
+    }
+    let mut result = 0u64;
+    for (i, &b) in bytes.iter().take(10).enumerate() {
+        if i == 9 && b > 1 {
+            // Bits past the 64th.
+            return Err(WireError);
+        }
+        result |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            *pos = p + i + 1;
+            return Ok(result);
+        }
+    }
+    // Ran off the end, or ten bytes that all continue.
+    Err(WireError)
 }
 
 /// Iterates over the fields of one message: `(field number, value)`.
@@ -583,5 +616,40 @@ mod tests {
             let _ = scan_value(bytes);
             let _ = tensor_scalar(bytes);
         }
+    }
+
+    /// `read_varint` agrees with prost's decoder on every value and every length of what
+    /// follows it (the 8-byte fast path needs 8 bytes, the byte loop takes the rest), and
+    /// rejects what prost rejects.
+    #[test]
+    fn varints_agree_with_prost() {
+        use proptest::prelude::*;
+        let check = |bytes: &[u8]| {
+            let mut pos = 0;
+            let ours = read_varint(bytes, &mut pos).ok().map(|v| (v, pos));
+            let mut b = bytes;
+            let theirs = prost::encoding::decode_varint(&mut b)
+                .ok()
+                .map(|v| (v, bytes.len() - b.len()));
+            assert_eq!(ours, theirs, "{bytes:02x?}");
+        };
+        proptest!(ProptestConfig::with_cases(20_000), |(v in any::<u64>(), shift in 0u32..64, tail in proptest::collection::vec(any::<u8>(), 0..12))| {
+            let v = v >> shift;
+            let mut bytes = Vec::new();
+            prost::encoding::encode_varint(v, &mut bytes);
+            bytes.extend_from_slice(&tail);
+            check(&bytes);
+            // Every truncation, and the tail alone (garbage).
+            for cut in 0..bytes.len() {
+                check(&bytes[..cut]);
+            }
+            check(&tail);
+        });
+        // Overlong and over-wide encodings.
+        check(&[0xff; 10]);
+        check(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        check(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]);
+        check(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]);
+        check(&[0xff; 11]);
     }
 }

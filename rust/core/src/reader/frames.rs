@@ -22,13 +22,9 @@ pub(crate) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     BUFFER.with(|b| f(&mut b.borrow_mut()))
 }
 
-/// What [`Framer::next`] found.
+/// Where [`Framer::each`] stopped.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Next<'a> {
-    /// A whole record (CRCs match, or the payload's was not checked).
-    Record { offset: u64, payload: &'a [u8] },
-    /// A whole record whose payload CRC does not match; skipped.
-    Corrupt { offset: u64 },
+pub(crate) enum Stop {
     /// The file ends here for now; `pending` bytes of an incomplete record follow `offset`.
     End { offset: u64, pending: u64 },
     /// The length CRC of the record at `offset` does not match: the file is not read further.
@@ -60,52 +56,58 @@ impl<'b> Framer<'b> {
         }
     }
 
-    /// The next record, skipped record or end.
-    pub(crate) fn next(&mut self) -> io::Result<Next<'_>> {
+    /// Calls `f(offset, Some(payload))` for each whole record from here on, or
+    /// `f(offset, None)` for one whose payload CRC does not match, until the data ends or a
+    /// length is corrupt. An error from `f` stops the scan and is returned.
+    ///
+    /// The records already in the buffer are framed in one tight loop; the buffer is refilled
+    /// only when the next record is not all there.
+    pub(crate) fn each<E: From<io::Error>>(
+        &mut self,
+        mut f: impl FnMut(u64, Option<&[u8]>) -> Result<(), E>,
+    ) -> Result<Stop, E> {
         loop {
-            let avail = self.filled - self.start;
-            let need: u64 = if avail >= HEADER_LEN {
-                let s = self.start;
-                let len_bytes: [u8; 8] = self.buf[s..s + 8].try_into().expect("8 bytes");
-                let stored =
-                    MaskedCrc::from_le_bytes(self.buf[s + 8..s + 12].try_into().expect("4"));
+            let filled = self.filled;
+            let mut s = self.start;
+            let mut offset = self.offset;
+            let mut need = HEADER_LEN as u64;
+            let buf = &self.buf[..filled];
+            while filled - s >= HEADER_LEN {
+                let len_bytes: [u8; 8] = buf[s..s + 8].try_into().expect("8 bytes");
+                let stored = MaskedCrc::from_le_bytes(buf[s + 8..s + 12].try_into().expect("4"));
                 if MaskedCrc::compute(&len_bytes) != stored {
-                    return Ok(Next::BadLength {
-                        offset: self.offset,
-                    });
+                    self.start = s;
+                    self.offset = offset;
+                    return Ok(Stop::BadLength { offset });
                 }
                 let len = u64::from_le_bytes(len_bytes);
                 let total = len.saturating_add((HEADER_LEN + FOOTER_LEN) as u64);
-                if avail as u64 >= total {
-                    // `total` bytes are in memory, so it fits in usize.
-                    let (t, len) = (total as usize, len as usize);
-                    let offset = self.offset;
-                    self.start += t;
-                    self.offset += total;
-                    let payload = &self.buf[s + HEADER_LEN..s + HEADER_LEN + len];
-                    if self.check_crc {
-                        let at = s + HEADER_LEN + len;
-                        let stored =
-                            MaskedCrc::from_le_bytes(self.buf[at..at + 4].try_into().expect("4"));
-                        if MaskedCrc::compute(payload) != stored {
-                            return Ok(Next::Corrupt { offset });
-                        }
-                    }
-                    return Ok(Next::Record { offset, payload });
+                if ((filled - s) as u64) < total {
+                    need = total;
+                    break;
                 }
-                total
-            } else {
-                HEADER_LEN as u64
-            };
+                // `total` bytes are in memory, so it fits in usize.
+                let end = s + HEADER_LEN + len as usize;
+                let payload = &buf[s + HEADER_LEN..end];
+                let intact = !self.check_crc
+                    || MaskedCrc::compute(payload)
+                        == MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4"));
+                f(offset, intact.then_some(payload))?;
+                s = end + FOOTER_LEN;
+                offset += total;
+            }
+            self.start = s;
+            self.offset = offset;
+            let avail = filled - s;
             if self.eof {
-                return Ok(Next::End {
-                    offset: self.offset,
+                return Ok(Stop::End {
+                    offset,
                     pending: avail as u64,
                 });
             }
             // Move the partial record to the front, then read more after it.
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.filled, 0);
+            if s > 0 {
+                self.buf.copy_within(s..filled, 0);
                 self.filled = avail;
                 self.start = 0;
             }
@@ -113,11 +115,11 @@ impl<'b> Framer<'b> {
                 // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
                 // still-growing length must not allocate what is not there.
                 let on_disk = self.file.metadata()?.len();
-                let have = on_disk.saturating_sub(self.offset);
+                let have = on_disk.saturating_sub(offset);
                 if need > have {
                     self.eof = true;
-                    return Ok(Next::End {
-                        offset: self.offset,
+                    return Ok(Stop::End {
+                        offset,
                         pending: have,
                     });
                 }
@@ -156,20 +158,22 @@ mod tests {
     use crate::record::encode_record;
     use std::io::{Seek, SeekFrom, Write};
 
-    fn collect(path: &std::path::Path, offset: u64) -> (Vec<Vec<u8>>, Vec<u64>, Next<'static>) {
+    fn collect(path: &std::path::Path, offset: u64) -> (Vec<Vec<u8>>, Vec<u64>, Stop) {
         let mut f = File::open(path).unwrap();
         f.seek(SeekFrom::Start(offset)).unwrap();
         let mut buf = Vec::new();
         let mut fr = Framer::new(f, offset, true, &mut buf);
         let (mut recs, mut bad) = (Vec::new(), Vec::new());
-        loop {
-            match fr.next().unwrap() {
-                Next::Record { payload, .. } => recs.push(payload.to_vec()),
-                Next::Corrupt { offset } => bad.push(offset),
-                Next::End { offset, pending } => return (recs, bad, Next::End { offset, pending }),
-                Next::BadLength { offset } => return (recs, bad, Next::BadLength { offset }),
-            }
-        }
+        let stop = fr
+            .each(|at, payload| -> io::Result<()> {
+                match payload {
+                    Some(p) => recs.push(p.to_vec()),
+                    None => bad.push(at),
+                }
+                Ok(())
+            })
+            .unwrap();
+        (recs, bad, stop)
     }
 
     #[test]
@@ -191,7 +195,7 @@ mod tests {
         assert!(bad.is_empty());
         assert_eq!(
             end,
-            Next::End {
+            Stop::End {
                 offset: bytes.len() as u64,
                 pending: 0
             }
@@ -204,7 +208,7 @@ mod tests {
         let first = (HEADER_LEN + 10 + FOOTER_LEN) as u64;
         assert_eq!(
             end,
-            Next::End {
+            Stop::End {
                 offset: first,
                 pending: cut as u64 - first
             }
@@ -228,9 +232,10 @@ mod tests {
         f.seek(SeekFrom::Start(0)).unwrap();
         let mut buf = Vec::new();
         let mut fr = Framer::new(f, 0, true, &mut buf);
+        let stop = fr.each(|_, _| -> io::Result<()> { Ok(()) }).unwrap();
         assert_eq!(
-            fr.next().unwrap(),
-            Next::End {
+            stop,
+            Stop::End {
                 offset: 0,
                 pending: 16
             }

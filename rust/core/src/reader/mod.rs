@@ -24,6 +24,7 @@
 pub mod decode;
 pub mod discovery;
 mod frames;
+mod huge_pages;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
@@ -199,23 +200,26 @@ impl ScalarColumns {
     pub fn is_empty(&self) -> bool {
         self.step.is_empty()
     }
-    /// Sets `run` and `file` of the records pushed since they were last filled.
-    fn fill_owner(&mut self, run: u32, file: u32) {
-        let n = self.step.len();
-        self.run.resize(n, run);
-        self.file.resize(n, file);
+    /// Sets `file` of the records pushed since it was last filled (`run` is filled when the
+    /// runs' rows are merged).
+    fn fill_file(&mut self, file: u32) {
+        self.file.resize(self.step.len(), file);
     }
+    /// Reserves room for `n` more rows (run excepted), on huge pages where that is worth it.
     fn reserve(&mut self, n: usize) {
-        self.run.reserve(n);
-        self.file.reserve(n);
-        self.tag.reserve(n);
-        self.step.reserve(n);
-        self.wall_time.reserve(n);
-        self.value.reserve(n);
-        self.encoding.reserve(n);
+        fn r<T>(v: &mut Vec<T>, n: usize) {
+            v.reserve(n);
+            huge_pages::advise(v);
+        }
+        r(&mut self.file, n);
+        r(&mut self.tag, n);
+        r(&mut self.step, n);
+        r(&mut self.wall_time, n);
+        r(&mut self.value, n);
+        r(&mut self.encoding, n);
     }
-    /// Appends one record; its `run` and `file` entries are filled in by
-    /// [`ScalarColumns::fill_owner`] once the file is read.
+    /// Appends one record; its `file` entry is filled in by [`ScalarColumns::fill_file`] once
+    /// the file is read, its `run` entry when the runs' rows are merged.
     #[inline]
     fn push(&mut self, tag: u32, step: i64, wt: f64, v: f64, enc: u8) {
         self.tag.push(tag);
@@ -224,21 +228,25 @@ impl ScalarColumns {
         self.value.push(v);
         self.encoding.push(enc);
     }
-    fn keep(&mut self, mask: &[bool]) {
-        fn k<T: Copy>(v: &mut Vec<T>, mask: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                mask[i - 1]
-            });
+    /// Keeps the rows from `start` on whose `mask` entry is true (the `run` column, not
+    /// filled yet while a group is read, is left alone).
+    fn keep_from(&mut self, start: usize, mask: &[bool]) {
+        fn k<T: Copy>(v: &mut Vec<T>, start: usize, mask: &[bool]) {
+            let mut w = start;
+            for (i, &keep) in mask.iter().enumerate() {
+                if keep {
+                    v[w] = v[start + i];
+                    w += 1;
+                }
+            }
+            v.truncate(w);
         }
-        k(&mut self.run, mask);
-        k(&mut self.file, mask);
-        k(&mut self.tag, mask);
-        k(&mut self.step, mask);
-        k(&mut self.wall_time, mask);
-        k(&mut self.value, mask);
-        k(&mut self.encoding, mask);
+        k(&mut self.file, start, mask);
+        k(&mut self.tag, start, mask);
+        k(&mut self.step, start, mask);
+        k(&mut self.wall_time, start, mask);
+        k(&mut self.value, start, mask);
+        k(&mut self.encoding, start, mask);
     }
 }
 
@@ -392,32 +400,54 @@ struct LocalTags {
 
 const LINEAR_TAGS: usize = 24;
 
+/// Byte equality, without a call to `memcmp` for the short strings tags usually are: two
+/// overlapping loads cover 4 to 16 bytes.
+#[inline(always)]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0..=3 => a == b,
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 impl LocalTags {
-    #[inline]
-    fn lookup(&mut self, tag: &[u8]) -> Option<u32> {
+    /// The id of `tag`, interning it if new.
+    #[inline(always)]
+    fn intern(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
         // Most files cycle through a few tags: try the one after the last hit first.
         let n = self.keys.len() as u32;
-        if n == 0 {
-            return None;
+        if n > 0 {
+            let guess = if self.last + 1 < n { self.last + 1 } else { 0 };
+            if short_eq(&self.keys[guess as usize], tag) {
+                self.last = guess;
+                return guess;
+            }
         }
-        let guess = if self.last + 1 < n { self.last + 1 } else { 0 };
-        if &*self.keys[guess as usize] == tag {
-            self.last = guess;
-            return Some(guess);
-        }
+        self.intern_slow(tag, opts)
+    }
+
+    /// [`LocalTags::intern`] when the guess missed: a linear scan while there are few tags,
+    /// a hash map after; a new entry for a new tag.
+    #[inline(never)]
+    fn intern_slow(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
         let found = if self.keys.len() <= LINEAR_TAGS {
-            self.keys.iter().position(|k| &**k == tag).map(|i| i as u32)
+            self.keys
+                .iter()
+                .position(|k| short_eq(k, tag))
+                .map(|i| i as u32)
         } else {
             self.map.get(tag).copied()
         };
         if let Some(i) = found {
             self.last = i;
-        }
-        found
-    }
-
-    fn intern(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
-        if let Some(i) = self.lookup(tag) {
             return i;
         }
         let name = String::from_utf8_lossy(tag).into_owned();
@@ -454,13 +484,67 @@ struct RunState {
     hparams: RunHParams,
 }
 
-/// One run's share of a poll, with run-local tag ids.
+/// One run's share of a poll, with run-local tag ids. Its scalars are the rows `scalars` of
+/// its group's columns.
 #[derive(Debug, Default)]
 struct RunOutput {
-    scalars: ScalarColumns,
+    scalars: std::ops::Range<usize>,
     items: Vec<Item>,
     reports: Vec<(u32, FileReport)>,
     counts: Vec<[u64; 8]>,
+}
+
+/// Why a file's scan stopped early.
+enum ScanError {
+    /// Reading the file failed.
+    Io(io::Error),
+    /// Strict mode met a corrupt record.
+    Strict(ReaderError),
+}
+
+impl From<io::Error> for ScanError {
+    fn from(e: io::Error) -> Self {
+        ScanError::Io(e)
+    }
+}
+
+/// One run's rows in its group's columns: the rows, the run, its tag map (local to global).
+type RunRows<'a> = (std::ops::Range<usize>, u32, &'a [u32]);
+
+/// Splits runs with these byte counts into at most `n` contiguous groups of about equal bytes:
+/// `(number of runs, bytes)` per group.
+fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
+    let total: u64 = weights.iter().sum();
+    let n = n.clamp(1, weights.len().max(1)) as u64;
+    let mut out = Vec::new();
+    let (mut len, mut bytes) = (0usize, 0u64);
+    for (i, &w) in weights.iter().enumerate() {
+        len += 1;
+        bytes += w;
+        let done: u64 = out.iter().map(|g: &(usize, u64)| g.1).sum::<u64>() + bytes;
+        // Close the group once it holds its share of the bytes (leaving at least one run for
+        // each group still to come).
+        let groups_left = n - out.len() as u64;
+        if groups_left > 1
+            && done * n >= total * (out.len() as u64 + 1)
+            && weights.len() - i > (groups_left - 1) as usize
+        {
+            out.push((len, bytes));
+            (len, bytes) = (0, 0);
+        }
+    }
+    if len > 0 || out.is_empty() {
+        out.push((len, bytes));
+    }
+    out
+}
+
+/// A contiguous group of runs' share of a poll: their scalars back to back in one set of
+/// columns (`run` not filled yet, tags run-local), and each run's output in order.
+#[derive(Debug, Default)]
+struct GroupOutput {
+    scalars: ScalarColumns,
+    runs: Vec<RunOutput>,
 }
 
 const GRAPH_PLUGINS: [&str; 3] = [
@@ -470,21 +554,41 @@ const GRAPH_PLUGINS: [&str; 3] = [
 ];
 
 impl RunState {
-    fn poll(&mut self, opts: &ReadOptions) -> Result<RunOutput, ReaderError> {
+    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat).
+    fn unread_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .filter(|f| !f.stopped)
+            .map(|f| {
+                std::fs::metadata(&f.path)
+                    .map(|m| m.len().saturating_sub(f.offset))
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// Reads what was appended to this run's files, scalars appended to `cols`.
+    fn poll(
+        &mut self,
+        opts: &ReadOptions,
+        cols: &mut ScalarColumns,
+    ) -> Result<RunOutput, ReaderError> {
+        let start = cols.len();
         let mut out = RunOutput::default();
         for i in 0..self.files.len() {
             if self.files[i].stopped {
                 continue;
             }
-            let report = self.read_file(i, opts, &mut out)?;
+            let report = self.read_file(i, opts, &mut out, cols)?;
             let f = &mut self.files[i];
             f.offset = report.end_offset;
             f.stopped = report.bad_length_at.is_some();
             out.reports.push((f.global, report));
         }
         if opts.purge_restarts {
-            purge_restarts(&mut out);
+            purge_restarts(&mut out, cols, start);
         }
+        out.scalars = start..cols.len();
         Ok(out)
     }
 
@@ -493,6 +597,7 @@ impl RunState {
         i: usize,
         opts: &ReadOptions,
         out: &mut RunOutput,
+        cols: &mut ScalarColumns,
     ) -> Result<FileReport, ReaderError> {
         let (path, offset, file_id) = {
             let f = &self.files[i];
@@ -518,62 +623,56 @@ impl RunState {
         if offset > 0 {
             file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
         }
-        if opts.kinds.has(Kind::Scalar) {
-            // A scalar record takes at least ~40 bytes: reserve (address space only) for that
-            // many, so the columns do not grow by copying.
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let est = (len.saturating_sub(offset) / 40).min(1 << 26) as usize;
-            out.scalars.reserve(est);
-        }
         let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
             let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
-            loop {
-                match framer.next().map_err(io_err)? {
-                    frames::Next::Record { offset, payload } => {
-                        report.records += 1;
-                        if self.process(payload, file_id, opts, out).is_err() {
-                            if opts.strict {
-                                return Err(ReaderError::Corrupt {
-                                    path: path.clone(),
-                                    offset,
-                                    what: "malformed event (CRC matched)",
-                                });
+            let corrupt = |offset, what| ReaderError::Corrupt {
+                path: path.clone(),
+                offset,
+                what,
+            };
+            let stop = framer
+                .each(|offset, payload| -> Result<(), ScanError> {
+                    report.records += 1;
+                    match payload {
+                        Some(payload) => {
+                            if self.process(payload, file_id, opts, out, cols).is_err() {
+                                if opts.strict {
+                                    let what = "malformed event (CRC matched)";
+                                    return Err(ScanError::Strict(corrupt(offset, what)));
+                                }
+                                report.malformed.push(offset);
                             }
-                            report.malformed.push(offset);
+                        }
+                        None => {
+                            if opts.strict {
+                                let what = "record payload CRC mismatch";
+                                return Err(ScanError::Strict(corrupt(offset, what)));
+                            }
+                            report.corrupt.push(offset);
                         }
                     }
-                    frames::Next::Corrupt { offset } => {
-                        report.records += 1;
-                        if opts.strict {
-                            return Err(ReaderError::Corrupt {
-                                path: path.clone(),
-                                offset,
-                                what: "record payload CRC mismatch",
-                            });
-                        }
-                        report.corrupt.push(offset);
+                    Ok(())
+                })
+                .map_err(|e| match e {
+                    ScanError::Io(e) => io_err(e),
+                    ScanError::Strict(e) => e,
+                })?;
+            match stop {
+                frames::Stop::End { offset, pending } => {
+                    report.end_offset = offset;
+                    report.pending = pending;
+                }
+                frames::Stop::BadLength { offset } => {
+                    if opts.strict {
+                        return Err(corrupt(offset, "record length CRC mismatch"));
                     }
-                    frames::Next::End { offset, pending } => {
-                        report.end_offset = offset;
-                        report.pending = pending;
-                        return Ok(());
-                    }
-                    frames::Next::BadLength { offset } => {
-                        if opts.strict {
-                            return Err(ReaderError::Corrupt {
-                                path: path.clone(),
-                                offset,
-                                what: "record length CRC mismatch",
-                            });
-                        }
-                        report.end_offset = offset;
-                        report.bad_length_at = Some(offset);
-                        return Ok(());
-                    }
+                    report.end_offset = offset;
+                    report.bad_length_at = Some(offset);
                 }
             }
+            Ok(())
         });
-        out.scalars.fill_owner(self.global, file_id);
+        cols.fill_file(file_id);
         result?;
         Ok(report)
     }
@@ -585,13 +684,14 @@ impl RunState {
         file: u32,
         opts: &ReadOptions,
         out: &mut RunOutput,
+        cols: &mut ScalarColumns,
     ) -> Result<(), decode::WireError> {
         if let Some((wall_time, step, tag, x)) = decode::simple_scalar_event(payload) {
             let id = self.tags.intern(tag, opts);
             let slot = &self.tags.slots[id as usize];
             if slot.plugin != "hparams" {
                 if slot.wanted && opts.kinds.has(Kind::Scalar) {
-                    out.scalars.push(
+                    cols.push(
                         id,
                         step,
                         wall_time,
@@ -659,7 +759,7 @@ impl RunState {
                     let kind_payload = match v.value {
                         ValueKind::Simple(x) => {
                             if opts.kinds.has(Kind::Scalar) {
-                                out.scalars.push(
+                                cols.push(
                                     id,
                                     ev.step,
                                     ev.wall_time,
@@ -693,13 +793,7 @@ impl RunState {
                                 Kind::Scalar => match tensor_scalar(b)? {
                                     Some((x, enc)) => {
                                         if opts.kinds.has(Kind::Scalar) {
-                                            out.scalars.push(
-                                                id,
-                                                ev.step,
-                                                ev.wall_time,
-                                                x,
-                                                enc as u8,
-                                            );
+                                            cols.push(id, ev.step, ev.wall_time, x, enc as u8);
                                             bump(&mut out.counts, id, Kind::Scalar);
                                         }
                                         None
@@ -814,16 +908,14 @@ fn want(
 
 /// Applies TensorBoard's restart rule within one run's output: per tag, a record at step `s`
 /// drops the earlier-written records of the same tag with step `>= s`.
-fn purge_restarts(out: &mut RunOutput) {
-    let keys: Vec<(u32, i64)> = out
-        .scalars
-        .tag
+fn purge_restarts(out: &mut RunOutput, cols: &mut ScalarColumns, start: usize) {
+    let keys: Vec<(u32, i64)> = cols.tag[start..]
         .iter()
         .copied()
-        .zip(out.scalars.step.iter().copied())
+        .zip(cols.step[start..].iter().copied())
         .collect();
     let m = restart_mask(&keys);
-    out.scalars.keep(&m);
+    cols.keep_from(start, &m);
     let keys: Vec<(u32, i64)> = out.items.iter().map(|it| (it.tag, it.step)).collect();
     let m = restart_mask(&keys);
     let mut i = 0;
@@ -933,9 +1025,34 @@ impl LogReader {
             self.next_file += 1;
             run.files.sort_by(|a, b| a.path.cmp(&b.path));
         }
+        // Runs are read in contiguous groups of about equal bytes, one per thread, each
+        // group's scalars into one set of columns. The first group reserves room for all of
+        // them, so that merging appends the other groups' rows in place.
         let opts = &self.opts;
-        let results: Vec<Result<RunOutput, ReaderError>> =
-            self.runs.par_iter_mut().map(|r| r.poll(opts)).collect();
+        let weights: Vec<u64> = self.runs.par_iter().map(RunState::unread_bytes).collect();
+        let total_bytes: u64 = weights.iter().sum();
+        let mut jobs: Vec<(&mut [RunState], u64)> = Vec::new();
+        let mut rest: &mut [RunState] = &mut self.runs;
+        for (len, bytes) in group_sizes(&weights, rayon::current_num_threads()) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            let reserve = if jobs.is_empty() { total_bytes } else { bytes };
+            jobs.push((head, reserve));
+            rest = tail;
+        }
+        let results: Vec<Result<GroupOutput, ReaderError>> = jobs
+            .into_par_iter()
+            .map(|(runs, bytes)| {
+                let mut g = GroupOutput::default();
+                if opts.kinds.has(Kind::Scalar) {
+                    // Address space only: a scalar record takes at least ~40 bytes.
+                    g.scalars.reserve((bytes / 40).min(1 << 28) as usize);
+                }
+                for r in runs {
+                    g.runs.push(r.poll(opts, &mut g.scalars)?);
+                }
+                Ok(g)
+            })
+            .collect();
         let mut outs = Vec::with_capacity(results.len());
         for r in results {
             outs.push(r?);
@@ -961,41 +1078,64 @@ impl LogReader {
         g
     }
 
-    fn merge(&mut self, outs: Vec<RunOutput>) -> ReadOutput {
+    fn merge(&mut self, groups: Vec<GroupOutput>) -> ReadOutput {
         let mut result = ReadOutput::default();
-        let total: usize = outs.iter().map(|o| o.scalars.len()).sum();
-        if outs.len() > 1 {
-            let s = &mut result.scalars;
-            s.run.reserve_exact(total);
-            s.file.reserve_exact(total);
-            s.tag.reserve_exact(total);
-            s.step.reserve_exact(total);
-            s.wall_time.reserve_exact(total);
-            s.value.reserve_exact(total);
-            s.encoding.reserve_exact(total);
+        let maps: Vec<Vec<u32>> = (0..self.runs.len())
+            .map(|ri| {
+                let n = self.runs[ri].tags.slots.len() as u32;
+                (0..n).map(|l| self.global_tag(ri, l)).collect()
+            })
+            .collect();
+        // Per group, its runs' rows: (rows in the group's columns, run, tag map).
+        let mut parts: Vec<Vec<RunRows<'_>>> = Vec::new();
+        let mut ri = 0usize;
+        for g in &groups {
+            parts.push(
+                g.runs
+                    .iter()
+                    .map(|o| {
+                        ri += 1;
+                        (o.scalars.clone(), (ri - 1) as u32, maps[ri - 1].as_slice())
+                    })
+                    .collect(),
+            );
         }
-        let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
-        let single = outs.len() == 1;
-        for (ri, mut o) in outs.into_iter().enumerate() {
-            let n_local = self.runs[ri].tags.slots.len();
-            let map: Vec<u32> = (0..n_local as u32)
-                .map(|l| self.global_tag(ri, l))
-                .collect();
-            let s = &mut result.scalars;
-            if single {
-                // One run: hand its columns over without copying.
-                for t in &mut o.scalars.tag {
-                    *t = map[*t as usize];
-                }
-                *s = std::mem::take(&mut o.scalars);
+        // The first group's columns become the output; the others' rows are appended.
+        let mut groups = groups;
+        let mut cols = std::mem::take(&mut groups[0].scalars);
+        let total: usize = cols.len() + groups[1..].iter().map(|g| g.scalars.len()).sum::<usize>();
+        for (range, _, map) in &parts[0] {
+            for t in &mut cols.tag[range.clone()] {
+                *t = map[*t as usize];
             }
-            s.run.extend_from_slice(&o.scalars.run);
-            s.file.extend_from_slice(&o.scalars.file);
-            s.tag.extend(o.scalars.tag.iter().map(|&t| map[t as usize]));
-            s.step.extend_from_slice(&o.scalars.step);
-            s.wall_time.extend_from_slice(&o.scalars.wall_time);
-            s.value.extend_from_slice(&o.scalars.value);
-            s.encoding.extend_from_slice(&o.scalars.encoding);
+        }
+        cols.reserve(total - cols.len());
+        let mut run = Vec::with_capacity(total);
+        huge_pages::advise(&mut run);
+        for (gi, g) in groups.iter().enumerate() {
+            let src = &g.scalars;
+            if gi > 0 {
+                cols.file.extend_from_slice(&src.file);
+                cols.step.extend_from_slice(&src.step);
+                cols.wall_time.extend_from_slice(&src.wall_time);
+                cols.value.extend_from_slice(&src.value);
+                cols.encoding.extend_from_slice(&src.encoding);
+            }
+            for (range, r, map) in &parts[gi] {
+                run.resize(run.len() + range.len(), *r);
+                if gi > 0 {
+                    let tags = &src.tag[range.clone()];
+                    cols.tag.extend(tags.iter().map(|&t| map[t as usize]));
+                }
+            }
+        }
+        cols.run = run;
+        result.scalars = cols;
+        drop(parts);
+        let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
+        let outs = groups.into_iter().flat_map(|g| g.runs);
+        for (ri, mut o) in outs.enumerate() {
+            let map = &maps[ri];
             for it in &mut o.items {
                 it.tag = map[it.tag as usize];
             }

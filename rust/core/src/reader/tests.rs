@@ -317,3 +317,84 @@ fn hparams_in_metadata_of_an_empty_value() {
     assert_eq!(out.items.len(), 1);
     assert_eq!(out.items[0].kind, Kind::HParams);
 }
+
+#[test]
+fn group_sizes_cover_every_run_in_balanced_contiguous_groups() {
+    use proptest::prelude::*;
+    proptest!(ProptestConfig::with_cases(2_000), |(weights in proptest::collection::vec(0u64..10_000, 0..60), n in 1usize..9)| {
+        let groups = group_sizes(&weights, n);
+        let total: u64 = weights.iter().sum();
+        prop_assert!(!groups.is_empty());
+        prop_assert!(groups.len() <= n.max(1));
+        prop_assert_eq!(groups.iter().map(|g| g.0).sum::<usize>(), weights.len());
+        let mut at = 0;
+        let max_w = weights.iter().copied().max().unwrap_or(0);
+        for &(len, bytes) in &groups {
+            prop_assert!(len > 0 || weights.is_empty());
+            prop_assert_eq!(bytes, weights[at..at + len].iter().sum::<u64>());
+            // No group holds much more than its share.
+            prop_assert!(bytes <= total / groups.len() as u64 + 2 * max_w + 1);
+            at += len;
+        }
+    });
+}
+
+/// Reading with 1, 2, 3 or 7 threads (1 to 7 groups of runs, merged in order) gives the same
+/// columns: runs, tags, steps, values, files, per-tag counts.
+#[test]
+fn output_does_not_depend_on_the_number_of_threads() {
+    let d = tempfile::tempdir().unwrap();
+    for r in 0..23i64 {
+        let dir = d.path().join(format!("run{r:02}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..(r % 3 + 1) {
+            let mut evs = vec![header()];
+            // Runs of very different sizes, tags in a run-dependent order.
+            let n = r * 37 % 200;
+            evs.extend(scalars(&format!("t{}", (r + f) % 4), 0..n));
+            evs.extend(scalars("shared", f * 1000..f * 1000 + n / 2));
+            fs::write(dir.join(format!("events.out.tfevents.{f}")), frame(&evs)).unwrap();
+        }
+    }
+    let read_with = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| read(d.path(), ReadOptions::default()).unwrap())
+    };
+    let rows = |o: &ReadOutput| -> Vec<(String, String, String, i64, u64)> {
+        (0..o.scalars.len())
+            .map(|i| {
+                let s = &o.scalars;
+                (
+                    o.runs[s.run[i] as usize].clone(),
+                    o.tags[s.tag[i] as usize].clone(),
+                    o.files[s.file[i] as usize].path.display().to_string(),
+                    s.step[i],
+                    s.value[i].to_bits(),
+                )
+            })
+            .collect()
+    };
+    let one = read_with(1);
+    assert!(one.scalars.len() > 3000);
+    for t in [2, 3, 7] {
+        let many = read_with(t);
+        assert_eq!(rows(&many), rows(&one), "{t} threads");
+        assert_eq!(many.runs, one.runs);
+        let counts = |o: &ReadOutput| -> Vec<(String, String, u64)> {
+            o.tag_info
+                .iter()
+                .map(|ti| {
+                    (
+                        o.runs[ti.run as usize].clone(),
+                        o.tags[ti.tag as usize].clone(),
+                        ti.counts[0],
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(counts(&many), counts(&one), "{t} threads");
+    }
+}
