@@ -56,6 +56,28 @@ def test_bad_payload_crc_skips_one_record_and_counts_it(tmp_path):
     assert len(ferroboard.read_scalars(p, check_crc=False)["step"]) == 10
 
 
+def test_tag_filter_does_not_verify_records_of_known_filtered_out_tags(tmp_path):
+    records = [frame(header_event())]
+    for s in range(6):
+        records += [frame(scalar_event("keep", s, s)), frame(scalar_event("drop", s, -s))]
+    offsets = np.cumsum([0] + [len(r) for r in records]).tolist()
+    buf = bytearray(b"".join(records))
+    drop_late = offsets[6]  # "drop" at step 2: a tag already seen by then
+    buf[offsets[7] - 5] ^= 0x40  # the value byte just before its payload CRC
+    assert drop_late == offsets[7] - len(records[6])
+    p = _write(tmp_path / NAME, bytes(buf))
+    # Unfiltered: the damage is found and counted.
+    assert ferroboard.read(p).files[0]["corrupt"] == [drop_late]
+    # Filtered to "keep": every "keep" value back, the "drop" record skipped unverified.
+    res = ferroboard.read(p, tags=["keep"])
+    assert res.scalars["value"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert res.files[0]["corrupt"] == []
+    assert res.files[0]["records"] == len(records)
+    # strict=True verifies every record, filtered or not.
+    with pytest.raises(ferroboard.CorruptRecordError, match=f"offset {drop_late}"):
+        ferroboard.read(p, tags=["keep"], strict=True)
+
+
 def test_bad_length_crc_stops_the_file_and_names_the_offset(tmp_path):
     data, offsets = scalar_file("x", range(10))
     buf = bytearray(data)

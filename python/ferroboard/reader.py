@@ -16,9 +16,12 @@ Three ways in:
 Fault policy, everywhere: an incomplete tail is normal; a record whose payload CRC fails is
 skipped and counted (see ``files`` reports); a corrupt length stops that file and is reported
 with its byte offset; ``strict=True`` raises :class:`CorruptRecordError` instead, naming the
-file and offset. ``purge_restarts=True`` gives TensorBoard's view of restarted runs (per tag, a
-record at step ``s`` drops the earlier-written records of that tag with step ``>= s``); by
-default every record comes back as written.
+file and offset. The payload CRC of every record whose data comes back is checked
+(``check_crc=False`` skips that); with a ``tags`` filter, plain scalar records of tags
+already known to be filtered out are skipped without it, so corrupt ones among them are not
+counted (``strict=True`` checks every record). ``purge_restarts=True`` gives TensorBoard's
+view of restarted runs (per tag, a record at step ``s`` drops the earlier-written records of
+that tag with step ``>= s``); by default every record comes back as written.
 """
 
 from __future__ import annotations

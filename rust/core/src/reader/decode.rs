@@ -60,30 +60,14 @@ impl<'a> Wire<'a> {
 /// Reads a varint at `*pos`, advancing it.
 #[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
-    // Field keys, lengths and most steps fit in one or two bytes.
-    if let Some(&b0) = buf.get(*pos) {
-        if b0 < 0x80 {
-            *pos += 1;
-            return Ok(u64::from(b0));
-        }
-        if let Some(&b1) = buf.get(*pos + 1) {
-            if b1 < 0x80 {
-                *pos += 2;
-                return Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7);
-            }
-        }
-    }
-    read_varint_long(buf, pos)
-}
-
-/// [`read_varint`] for three bytes or more (and for errors).
-#[inline]
-fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
     let p = *pos;
-    let bytes = buf.get(p..).ok_or(WireError)?;
-    if let Some(w) = bytes.first_chunk::<8>() {
-        // Up to 8 bytes at once: the first byte without the continuation bit ends it.
+    if let Some(w) = buf.get(p..).and_then(<[u8]>::first_chunk::<8>) {
+        // 8 bytes at hand: the first byte without the continuation bit ends the varint.
         let w = u64::from_le_bytes(*w);
+        if w & 0x80 == 0 {
+            *pos = p + 1;
+            return Ok(w & 0x7f);
+        }
         let stops = !w & 0x8080_8080_8080_8080;
         if stops != 0 {
             let len = (stops.trailing_zeros() / 8 + 1) as usize;
@@ -96,6 +80,14 @@ fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
             return Ok(x);
         }
     }
+    read_varint_slow(buf, pos)
+}
+
+/// [`read_varint`] near the end of the buffer, for varints of 9 or 10 bytes, and for errors.
+#[inline(never)]
+fn read_varint_slow(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    let p = *pos;
+    let bytes = buf.get(p..).ok_or(WireError)?;
     let mut result = 0u64;
     for (i, &b) in bytes.iter().take(10).enumerate() {
         if i == 9 && b > 1 {
@@ -242,39 +234,78 @@ pub fn scan_event(payload: &[u8]) -> Result<EventView<'_>, WireError> {
 /// then takes the generic path, which handles every layout).
 #[inline]
 pub fn simple_scalar_event(b: &[u8]) -> Option<(f64, i64, &[u8], f32)> {
-    let mut p = 0usize;
-    let mut wall_time = 0.0;
-    let mut step = 0i64;
-    if b.first() == Some(&0x09) {
-        wall_time = f64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
-        p = 9;
-    }
-    if b.get(p) == Some(&0x10) {
+    let s = ScalarLayout::of(b)?;
+    let wall_time = match s.wall_time {
+        Some(at) => f64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?),
+        None => 0.0,
+    };
+    let v = f32::from_le_bytes(*b.get(s.value..)?.first_chunk::<4>()?);
+    Some((wall_time, s.step, &b[s.tag.clone()], v))
+}
+
+/// The tag of an event in [`simple_scalar_event`]'s layout, without decoding anything else.
+#[inline]
+pub fn simple_scalar_tag(b: &[u8]) -> Option<&[u8]> {
+    let s = ScalarLayout::of(b)?;
+    Some(&b[s.tag])
+}
+
+/// Where the fields of a plain scalar event are (byte offsets into the payload).
+struct ScalarLayout {
+    wall_time: Option<usize>,
+    step: i64,
+    tag: std::ops::Range<usize>,
+    value: usize,
+}
+
+impl ScalarLayout {
+    /// The layout of `b`, if `b` is exactly `[09 wall_time] [10 step] 2a len (0a len (0a len
+    /// tag) 15 value)`: each nested length must end where its message ends.
+    #[inline(always)]
+    fn of(b: &[u8]) -> Option<Self> {
+        let mut p = 0usize;
+        let mut wall_time = None;
+        let mut step = 0;
+        if b.first() == Some(&0x09) {
+            wall_time = Some(1);
+            p = 9;
+        }
+        if b.get(p) == Some(&0x10) {
+            p += 1;
+            step = read_varint(b, &mut p).ok()? as i64;
+        }
+        // summary: 2a len, ending at the end of the event.
+        if b.get(p) != Some(&0x2a) {
+            return None;
+        }
         p += 1;
-        step = read_varint(b, &mut p).ok()? as i64;
+        let len = read_varint(b, &mut p).ok()?;
+        if len != (b.len() - p) as u64 || b.get(p) != Some(&0x0a) {
+            return None;
+        }
+        // value: 0a len, ending at the end too.
+        p += 1;
+        let vlen = read_varint(b, &mut p).ok()?;
+        if vlen != (b.len() - p) as u64 || b.get(p) != Some(&0x0a) {
+            return None;
+        }
+        // tag: 0a len bytes, then 15 and the 4 bytes of simple_value, and nothing else.
+        p += 1;
+        let tlen = read_varint(b, &mut p).ok()?;
+        if tlen.checked_add(5)? != (b.len() - p) as u64 {
+            return None;
+        }
+        let end = p + tlen as usize;
+        if b[end] != 0x15 {
+            return None;
+        }
+        Some(ScalarLayout {
+            wall_time,
+            step,
+            tag: p..end,
+            value: end + 1,
+        })
     }
-    if b.get(p) != Some(&0x2a) {
-        return None;
-    }
-    p += 1;
-    let len = read_varint(b, &mut p).ok()? as usize;
-    if p.checked_add(len)? != b.len() || b.get(p) != Some(&0x0a) {
-        return None;
-    }
-    p += 1;
-    let vlen = read_varint(b, &mut p).ok()? as usize;
-    if p.checked_add(vlen)? != b.len() || b.get(p) != Some(&0x0a) {
-        return None;
-    }
-    p += 1;
-    let tlen = read_varint(b, &mut p).ok()? as usize;
-    let tag = b.get(p..p.checked_add(tlen)?)?;
-    p += tlen;
-    if b.len() != p + 5 || b[p] != 0x15 {
-        return None;
-    }
-    let v = f32::from_le_bytes(b[p + 1..p + 5].try_into().ok()?);
-    Some((wall_time, step, tag, v))
 }
 
 /// The payload of one `Summary.Value` (its `value` oneof).

@@ -22,6 +22,24 @@ pub(crate) fn with_buffer<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     BUFFER.with(|b| f(&mut b.borrow_mut()))
 }
 
+/// One framed record: its length was checked, its payload not yet.
+pub(crate) struct Record<'a> {
+    /// Byte offset of the record in the file.
+    pub(crate) offset: u64,
+    /// The payload (a serialized `Event`).
+    pub(crate) payload: &'a [u8],
+    stored: MaskedCrc,
+    check: bool,
+}
+
+impl Record<'_> {
+    /// Whether the payload matches its CRC (always true when CRCs are not checked).
+    #[inline]
+    pub(crate) fn intact(&self) -> bool {
+        !self.check || MaskedCrc::compute(self.payload) == self.stored
+    }
+}
+
 /// Where [`Framer::each`] stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
@@ -56,15 +74,15 @@ impl<'b> Framer<'b> {
         }
     }
 
-    /// Calls `f(offset, Some(payload))` for each whole record from here on, or
-    /// `f(offset, None)` for one whose payload CRC does not match, until the data ends or a
-    /// length is corrupt. An error from `f` stops the scan and is returned.
+    /// Calls `f` with each whole record from here on, until the data ends or a length is
+    /// corrupt (lengths are always checked; payloads when and if `f` asks
+    /// [`Record::intact`]). An error from `f` stops the scan and is returned.
     ///
     /// The records already in the buffer are framed in one tight loop; the buffer is refilled
     /// only when the next record is not all there.
     pub(crate) fn each<E: From<io::Error>>(
         &mut self,
-        mut f: impl FnMut(u64, Option<&[u8]>) -> Result<(), E>,
+        mut f: impl FnMut(Record<'_>) -> Result<(), E>,
     ) -> Result<Stop, E> {
         loop {
             let filled = self.filled;
@@ -89,10 +107,12 @@ impl<'b> Framer<'b> {
                 // `total` bytes are in memory, so it fits in usize.
                 let end = s + HEADER_LEN + len as usize;
                 let payload = &buf[s + HEADER_LEN..end];
-                let intact = !self.check_crc
-                    || MaskedCrc::compute(payload)
-                        == MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4"));
-                f(offset, intact.then_some(payload))?;
+                f(Record {
+                    offset,
+                    payload,
+                    stored: MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4")),
+                    check: self.check_crc,
+                })?;
                 s = end + FOOTER_LEN;
                 offset += total;
             }
@@ -165,10 +185,11 @@ mod tests {
         let mut fr = Framer::new(f, offset, true, &mut buf);
         let (mut recs, mut bad) = (Vec::new(), Vec::new());
         let stop = fr
-            .each(|at, payload| -> io::Result<()> {
-                match payload {
-                    Some(p) => recs.push(p.to_vec()),
-                    None => bad.push(at),
+            .each(|r| -> io::Result<()> {
+                if r.intact() {
+                    recs.push(r.payload.to_vec());
+                } else {
+                    bad.push(r.offset);
                 }
                 Ok(())
             })
@@ -232,7 +253,7 @@ mod tests {
         f.seek(SeekFrom::Start(0)).unwrap();
         let mut buf = Vec::new();
         let mut fr = Framer::new(f, 0, true, &mut buf);
-        let stop = fr.each(|_, _| -> io::Result<()> { Ok(()) }).unwrap();
+        let stop = fr.each(|_| -> io::Result<()> { Ok(()) }).unwrap();
         assert_eq!(
             stop,
             Stop::End {

@@ -124,7 +124,10 @@ pub struct ReadOptions {
     pub runs: Option<HashSet<String>>,
     /// Only these tags (`None`: all). Values of other tags are not decoded.
     pub tags: Option<HashSet<String>>,
-    /// Check every payload's CRC (lengths' CRCs are always checked).
+    /// Check the payload CRC of every record whose data is returned (lengths' CRCs are
+    /// always checked). With a tag filter, the plain scalar records of tags already known to
+    /// be filtered out are skipped unverified, since nothing of them is returned; corrupt
+    /// records among them are then not counted. `strict` verifies every record.
     pub check_crc: bool,
     /// Raise on a corrupt record instead of skipping (bad payload CRC) or stopping the file
     /// (bad length CRC).
@@ -422,22 +425,31 @@ impl LocalTags {
     /// The id of `tag`, interning it if new.
     #[inline(always)]
     fn intern(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
+        match self.lookup(tag) {
+            Some(id) => id,
+            None => self.insert(tag, opts),
+        }
+    }
+
+    /// The id of `tag`, if it is known.
+    #[inline(always)]
+    fn lookup(&mut self, tag: &[u8]) -> Option<u32> {
         // Most files cycle through a few tags: try the one after the last hit first.
         let n = self.keys.len() as u32;
         if n > 0 {
             let guess = if self.last + 1 < n { self.last + 1 } else { 0 };
             if short_eq(&self.keys[guess as usize], tag) {
                 self.last = guess;
-                return guess;
+                return Some(guess);
             }
         }
-        self.intern_slow(tag, opts)
+        self.lookup_slow(tag)
     }
 
-    /// [`LocalTags::intern`] when the guess missed: a linear scan while there are few tags,
-    /// a hash map after; a new entry for a new tag.
+    /// [`LocalTags::lookup`] when the guess missed: a linear scan while there are few tags,
+    /// a hash map after.
     #[inline(never)]
-    fn intern_slow(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
+    fn lookup_slow(&mut self, tag: &[u8]) -> Option<u32> {
         let found = if self.keys.len() <= LINEAR_TAGS {
             self.keys
                 .iter()
@@ -448,8 +460,13 @@ impl LocalTags {
         };
         if let Some(i) = found {
             self.last = i;
-            return i;
         }
+        found
+    }
+
+    /// Interns a new tag.
+    #[inline(never)]
+    fn insert(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
         let name = String::from_utf8_lossy(tag).into_owned();
         let wanted = opts.tags.as_ref().is_none_or(|s| s.contains(&name));
         let id = self.keys.len() as u32;
@@ -518,17 +535,12 @@ fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
     let n = n.clamp(1, weights.len().max(1)) as u64;
     let mut out = Vec::new();
     let (mut len, mut bytes) = (0usize, 0u64);
-    for (i, &w) in weights.iter().enumerate() {
+    for &w in weights {
         len += 1;
         bytes += w;
         let done: u64 = out.iter().map(|g: &(usize, u64)| g.1).sum::<u64>() + bytes;
-        // Close the group once it holds its share of the bytes (leaving at least one run for
-        // each group still to come).
-        let groups_left = n - out.len() as u64;
-        if groups_left > 1
-            && done * n >= total * (out.len() as u64 + 1)
-            && weights.len() - i > (groups_left - 1) as usize
-        {
+        // Close the group once the groups so far hold their share of the bytes.
+        if (out.len() as u64) < n - 1 && done * n >= total * (out.len() as u64 + 1) {
             out.push((len, bytes));
             (len, bytes) = (0, 0);
         }
@@ -623,6 +635,9 @@ impl RunState {
         if offset > 0 {
             file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
         }
+        // With a tag filter, scalar records of tags known to be filtered out are skipped
+        // before their payload CRC is computed (strict mode checks everything).
+        let filtered = !opts.strict && opts.tags.is_some();
         let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
             let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
             let corrupt = |offset, what| ReaderError::Corrupt {
@@ -631,25 +646,27 @@ impl RunState {
                 what,
             };
             let stop = framer
-                .each(|offset, payload| -> Result<(), ScanError> {
+                .each(|rec| -> Result<(), ScanError> {
                     report.records += 1;
-                    match payload {
-                        Some(payload) => {
-                            if self.process(payload, file_id, opts, out, cols).is_err() {
-                                if opts.strict {
-                                    let what = "malformed event (CRC matched)";
-                                    return Err(ScanError::Strict(corrupt(offset, what)));
-                                }
-                                report.malformed.push(offset);
-                            }
+                    let offset = rec.offset;
+                    if filtered && self.filtered_out(rec.payload) {
+                        // Not returned, so not verified either (see `ReadOptions::check_crc`).
+                        return Ok(());
+                    }
+                    if !rec.intact() {
+                        if opts.strict {
+                            let what = "record payload CRC mismatch";
+                            return Err(ScanError::Strict(corrupt(offset, what)));
                         }
-                        None => {
-                            if opts.strict {
-                                let what = "record payload CRC mismatch";
-                                return Err(ScanError::Strict(corrupt(offset, what)));
-                            }
-                            report.corrupt.push(offset);
+                        report.corrupt.push(offset);
+                        return Ok(());
+                    }
+                    if self.process(rec.payload, file_id, opts, out, cols).is_err() {
+                        if opts.strict {
+                            let what = "malformed event (CRC matched)";
+                            return Err(ScanError::Strict(corrupt(offset, what)));
                         }
+                        report.malformed.push(offset);
                     }
                     Ok(())
                 })
@@ -675,6 +692,22 @@ impl RunState {
         cols.fill_file(file_id);
         result?;
         Ok(report)
+    }
+
+    /// True for a record that is a plain scalar event of a known tag that the tag filter
+    /// leaves out.
+    #[inline]
+    fn filtered_out(&mut self, payload: &[u8]) -> bool {
+        let Some(tag) = decode::simple_scalar_tag(payload) else {
+            return false;
+        };
+        match self.tags.lookup(tag) {
+            Some(id) => {
+                let slot = &self.tags.slots[id as usize];
+                !slot.wanted && slot.plugin != "hparams"
+            }
+            None => false,
+        }
     }
 
     #[inline]

@@ -398,3 +398,51 @@ fn output_does_not_depend_on_the_number_of_threads() {
         assert_eq!(counts(&many), counts(&one), "{t} threads");
     }
 }
+
+/// With a tag filter, plain scalar records of tags already known to be filtered out are not
+/// verified (nothing of them is returned); the first record of a tag, every record of a wanted
+/// tag, and everything in strict mode still are.
+#[test]
+fn filtered_out_records_are_not_verified() {
+    let d = tempfile::tempdir().unwrap();
+    let mut evs = vec![header()];
+    for s in 0..4 {
+        evs.extend(scalars("keep", s..s + 1));
+        evs.extend(scalars("drop", s..s + 1));
+    }
+    let rec_len = |e: &Event| HEADER_LEN + e.encoded_len() + 4;
+    let offset_of = |i: usize| evs[..i].iter().map(rec_len).sum::<usize>();
+    let mut bytes = frame(&evs);
+    // Damage the value byte (the last payload byte) of: "drop" at step 0 (its first record),
+    // "drop" at step 2 (known by then), and "keep" at step 3.
+    let (drop0, drop2, keep3) = (offset_of(2), offset_of(6), offset_of(7));
+    for (at, i) in [(drop0, 2), (drop2, 6), (keep3, 7)] {
+        bytes[at + HEADER_LEN + evs[i].encoded_len() - 1] ^= 0x40;
+    }
+    let p = d.path().join("events.out.tfevents.1");
+    fs::write(&p, &bytes).unwrap();
+    let only_keep = ReadOptions {
+        tags: Some(["keep".to_owned()].into()),
+        ..Default::default()
+    };
+    let out = read(&p, only_keep.clone()).unwrap();
+    assert_eq!(out.scalars.step, vec![0, 1, 2]);
+    assert_eq!(out.files[0].corrupt, vec![drop0 as u64, keep3 as u64]);
+    assert_eq!(out.files[0].records, evs.len() as u64);
+    // Everything verified without the filter, and in strict mode with it.
+    let all = read(&p, ReadOptions::default()).unwrap();
+    let expected = vec![drop0 as u64, drop2 as u64, keep3 as u64];
+    assert_eq!(all.files[0].corrupt, expected);
+    let err = read(
+        &p,
+        ReadOptions {
+            strict: true,
+            ..only_keep
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("offset {drop0}")),
+        "{err}"
+    );
+}
