@@ -62,7 +62,7 @@ def _rss_mb() -> float:
 
 def case(name: str, path: str) -> dict:
     """Runs one case in this process; returns seconds, records and memory."""
-    repeats = 3
+    repeats = 7
     if name.startswith("ferroboard"):
         import ferroboard
 

@@ -256,6 +256,7 @@ fn take_names<'py>(
     let items: Vec<Bound<'py, PyAny>> = table.iter().collect();
     let codes = codes.as_array();
     let mut out: Vec<Py<PyAny>> = Vec::with_capacity(codes.len());
+    ferroboard_core::reader::huge_pages::advise(&mut out);
     for &c in codes.iter() {
         let item = items.get(c as usize).ok_or_else(|| {
             PyIndexError::new_err(format!(

@@ -5,15 +5,16 @@
 //! Linux can back an anonymous mapping with 2 MiB pages instead, when asked with
 //! `madvise(MADV_HUGEPAGE)` (the default `transparent_hugepage=madvise` setting only gives
 //! them to regions that ask). [`advise`] asks for the part of a buffer's capacity that covers
-//! whole 2 MiB pages; elsewhere, or when the kernel declines, nothing changes.
+//! whole 2 MiB pages; elsewhere, or when the kernel declines, nothing changes. The Python
+//! binding uses it for the name columns it builds.
 
-/// Buffers smaller than this are left alone (a huge page would mostly be wasted).
-const MIN_BYTES: usize = 4 << 20;
+/// Buffers smaller than this are left alone (they cannot hold a whole aligned huge page).
+const MIN_BYTES: usize = 2 << 20;
 
 /// Asks the kernel to back the not-yet-touched capacity of `v` with huge pages.
 ///
 /// Purely advisory: the contents and validity of `v` are unchanged whatever the answer.
-pub(crate) fn advise<T>(v: &mut Vec<T>) {
+pub fn advise<T>(v: &mut Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;

@@ -24,7 +24,7 @@
 pub mod decode;
 pub mod discovery;
 mod frames;
-mod huge_pages;
+pub mod huge_pages;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
