@@ -1133,38 +1133,68 @@ impl LogReader {
                     .collect(),
             );
         }
-        // The first group's columns become the output; the others' rows are appended.
+        // The first group's columns become the output; the others' rows are appended, each
+        // column by its own task (they are independent), as is building `run` and mapping
+        // the tags to global ids.
         let mut groups = groups;
         let mut cols = std::mem::take(&mut groups[0].scalars);
         let total: usize = cols.len() + groups[1..].iter().map(|g| g.scalars.len()).sum::<usize>();
-        for (range, _, map) in &parts[0] {
-            for t in &mut cols.tag[range.clone()] {
-                *t = map[*t as usize];
-            }
-        }
         cols.reserve(total - cols.len());
         let mut run = Vec::with_capacity(total);
         huge_pages::advise(&mut run);
-        for (gi, g) in groups.iter().enumerate() {
-            let src = &g.scalars;
-            if gi > 0 {
-                cols.file.extend_from_slice(&src.file);
-                cols.step.extend_from_slice(&src.step);
-                cols.wall_time.extend_from_slice(&src.wall_time);
-                cols.value.extend_from_slice(&src.value);
-                cols.encoding.extend_from_slice(&src.encoding);
-            }
-            for (range, r, map) in &parts[gi] {
-                run.resize(run.len() + range.len(), *r);
-                if gi > 0 {
-                    let tags = &src.tag[range.clone()];
-                    cols.tag.extend(tags.iter().map(|&t| map[t as usize]));
+        let rest = &groups[1..];
+        let parts = &parts;
+        {
+            let ScalarColumns {
+                file,
+                tag,
+                step,
+                wall_time,
+                value,
+                encoding,
+                ..
+            } = &mut cols;
+            fn append<T: Copy>(
+                v: &mut Vec<T>,
+                rest: &[GroupOutput],
+                col: impl Fn(&ScalarColumns) -> &[T],
+            ) {
+                for g in rest {
+                    v.extend_from_slice(col(&g.scalars));
                 }
             }
+            rayon::scope(|sc| {
+                sc.spawn(|_| append(step, rest, |c| &c.step));
+                sc.spawn(|_| append(wall_time, rest, |c| &c.wall_time));
+                sc.spawn(|_| append(value, rest, |c| &c.value));
+                sc.spawn(|_| {
+                    for g in rest {
+                        file.extend_from_slice(&g.scalars.file);
+                        encoding.extend_from_slice(&g.scalars.encoding);
+                    }
+                });
+                sc.spawn(|_| {
+                    for (range, _, map) in &parts[0] {
+                        for t in &mut tag[range.clone()] {
+                            *t = map[*t as usize];
+                        }
+                    }
+                    for (g, p) in rest.iter().zip(&parts[1..]) {
+                        for (range, _, map) in p {
+                            let tags = &g.scalars.tag[range.clone()];
+                            tag.extend(tags.iter().map(|&t| map[t as usize]));
+                        }
+                    }
+                });
+                sc.spawn(|_| {
+                    for (range, r, _) in parts.iter().flatten() {
+                        run.resize(run.len() + range.len(), *r);
+                    }
+                });
+            });
         }
         cols.run = run;
         result.scalars = cols;
-        drop(parts);
         let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
         let outs = groups.into_iter().flat_map(|g| g.runs);
         for (ri, mut o) in outs.enumerate() {
