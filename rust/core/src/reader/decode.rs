@@ -274,6 +274,28 @@ impl ScalarLayout {
             p += 1;
             step = read_varint(b, &mut p).ok()? as i64;
         }
+        // The usual case in one test: `2a L1 0a L2 0a L3 tag 15 value` with one-byte lengths,
+        // each message ending where its parent does (L1 = L2 + 2, L2 = L3 + 7).
+        if let Some(h) = b.get(p..).and_then(<[u8]>::first_chunk::<6>) {
+            let rest = b.len() - p;
+            let (l1, l2, l3) = (usize::from(h[1]), usize::from(h[3]), usize::from(h[5]));
+            if h[0] == 0x2a
+                && h[2] == 0x0a
+                && h[4] == 0x0a
+                && (l1 | l2 | l3) < 0x80
+                && l1 + 2 == rest
+                && l2 + 4 == rest
+                && l3 + 11 == rest
+            {
+                let end = p + 6 + l3;
+                return (b[end] == 0x15).then_some(ScalarLayout {
+                    wall_time,
+                    step,
+                    tag: p + 6..end,
+                    value: end + 1,
+                });
+            }
+        }
         // summary: 2a len, ending at the end of the event.
         if b.get(p) != Some(&0x2a) {
             return None;
@@ -682,5 +704,80 @@ mod tests {
         check(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]);
         check(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]);
         check(&[0xff; 11]);
+    }
+
+    /// Whenever the scalar layout matcher answers, the generic field scan says the same:
+    /// on events of every shape (tags of 0 to 300 bytes, so one- and two-byte lengths,
+    /// optional fields, metadata, several values) and on damaged copies of them. On the
+    /// plain layout it always answers.
+    #[test]
+    fn scalar_layout_agrees_with_the_generic_scan() {
+        use proptest::prelude::*;
+        let generic = |b: &[u8]| -> Option<(f64, i64, Vec<u8>, f32)> {
+            let ev = scan_event(b).ok()?;
+            let WhatView::Summary(s) = ev.what else {
+                return None;
+            };
+            let vals: Vec<_> = summary_values(s).collect::<Result<_, _>>().ok()?;
+            match vals.as_slice() {
+                [v] if v.metadata.is_none() => match v.value {
+                    ValueKind::Simple(x) => Some((ev.wall_time, ev.step, v.tag.to_vec(), x)),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        proptest!(ProptestConfig::with_cases(20_000), |(
+            tag_len in 0usize..300,
+            wall in proptest::option::of(any::<f64>()),
+            step in proptest::option::of(any::<i64>()),
+            value in any::<f32>(),
+            extra_value in any::<bool>(),
+            with_metadata in any::<bool>(),
+            flip in proptest::option::of((any::<prop::sample::Index>(), 0u8..8)),
+        )| {
+            let tag: String = "t".repeat(tag_len);
+            let mut v = summary::Value {
+                tag: tag.clone(),
+                value: Some(summary::value::Value::SimpleValue(value)),
+                ..Default::default()
+            };
+            if with_metadata {
+                v.metadata = Some(Default::default());
+            }
+            let mut values = vec![v];
+            if extra_value {
+                values.push(values[0].clone());
+            }
+            let ev = crate::proto::Event {
+                wall_time: wall.unwrap_or(0.0),
+                step: step.unwrap_or(0),
+                what: Some(crate::proto::event::What::Summary(crate::proto::Summary { value: values })),
+                ..Default::default()
+            };
+            let mut bytes = ev.encode_to_vec();
+            // (An empty tag is not written at all: that event takes the generic path.)
+            let plain = !extra_value && !with_metadata && tag_len > 0;
+            if let Some((i, bit)) = flip {
+                let at = i.index(bytes.len());
+                bytes[at] ^= 1 << bit;
+            }
+            let fast = simple_scalar_event(&bytes).map(|(w, s, t, x)| (w, s, t.to_vec(), x));
+            if let Some(f) = &fast {
+                let g = generic(&bytes);
+                prop_assert!(g.is_some(), "fast path matched what the generic scan rejects");
+                let g = g.unwrap();
+                prop_assert_eq!(f.0.to_bits(), g.0.to_bits());
+                prop_assert_eq!(f.1, g.1);
+                prop_assert_eq!(&f.2, &g.2);
+                prop_assert_eq!(f.3.to_bits(), g.3.to_bits());
+            }
+            if plain && flip.is_none() {
+                let f = fast.expect("the plain layout is recognised");
+                prop_assert_eq!(&f.2, tag.as_bytes());
+                prop_assert_eq!(f.3.to_bits(), value.to_bits());
+                prop_assert_eq!(f.1, step.unwrap_or(0));
+            }
+        });
     }
 }
