@@ -455,6 +455,51 @@ def test_restart_view(tmp_path):
     assert tb_view["tag"].tolist() == ["x"] * 4 + ["y"]
 
 
+def test_log_tail_reports_what_a_restart_supersedes(tmp_path):
+    from tests.reader_logs import frame, header_event, scalar_event
+
+    batches = [
+        [("x", 0), ("x", 1), ("x", 2), ("x", 3), ("y", 5)],
+        [("x", 4), ("x", 2), ("x", 3), ("y", 6)],  # x restarts at 2: batch 1's 2, 3 go
+        [("x", 4), ("y", 1)],  # y restarts at 1: its 5 and 6 go
+    ]
+    run = tmp_path / "run"
+    run.mkdir()
+    p = run / "events.out.tfevents.1.host"
+    p.write_bytes(frame(header_event()))
+    tail = ferroboard.LogTail(tmp_path, purge_restarts=True)
+    rows: list[tuple[str, str, int, float]] = []
+    seen_purges = []
+    for i, batch in enumerate(batches):
+        with open(p, "ab") as f:
+            for tag, step in batch:
+                f.write(frame(scalar_event(tag, step, float(10 * i + step))))
+        r = tail.read()
+        seen_purges.append(r.purges)
+        for pg in r.purges:
+            gone = {(pg["run"], pg["tag"])}
+            rows = [x for x in rows if not ((x[0], x[1]) in gone and x[2] >= pg["step"])]
+        s = r.scalars
+        rows += list(zip(s["run"], s["tag"], s["step"].tolist(), s["value"].tolist()))
+    assert seen_purges == [
+        [],
+        [{"run": "run", "tag": "x", "step": 2}],
+        [{"run": "run", "tag": "y", "step": 1}],
+    ]
+    once = ferroboard.read_scalars(tmp_path, purge_restarts=True)
+    assert ferroboard.read(tmp_path, purge_restarts=True).purges == []
+    expected = list(zip(once["run"], once["tag"], once["step"].tolist(), once["value"].tolist()))
+    assert rows == expected
+    assert [(t, st, v) for _, t, st, v in rows] == [
+        ("x", 0, 0.0),
+        ("x", 1, 1.0),
+        ("x", 2, 12.0),
+        ("x", 3, 13.0),
+        ("x", 4, 24.0),
+        ("y", 1, 21.0),
+    ]
+
+
 def test_take_names_builds_object_arrays_and_checks_codes():
     from ferroboard._native import take_names
 

@@ -168,6 +168,16 @@ class ReadResult:
         self._scalars: Optional[dict[str, np.ndarray]] = None
 
     @property
+    def purges(self) -> list[dict[str, Any]]:
+        """With ``purge_restarts=True`` in a :class:`LogTail`: the rows returned by earlier
+        reads that a restart in this one supersedes, as ``{"run", "tag", "step"}`` (drop that
+        run's and tag's rows at steps ``>= step``). Empty for a one-shot read."""
+        return [
+            {"run": self.runs[r], "tag": self.tags[t], "step": s}
+            for r, t, s in self._raw.get("purges", [])
+        ]
+
+    @property
     def corrupt_records(self) -> int:
         """Records skipped because their payload CRC failed."""
         return sum(len(f["corrupt"]) for f in self.files)
@@ -336,8 +346,11 @@ class LogTail:
 
     Each :meth:`read` returns a :class:`ReadResult` holding only the records appended since
     the previous call (everything, the first time). An incomplete final record is left for
-    the next call; new files and runs are picked up as they appear. Options as :func:`read`
-    (``purge_restarts`` applies within each batch only).
+    the next call; new files and runs are picked up as they appear. Options as :func:`read`.
+
+    With ``purge_restarts=True`` each batch holds TensorBoard's view of its own records, and
+    :attr:`ReadResult.purges` says which rows of earlier batches a restart in it supersedes:
+    dropping those, then appending the batch, keeps exactly the one-shot view.
     """
 
     def __init__(self, path: PathLike, **kw: Any):

@@ -241,6 +241,8 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
         hps.append(hd)?;
     }
     d.set_item("hparams", hps)?;
+    let purges: Vec<(u32, u32, i64)> = out.purges.iter().map(|p| (p.run, p.tag, p.step)).collect();
+    d.set_item("purges", purges)?;
     Ok(d)
 }
 

@@ -134,7 +134,8 @@ pub struct ReadOptions {
     pub strict: bool,
     /// TensorBoard data server's view of restarted runs: per run and tag, a record at step `s`
     /// drops the earlier-written records of that tag with step `>= s`. Off: every record as
-    /// written. Applies to each [`LogReader::poll`] result on its own.
+    /// written. Across [`LogReader::poll`] calls, records already returned are not taken back:
+    /// each result lists in [`ReadOutput::purges`] those a restart in it supersedes.
     pub purge_restarts: bool,
 }
 
@@ -373,6 +374,21 @@ pub struct ReadOutput {
     pub run_metadata: Vec<Vec<String>>,
     /// hparams plugin data per run (default when none).
     pub hparams: Vec<RunHParams>,
+    /// With [`ReadOptions::purge_restarts`], in incremental reading: records returned by
+    /// earlier polls that a restart in this one supersedes.
+    pub purges: Vec<Purge>,
+}
+
+/// Records of earlier polls superseded by a restart: those of `run` and `tag` at steps
+/// `>= step` (what TensorBoard's data server would drop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purge {
+    /// Index into [`ReadOutput::runs`].
+    pub run: u32,
+    /// Index into [`ReadOutput::tags`].
+    pub tag: u32,
+    /// The first superseded step.
+    pub step: i64,
 }
 
 impl ReadOutput {
@@ -499,6 +515,9 @@ struct RunState {
     has_graph: bool,
     run_metadata: Vec<String>,
     hparams: RunHParams,
+    /// With `purge_restarts`: per local tag, the largest step among the records returned so
+    /// far that no later record has superseded.
+    last_steps: HashMap<u32, i64>,
 }
 
 /// One run's share of a poll, with run-local tag ids. Its scalars are the rows `scalars` of
@@ -509,6 +528,8 @@ struct RunOutput {
     items: Vec<Item>,
     reports: Vec<(u32, FileReport)>,
     counts: Vec<[u64; 8]>,
+    /// `(local tag, step)`: records of earlier polls superseded by a restart in this one.
+    purges: Vec<(u32, i64)>,
 }
 
 /// Why a file's scan stopped early.
@@ -598,7 +619,7 @@ impl RunState {
             out.reports.push((f.global, report));
         }
         if opts.purge_restarts {
-            purge_restarts(&mut out, cols, start);
+            purge_restarts(&mut out, cols, start, &mut self.last_steps);
         }
         out.scalars = start..cols.len();
         Ok(out)
@@ -941,20 +962,64 @@ fn want(
 
 /// Applies TensorBoard's restart rule within one run's output: per tag, a record at step `s`
 /// drops the earlier-written records of the same tag with step `>= s`.
-fn purge_restarts(out: &mut RunOutput, cols: &mut ScalarColumns, start: usize) {
-    let keys: Vec<(u32, i64)> = cols.tag[start..]
+///
+/// Records returned by earlier polls cannot be taken back: when a record of this poll at step
+/// `s` supersedes some of them (its tag had a record at step `>= s` before), `(tag, s)` goes
+/// into `out.purges`, and `last_steps` carries each tag's largest surviving step to the next
+/// poll.
+fn purge_restarts(
+    out: &mut RunOutput,
+    cols: &mut ScalarColumns,
+    start: usize,
+    last_steps: &mut HashMap<u32, i64>,
+) {
+    let scalar_keys: Vec<(u32, i64)> = cols.tag[start..]
         .iter()
         .copied()
         .zip(cols.step[start..].iter().copied())
         .collect();
-    let m = restart_mask(&keys);
-    cols.keep_from(start, &m);
-    let keys: Vec<(u32, i64)> = out.items.iter().map(|it| (it.tag, it.step)).collect();
-    let m = restart_mask(&keys);
+    let item_keys: Vec<(u32, i64)> = out.items.iter().map(|it| (it.tag, it.step)).collect();
+    // Per tag: the smallest step of this poll, and the largest that survives it.
+    let mut lowest: HashMap<u32, i64> = HashMap::new();
+    for &(tag, step) in scalar_keys.iter().chain(&item_keys) {
+        let e = lowest.entry(tag).or_insert(step);
+        *e = (*e).min(step);
+    }
+    let scalar_mask = restart_mask(&scalar_keys);
+    let item_mask = restart_mask(&item_keys);
+    let mut highest: HashMap<u32, i64> = HashMap::new();
+    let kept = scalar_keys.iter().zip(&scalar_mask);
+    for (&(tag, step), _) in kept
+        .chain(item_keys.iter().zip(&item_mask))
+        .filter(|k| *k.1)
+    {
+        let e = highest.entry(tag).or_insert(step);
+        *e = (*e).max(step);
+    }
+    let mut tags: Vec<u32> = lowest.keys().copied().collect();
+    tags.sort_unstable();
+    for tag in tags {
+        let (low, high) = (lowest[&tag], highest.get(&tag).copied());
+        let high = high.unwrap_or(low);
+        match last_steps.get(&tag) {
+            // Earlier polls returned records at steps >= low: superseded.
+            Some(&prev) if low <= prev => {
+                out.purges.push((tag, low));
+                last_steps.insert(tag, high);
+            }
+            Some(&prev) => {
+                last_steps.insert(tag, prev.max(high));
+            }
+            None => {
+                last_steps.insert(tag, high);
+            }
+        }
+    }
+    cols.keep_from(start, &scalar_mask);
     let mut i = 0;
     out.items.retain(|_| {
         i += 1;
-        m[i - 1]
+        item_mask[i - 1]
     });
 }
 
@@ -1203,6 +1268,13 @@ impl LogReader {
                 it.tag = map[it.tag as usize];
             }
             result.items.append(&mut o.items);
+            result
+                .purges
+                .extend(o.purges.iter().map(|&(tag, step)| Purge {
+                    run: ri as u32,
+                    tag: map[tag as usize],
+                    step,
+                }));
             for (gi, rep) in o.reports {
                 files[gi as usize] = Some(rep);
             }

@@ -446,3 +446,60 @@ fn filtered_out_records_are_not_verified() {
         "{err}"
     );
 }
+
+/// Incremental reading with `purge_restarts`: applying each poll's `purges` to the rows
+/// returned before, then appending the poll's rows, gives exactly the one-shot view, however
+/// the file's growth is cut into polls.
+#[test]
+fn purges_across_polls_rebuild_the_one_shot_view() {
+    use proptest::prelude::*;
+    proptest!(ProptestConfig::with_cases(300), |(
+        steps in proptest::collection::vec((0u8..2, 0i64..12), 1..40),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..5),
+    )| {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("events.out.tfevents.1");
+        let mut evs = vec![header()];
+        for (i, &(t, s)) in steps.iter().enumerate() {
+            evs.push(event::summary_event(
+                WallTime(i as f64),
+                Step(s),
+                vec![event::scalar_simple(format!("t{t}"), i as f64)],
+            ));
+        }
+        let records: Vec<Vec<u8>> = evs.iter().map(|e| frame(std::slice::from_ref(e))).collect();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(records.len() + 1)).collect();
+        points.push(records.len());
+        points.sort_unstable();
+        let opts = ReadOptions { purge_restarts: true, ..Default::default() };
+        let mut tail = LogReader::new(d.path(), opts.clone());
+        let mut rows: Vec<(String, i64, u64)> = Vec::new();
+        for &n in &points {
+            fs::write(&p, records[..n].concat()).unwrap();
+            let out = tail.poll().unwrap();
+            for pg in &out.purges {
+                let tag = &out.tags[pg.tag as usize];
+                rows.retain(|r| !(&r.0 == tag && r.1 >= pg.step));
+            }
+            for i in 0..out.scalars.len() {
+                rows.push((
+                    out.tags[out.scalars.tag[i] as usize].clone(),
+                    out.scalars.step[i],
+                    out.scalars.value[i].to_bits(),
+                ));
+            }
+        }
+        let once = read(d.path(), opts).unwrap();
+        prop_assert!(once.purges.is_empty());
+        let expected: Vec<(String, i64, u64)> = (0..once.scalars.len())
+            .map(|i| {
+                (
+                    once.tags[once.scalars.tag[i] as usize].clone(),
+                    once.scalars.step[i],
+                    once.scalars.value[i].to_bits(),
+                )
+            })
+            .collect();
+        prop_assert_eq!(rows, expected);
+    });
+}
