@@ -1,4 +1,4 @@
-"""fork() with a writer in use, and writers sent to spawn workers.
+"""fork() with a writer in use or after parallel work, and writers sent to spawn workers.
 
 * A process whose writer is busy (a thread logging at that moment) forks many times: no child
   deadlocks (each has a SIGALRM watchdog), no child corrupts the parent's file, a child that
@@ -6,6 +6,8 @@
 * multiprocessing fork children leave through ``os._exit()``: what they logged is still written.
 * Pickling: a writer sent to a ``spawn`` worker reopens there, on the same ``log_dir``, in its
   own file (torch's writer cannot be pickled at all).
+* A child forked after the parent's thread pools ran (reading a logdir, a large histogram, a PR
+  curve) does the same work on pools of its own instead of hanging.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pickle
 import re
 from pathlib import Path
 
+import ferroboard
 import pytest
 from _robust_util import event_files, ours, run_child, tb_events
 from ferroboard import SummaryWriter
@@ -214,3 +217,62 @@ def test_spawn_workers_receive_a_writer(tmp_path: Path) -> None:
         if e["kind"] == "summary" and e["values"][0]["tag"] == "spawned"
     )
     assert spawned == [0.0] * 50 + [1.0] * 50
+
+
+PARALLEL_AFTER_FORK = """
+import os, signal, sys
+import numpy as np
+import ferroboard
+from ferroboard import SummaryWriter
+
+logdir = sys.argv[1]
+for r in range(8):
+    w = SummaryWriter(os.path.join(logdir, f"run{r}"))
+    for s in range(300):
+        w.add_scalar("x", float(s), s)
+    w.close()
+big = np.linspace(-1, 1, 2_000_000, dtype=np.float32)
+
+def work(tag):
+    n = len(ferroboard.read_scalars(logdir)["step"])
+    w = SummaryWriter(os.path.join(logdir, tag))
+    w.add_histogram("h", big, 0)  # large enough to be bucketed in parallel
+    w.add_pr_curve("pr", (big > 0).astype(np.int64), (big + 1) / 2, 0)
+    w.close()
+    return n
+
+print("parent", work("parent"), flush=True)  # the thread pools now exist in the parent
+pids = []
+for k in range(3):
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(30)  # a child that hangs dies of SIGALRM, which the parent reports
+        ok = work(f"child{k}") == 2400
+        os._exit(0 if ok else 3)
+    pids.append(pid)
+for pid in pids:
+    _, status = os.waitpid(pid, 0)
+    print("child", os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status, flush=True)
+"""
+
+
+def test_forked_children_read_and_bucket_in_parallel(tmp_path: Path) -> None:
+    """A child forked after the parent used the thread pools (reading a logdir, bucketing a
+    large histogram, a PR curve) gets pools of its own: it does the same work and finishes."""
+    p = run_child(PARALLEL_AFTER_FORK, str(tmp_path), timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "parent 2400"
+    children = [ln for ln in lines if ln.startswith("child")]
+    assert len(children) == 3, lines
+    assert all(ln.startswith("child True") for ln in children), lines
+    res = ferroboard.read(tmp_path)
+    hist_runs = {r for r, recs in _hist_runs(res).items() if recs}
+    assert hist_runs == {"parent", "child0", "child1", "child2"}
+
+
+def _hist_runs(res) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for rec in res.records("histograms"):
+        out[rec["run"]] = out.get(rec["run"], 0) + 1
+    return out

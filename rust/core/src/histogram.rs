@@ -790,10 +790,12 @@ fn scan_all<T: Sample, F: Fn(T) -> usize + Sync>(values: &[T], slots: usize, bin
         return scan(values, slots, &bin_of);
     }
     let stretch = PARALLEL_THRESHOLD.max(values.len().div_ceil(64));
-    let partials: Vec<Partial> = values
-        .par_chunks(stretch)
-        .map(|c| scan(c, slots, &bin_of))
-        .collect();
+    let partials: Vec<Partial> = crate::parallel::install(|| {
+        values
+            .par_chunks(stretch)
+            .map(|c| scan(c, slots, &bin_of))
+            .collect()
+    });
     let mut total = partials[0].clone_empty();
     for p in &partials {
         total.merge(p);

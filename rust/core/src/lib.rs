@@ -6,6 +6,7 @@
 //! * [`event`]: building the events torch's `SummaryWriter` writes.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`fork`]: telling a forked child's copy of an object from the original.
+//! * [`parallel`]: the thread pool for data-parallel work, rebuilt in a forked child.
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
 //!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
 //! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
@@ -33,6 +34,7 @@ pub mod event;
 pub mod fork;
 pub mod half;
 pub mod histogram;
+pub mod parallel;
 pub mod pr_curve;
 pub mod proto;
 pub mod reader;

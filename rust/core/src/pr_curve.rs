@@ -527,12 +527,14 @@ fn unweighted<L: Label, P: Prediction>(
     } else {
         PARALLEL_THRESHOLD.max(labels.len().div_ceil(64))
     };
-    let parts: Vec<Result<Counts, usize>> = labels
-        .par_chunks(stretch)
-        .zip(predictions.par_chunks(stretch))
-        .enumerate()
-        .map(|(i, (l, p))| count_stretch(l, p, scale).map_err(|()| i))
-        .collect();
+    let parts: Vec<Result<Counts, usize>> = crate::parallel::install(|| {
+        labels
+            .par_chunks(stretch)
+            .zip(predictions.par_chunks(stretch))
+            .enumerate()
+            .map(|(i, (l, p))| count_stretch(l, p, scale).map_err(|()| i))
+            .collect()
+    });
     let mut counts = vec![0u64; 2 * n];
     for part in parts {
         match part {

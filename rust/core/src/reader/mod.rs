@@ -1149,6 +1149,11 @@ impl LogReader {
     /// Run, file and tag indices are stable across calls: each output lists all runs, files
     /// and tags known so far, and reports only the files read by this call.
     pub fn poll(&mut self) -> Result<ReadOutput, ReaderError> {
+        crate::parallel::install(|| self.poll_now())
+    }
+
+    /// [`LogReader::poll`], on the current thread pool.
+    fn poll_now(&mut self) -> Result<ReadOutput, ReaderError> {
         let found = discovery::discover(&self.root).map_err(|source| ReaderError::Io {
             path: self.root.clone(),
             source,
