@@ -3,11 +3,15 @@
 //! * [`discovery`]: runs and event files, as TensorBoard finds them.
 //! * [`decode`]: zero-allocation scanning of the `Event` wire format (the scalar fast path).
 //! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
+//! * [`huge_pages`]: transparent huge pages for large output buffers.
 //!
 //! [`LogReader`] holds the reading state of one logdir (or file): where each file was left,
 //! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
-//! since the last call (everything, the first time), runs in parallel with rayon, files in
-//! chunks, and never fails on an incomplete tail: it stops there and resumes there next time.
+//! since the last call (everything, the first time) and never fails on an incomplete tail: it
+//! stops there and resumes there next time. Runs are read in contiguous groups of about equal
+//! bytes, one per thread of the [`crate::parallel`] pool, each group's scalars into one set of
+//! columns that the merge appends to the first group's; a run's files are read in order
+//! (a tag's plugin comes from its first metadata), each streamed through one reusable buffer.
 //!
 //! Fault policy: an incomplete tail is normal; a record whose payload CRC fails is skipped and
 //! counted; a corrupt length stops that file and is reported with its byte offset; with
