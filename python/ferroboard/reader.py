@@ -154,7 +154,8 @@ class ReadResult:
     ``runs``, ``tags`` (name lists), ``files`` (per-file reports: ``path``, ``records``,
     ``corrupt`` offsets, ``bad_length_at``, ``pending`` bytes of an incomplete tail,
     ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
-    :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run.
+    :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run, and (in a
+    :class:`LogTail` with ``purge_restarts=True``) ``purges``.
     """
 
     def __init__(self, raw: dict[str, Any]):
