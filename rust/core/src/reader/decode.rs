@@ -228,12 +228,15 @@ pub fn scan_event(payload: &[u8]) -> Result<EventView<'_>, WireError> {
     Ok(ev)
 }
 
+/// `(wall_time, step, tag, value)` of a plain scalar event.
+pub type ScalarFields<'a> = (f64, i64, &'a [u8], f32);
+
 /// The common layout of a scalar event, recognised without the generic field loop:
 /// `Event{wall_time?, step?, summary{value{tag, simple_value}}}` and nothing else, fields in
 /// that order. Returns `(wall_time, step, tag, value)`, or `None` for anything else (the caller
 /// then takes the generic path, which handles every layout).
 #[inline]
-pub fn simple_scalar_event(b: &[u8]) -> Option<(f64, i64, &[u8], f32)> {
+pub fn simple_scalar_event(b: &[u8]) -> Option<ScalarFields<'_>> {
     let s = ScalarLayout::of(b)?;
     let wall_time = match s.wall_time {
         Some(at) => f64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?),
@@ -241,13 +244,6 @@ pub fn simple_scalar_event(b: &[u8]) -> Option<(f64, i64, &[u8], f32)> {
     };
     let v = f32::from_le_bytes(*b.get(s.value..)?.first_chunk::<4>()?);
     Some((wall_time, s.step, &b[s.tag.clone()], v))
-}
-
-/// The tag of an event in [`simple_scalar_event`]'s layout, without decoding anything else.
-#[inline]
-pub fn simple_scalar_tag(b: &[u8]) -> Option<&[u8]> {
-    let s = ScalarLayout::of(b)?;
-    Some(&b[s.tag])
 }
 
 /// Where the fields of a plain scalar event are (byte offsets into the payload).

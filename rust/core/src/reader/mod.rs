@@ -622,11 +622,11 @@ fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
     let total: u64 = weights.iter().sum();
     let n = n.clamp(1, weights.len().max(1)) as u64;
     let mut out = Vec::new();
-    let (mut len, mut bytes) = (0usize, 0u64);
+    let (mut len, mut bytes, mut done) = (0usize, 0u64, 0u64);
     for &w in weights {
         len += 1;
         bytes += w;
-        let done: u64 = out.iter().map(|g: &(usize, u64)| g.1).sum::<u64>() + bytes;
+        done += w;
         // Close the group once the groups so far hold their share of the bytes.
         if (out.len() as u64) < n - 1 && done * n >= total * (out.len() as u64 + 1) {
             out.push((len, bytes));
@@ -737,7 +737,10 @@ impl RunState {
                 .each(|rec| -> Result<(), ScanError> {
                     report.records += 1;
                     let offset = rec.offset;
-                    if filtered && self.filtered_out(rec.payload) {
+                    // Parsed once for the filter and for reading (pure: a corrupt record's
+                    // result is simply dropped below).
+                    let plain = decode::simple_scalar_event(rec.payload);
+                    if filtered && self.filtered_out(plain) {
                         // Not returned, so not verified either (see `ReadOptions::check_crc`).
                         return Ok(());
                     }
@@ -749,7 +752,10 @@ impl RunState {
                         report.corrupt.push(offset);
                         return Ok(());
                     }
-                    if self.process(rec.payload, file_id, opts, out, cols).is_err() {
+                    if self
+                        .process(rec.payload, plain, file_id, opts, out, cols)
+                        .is_err()
+                    {
                         if opts.strict {
                             let what = "malformed event (CRC matched)";
                             return Err(ScanError::Strict(corrupt(offset, what)));
@@ -785,8 +791,8 @@ impl RunState {
     /// True for a record that is a plain scalar event of a known tag that the tag filter
     /// leaves out.
     #[inline]
-    fn filtered_out(&mut self, payload: &[u8]) -> bool {
-        let Some(tag) = decode::simple_scalar_tag(payload) else {
+    fn filtered_out(&mut self, plain: Option<decode::ScalarFields<'_>>) -> bool {
+        let Some((_, _, tag, _)) = plain else {
             return false;
         };
         match self.tags.lookup(tag) {
@@ -802,12 +808,13 @@ impl RunState {
     fn process(
         &mut self,
         payload: &[u8],
+        plain: Option<decode::ScalarFields<'_>>,
         file: u32,
         opts: &ReadOptions,
         out: &mut RunOutput,
         cols: &mut ScalarColumns,
     ) -> Result<(), decode::WireError> {
-        if let Some((wall_time, step, tag, x)) = decode::simple_scalar_event(payload) {
+        if let Some((wall_time, step, tag, x)) = plain {
             let id = self.tags.intern(tag, opts);
             let slot = &self.tags.slots[id as usize];
             if slot.plugin != "hparams" {
