@@ -175,7 +175,7 @@ class ReadResult:
         run's and tag's rows at steps ``>= step``). Empty for a one-shot read."""
         return [
             {"run": self.runs[r], "tag": self.tags[t], "step": s}
-            for r, t, s in self._raw.get("purges", [])
+            for r, t, s in self._raw["purges"]
         ]
 
     @property
