@@ -1,5 +1,5 @@
 //! Times the reader on PATH with several options, interleaved, best of N each (for profiling
-//! and A/B checks): `cargo run --release --example read_loop PATH N [all|nocrc|2tags]...`.
+//! and A/B checks): `cargo run --release --example read_loop PATH N [all|nocrc|2tags|0tags]...`.
 use ferroboard_core::reader::{self, Kind, KindSet, ReadOptions};
 use std::time::Instant;
 
@@ -7,7 +7,11 @@ fn options(name: &str) -> ReadOptions {
     ReadOptions {
         kinds: KindSet::of(&[Kind::Scalar]),
         check_crc: name != "nocrc",
-        tags: (name == "2tags").then(|| ["metric/0".to_owned(), "metric/1".to_owned()].into()),
+        tags: match name {
+            "2tags" => Some(["metric/0".to_owned(), "metric/1".to_owned()].into()),
+            "0tags" => Some(["none".to_owned()].into()),
+            _ => None,
+        },
         ..Default::default()
     }
 }

@@ -237,38 +237,36 @@ pub type ScalarFields<'a> = (f64, i64, &'a [u8], f32);
 /// then takes the generic path, which handles every layout).
 #[inline]
 pub fn simple_scalar_event(b: &[u8]) -> Option<ScalarFields<'_>> {
-    let s = ScalarLayout::of(b)?;
-    let wall_time = match s.wall_time {
-        Some(at) => f64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?),
-        None => 0.0,
-    };
-    let v = f32::from_le_bytes(*b.get(s.value..)?.first_chunk::<4>()?);
-    Some((wall_time, s.step, &b[s.tag.clone()], v))
+    PlainScalar::of(b).map(|s| s.fields())
 }
 
-/// Where the fields of a plain scalar event are (byte offsets into the payload).
-struct ScalarLayout {
-    wall_time: Option<usize>,
-    step: i64,
+/// A plain scalar event located in its payload, its numbers not yet decoded: finding the tag
+/// costs only a few tests, so records a tag filter leaves out are never decoded.
+#[derive(Debug, Clone)]
+pub struct PlainScalar<'a> {
+    b: &'a [u8],
+    wall_time: bool,
+    /// Where the step's varint starts (already checked to be a valid varint), if present.
+    step: Option<usize>,
     tag: std::ops::Range<usize>,
     value: usize,
 }
 
-impl ScalarLayout {
+impl<'a> PlainScalar<'a> {
     /// The layout of `b`, if `b` is exactly `[09 wall_time] [10 step] 2a len (0a len (0a len
     /// tag) 15 value)`: each nested length must end where its message ends.
     #[inline(always)]
-    fn of(b: &[u8]) -> Option<Self> {
+    pub fn of(b: &'a [u8]) -> Option<Self> {
         let mut p = 0usize;
-        let mut wall_time = None;
-        let mut step = 0;
-        if b.first() == Some(&0x09) {
-            wall_time = Some(1);
+        let wall_time = b.first() == Some(&0x09);
+        if wall_time {
             p = 9;
         }
+        let mut step = None;
         if b.get(p) == Some(&0x10) {
             p += 1;
-            step = read_varint(b, &mut p).ok()? as i64;
+            step = Some(p);
+            p = varint_end(b, p)?;
         }
         // The usual case in one test: `2a L1 0a L2 0a L3 tag 15 value` with one-byte lengths,
         // each message ending where its parent does (L1 = L2 + 2, L2 = L3 + 7).
@@ -284,7 +282,8 @@ impl ScalarLayout {
                 && l3 + 11 == rest
             {
                 let end = p + 6 + l3;
-                return (b[end] == 0x15).then_some(ScalarLayout {
+                return (b[end] == 0x15).then_some(PlainScalar {
+                    b,
                     wall_time,
                     step,
                     tag: p + 6..end,
@@ -317,13 +316,50 @@ impl ScalarLayout {
         if b[end] != 0x15 {
             return None;
         }
-        Some(ScalarLayout {
+        Some(PlainScalar {
+            b,
             wall_time,
             step,
             tag: p..end,
             value: end + 1,
         })
     }
+
+    /// The tag's bytes.
+    #[inline(always)]
+    pub fn tag(&self) -> &'a [u8] {
+        &self.b[self.tag.clone()]
+    }
+
+    /// `(wall_time, step, tag, value)`, decoded.
+    #[inline(always)]
+    pub fn fields(&self) -> ScalarFields<'a> {
+        let b = self.b;
+        let wall_time = if self.wall_time {
+            f64::from_le_bytes(*b[1..].first_chunk::<8>().expect("located"))
+        } else {
+            0.0
+        };
+        let step = match self.step {
+            Some(mut at) => read_varint(b, &mut at).expect("checked when located") as i64,
+            None => 0,
+        };
+        let value = f32::from_le_bytes(*b[self.value..].first_chunk::<4>().expect("located"));
+        (wall_time, step, self.tag(), value)
+    }
+}
+
+/// Where the valid varint starting at `p` ends, without decoding it.
+#[inline(always)]
+fn varint_end(b: &[u8], p: usize) -> Option<usize> {
+    if let Some(w) = b.get(p..).and_then(<[u8]>::first_chunk::<8>) {
+        let stops = !u64::from_le_bytes(*w) & 0x8080_8080_8080_8080;
+        if stops != 0 {
+            return Some(p + (stops.trailing_zeros() / 8 + 1) as usize);
+        }
+    }
+    let mut q = p;
+    read_varint_slow(b, &mut q).ok().map(|_| q)
 }
 
 /// The payload of one `Summary.Value` (its `value` oneof).

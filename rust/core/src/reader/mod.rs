@@ -540,8 +540,8 @@ struct RunOutput {
 enum ScanError {
     /// Reading the file failed.
     Io(io::Error),
-    /// Strict mode met a corrupt record.
-    Strict(ReaderError),
+    /// Strict mode met a corrupt record: its offset, and what is wrong.
+    Strict(u64, &'static str),
 }
 
 impl From<io::Error> for ScanError {
@@ -726,6 +726,7 @@ impl RunState {
         // With a tag filter, scalar records of tags known to be filtered out are skipped
         // before their payload CRC is computed (strict mode checks everything).
         let filtered = !opts.strict && opts.tags.is_some();
+        let scalars = opts.kinds.has(Kind::Scalar);
         let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
             let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
             let corrupt = |offset, what| ReaderError::Corrupt {
@@ -734,39 +735,19 @@ impl RunState {
                 what,
             };
             let stop = framer
-                .each(|rec| -> Result<(), ScanError> {
-                    report.records += 1;
-                    let offset = rec.offset;
-                    // Parsed once for the filter and for reading (pure: a corrupt record's
-                    // result is simply dropped below).
-                    let plain = decode::simple_scalar_event(rec.payload);
-                    if filtered && self.filtered_out(plain) {
-                        // Not returned, so not verified either (see `ReadOptions::check_crc`).
-                        return Ok(());
-                    }
-                    if !rec.intact() {
-                        if opts.strict {
-                            let what = "record payload CRC mismatch";
-                            return Err(ScanError::Strict(corrupt(offset, what)));
-                        }
-                        report.corrupt.push(offset);
-                        return Ok(());
-                    }
-                    if self
-                        .process(rec.payload, plain, file_id, opts, out, cols)
-                        .is_err()
-                    {
-                        if opts.strict {
-                            let what = "malformed event (CRC matched)";
-                            return Err(ScanError::Strict(corrupt(offset, what)));
-                        }
-                        report.malformed.push(offset);
-                    }
-                    Ok(())
+                .each(FileScan {
+                    run: &mut *self,
+                    file: file_id,
+                    opts,
+                    filtered,
+                    scalars,
+                    out: &mut *out,
+                    cols: &mut *cols,
+                    report: &mut report,
                 })
                 .map_err(|e| match e {
                     ScanError::Io(e) => io_err(e),
-                    ScanError::Strict(e) => e,
+                    ScanError::Strict(offset, what) => corrupt(offset, what),
                 })?;
             match stop {
                 frames::Stop::End { offset, pending } => {
@@ -787,35 +768,113 @@ impl RunState {
         result?;
         Ok(report)
     }
+}
 
-    /// True for a record that is a plain scalar event of a known tag that the tag filter
-    /// leaves out.
-    #[inline]
-    fn filtered_out(&mut self, plain: Option<decode::ScalarFields<'_>>) -> bool {
-        let Some((_, _, tag, _)) = plain else {
-            return false;
-        };
-        match self.tags.lookup(tag) {
-            Some(id) => {
-                let slot = &self.tags.slots[id as usize];
-                !slot.wanted && slot.plugin != "hparams"
+/// One file's scan: where its records go (see [`RunState::read_file`]).
+struct FileScan<'a> {
+    run: &'a mut RunState,
+    file: u32,
+    opts: &'a ReadOptions,
+    /// A tag filter is set and may skip records unverified (not in strict mode).
+    filtered: bool,
+    /// Scalars are among the kinds read.
+    scalars: bool,
+    out: &'a mut RunOutput,
+    cols: &'a mut ScalarColumns,
+    report: &'a mut FileReport,
+}
+
+impl frames::Visit for FileScan<'_> {
+    type Error = ScanError;
+
+    /// The hot path, compiled into the framing loop: a plain scalar record (numbers not
+    /// decoded yet) of a known tag is dropped unverified if a tag filter leaves it out (see
+    /// `ReadOptions::check_crc`), or appended to the columns once its CRC matches. Anything
+    /// else goes the general way, out of line.
+    #[inline(always)]
+    fn record(&mut self, rec: frames::Record<'_>) -> Result<(), ScanError> {
+        self.report.records += 1;
+        let tags = &mut self.run.tags;
+        let plain = decode::PlainScalar::of(rec.payload);
+        let mut known = None;
+        if let Some(p) = &plain {
+            known = tags.lookup(p.tag());
+            if let Some(id) = known {
+                let slot = &tags.slots[id as usize];
+                if slot.plugin != "hparams" {
+                    if !slot.wanted {
+                        if self.filtered {
+                            return Ok(());
+                        }
+                    } else if self.scalars && rec.intact() {
+                        let (wall_time, step, _, x) = p.fields();
+                        let simple = ScalarEncoding::Simple as u8;
+                        self.cols.push(id, step, wall_time, f64::from(x), simple);
+                        bump(&mut self.out.counts, id, Kind::Scalar);
+                        return Ok(());
+                    }
+                }
             }
-            None => false,
         }
+        self.general(rec, plain.map(|p| (p, known)))
     }
+}
 
+impl FileScan<'_> {
+    /// Verifies and reads a record the hot path did not take (`plain`: the plain scalar it
+    /// is, with its tag's id if known): damage is counted in the report or, in strict mode,
+    /// returned.
+    #[inline(never)]
+    fn general(
+        &mut self,
+        rec: frames::Record<'_>,
+        plain: Option<(decode::PlainScalar<'_>, Option<u32>)>,
+    ) -> Result<(), ScanError> {
+        let strict = self.opts.strict;
+        if !rec.intact() {
+            if strict {
+                return Err(ScanError::Strict(rec.offset, "record payload CRC mismatch"));
+            }
+            self.report.corrupt.push(rec.offset);
+            return Ok(());
+        }
+        let read = self.run.process(
+            rec.payload,
+            plain,
+            self.file,
+            self.opts,
+            self.out,
+            self.cols,
+        );
+        if read.is_err() {
+            if strict {
+                return Err(ScanError::Strict(
+                    rec.offset,
+                    "malformed event (CRC matched)",
+                ));
+            }
+            self.report.malformed.push(rec.offset);
+        }
+        Ok(())
+    }
+}
+
+impl RunState {
+    /// Reads one verified record into the run's outputs (`plain` as for
+    /// [`FileScan::general`]).
     #[inline]
     fn process(
         &mut self,
         payload: &[u8],
-        plain: Option<decode::ScalarFields<'_>>,
+        plain: Option<(decode::PlainScalar<'_>, Option<u32>)>,
         file: u32,
         opts: &ReadOptions,
         out: &mut RunOutput,
         cols: &mut ScalarColumns,
     ) -> Result<(), decode::WireError> {
-        if let Some((wall_time, step, tag, x)) = plain {
-            let id = self.tags.intern(tag, opts);
+        if let Some((p, known)) = plain {
+            let (wall_time, step, tag, x) = p.fields();
+            let id = known.unwrap_or_else(|| self.tags.insert(tag, opts));
             let slot = &self.tags.slots[id as usize];
             if slot.plugin != "hparams" {
                 if slot.wanted && opts.kinds.has(Kind::Scalar) {
