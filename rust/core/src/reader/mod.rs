@@ -12,6 +12,9 @@
 //! bytes, one per thread of the [`crate::parallel`] pool, each group's scalars into one set of
 //! columns that the merge appends to the first group's; a run's files are read in order
 //! (a tag's plugin comes from its first metadata), each streamed through one reusable buffer.
+//! Each record goes through a hot path inside the framing loop: a plain scalar of
+//! a known tag is located without decoding its numbers, then dropped (filtered out) or
+//! appended to the columns; every other record takes the general path, out of line.
 //!
 //! Fault policy: an incomplete tail is normal; a record whose payload CRC fails is skipped and
 //! counted; a corrupt length stops that file and is reported with its byte offset; with
