@@ -174,8 +174,7 @@ class ReadResult:
         reads that a restart in this one supersedes, as ``{"run", "tag", "step"}`` (drop that
         run's and tag's rows at steps ``>= step``). Empty for a one-shot read."""
         return [
-            {"run": self.runs[r], "tag": self.tags[t], "step": s}
-            for r, t, s in self._raw["purges"]
+            {"run": self.runs[r], "tag": self.tags[t], "step": s} for r, t, s in self._raw["purges"]
         ]
 
     @property
