@@ -318,6 +318,53 @@ fn hparams_in_metadata_of_an_empty_value() {
     assert_eq!(out.items[0].kind, Kind::HParams);
 }
 
+/// Plain `simple_value` records of a tag that earlier metadata made an hparams tag are hparams
+/// records, not scalars, with or without a tag filter that leaves the tag out (the hot path
+/// must hand them to the general one).
+#[test]
+fn plain_records_of_an_hparams_tag_are_not_scalars() {
+    let tag = "_hparams_/session_start_info";
+    let first = summary::Value {
+        tag: tag.into(),
+        metadata: Some(event::plugin_metadata("hparams", Vec::new())),
+        ..Default::default()
+    };
+    let mut evs = vec![
+        header(),
+        event::summary_event(WallTime(0.0), Step(0), vec![first]),
+    ];
+    for s in 1..4 {
+        evs.extend(scalars(tag, s..s + 1));
+        evs.extend(scalars("loss", s..s + 1));
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("h.tfevents");
+    fs::write(&p, frame(&evs)).unwrap();
+    for tags in [None, Some(["loss".to_owned()].into())] {
+        let filtered = tags.is_some();
+        let out = read(
+            &p,
+            ReadOptions {
+                tags,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let loss = out.tags.iter().position(|t| t == "loss").unwrap() as u32;
+        assert_eq!(out.scalars.len(), 3, "filtered: {filtered}");
+        assert!(out.scalars.tag.iter().all(|&t| t == loss));
+        assert_eq!(out.scalars.step, vec![1, 2, 3]);
+        let hparams = out.items.iter().filter(|i| i.kind == Kind::HParams).count();
+        // Unfiltered, every record of the tag is an hparams row; the filter leaves it out.
+        assert_eq!(
+            hparams,
+            if filtered { 0 } else { 4 },
+            "filtered: {filtered}"
+        );
+        assert!(out.files[0].corrupt.is_empty() && out.files[0].malformed.is_empty());
+    }
+}
+
 #[test]
 fn group_sizes_cover_every_run_in_balanced_contiguous_groups() {
     use proptest::prelude::*;
