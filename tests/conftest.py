@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 def event_files(logdir: str | os.PathLike[str]) -> dict[str, list[Path]]:

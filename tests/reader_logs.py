@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-TF_FIXTURES = REPO.parent / "shared" / "fixtures" / "tf2-written"
+# Written by TensorFlow itself (see its README); vendored so its tests never skip.
+TF_FIXTURES = REPO / "tests" / "data" / "tf2-written"
 
 
 def write_torch_logdir(root: Path) -> None:

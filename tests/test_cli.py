@@ -66,7 +66,6 @@ def test_ls(logdir):
     ]
 
 
-@pytest.mark.skipif(not TF_FIXTURES.exists(), reason="shared/fixtures/tf2-written absent")
 def test_ls_tf_fixtures():
     out = run_cli("ls", str(TF_FIXTURES)).stdout
     assert "graph  (1 file; 2 records; graph)" in out
@@ -102,7 +101,6 @@ def test_export_csv_jsonl_parquet(logdir, tmp_path):
     assert run_cli("export", str(logdir), "-f", "parquet", check=False).returncode == 2
 
 
-@pytest.mark.skipif(not TF_FIXTURES.exists(), reason="shared/fixtures/tf2-written absent")
 def test_export_text_jsonl_tf_fixtures():
     lines = run_cli("export", str(TF_FIXTURES), "-f", "jsonl", "--kind", "text").stdout
     recs = [json.loads(x) for x in lines.splitlines()]
@@ -149,7 +147,6 @@ def test_cat(tmp_path):
     assert run_cli("cat", str(tmp_path), check=False).returncode == 2
 
 
-@pytest.mark.skipif(not TF_FIXTURES.exists(), reason="shared/fixtures/tf2-written absent")
 def test_cat_tf_file():
     f = next((TF_FIXTURES / "train").glob("*tfevents*"))
     out = run_cli("cat", str(f), "-n", "40").stdout

@@ -348,12 +348,7 @@ def test_arrow_pandas_polars(mixed_logdir):
 
 # ------------------------------------------------------------------ TensorFlow's own files
 
-needs_tf_fixtures = pytest.mark.skipif(
-    not TF_FIXTURES.exists(), reason="shared/fixtures/tf2-written absent"
-)
 
-
-@needs_tf_fixtures
 def test_tf_fixture_every_kind():
     res = ferroboard.read(TF_FIXTURES)
     assert res.corrupt_records == 0
@@ -372,7 +367,6 @@ def test_tf_fixture_every_kind():
     assert {r["tag"] for r in res.records("tensors")} == {"raw/tensor", "f"}
 
 
-@needs_tf_fixtures
 def test_tf_fixture_against_event_accumulator():
     from tensorboard.util import tensor_util
 
@@ -405,7 +399,6 @@ def test_tf_fixture_against_event_accumulator():
                     np.testing.assert_array_equal(arr, m["tensor"])
 
 
-@needs_tf_fixtures
 def test_tf_fixture_unified_frames():
     r = ferroboard.SummaryReader(
         TF_FIXTURES,
