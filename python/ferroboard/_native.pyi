@@ -23,7 +23,11 @@ class NativeWriter:
         filename_suffix: str,
         purge_step: Optional[int],
         fsync: bool = False,
-    ) -> None: ...
+        write_to_disk: bool = True,
+    ) -> None:
+        """Configures the writer and opens its event file; ``write_to_disk=False`` makes it
+        encode and validate everything as usual and write nothing (no directory, no file)."""
+        ...
     def add_scalar(
         self,
         tag: str,
@@ -48,6 +52,14 @@ class NativeWriter:
         walltime: Optional[float] = None,
     ) -> None: ...
     def _write_event(self, payload: bytes) -> None: ...
+    def _write_event_to(self, run: str, payload: bytes) -> None:
+        """Appends one serialized ``Event`` to the event file of the ``add_scalars`` sub-run
+        ``run`` (a relative directory under ``log_dir``, created if missing)."""
+        ...
+    def _open(self) -> None:
+        """Opens a closed writer again (a new event file), as torch's ``_get_file_writer()``;
+        does nothing while it is open."""
+        ...
     def _write_deferred(self, producer: Callable[[], bytes]) -> None: ...
     @staticmethod
     def _event_bytes(
@@ -63,6 +75,11 @@ class NativeWriter:
     def _event_file(self) -> Optional[str]: ...
     @property
     def _closed(self) -> bool: ...
+    @property
+    def _sub_runs(self) -> list[str]:
+        """The ``add_scalars`` sub-runs opened since the writer was last (re)opened, in the
+        order they were opened; empty while closed."""
+        ...
 
 class EventIterator:
     truncated: Optional[int]

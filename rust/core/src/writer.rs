@@ -24,6 +24,11 @@
 //! `close()` takes the pending lock (and the record is written), or fails with
 //! [`WriteError::Closed`] having queued nothing; no append returns `Ok` for a lost record.
 //!
+//! Discarding ([`WriterOptions::discard`]): every call behaves as usual (records are framed,
+//! deferred values produced, flushes and closes answered) but no directory or file is created
+//! and the background thread drops every record: the sink of a process that must not write,
+//! such as a non-zero rank in distributed training.
+//!
 //! `fork()`: a forked child's copy of a writer has no background thread. Every call on it
 //! returns [`WriteError::Forked`] without touching its locks, and dropping it leaks its state
 //! rather than risk a deadlock. Open a new writer in the child.
@@ -58,6 +63,10 @@ pub struct WriterOptions {
     pub batch_events: usize,
     /// Bytes per batch before it is handed off.
     pub batch_bytes: usize,
+    /// Write nothing: [`EventWriter::create_file`] creates no directory or file, and every
+    /// record appended is dropped by the background thread (after deferred values are
+    /// produced, so their errors are still reported).
+    pub discard: bool,
 }
 
 impl Default for WriterOptions {
@@ -69,6 +78,7 @@ impl Default for WriterOptions {
             fsync: false,
             batch_events: 1024,
             batch_bytes: 1 << 20,
+            discard: false,
         }
     }
 }
@@ -415,9 +425,24 @@ impl EventWriter {
     }
 
     /// Creates a new event file in `dir` (created if missing), named as TensorBoard's writer
-    /// names them, and writes and flushes its header before returning.
+    /// names them, and writes and flushes its header before returning. A discarding writer
+    /// creates nothing and returns the name the file would have had.
     pub fn create_file(&self, dir: &Path, suffix: &str) -> Result<(FileId, PathBuf), WriteError> {
         let inner = self.usable()?;
+        if inner.options.discard {
+            // The background thread holds no file for this id: what is appended to it is
+            // dropped there.
+            let id = FileId(inner.next_file.fetch_add(1, Ordering::Relaxed));
+            let counter = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let name = event_file_name(
+                WallTime::now().0 as u64,
+                &hostname(),
+                std::process::id(),
+                counter,
+                suffix,
+            );
+            return Ok((id, dir.join(name)));
+        }
         let open = OpenFile::create(dir, suffix)?;
         let path = open.path.clone();
         let id = FileId(inner.next_file.fetch_add(1, Ordering::Relaxed));
@@ -980,6 +1005,36 @@ mod tests {
                 .collect();
             assert_eq!(mine, (0..5000).collect::<Vec<_>>(), "thread {t}");
         }
+    }
+
+    #[test]
+    fn discarding_writer_creates_nothing_and_still_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions {
+            discard: true,
+            batch_events: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        let (f, path) = w.create_file(&dir.path().join("run"), ".s").unwrap();
+        assert!(path.starts_with(dir.path().join("run")));
+        let (g, _) = w.create_file(&dir.path().join("run/sub"), "").unwrap();
+        assert_ne!(f, g);
+        for s in 0..10 {
+            w.append(f, &scalar(s)).unwrap();
+            w.append_large(g, &scalar(s)).unwrap();
+            assert!(w.try_append(f, &scalar(s)).unwrap());
+        }
+        w.flush().unwrap();
+        // A deferred value is still produced, and its failure reported.
+        w.append_deferred(f, Box::new(|| Err("boom".to_owned())))
+            .unwrap();
+        assert!(matches!(w.flush(), Err(WriteError::Deferred(m)) if m == "boom"));
+        w.append(f, &scalar(11)).unwrap();
+        w.close().unwrap();
+        assert!(w.is_closed());
+        assert!(matches!(w.append(f, &scalar(0)), Err(WriteError::Closed)));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

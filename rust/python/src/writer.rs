@@ -8,6 +8,10 @@
 //!
 //! Like torch's writer, a closed writer reopens (a new event file) on the next `add_*`, and so
 //! does a forked child's copy, whose file then carries the child's pid.
+//!
+//! `write_to_disk=False` (tensorboardX's option) configures the core writer to discard: every
+//! call encodes and validates as usual, and the background thread drops the records; no
+//! directory or file is created.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -307,6 +311,24 @@ fn sub_run_dir(main_tag: &str, tag: &str) -> PyResult<String> {
     Ok(rel)
 }
 
+/// `rel` as a sub-run directory under `log_dir` (as [`sub_run_dir`] makes them): relative,
+/// without `..`, NUL or backslashes.
+fn check_sub_run(rel: &str) -> PyResult<()> {
+    let inside = !rel.is_empty()
+        && !rel.contains('\0')
+        && !rel.contains('\\')
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if inside {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(format!(
+            "run {rel:?} must name a directory inside log_dir (relative, without '..')"
+        )))
+    }
+}
+
 #[pymethods]
 impl NativeWriter {
     #[new]
@@ -319,7 +341,8 @@ impl NativeWriter {
     }
 
     /// Configures the writer and creates its event file (called by `SummaryWriter.__init__`).
-    #[pyo3(signature = (log_dir, max_queue, flush_secs, filename_suffix, purge_step, fsync=false))]
+    #[pyo3(signature = (log_dir, max_queue, flush_secs, filename_suffix, purge_step, fsync=false, write_to_disk=true))]
+    #[allow(clippy::too_many_arguments)]
     fn _configure(
         &self,
         log_dir: PathBuf,
@@ -328,6 +351,7 @@ impl NativeWriter {
         filename_suffix: &str,
         purge_step: Option<&Bound<'_, PyAny>>,
         fsync: bool,
+        write_to_disk: bool,
     ) -> PyResult<()> {
         if !(flush_secs.is_finite() && flush_secs >= 0.0) {
             return Err(PyValueError::new_err(format!(
@@ -351,6 +375,7 @@ impl NativeWriter {
                 max_queue: max_queue.max(1),
                 flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
                 fsync,
+                discard: !write_to_disk,
                 ..WriterOptions::default()
             },
         });
@@ -480,6 +505,19 @@ impl NativeWriter {
         self.with_file(Self::writer_and_main, |w, f| append(py, w, f, payload))
     }
 
+    /// Appends one serialized `Event` to the event file of sub-run `run` (a directory under
+    /// `log_dir`, as `add_scalars` makes them), created if missing.
+    fn _write_event_to(&self, py: Python<'_>, run: &str, payload: &[u8]) -> PyResult<()> {
+        check_sub_run(run)?;
+        self.with_file(|s| s.sub_file(run), |w, f| append(py, w, f, payload))
+    }
+
+    /// Opens the writer again if it was closed (a new event file), as torch's
+    /// `_get_file_writer()` does; does nothing while it is open.
+    fn _open(&self) -> PyResult<()> {
+        self.writer_and_main().map(|_| ())
+    }
+
     /// Appends a record whose serialized `Event` is produced later, on the writer thread, by
     /// calling `producer()` (which must return `bytes`). It keeps its place in the order.
     fn _write_deferred(&self, py: Python<'_>, producer: Py<PyAny>) -> PyResult<()> {
@@ -560,14 +598,35 @@ impl NativeWriter {
         py.detach(|| open.writer.close()).map_err(write_error)
     }
 
-    /// Path of the current main event file, or `None` while closed.
+    /// Path of the current main event file, or `None` while closed or writing nothing
+    /// (`write_to_disk=False`).
     #[getter]
     fn _event_file(&self) -> Option<PathBuf> {
         let st = lock(&self.state);
         st.open
             .as_ref()
-            .filter(|o| !o.writer.is_closed() && !o.writer.is_forked_copy())
+            .filter(|o| {
+                !o.writer.is_closed() && !o.writer.is_forked_copy() && !o.writer.options().discard
+            })
             .map(|o| o.main_path.clone())
+    }
+
+    /// The sub-runs (directories under `log_dir`) that `add_scalars` opened since the writer
+    /// was last (re)opened, in the order they were opened; empty while closed.
+    #[getter]
+    fn _sub_runs(&self) -> Vec<String> {
+        let st = lock(&self.state);
+        let Some(open) = st
+            .open
+            .as_ref()
+            .filter(|o| !o.writer.is_closed() && !o.writer.is_forked_copy())
+        else {
+            return Vec::new();
+        };
+        let mut subs: Vec<(u32, &String)> =
+            open.subs.iter().map(|(rel, id)| (id.raw(), rel)).collect();
+        subs.sort_unstable();
+        subs.into_iter().map(|(_, rel)| rel.clone()).collect()
     }
 
     /// Whether the writer is closed (a later `add_*` reopens it).
