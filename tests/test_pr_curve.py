@@ -14,6 +14,7 @@ from typing import Any
 import ferroboard
 import numpy as np
 import pytest
+import tensorboardX
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -290,6 +291,109 @@ def test_raw_matches_torch_and_validates(ours):
     assert v2 == t
 
 
+# Five thresholds: 10 positives and 10 negatives; precision at the last is TP / (TP + FP) with
+# nothing predicted positive, which TensorBoard's plugin trims.
+FIVE = (
+    [10, 8, 5, 2, 0],
+    [10, 6, 3, 1, 0],
+    [0, 4, 7, 9, 10],
+    [0, 2, 5, 8, 10],
+    [0.5, 8 / 14, 5 / 8, 2 / 3, 0.0],
+    [1.0, 0.8, 0.5, 0.2, 0.0],
+)
+
+
+def _write_raw_five(tmp_path: Path) -> dict[str, Path]:
+    """add_pr_curve_raw with five points and num_thresholds left at its default, written by
+    torch, tensorboardX and ferroboard."""
+    dirs = {}
+    writers = {
+        "torch": TorchWriter,
+        "tensorboardX": tensorboardX.SummaryWriter,
+        "ours": ferroboard.SummaryWriter,
+    }
+    for name, cls in writers.items():
+        d = tmp_path / name
+        w = cls(str(d))
+        w.add_pr_curve_raw("raw5", *FIVE, global_step=1, walltime=1_700_000_000.0)
+        w.add_pr_curve_raw("raw5", *[np.array(r) for r in FIVE], 2, walltime=1_700_000_001.0)
+        w.close()
+        dirs[name] = d
+    return dirs
+
+
+def _summary_values(d: Path) -> list:
+    return [v for e in tb_events(event_files(d)["."][0]) for v in e.summary.value]
+
+
+def test_raw_without_num_thresholds_takes_the_arrays_length(tmp_path):
+    """torch and tensorboardX write five points under the default num_thresholds; so do we,
+    with the same data. The metadata differs on purpose: torch and tensorboardX record 127,
+    we record the 5 the data has."""
+    dirs = _write_raw_five(tmp_path)
+    got = {name: _summary_values(d) for name, d in dirs.items()}
+    assert [len(v) for v in got.values()] == [2, 2, 2]
+    for name in ("torch", "tensorboardX"):
+        for theirs, ours in zip(got[name], got["ours"]):
+            assert (ours.tag, ours.tensor) == (theirs.tag, theirs.tensor), name
+            assert ours.metadata.plugin_data.plugin_name == theirs.metadata.plugin_data.plugin_name
+    counts = {
+        name: [
+            plugin_data_pb2.PrCurvePluginData.FromString(v.metadata.plugin_data.content)
+            for v in values
+        ]
+        for name, values in got.items()
+    }
+    assert [c.num_thresholds for c in counts["torch"]] == [127, 127]
+    assert [c.num_thresholds for c in counts["tensorboardX"]] == [127, 127]
+    assert [c.num_thresholds for c in counts["ours"]] == [5, 5]
+    assert [d.size for d in got["ours"][0].tensor.tensor_shape.dim] == [6, 5]
+
+
+# Importing TensorBoard's plugins loads its vendored html5lib, which warns about itself.
+@pytest.mark.filterwarnings("ignore:html5lib's sanitizer is deprecated:DeprecationWarning")
+def test_tensorboard_draws_the_five_point_curve_the_same_from_both_files(tmp_path):
+    """TensorBoard's PR-curve plugin takes the thresholds from the tensor's shape
+    (``np.linspace(0, 1, data.shape[1])`` in ``_make_pr_entry``), not from the metadata's
+    num_thresholds: torch's 127 and our 5 give the same curve, with 5 thresholds."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.pr_curve import pr_curves_plugin
+
+    dirs = _write_raw_five(tmp_path)
+    responses, contents = [], []
+    for name in ("torch", "ours"):
+        d = dirs[name]
+        mux = plugin_event_multiplexer.EventMultiplexer({"run": str(d)})
+        mux.Reload()
+        prov = data_provider.MultiplexerDataProvider(mux, str(d))
+        plugin = pr_curves_plugin.PrCurvesPlugin(base_plugin.TBContext(data_provider=prov))
+        ctx = context.RequestContext()
+        responses.append(plugin.pr_curves_impl(ctx, "", ["run"], "raw5"))
+        assert list(plugin.tags_impl(ctx, "")["run"]) == ["raw5"]
+        series = prov.list_tensors(ctx, experiment_id="", plugin_name="pr_curves")
+        contents.append(series["run"]["raw5"].plugin_content)
+    assert contents[0] != contents[1]  # the metadata differs ...
+    assert responses[0] == responses[1]  # ... and TensorBoard draws the same curve
+    entries = responses[1]["run"]
+    assert [e["step"] for e in entries] == [1, 2]
+    # The last point predicts nothing positive and is trimmed, as for any curve.
+    assert entries[0]["thresholds"] == [0.0, 0.25, 0.5, 0.75]
+    assert entries[0]["true_positives"] == [10, 8, 5, 2]
+
+
+def test_raw_default_and_explicit_lengths(ours):
+    """An explicit num_thresholds that matches is the same as leaving it out; torch's default
+    with 127 values is still 127."""
+    assert ours.raw_value(*FIVE) == ours.raw_value(*FIVE, num_thresholds=5)
+    rows = [np.linspace(1, 0, 127)] * 6
+    v = ours.raw_value(*rows)
+    content = plugin_data_pb2.PrCurvePluginData.FromString(v.metadata.plugin_data.content)
+    assert content.num_thresholds == 127
+    assert v == ours.raw_value(*rows, num_thresholds=127)
+
+
 # ---------------------------------------------------------------------------------------------
 # Bad input
 
@@ -351,6 +455,20 @@ BAD_RAW = [
 ]
 
 
+# num_thresholds left at its default: the arrays' length must agree.
+ROWS_NO_N = {k: v for k, v in ROWS.items() if k != "num_thresholds"}
+BAD_RAW_DEFAULT_N = [
+    ({"recall": [1.0]}, r"recall: expected as many values as true_positive_counts \(2\), got 1"),
+    (
+        {"precision": [0.6, 1.0, 1.0]},
+        r"precision: expected as many values as true_positive_counts \(2\), got 3",
+    ),
+    ({k: [1.0] for k in ROWS_NO_N}, r"true_positive_counts: expected 2 to 16777216 values"),
+    ({k: [] for k in ROWS_NO_N}, r"true_positive_counts: expected 2 to 16777216 values"),
+    ({"precision": [1.2, 0.5]}, r"precision: expected values within \[0, 1\]"),
+]
+
+
 @pytest.fixture
 def writer(logdir):
     w = ferroboard.SummaryWriter(str(logdir))
@@ -378,4 +496,11 @@ def test_bad_pr_curve_raw_input(writer, logdir, kwargs, exc, match):
     args = {"tag": "raw", **ROWS, **kwargs}
     with pytest.raises(exc, match=match):
         writer.add_pr_curve_raw(**args)
+    _still_usable(writer, logdir)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_RAW_DEFAULT_N)
+def test_bad_pr_curve_raw_input_without_num_thresholds(writer, logdir, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        writer.add_pr_curve_raw(**{"tag": "raw", **ROWS_NO_N, **kwargs})
     _still_usable(writer, logdir)

@@ -28,6 +28,14 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def plain(value: Any) -> str:
+    """``repr(value)`` for error messages, numpy scalars shown as the Python number or string
+    they hold (``7e+19``, not ``np.float64(7e+19)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 def scalar(value: Any, name: str) -> float:
     """``value`` as a Python float, if it is a real number with exactly one element."""
     if isinstance(value, (str, bytes, bytearray)):
@@ -67,6 +75,6 @@ def step(value: Any, name: str) -> int:
     if isinstance(value, numbers.Real):
         f = float(value)
         if not math.isfinite(f) or not f.is_integer():
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+            raise ValueError(f"{name} must be an integer, got {plain(value)}")
         return int(f)
     raise TypeError(f"{name} must be an int, got {_describe(value)}")

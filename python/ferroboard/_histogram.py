@@ -24,7 +24,13 @@ Where ferroboard differs from torch, on purpose:
   non-negative; otherwise ``ValueError``.
 * **add_pr_curve_raw** checks its six arrays (``num_thresholds`` values each, counts finite
   and non-negative, precision and recall within [0, 1]); ``weights`` is accepted for
-  signature compatibility and, as in torch, ignored.
+  signature compatibility and, as in torch, ignored. When ``num_thresholds`` is not given,
+  it is the arrays' length (2 to 2**24), and that is what the plugin metadata records; torch
+  records 127 whatever the length (TensorBoard's PR-curve plugin takes the thresholds from
+  the data's shape, so both files draw the same curve).
+* **default_bins**: as in torch, ``bins="tensorflow"`` means ``writer.default_bins``;
+  assigning a new list to it changes the default edges, but editing the list in place does
+  not (torch would use the edited list).
 * **add_histogram_raw** checks its data (as many limits as counts, limits finite and strictly
   increasing, counts finite and non-negative, ``min <= max``).
 """
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import _arrays
+from ._convert import plain
 from ._native import (
     histogram_event,
     histogram_raw_event,
@@ -49,6 +56,42 @@ NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "
 
 #: Largest ``num_thresholds`` of ``add_pr_curve``.
 MAX_THRESHOLDS = 1 << 24
+
+
+class _DefaultThresholds(int):
+    """torch's default ``num_thresholds`` (127) of ``add_pr_curve_raw``: equal to 127 (so the
+    signature shows torch's default), but told apart from an explicit 127 by identity."""
+
+    __slots__ = ()
+
+
+#: The default of ``add_pr_curve_raw(num_thresholds=...)``: "take it from the arrays".
+DEFAULT_THRESHOLDS = _DefaultThresholds(127)
+
+_RAW_ROWS = (
+    "true_positive_counts",
+    "false_positive_counts",
+    "true_negative_counts",
+    "false_negative_counts",
+    "precision",
+    "recall",
+)
+
+
+def _default_bins() -> list[float]:
+    """torch's ``SummaryWriter.default_bins``, computed as torch computes it."""
+    v = 1e-12
+    buckets = []
+    neg_buckets = []
+    while v < 1e20:
+        buckets.append(v)
+        neg_buckets.append(-v)
+        v *= 1.1
+    return [*neg_buckets[::-1], 0, *buckets]
+
+
+#: torch's default histogram edges (``bins="tensorflow"``), as a list like torch's attribute.
+TORCH_DEFAULT_BINS: list[float] = _default_bins()
 
 
 def _real(value: Any, name: str) -> float:
@@ -78,11 +121,15 @@ def _numpy_edges(arr: np.ndarray, enc: Optional[str], bins: Any) -> tuple[np.nda
     try:
         with np.errstate(all="ignore"):
             edges = np.histogram_bin_edges(v, bins)
-    except (ValueError, MemoryError) as e:
-        raise ValueError(f"bins={bins!r}: numpy cannot make bin edges for these values: {e}") from e
+    except (ValueError, MemoryError, IndexError, OverflowError) as e:
+        # numpy fails in several ways on extreme ranges (an IndexError for "stone").
+        raise ValueError(
+            f"bins={plain(bins)}: numpy cannot make bin edges for these values: {e}"
+        ) from e
     if edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(edges[1:] > edges[:-1]):
         raise ValueError(
-            f"bins={bins!r}: the values' range ({v.min()!r} to {v.max()!r}) is too wide or too "
+            f"bins={plain(bins)}: the values' range ({plain(v.min())} to {plain(v.max())}) is "
+            "too wide or too "
             "narrow for finite, increasing bin edges"
         )
     return v, edges
@@ -94,6 +141,9 @@ class HistogramMethods:
     if TYPE_CHECKING:
 
         def _write_event(self, payload: bytes) -> None: ...  # NativeWriter's
+
+        default_bins: list[float]  # SummaryWriter's
+        _stock_bins: list[float]
 
     def add_histogram(
         self,
@@ -128,6 +178,11 @@ class HistogramMethods:
         arr, enc = _arrays.histogram_values(values)
         if max_bins is not None:
             max_bins = _arrays.int_arg(max_bins, "max_bins", 1)
+        if isinstance(bins, str) and bins == "tensorflow":
+            # torch uses self.default_bins; a list assigned to it replaces the built-in edges.
+            custom = getattr(self, "default_bins", None)
+            if custom is not None and custom is not getattr(self, "_stock_bins", custom):
+                bins = custom
         if isinstance(bins, str):
             if bins == "tensorflow":
                 payload = histogram_event(
@@ -138,7 +193,7 @@ class HistogramMethods:
             if bins not in NUMPY_BIN_RULES:
                 raise ValueError(
                     f"bins: expected 'tensorflow', one of numpy's rules {NUMPY_BIN_RULES}, a "
-                    f"positive int or a sequence of edges, got {bins!r}"
+                    f"positive int or a sequence of edges, got {plain(bins)}"
                 )
             arr, edges = _numpy_edges(arr, enc, bins)
             uniform, enc = True, None
@@ -243,7 +298,7 @@ class HistogramMethods:
         precision: Any,
         recall: Any,
         global_step: Optional[int] = None,
-        num_thresholds: int = 127,
+        num_thresholds: int = DEFAULT_THRESHOLDS,
         weights: Any = None,
         walltime: Optional[float] = None,
     ) -> None:
@@ -259,6 +314,8 @@ class HistogramMethods:
             recall: Recall at each threshold, within [0, 1].
             global_step: Global step value to record.
             num_thresholds: Number of thresholds: the length of each array (2 to 2**24).
+                When not given, the arrays' length (torch's default, 127, only fits arrays
+                of 127 values).
             weights: Ignored, as in torch (accepted for compatibility).
             walltime: Seconds after the epoch of the event (default: now).
 
@@ -266,17 +323,31 @@ class HistogramMethods:
             ValueError: the arrays are inconsistent (see the module notes).
         """
         del weights  # torch ignores it too
-        n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
-        payload = pr_curve_raw_event(
-            tag,
-            _arrays.float_vector(true_positive_counts, "true_positive_counts"),
-            _arrays.float_vector(false_positive_counts, "false_positive_counts"),
-            _arrays.float_vector(true_negative_counts, "true_negative_counts"),
-            _arrays.float_vector(false_negative_counts, "false_negative_counts"),
-            _arrays.float_vector(precision, "precision"),
-            _arrays.float_vector(recall, "recall"),
-            n,
-            global_step,
-            walltime,
+        given = num_thresholds is not DEFAULT_THRESHOLDS
+        if given:
+            n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+        arrays = (
+            true_positive_counts,
+            false_positive_counts,
+            true_negative_counts,
+            false_negative_counts,
+            precision,
+            recall,
         )
+        rows = [_arrays.float_vector(a, name) for a, name in zip(arrays, _RAW_ROWS)]
+        if not given:
+            # torch writes any length; the count TensorBoard needs is the arrays' length.
+            n = len(rows[0])
+            for name, row in zip(_RAW_ROWS[1:], rows[1:]):
+                if len(row) != n:
+                    raise ValueError(
+                        f"{name}: expected as many values as true_positive_counts ({n}), "
+                        f"got {len(row)}"
+                    )
+            if not 2 <= n <= MAX_THRESHOLDS:
+                raise ValueError(
+                    f"true_positive_counts: expected 2 to {MAX_THRESHOLDS} values (one per "
+                    f"threshold), got {n}"
+                )
+        payload = pr_curve_raw_event(tag, *rows, n, global_step, walltime)
         self._write_event(payload)
