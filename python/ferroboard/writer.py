@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing.util
+import numbers
 import os
 import signal
 import socket
@@ -20,8 +21,11 @@ import weakref
 from datetime import datetime
 from typing import Any, Callable, Optional, Union
 
+import numpy as np
+
 from . import _convert
-from ._histogram import HistogramMethods
+from ._convert import plain
+from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
@@ -95,6 +99,14 @@ def _reopen(cls: type, settings: dict[str, Any]) -> SummaryWriter:
     return writer
 
 
+def _path_str(path: Any, name: str) -> str:
+    """``path`` as a plain ``str`` (``os.fspath``, bytes decoded as the OS does)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    path = os.fspath(path)
+    return str(path) if isinstance(path, str) else os.fsdecode(path)
+
+
 def _default_log_dir(comment: str) -> str:
     current_time = datetime.now().strftime("%b%d_%H-%M-%S")
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
@@ -102,14 +114,28 @@ def _default_log_dir(comment: str) -> str:
 
 class FileWriter:
     """The part of torch's ``FileWriter`` that user code reaches through
-    ``writer.file_writer``: events given as protobuf messages (anything with
-    ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event`` and ``Summary``)."""
+    ``writer.file_writer`` and ``writer.all_writers``: events given as protobuf messages
+    (anything with ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event``
+    and ``Summary``), written to the main event file or, for ``run``, to the event file of
+    that ``add_scalars`` sub-run (a directory under ``log_dir``).
 
-    def __init__(self, writer: SummaryWriter) -> None:
+    ``flush()`` and ``close()`` act on the whole ``SummaryWriter`` (torch's act on this one
+    file): closing every writer of ``all_writers`` leaves the same result."""
+
+    def __init__(self, writer: SummaryWriter, run: Optional[str] = None) -> None:
         self._writer = writer
+        self._run = run
 
     def get_logdir(self) -> str:
-        return self._writer.log_dir
+        if self._run is None:
+            return self._writer.log_dir
+        return self._writer.log_dir + "/" + self._run
+
+    def _write(self, payload: bytes) -> None:
+        if self._run is None:
+            self._writer._write_event(payload)
+        else:
+            self._writer._write_event_to(self._run, payload)
 
     def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None):
         """Writes ``event`` (an ``Event`` message), setting its wall time (now unless given)
@@ -119,14 +145,14 @@ class FileWriter:
         event.wall_time = time.time() if walltime is None else walltime
         if step is not None:
             event.step = _convert.step(step, "step")
-        self._writer._write_event(event.SerializeToString())
+        self._write(event.SerializeToString())
 
     def add_summary(
         self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
     ) -> None:
         """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
         raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
-        self._writer._write_event(NativeWriter._summary_event(raw, global_step, walltime))
+        self._write(NativeWriter._summary_event(raw, global_step, walltime))
 
     def flush(self) -> None:
         self._writer.flush()
@@ -150,6 +176,18 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         flush_secs: Longest time, in seconds, an event stays in memory before it is handed to
             the operating system (events are handed over every 50 ms when that is shorter).
         filename_suffix: Suffix added to every event file name in ``log_dir``.
+        logdir: tensorboardX's name for ``log_dir`` (keyword only); giving both, with
+            different values, is a ``TypeError``.
+        write_to_disk: tensorboardX's option (keyword only). ``False`` writes nothing (no
+            directory, no file): every call is validated and encoded as usual, raising the
+            same exceptions for bad input, and the result is dropped. For the non-zero ranks
+            of distributed training.
+
+    Attributes, as torch's: ``log_dir``, ``purge_step``, ``max_queue``, ``flush_secs``,
+    ``filename_suffix``, ``default_bins`` (the edges of ``bins="tensorflow"``),
+    ``file_writer`` (``None`` after ``close()``), ``all_writers`` (``log_dir`` and each
+    ``add_scalars`` sub-run to its file writer; ``None`` after ``close()``); ``logdir`` as
+    tensorboardX's.
     """
 
     def __init__(
@@ -160,27 +198,43 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         max_queue: int = 10,
         flush_secs: int = 120,
         filename_suffix: str = "",
+        *,
+        logdir: Optional[Union[str, os.PathLike[str]]] = None,
+        write_to_disk: bool = True,
     ) -> None:
+        if logdir is not None:
+            if log_dir and _path_str(log_dir, "log_dir") != _path_str(logdir, "logdir"):
+                raise TypeError(
+                    "log_dir and logdir (tensorboardX's name for it) were both given, with "
+                    f"different values: {plain(log_dir)} and {plain(logdir)}"
+                )
+            log_dir = logdir
+        if isinstance(write_to_disk, (bool, np.bool_)) or (
+            isinstance(write_to_disk, numbers.Integral) and write_to_disk in (0, 1)
+        ):
+            write_to_disk = bool(write_to_disk)
+        else:
+            raise TypeError(f"write_to_disk must be a bool, got {type(write_to_disk).__name__}")
         if not isinstance(comment, str):
             raise TypeError(f"comment must be a str, got {type(comment).__name__}")
         if not isinstance(filename_suffix, str):
             raise TypeError(f"filename_suffix must be a str, got {type(filename_suffix).__name__}")
-        if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 0:
-            raise ValueError(f"max_queue must be a non-negative int, got {max_queue!r}")
-        if isinstance(flush_secs, bool) or not isinstance(flush_secs, (int, float)):
+        if (
+            isinstance(max_queue, (bool, np.bool_))
+            or not isinstance(max_queue, numbers.Integral)
+            or max_queue < 0
+        ):
+            raise ValueError(f"max_queue must be a non-negative int, got {plain(max_queue)}")
+        if isinstance(flush_secs, (bool, np.bool_)) or not isinstance(flush_secs, numbers.Real):
             raise TypeError(f"flush_secs must be a number, got {type(flush_secs).__name__}")
         if any(c in filename_suffix for c in "/\\\0"):
             raise ValueError(
                 f"filename_suffix must not contain path separators or NUL (it is part of a file "
-                f"name in log_dir), got {filename_suffix!r}"
+                f"name in log_dir), got {plain(filename_suffix)}"
             )
         if not log_dir:
             log_dir = _default_log_dir(comment)
-        if not isinstance(log_dir, (str, bytes, os.PathLike)):
-            raise TypeError(f"log_dir must be a str or os.PathLike, got {type(log_dir).__name__}")
-        log_dir = os.fspath(log_dir)
-        if not isinstance(log_dir, str):
-            log_dir = os.fsdecode(log_dir)
+        log_dir = _path_str(log_dir, "logdir" if logdir is not None else "log_dir")
         if "\0" in log_dir:
             raise ValueError(f"log_dir must not contain NUL, got {log_dir!r}")
         self.log_dir = log_dir
@@ -188,7 +242,17 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         self.max_queue = max_queue
         self.flush_secs = flush_secs
         self.filename_suffix = filename_suffix
-        self._configure(self.log_dir, max_queue, float(flush_secs), filename_suffix, purge_step)
+        self.default_bins = self._stock_bins = list(TORCH_DEFAULT_BINS)
+        self._write_to_disk = write_to_disk
+        self._main_file_writer = FileWriter(self)
+        self._configure(
+            self.log_dir,
+            int(max_queue),
+            float(flush_secs),
+            filename_suffix,
+            purge_step,
+            write_to_disk=write_to_disk,
+        )
         _live_writers.add(self)
 
     def get_logdir(self) -> str:
@@ -196,15 +260,34 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         return self.log_dir
 
     @property
-    def file_writer(self) -> FileWriter:
+    def logdir(self) -> str:
+        """tensorboardX's name for ``log_dir``."""
+        return self.log_dir
+
+    @property
+    def file_writer(self) -> Optional[FileWriter]:
         """torch's ``writer.file_writer``: the main event file, for ``add_event`` and
-        ``add_summary`` with protobuf messages built elsewhere."""
-        return FileWriter(self)
+        ``add_summary`` with protobuf messages built elsewhere; ``None`` while closed (after
+        ``close()``, until an ``add_*`` or ``_get_file_writer()`` reopens the writer)."""
+        return None if self._closed else self._main_file_writer
+
+    @property
+    def all_writers(self) -> Optional[dict[str, FileWriter]]:
+        """torch's ``writer.all_writers``: ``{log_dir: file_writer}`` plus, for every sub-run
+        ``add_scalars`` opened, ``{log_dir + "/" + sub-run: its file writer}`` (torch's keys);
+        ``None`` while closed. A new dict on each access."""
+        if self._closed:
+            return None
+        writers = {self.log_dir: self._main_file_writer}
+        for run in self._sub_runs:
+            writers[self.log_dir + "/" + run] = FileWriter(self, run)
+        return writers
 
     def _get_file_writer(self) -> FileWriter:
-        """torch's ``_get_file_writer()``. A closed writer reopens (a new event file) on the
-        first event written through it, as after any ``add_*``."""
-        return FileWriter(self)
+        """torch's ``_get_file_writer()``: the main file writer, reopening a closed writer
+        (a new event file) as torch does."""
+        self._open()
+        return self._main_file_writer
 
     def __enter__(self) -> SummaryWriter:
         return self
@@ -213,17 +296,21 @@ class SummaryWriter(HistogramMethods, NativeWriter):
         self.close()
 
     def __repr__(self) -> str:
+        if not self._write_to_disk:
+            return f"SummaryWriter(log_dir={self.log_dir!r}, write_to_disk=False)"
         return f"SummaryWriter(log_dir={self.log_dir!r})"
 
     def __reduce__(self) -> tuple[Callable[..., SummaryWriter], tuple[type, dict[str, Any]]]:
         """Pickling keeps the settings, not the file: unpickling (in a ``spawn`` worker, say)
         opens a new writer on the same ``log_dir`` with its own event file (its pid in the
         name). ``purge_step`` is not carried over: it applies once, to the original writer.
-        torch's writer cannot be pickled at all."""
+        ``write_to_disk=False`` is kept (the copy writes nothing either). torch's writer
+        cannot be pickled at all."""
         settings = {
             "log_dir": self.log_dir,
             "max_queue": self.max_queue,
             "flush_secs": self.flush_secs,
             "filename_suffix": self.filename_suffix,
+            "write_to_disk": self._write_to_disk,
         }
         return _reopen, (type(self), settings)

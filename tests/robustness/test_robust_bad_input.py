@@ -170,6 +170,10 @@ CASES += [
     ("add_pr_curve", ("p", [], []), {}, ValueError, "labels and predictions"),
     ("add_pr_curve_raw", ("p", *([[1, 2]] * 5), [1]), {}, ValueError, "true_positive_counts"),
     ("add_pr_curve_raw", ("p", "x", *([[1, 2]] * 5)), {}, TypeError, "true_positive_counts"),
+    # num_thresholds left out: the arrays' length, which must agree (and be 2 or more).
+    ("add_pr_curve_raw", ("p", *([[1, 0]] * 5), [1, 0, 0]), {}, ValueError, "recall"),
+    ("add_pr_curve_raw", ("p", *([[1.0]] * 6)), {}, ValueError, "true_positive_counts"),
+    ("add_pr_curve_raw", ("p", *([[1, 0]] * 6), 0, 127), {}, ValueError, "num_thresholds"),
 ]
 
 CTOR_CASES: list[tuple[dict, type[Exception], str]] = [
@@ -187,6 +191,13 @@ CTOR_CASES: list[tuple[dict, type[Exception], str]] = [
     ({"purge_step": 2**63}, ValueError, "purge_step"),
     ({"log_dir": 5}, TypeError, "log_dir"),
     ({"log_dir": "a\0b"}, ValueError, "log_dir"),
+    # tensorboardX's keywords
+    ({"logdir": "elsewhere"}, TypeError, "logdir"),
+    ({"log_dir": None, "logdir": 5}, TypeError, "logdir"),
+    ({"write_to_disk": "no"}, TypeError, "write_to_disk"),
+    ({"write_to_disk": None}, TypeError, "write_to_disk"),
+    ({"write_to_disk": False, "flush_secs": NAN}, ValueError, "flush_secs"),
+    ({"write_to_disk": False, "purge_step": 1.5}, ValueError, "purge_step"),
 ]
 
 
