@@ -994,7 +994,7 @@ fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
         pending: 0,
         counts: vec![0u64; slots],
         ext: Extremes::new(),
-        buf: vec![0.0; FUSE],
+        buf: vec![0.0; values.len().min(FUSE)],
     };
     let (sum, sum_squares) = s.node(values);
     s.flush();
@@ -1008,42 +1008,44 @@ fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
     }
 }
 
-/// Parallel nodes are split no further than this many levels (at most 16 stretches).
-const PARALLEL_DEPTH: u32 = 4;
-
-/// The scan of a node of the pairwise tree, its halves on rayon's threads while they are at
-/// least `PARALLEL_THRESHOLD` long. Halves are numpy's, so the sums are numpy's whatever the
+/// The scan of a node of the pairwise tree, its halves on rayon's threads while the node is
+/// at least `split_from` long. Halves are numpy's, so the sums are numpy's whatever the
 /// split and the number of threads.
 fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     values: &[T],
     slots: usize,
     bin_of: &F,
-    depth: u32,
+    split_from: usize,
 ) -> Partial {
-    if values.len() < 2 * PARALLEL_THRESHOLD || depth == PARALLEL_DEPTH {
+    if values.len() < split_from {
         return scan(values, slots, bin_of);
     }
     let (left, right) = values.split_at(pairwise_split(values.len()));
     let (a, b) = rayon::join(
-        || scan_tree(left, slots, bin_of, depth + 1),
-        || scan_tree(right, slots, bin_of, depth + 1),
+        || scan_tree(left, slots, bin_of, split_from),
+        || scan_tree(right, slots, bin_of, split_from),
     );
     a.merge(&b)
 }
 
-/// `scan` over the whole input, in parallel for large inputs. `sum` and `sum_squares` are
-/// numpy's `np.add.reduce` of the values (and of their squares) as float64, with non-finite
-/// values read as 0: bit for bit what `values.astype(float).sum()` gives when they are all
-/// finite.
+/// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more
+/// (split into about 4 stretches per thread: each has counters of its own to set up and add
+/// up). `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
+/// squares) as float64, with non-finite values read as 0: bit for bit what
+/// `values.astype(float).sum()` gives when they are all finite.
 fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     values: &[T],
     slots: usize,
     bin_of: F,
 ) -> Partial {
-    let mut p = if values.len() < 2 * PARALLEL_THRESHOLD {
+    let mut p = if values.len() < PARALLEL_THRESHOLD {
         scan(values, slots, &bin_of)
     } else {
-        crate::parallel::install(|| scan_tree(values, slots, &bin_of, 0))
+        crate::parallel::install(|| {
+            let stretch = values.len() / (4 * rayon::current_num_threads());
+            let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
+            scan_tree(values, slots, &bin_of, split_from)
+        })
     };
     // numpy's reduction starts from the identity: `0.0 + (-0.0)` is `0.0`.
     p.sum += 0.0;
