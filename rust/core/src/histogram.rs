@@ -16,6 +16,15 @@
 //!   bools), split across rayon's threads for large inputs, then torch's layout: the occupied
 //!   range of bins, preceded by the empty bucket that marks its left edge.
 //!
+//! **`sum` and `sum_squares`** are numpy's pairwise sums of the values converted to `f64`
+//! (and of their squares), added in exactly numpy's order (`pairwise_sum`: leaves of at most
+//! 128 values with 8 running sums, halves split at `n / 2` rounded down to a multiple of 8):
+//! `sum` is `values.astype(float).sum()`, torch's, bit for bit, and `sum_squares` is
+//! `(v * v).sum()` (torch computes `v.dot(v)`, a BLAS dot product that can differ in the last
+//! bits). Threads take whole nodes of that tree, and the AVX2 and portable builds do the same
+//! operations in the same order (no fused multiply-add), so neither the thread count nor the
+//! CPU changes a bit. Non-finite values are read as 0 there.
+//!
 //! **Non-finite values** (NaN, ±inf) are left out of everything: buckets, `num`, `min`, `max`,
 //! `sum`, `sum_squares`. torch keeps them in the statistics (writing NaN or infinite `min`/`max`
 //! that TensorBoard cannot draw) or raises, depending on the bins; ferroboard's rule is the same
