@@ -4,7 +4,12 @@ Each contender gets a fresh writer and makes the same calls; a timing covers a b
 and the ``flush()`` after it (so the events are handed to the operating system), divided by
 the number of calls; the median of several batches is reported. The output is then checked:
 every contender's last histogram (and PR curve) is read back from its file with TensorBoard's
-reader and compared with torch's bucket by bucket (tensorboardX and torch agree exactly too).
+reader and compared with torch's bucket by bucket (tensorboardX and torch agree exactly too),
+and ferroboard's ``sum`` must be torch's bit for bit.
+
+For the histograms, ``numpy.sum`` of the same array (``x.sum()``, timed the same way, in the
+same run) is the reference line for reading the values once: the table gives ferroboard's
+time as a multiple of it.
 
 Run: ``.venv/bin/python benches/bench_histogram.py`` (``--quick`` for a short run).
 """
@@ -60,6 +65,18 @@ def time_calls(w, call, calls: int, batches: int) -> float:
     return statistics.median(out)
 
 
+def time_numpy_sum(arr: np.ndarray, calls: int, batches: int) -> float:
+    """Median seconds per ``arr.sum()`` over ``batches`` batches of ``calls`` calls."""
+    arr.sum()
+    out = []
+    for _ in range(batches):
+        t = time.perf_counter()
+        for _ in range(calls):
+            arr.sum()
+        out.append((time.perf_counter() - t) / calls)
+    return statistics.median(out)
+
+
 def check_histograms(results: dict) -> None:
     ref = results["torch"].histo
     for name, v in results.items():
@@ -68,6 +85,8 @@ def check_histograms(results: dict) -> None:
         assert list(h.bucket) == list(ref.bucket), name
         assert (h.min, h.max, h.num) == (ref.min, ref.max, ref.num), name
         assert abs(h.sum - ref.sum) <= 1e-9 * ref.num * max(abs(ref.min), abs(ref.max)), name
+    # numpy's pairwise sum of the float64 values, as torch computes it.
+    assert results["ferroboard"].histo.sum == ref.sum
 
 
 def check_pr(results: dict) -> None:
@@ -90,30 +109,39 @@ def main() -> None:
     preds = np.clip(labels * 0.3 + rng.random(100_000) * 0.7, 0, 1).astype(np.float32)
 
     scenarios = {
-        # name: (call, tag, check, {contender: (calls per batch, batches)})
+        # name: (call, tag, check, {contender: (calls per batch, batches)}, numpy.sum's array)
         "add_histogram, 1M float32 (numpy)": (
             lambda w: w.add_histogram("big", big, 1),
             "big",
             check_histograms,
-            {"torch": (3, 5), "tensorboardX": (3, 5), "ferroboard": (50, 7)},
+            {"torch": (3, 5), "tensorboardX": (3, 5), "ferroboard": (50, 7), "numpy.sum": (50, 7)},
+            big,
         ),
         "add_histogram, 1M float32 (torch tensor)": (
             lambda w: w.add_histogram("big_t", big_t, 1),
             "big_t",
             check_histograms,
-            {"torch": (3, 5), "tensorboardX": (3, 5), "ferroboard": (50, 7)},
+            {"torch": (3, 5), "tensorboardX": (3, 5), "ferroboard": (50, 7), "numpy.sum": (50, 7)},
+            big,
         ),
         "add_histogram, 10k float32 (numpy)": (
             lambda w: w.add_histogram("small", small, 1),
             "small",
             check_histograms,
-            {"torch": (100, 5), "tensorboardX": (200, 5), "ferroboard": (2000, 7)},
+            {
+                "torch": (100, 5),
+                "tensorboardX": (200, 5),
+                "ferroboard": (2000, 7),
+                "numpy.sum": (2000, 7),
+            },
+            small,
         ),
         "add_pr_curve, 100k predictions": (
             lambda w: w.add_pr_curve("pr", labels, preds, 1),
             "pr",
             check_pr,
             {"torch": (40, 5), "tensorboardX": (40, 5), "ferroboard": (400, 7)},
+            None,
         ),
     }
 
@@ -121,10 +149,10 @@ def main() -> None:
     print()
     print(
         "| call | torch ms/call | tensorboardX ms/call | ferroboard ms/call | vs torch "
-        "| vs tensorboardX |"
+        "| vs tensorboardX | numpy.sum ms | ferroboard / numpy.sum |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (call, tag, check, counts) in scenarios.items():
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (call, tag, check, counts, summed) in scenarios.items():
         per_call, outputs = {}, {}
         for who, cls in writers().items():
             n, batches = counts[who]
@@ -136,13 +164,20 @@ def main() -> None:
                 outputs[who] = last_summary(d, tag)
         check(outputs)
         t, x, f = per_call["torch"], per_call["tensorboardX"], per_call["ferroboard"]
+        if summed is not None:
+            n, batches = counts["numpy.sum"]
+            s = time_numpy_sum(summed, max(1, int(n * scale)), batches)
+            ref = f"{s * 1e3:.3f} | {f / s:.2f}x"
+        else:
+            ref = "- | -"
         print(
             f"| {name} | {t * 1e3:.3f} | {x * 1e3:.3f} | {f * 1e3:.3f} | "
-            f"{t / f:.0f}x | {x / f:.0f}x |"
+            f"{t / f:.0f}x | {x / f:.0f}x | {ref} |"
         )
     print()
     print(
-        "Outputs checked: every contender's last event equals torch's (buckets, counts, PR data)."
+        "Outputs checked: every contender's last event equals torch's (buckets, counts, PR data;"
+        " ferroboard's histogram sum bit for bit)."
     )
 
 

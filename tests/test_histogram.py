@@ -2,9 +2,13 @@
 
 The bulk of the differential cases compare our event (captured before it reaches the file)
 with torch's ``make_histogram`` on the same values, decoded by TensorBoard's protobuf
-classes: bucket limits, bucket counts, min, max and num must be identical; ``sum`` and
-``sum_squares`` may differ by rounding only: ``|ours - torch| <= 1e-9 * sum(|x|)`` for the sum
-and ``<= 1e-9 * sum(x**2)`` for the sum of squares (both are float64 sums in different orders).
+classes: bucket limits, bucket counts, min, max and num must be identical. ``sum`` is torch's
+``values.astype(float).sum()`` bit for bit when every value is finite and the array is read in
+C order (C-contiguous, or gathered because it is not contiguous); ``sum_squares`` is then
+numpy's ``(v * v).sum()`` bit for bit, within rounding (``1e-9 * sum(x**2)``) of torch's
+``v.dot(v)`` (a BLAS dot product, whose order of additions numpy does not fix). Otherwise both
+may differ by rounding only: ``|ours - torch| <= 1e-9 * sum(|x|)``.
+``test_sums_are_at_least_as_accurate_as_numpy`` measures both against the exact sums.
 
 Non-finite values are dropped by our policy, so the reference is torch on the finite values.
 ``max_bins`` follows our rule (merge ``ceil(n / max_bins)`` bins); where torch's own rule
@@ -54,6 +58,20 @@ def bin_count(finite: np.ndarray, bins: Any) -> int:
     return int(n) if np.isfinite(n) else 2**62
 
 
+def rule_edges(finite: np.ndarray, bins: Any) -> Optional[np.ndarray]:
+    """numpy's edges for a rule or a bin count, or None where numpy cannot make usable ones
+    (it raises, or returns fewer than 2 or non-increasing or infinite edges, on which its own
+    ``np.histogram`` raises ``ValueError`` or ``IndexError`` or miscounts)."""
+    try:
+        with np.errstate(all="ignore"):
+            edges = np.histogram_bin_edges(finite, bins)
+    except ValueError:
+        return None
+    if edges.size < 2 or not np.all(np.isfinite(edges)) or not np.all(np.diff(edges) > 0):
+        return None
+    return edges
+
+
 @pytest.fixture(scope="module")
 def default_bins(tmp_path_factory) -> list[float]:
     w = TorchWriter(str(tmp_path_factory.mktemp("torch_bins")))
@@ -84,12 +102,30 @@ def ours(tmp_path_factory):
     w.close()
 
 
-def reference(values: np.ndarray, bins: Any, max_bins: Optional[int]):
-    """torch's make_histogram on the finite values, with our max_bins rule (ceil)."""
+@pytest.fixture(autouse=True)
+def short_arrays():
+    """Hypothesis prints the arrays it drew on a failure: keep them to a few numbers."""
+    with np.printoptions(threshold=20, edgeitems=3):
+        yield
+
+
+def reference(
+    values: np.ndarray, bins: Any, max_bins: Optional[int], c_order: Optional[bool] = None
+):
+    """torch's make_histogram on the finite values, with our max_bins rule (ceil).
+
+    ``c_order``: whether ferroboard reads the values in C order (default: when ``values`` is
+    C-contiguous); then, if every value is finite, ``sum`` must equal torch's bit for bit.
+    """
     with np.errstate(all="ignore"):
         v = values.astype(float).reshape(-1)
+        all_finite = bool(np.isfinite(v).all())
         v = v[np.isfinite(v)]
-        return _reference(v, bins, max_bins)
+        ref = _reference(v, bins, max_bins)
+    if ref is not None:
+        c_order = values.flags.c_contiguous if c_order is None else c_order
+        ref["exact_sums"] = all_finite and c_order
+    return ref
 
 
 def _reference(v: np.ndarray, bins: Any, max_bins: Optional[int]):
@@ -116,18 +152,38 @@ def _reference(v: np.ndarray, bins: Any, max_bins: Optional[int]):
         "num": len(v),
         "sum": v.sum(),
         "sum_squares": v.dot(v),
+        "pairwise_sum_squares": (v * v).sum(),
         "abs_sum": np.abs(v).sum(),
         "bucket_limit": limits.tolist(),
         "bucket": counts.astype(float).tolist(),
     }
 
 
+def same_list(name: str, got, want) -> None:
+    """Equal lists, with a short message (the first difference) when not."""
+    got, want = list(got), list(want)
+    if got != want:
+        i = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        a = got[i] if i < len(got) else "(end)"
+        b = want[i] if i < len(want) else "(end)"
+        raise AssertionError(f"{name}: lengths {len(got)} vs {len(want)}; at {i}: {a!r} vs {b!r}")
+
+
+def same_float(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def assert_matches(h, ref) -> None:
-    assert list(h.bucket_limit) == ref["bucket_limit"]
-    assert list(h.bucket) == ref["bucket"]
-    assert h.min == ref["min"]
-    assert h.max == ref["max"]
-    assert h.num == ref["num"]
+    same_list("bucket_limit", h.bucket_limit, ref["bucket_limit"])
+    same_list("bucket", h.bucket, ref["bucket"])
+    assert (h.min, h.max, h.num) == (ref["min"], ref["max"], ref["num"])
+    if ref["exact_sums"]:
+        # torch's own sum, and numpy's pairwise sum of the squares.
+        assert same_float(h.sum, ref["sum"]), (h.sum, float(ref["sum"]))
+        assert same_float(h.sum_squares, ref["pairwise_sum_squares"]), (
+            h.sum_squares,
+            float(ref["pairwise_sum_squares"]),
+        )
     close(h.sum, ref["sum"], ref["abs_sum"])
     close(h.sum_squares, ref["sum_squares"], ref["sum_squares"])
 
@@ -244,7 +300,7 @@ def layouts(draw, v: np.ndarray) -> np.ndarray:
 def check(ours: Capture, values: np.ndarray, bins: Any, max_bins: Optional[int] = None):
     try:
         ref = reference(values, bins, max_bins)
-    except ValueError:
+    except (ValueError, IndexError):
         # numpy's equal-width formula breaks down (extreme widths) and np.histogram fails;
         # ours counts by the edges, as np.histogram does with the same edges given explicitly.
         finite = values.astype(float).reshape(-1)
@@ -266,8 +322,8 @@ def check(ours: Capture, values: np.ndarray, bins: Any, max_bins: Optional[int] 
     if max_bins is None or n <= max_bins or n % max_bins == 0:
         # torch's own max_bins rule agrees here: compare with torch itself.
         t = torch_histo(finite, bins, max_bins)
-        assert list(h.bucket_limit) == list(t.bucket_limit)
-        assert list(h.bucket) == list(t.bucket)
+        same_list("bucket_limit", h.bucket_limit, t.bucket_limit)
+        same_list("bucket", h.bucket, t.bucket)
         assert (h.min, h.max, h.num) == (t.min, t.max, t.num)
 
 
@@ -299,8 +355,8 @@ def test_default_bins_match_torch(ours, default_bins, data):
     finite = v.astype(float).reshape(-1)
     finite = finite[np.isfinite(finite)]
     t = torch_histo(finite, default_bins, None)
-    assert list(h.bucket_limit) == list(t.bucket_limit)
-    assert list(h.bucket) == list(t.bucket)
+    same_list("bucket_limit", h.bucket_limit, t.bucket_limit)
+    same_list("bucket", h.bucket, t.bucket)
 
 
 STONE = "ignore:The number of bins estimated may be suboptimal:RuntimeWarning"
@@ -320,13 +376,8 @@ def test_numpy_rules_and_counts_match_torch(ours, default_bins, data):
     f = v.astype(float).reshape(-1)
     if bin_count(f[np.isfinite(f)], bins) > MAX_TEST_BINS:
         return
-    try:
-        with np.errstate(all="ignore"):
-            f = v.astype(float).reshape(-1)
-            edges = np.histogram_bin_edges(f[np.isfinite(f)], bins)
-        ok = 2 <= edges.size < 100_000 and np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)
-    except ValueError:
-        ok = False
+    edges = rule_edges(f[np.isfinite(f)], bins)
+    ok = edges is not None and edges.size < 100_000
     if not ok:
         with pytest.raises(ValueError, match=r"bins|values"):
             ours.histo(v, bins=bins)
@@ -367,18 +418,20 @@ def test_max_bins(ours, default_bins, data):
         v = np.clip(f, -1e300, 1e300) if f.size else v
         if bin_count(v[np.isfinite(v)], bins) > MAX_TEST_BINS:
             return
-        try:
-            with np.errstate(all="ignore"):
-                e = np.histogram_bin_edges(v[np.isfinite(v)], bins)
-            if e.size > 100_000 or not np.all(np.diff(e) > 0):
-                return
-        except ValueError:
+        e = rule_edges(v[np.isfinite(v)], bins)
+        if e is None:
+            # numpy itself cannot bin these values (torch raises ValueError or IndexError, or
+            # miscounts): a ValueError naming the argument.
+            with pytest.raises(ValueError, match=r"bins|values"):
+                ours.histo(v, bins=bins, max_bins=max_bins)
+            return
+        if e.size > 100_000:
             return
     ref_bins = default_bins if bins == "tensorflow" else bins
     try:
         ref = reference(v, ref_bins, max_bins)
         numpy_ok = True
-    except ValueError:
+    except (ValueError, IndexError):
         # numpy's equal-width formula breaks down here (see check()): count by the edges.
         with np.errstate(all="ignore"):
             edges = np.histogram_bin_edges(v[np.isfinite(v)], ref_bins)
@@ -396,8 +449,8 @@ def test_max_bins(ours, default_bins, data):
     assert -(-n // merged) <= max_bins
     if numpy_ok and (n <= max_bins or n % max_bins == 0):
         t = torch_histo(finite, ref_bins, max_bins)
-        assert list(h.bucket) == list(t.bucket)
-        assert list(h.bucket_limit) == list(t.bucket_limit)
+        same_list("bucket", h.bucket, t.bucket)
+        same_list("bucket_limit", h.bucket_limit, t.bucket_limit)
 
 
 def test_max_bins_never_exceeded_where_torch_overshoots(ours, default_bins):
@@ -445,7 +498,7 @@ def test_torch_tensors_match_torch(ours, default_bins, data):
     from torch.utils.tensorboard._convert_np import make_np
 
     exact = t.detach().double().numpy()
-    ref = reference(exact, default_bins, None)
+    ref = reference(exact, default_bins, None, c_order=t.is_contiguous())
     if ref is None:
         with pytest.raises(ValueError, match="values"):
             ours.histo(t)
@@ -495,7 +548,7 @@ def test_every_default_edge_and_its_neighbours(ours, default_bins):
         h = ours.histo(arr)
         assert_matches(h, reference(arr, default_bins, None))
         t = torch_histo(arr, default_bins, None)
-        assert list(h.bucket) == list(t.bucket)
+        same_list("bucket", h.bucket, t.bucket)
 
 
 def test_every_float16_and_many_float32(ours, default_bins):
@@ -586,10 +639,11 @@ def test_events_equal_torch_events(tmp_path):
         assert (te.wall_time, te.step) == (oe.wall_time, oe.step)
         th, oh = te.summary.value[0].histo, oe.summary.value[0].histo
         assert te.summary.value[0].tag == oe.summary.value[0].tag
-        assert list(th.bucket_limit) == list(oh.bucket_limit)
-        assert list(th.bucket) == list(oh.bucket)
+        same_list("bucket_limit", th.bucket_limit, oh.bucket_limit)
+        same_list("bucket", th.bucket, oh.bucket)
         assert (th.min, th.max, th.num) == (oh.min, oh.max, oh.num)
-        close(oh.sum, th.sum, abs(th.sum) + th.num * max(abs(th.min), abs(th.max)))
+        # Finite values in C-contiguous arrays: torch's sum bit for bit.
+        assert oh.sum == th.sum
         close(oh.sum_squares, th.sum_squares, th.sum_squares)
 
 
@@ -794,3 +848,101 @@ def test_large_input_uses_the_parallel_path_and_agrees(ours, default_bins):
     v[::1000] = np.nan
     assert_matches(ours.histo(v), reference(v, default_bins, None))
     assert_matches(ours.histo(v[::3]), reference(v[::3], default_bins, None))
+
+
+def test_rule_numpy_cannot_apply_raises_a_clear_value_error(ours):
+    # numpy's "scott" rule gives a single edge for these values: torch's make_histogram
+    # raises IndexError from inside np.histogram; we raise a ValueError naming bins.
+    v = np.full(69, 7e19)
+    assert rule_edges(v, "scott") is None
+    with pytest.raises(IndexError):
+        torch_histo(v, "scott", None)
+    for max_bins in (None, 5):
+        with pytest.raises(ValueError, match=r"bins='scott'"):
+            ours.histo(v, bins="scott", max_bins=max_bins)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy of sum and sum_squares against the exact sums
+
+ACCURACY_SIZES = [1, 2, 7, 8, 9, 100, 127, 128, 129, 1000, 4097, 10_000, 65_537, 131_073, 1_000_000]
+
+
+def exact_sum_squares(v: np.ndarray) -> float:
+    """The exactly rounded sum of the exact squares of the float64 values ``v`` (Veltkamp's
+    split: ``x * x == hi * hi + 2 * hi * lo + lo * lo`` exactly, each term a float64, for the
+    magnitudes used here)."""
+    c = v * 134217729.0
+    hi = c - (c - v)
+    lo = v - hi
+    return math.fsum(np.concatenate([hi * hi, 2 * hi * lo, lo * lo]).tolist())
+
+
+def ulps(got: float, exact: float) -> float:
+    return abs(got - exact) / math.ulp(exact) if exact else abs(got) / math.ulp(0.0)
+
+
+def accuracy_inputs(dtype: str, nonfinite: bool):
+    """(name, array) for every size and three distributions, seeded."""
+    rng = np.random.default_rng(20261201)
+    for n in ACCURACY_SIZES:
+        for kind in ("uniform", "normal", "magnitudes"):
+            if kind == "uniform":
+                v = rng.random(n)
+            elif kind == "normal":
+                v = rng.normal(0.5, 1.0, n)
+            else:  # both signs, magnitudes 1e-3 to 1e3
+                v = 10.0 ** rng.uniform(-3, 3, n) * rng.choice([-1.0, 1.0], n)
+            v = v.astype(dtype)
+            if nonfinite and n > 1:
+                bad = rng.integers(0, n, max(1, n // 100))
+                v[bad] = rng.choice([np.nan, np.inf, -np.inf], bad.size)
+                v[0] = 0.5  # at least one finite value
+            yield f"{kind} n={n}", v
+
+
+@pytest.mark.parametrize("nonfinite", [False, True], ids=["finite", "with-nan-inf"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_sums_are_at_least_as_accurate_as_numpy(ours, dtype, nonfinite):
+    """``sum`` and ``sum_squares`` against the exact sums (``math.fsum``), in units in the
+    last place of the exact result, beside numpy's pairwise ``np.sum`` of the finite values
+    (torch's ``sum``) and of their squares, and torch's ``v.dot(v)``, on the same inputs.
+    Without NaN and infinities ours are numpy's sums bit for bit; with them (read as 0,
+    where numpy sums the finite values alone) they must be as accurate on average."""
+    err: dict[str, list[float]] = {k: [] for k in ("sum", "np_sum", "sq", "np_sq", "dot")}
+    for name, v in accuracy_inputs(dtype, nonfinite):
+        f = v.astype(float)
+        f = f[np.isfinite(f)]
+        h = ours.histo(v)
+        exact, exact_sq = math.fsum(f.tolist()), exact_sum_squares(f)
+        np_sum, np_sq, dot = float(f.sum()), float((f * f).sum()), float(f.dot(f))
+        if not nonfinite:
+            assert (h.sum, h.sum_squares) == (np_sum, np_sq), name
+        for key, got, ref in (
+            ("sum", h.sum, exact),
+            ("np_sum", np_sum, exact),
+            ("sq", h.sum_squares, exact_sq),
+            ("np_sq", np_sq, exact_sq),
+            ("dot", dot, exact_sq),
+        ):
+            err[key].append(ulps(got, ref))
+    mean = {k: sum(e) / len(e) for k, e in err.items()}
+    worst = {k: max(e) for k, e in err.items()}
+    print(
+        f"\n{dtype} {'with NaN/inf' if nonfinite else 'finite'}, {len(err['sum'])} inputs, "
+        "ulp error mean/max: " + ", ".join(f"{k} {mean[k]:.2f}/{worst[k]:.1f}" for k in err)
+    )
+    # Exact float16 and float32 sums of few values leave numpy and us no error at all.
+    for ours_key, numpy_key in (("sum", "np_sum"), ("sq", "np_sq")):
+        assert mean[ours_key] <= mean[numpy_key] + 0.1, (ours_key, mean)
+        assert worst[ours_key] <= worst[numpy_key] + 1.0, (ours_key, worst)
+
+
+def test_sums_of_gathered_arrays_are_torchs(ours, default_bins):
+    # Not contiguous: gathered in C order, so the sum is torch's bit for bit.
+    v = np.random.default_rng(5).normal(size=(300, 40))[:, ::3]
+    assert not v.flags.c_contiguous
+    ref = reference(v, default_bins, None, c_order=True)
+    assert ref["exact_sums"]
+    assert_matches(ours.histo(v), ref)
+    assert ours.histo(v).sum == torch_histo(v, default_bins, None).sum

@@ -16,6 +16,15 @@
 //!   bools), split across rayon's threads for large inputs, then torch's layout: the occupied
 //!   range of bins, preceded by the empty bucket that marks its left edge.
 //!
+//! **`sum` and `sum_squares`** are numpy's pairwise sums of the values converted to `f64`
+//! (and of their squares), added in exactly numpy's order (`pairwise_sum`: leaves of at most
+//! 128 values with 8 running sums, halves split at `n / 2` rounded down to a multiple of 8):
+//! `sum` is `values.astype(float).sum()`, torch's, bit for bit, and `sum_squares` is
+//! `(v * v).sum()` (torch computes `v.dot(v)`, a BLAS dot product that can differ in the last
+//! bits). Threads take whole nodes of that tree, and the AVX2 and portable builds do the same
+//! operations in the same order (no fused multiply-add), so neither the thread count nor the
+//! CPU changes a bit. Non-finite values are read as 0 there.
+//!
 //! **Non-finite values** (NaN, ±inf) are left out of everything: buckets, `num`, `min`, `max`,
 //! `sum`, `sum_squares`. torch keeps them in the statistics (writing NaN or infinite `min`/`max`
 //! that TensorBoard cannot draw) or raises, depending on the bins; ferroboard's rule is the same
@@ -42,8 +51,6 @@
 
 use std::fmt;
 use std::sync::LazyLock;
-
-use rayon::prelude::*;
 
 use crate::event;
 use crate::half::{BF16, F16};
@@ -219,7 +226,13 @@ static EDGES: LazyLock<Vec<f64>> = LazyLock::new(|| {
 
 /// One cell per value of an `f64`'s `bits >> CELL_SHIFT` (sign, exponent, 4 mantissa bits):
 /// 65536, built on first use (a few milliseconds).
-static CELLS: LazyLock<Box<[Cell]>> = LazyLock::new(|| {
+/// Number of cells of the `f64` table (one per `bits >> CELL_SHIFT`).
+const CELL_COUNT: usize = 1 << (64 - CELL_SHIFT);
+
+/// Number of cells of the `f32` table (one per `bits >> CELL_SHIFT_F32`).
+const CELL_COUNT_F32: usize = 1 << (32 - CELL_SHIFT_F32);
+
+static CELLS: LazyLock<Box<[Cell; CELL_COUNT]>> = LazyLock::new(|| {
     let edges: &[f64] = &EDGES;
     (0..1u64 << (64 - CELL_SHIFT))
         .map(|key| {
@@ -262,11 +275,13 @@ static CELLS: LazyLock<Box<[Cell]>> = LazyLock::new(|| {
                 below: slot_lo,
             }
         })
-        .collect()
+        .collect::<Box<[Cell]>>()
+        .try_into()
+        .expect("one cell per key")
 });
 
 /// One cell per value of an `f32`'s `bits >> CELL_SHIFT_F32`: 8192, built on first use.
-static CELLS32: LazyLock<Box<[Cell32]>> = LazyLock::new(|| {
+static CELLS32: LazyLock<Box<[Cell32; CELL_COUNT_F32]>> = LazyLock::new(|| {
     let edges: &[f64] = &EDGES;
     (0..1u32 << (32 - CELL_SHIFT_F32))
         .map(|key| {
@@ -308,7 +323,9 @@ static CELLS32: LazyLock<Box<[Cell32]>> = LazyLock::new(|| {
                 below: slot_lo,
             }
         })
-        .collect()
+        .collect::<Box<[Cell32]>>()
+        .try_into()
+        .expect("one cell per key")
 });
 
 /// `f32` values in order as integers (`-0.0` and `0.0` both map to 0).
@@ -347,14 +364,14 @@ pub fn default_bin(x: f64) -> Option<usize> {
 
 /// The default slot of `x`: one table load and one comparison.
 #[inline(always)]
-fn default_slot(cells: &[Cell], x: f64) -> usize {
+fn default_slot(cells: &[Cell; CELL_COUNT], x: f64) -> usize {
     let cell = cells[(x.to_bits() >> CELL_SHIFT) as usize];
     (cell.below + u32::from(x >= cell.edge)) as usize
 }
 
 /// The default slot of the `f32` value `x`, from the float32 table.
 #[inline(always)]
-fn default_slot32(cells: &[Cell32], x: f32) -> usize {
+fn default_slot32(cells: &[Cell32; CELL_COUNT_F32], x: f32) -> usize {
     let cell = cells[(x.to_bits() >> CELL_SHIFT_F32) as usize];
     (cell.below + u32::from(x >= cell.edge)) as usize
 }
@@ -556,7 +573,8 @@ impl Histogram {
 }
 
 /// Counts and statistics of one stretch of the input: `counts` has one entry per slot of the
-/// binning function; the statistics cover finite values only.
+/// binning function; the statistics cover finite values only, `sum` and `sum_squares` being
+/// the stretch's node of numpy's pairwise summation tree (see [`pairwise_split`]).
 struct Partial {
     counts: Vec<u64>,
     nonfinite: u64,
@@ -567,253 +585,481 @@ struct Partial {
 }
 
 impl Partial {
-    fn merge(&mut self, other: &Partial) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+    /// `self` followed by `right`: counts and extremes combined, sums added as numpy adds the
+    /// two halves of a node.
+    fn merge(mut self, right: &Partial) -> Partial {
+        for (a, b) in self.counts.iter_mut().zip(&right.counts) {
             *a += b;
         }
-        self.nonfinite += other.nonfinite;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-        self.sum += other.sum;
-        self.sum_squares += other.sum_squares;
+        self.nonfinite += right.nonfinite;
+        self.min = self.min.min(right.min);
+        self.max = self.max.max(right.max);
+        self.sum += right.sum;
+        self.sum_squares += right.sum_squares;
+        self
     }
 }
 
 /// Independent counters per thread: runs of equal slots do not wait on one another's stores.
 const LANES: usize = 4;
 
-/// Independent accumulators for the statistics (the same on every CPU, so the sums do not
-/// depend on which instructions the CPU has).
+/// numpy's unrolling: 8 partial sums per leaf of the pairwise tree.
 const STAT_LANES: usize = 8;
 
-/// Values are handled in blocks this long: statistics first, then bins, while the block is
-/// still in the L1 cache.
-const BLOCK: usize = 2048;
+/// numpy's `PW_BLOCKSIZE`: nodes at most this long are leaves of the pairwise tree.
+const PW_BLOCK: usize = 128;
 
-/// Longest stretch counted in the per-lane `u32` counters before they are added up.
-const LANE_BLOCK: usize = 1 << 30;
+/// Nodes of the pairwise tree at most this long are binned right after their statistics,
+/// while they are still in the L1 cache.
+const FUSE: usize = 2048;
 
-/// Per-lane statistics of finite values. Independent lanes keep the floating-point
-/// dependency chains short and let the compiler use vector instructions.
-struct Stats {
-    min: [f64; STAT_LANES],
-    max: [f64; STAT_LANES],
-    sum: [f64; STAT_LANES],
-    sum_squares: [f64; STAT_LANES],
-    nonfinite: [u64; STAT_LANES],
+/// Largest number of values counted in the per-lane `u32` counters before they are added up.
+const LANE_LIMIT: usize = u32::MAX as usize - FUSE;
+
+/// Where numpy's pairwise summation splits a node of `n > PW_BLOCK` values: half, rounded
+/// down to a multiple of the unrolling (`n2 = n / 2; n2 -= n2 % 8` in numpy's
+/// `pairwise_sum`). The sum of a node is the sum of its two halves' sums.
+#[inline(always)]
+fn pairwise_split(n: usize) -> usize {
+    let h = n / 2;
+    h - h % STAT_LANES
 }
 
-impl Stats {
+/// Per-lane extremes of the finite values and the count of non-finite ones. Lane `j` sees
+/// the values at positions `j mod 8` of each `FUSE` node, whatever the instruction set.
+#[derive(Clone, Copy)]
+struct Extremes {
+    min: [f64; STAT_LANES],
+    max: [f64; STAT_LANES],
+    nonfinite: u64,
+}
+
+impl Extremes {
     fn new() -> Self {
-        Stats {
+        Extremes {
             min: [f64::INFINITY; STAT_LANES],
             max: [f64::NEG_INFINITY; STAT_LANES],
-            sum: [0.0; STAT_LANES],
-            sum_squares: [0.0; STAT_LANES],
-            nonfinite: [0; STAT_LANES],
+            nonfinite: 0,
         }
     }
 
-    /// Adds `values`, with the widest vector instructions the CPU has (the result does not
-    /// depend on them: every lane adds its values in the same order).
+    /// The extremes of `v`, all of them finite.
     #[inline(always)]
-    fn block<T: Sample>(&mut self, values: &[T]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { self.block_avx2(values) };
-            return;
-        }
-        self.block_portable(values);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn block_avx2<T: Sample>(&mut self, values: &[T]) {
-        self.block_portable(values);
-    }
-
-    /// All values finite (the usual case): plain sums, minima and maxima, which vectorize
-    /// well. Should a lane end up non-finite (a NaN or infinity among the values, or an
-    /// overflowing sum), the block is redone by `block_exact` from the previous state; for
-    /// finite values both compute exactly the same thing.
-    #[inline(always)]
-    fn block_portable<T: Sample>(&mut self, values: &[T]) {
-        let (mut mn, mut mx, mut sum, mut sq) = (self.min, self.max, self.sum, self.sum_squares);
-        let mut chunks = values.chunks_exact(STAT_LANES);
+    fn add_finite(&mut self, v: &[f64]) {
+        let (mn, mx) = (&mut self.min, &mut self.max);
+        let mut chunks = v.chunks_exact(STAT_LANES);
         for chunk in &mut chunks {
             for lane in 0..STAT_LANES {
-                let x = chunk[lane].to_f64();
-                sum[lane] += x;
-                sq[lane] += x * x;
+                let x = chunk[lane];
                 mn[lane] = if x < mn[lane] { x } else { mn[lane] };
                 mx[lane] = if x > mx[lane] { x } else { mx[lane] };
             }
         }
-        for (lane, v) in chunks.remainder().iter().enumerate() {
-            let x = v.to_f64();
-            sum[lane] += x;
-            sq[lane] += x * x;
+        for (lane, &x) in chunks.remainder().iter().enumerate() {
             mn[lane] = if x < mn[lane] { x } else { mn[lane] };
             mx[lane] = if x > mx[lane] { x } else { mx[lane] };
         }
-        let mut clean = true;
-        for lane in 0..STAT_LANES {
-            // Untouched lanes keep their infinite starting extremes; touched ones are finite.
-            let touched = lane < values.len() || mn[lane] != f64::INFINITY;
-            clean &= sum[lane].is_finite()
-                && sq[lane].is_finite()
-                && (!touched || (mn[lane].is_finite() && mx[lane].is_finite()));
-        }
-        if clean {
-            (self.min, self.max, self.sum, self.sum_squares) = (mn, mx, sum, sq);
-        } else {
-            self.block_exact(values);
-        }
     }
 
-    #[inline(never)]
-    fn block_exact<T: Sample>(&mut self, values: &[T]) {
-        // Locals rather than fields, and a floating-point finiteness test, so that the
-        // compiler keeps the lanes in vector registers.
-        let (mut mn, mut mx, mut sum, mut sq, mut nf) = (
-            self.min,
-            self.max,
-            self.sum,
-            self.sum_squares,
-            self.nonfinite,
-        );
-        #[inline(always)]
-        fn add(x: f64, mn: &mut f64, mx: &mut f64, sum: &mut f64, sq: &mut f64, nf: &mut u64) {
-            // Branch-free: non-finite values add 0 and compare as the neutral infinities.
-            let finite = x.abs() < f64::INFINITY;
-            let v = if finite { x } else { 0.0 };
-            let lo = if finite { x } else { f64::INFINITY };
-            let hi = if finite { x } else { f64::NEG_INFINITY };
-            *sum += v;
-            *sq += v * v;
-            *mn = if lo < *mn { lo } else { *mn };
-            *mx = if hi > *mx { hi } else { *mx };
-            *nf += u64::from(!finite);
+    /// [`Extremes::add_finite`] with AVX2 instructions: the same lanes, and `vminpd(x, m)` is
+    /// `if x < m { x } else { m }` (and `vmaxpd` likewise).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add_finite_avx2(&mut self, v: &[f64]) {
+        use std::arch::x86_64::*;
+        let full = v.len() - v.len() % STAT_LANES;
+        // SAFETY: every load reads 4 values within `v[..full]`; the extremes are [f64; 8].
+        unsafe {
+            let p = v.as_ptr();
+            let mut mn0 = _mm256_loadu_pd(self.min.as_ptr());
+            let mut mn1 = _mm256_loadu_pd(self.min.as_ptr().add(4));
+            let mut mx0 = _mm256_loadu_pd(self.max.as_ptr());
+            let mut mx1 = _mm256_loadu_pd(self.max.as_ptr().add(4));
+            let mut i = 0;
+            while i < full {
+                let x0 = _mm256_loadu_pd(p.add(i));
+                let x1 = _mm256_loadu_pd(p.add(i + 4));
+                mn0 = _mm256_min_pd(x0, mn0);
+                mn1 = _mm256_min_pd(x1, mn1);
+                mx0 = _mm256_max_pd(x0, mx0);
+                mx1 = _mm256_max_pd(x1, mx1);
+                i += STAT_LANES;
+            }
+            _mm256_storeu_pd(self.min.as_mut_ptr(), mn0);
+            _mm256_storeu_pd(self.min.as_mut_ptr().add(4), mn1);
+            _mm256_storeu_pd(self.max.as_mut_ptr(), mx0);
+            _mm256_storeu_pd(self.max.as_mut_ptr().add(4), mx1);
         }
-        let mut chunks = values.chunks_exact(STAT_LANES);
-        for chunk in &mut chunks {
-            for lane in 0..STAT_LANES {
-                let x = chunk[lane].to_f64();
-                add(
-                    x,
-                    &mut mn[lane],
-                    &mut mx[lane],
-                    &mut sum[lane],
-                    &mut sq[lane],
-                    &mut nf[lane],
-                );
+        self.add_finite(&v[full..]);
+    }
+
+    /// The extremes of the finite values of `v`, and the count of the others.
+    #[inline(never)]
+    fn add_masked(&mut self, v: &[f64]) {
+        for (i, &x) in v.iter().enumerate() {
+            let lane = i % STAT_LANES;
+            if x.is_finite() {
+                self.min[lane] = if x < self.min[lane] {
+                    x
+                } else {
+                    self.min[lane]
+                };
+                self.max[lane] = if x > self.max[lane] {
+                    x
+                } else {
+                    self.max[lane]
+                };
+            } else {
+                self.nonfinite += 1;
             }
         }
-        for (lane, v) in chunks.remainder().iter().enumerate() {
-            add(
-                v.to_f64(),
-                &mut mn[lane],
-                &mut mx[lane],
-                &mut sum[lane],
-                &mut sq[lane],
-                &mut nf[lane],
-            );
-        }
-        (
-            self.min,
-            self.max,
-            self.sum,
-            self.sum_squares,
-            self.nonfinite,
-        ) = (mn, mx, sum, sq, nf);
     }
 }
 
-/// One pass over `values`: statistics of the finite values, and a count per slot of
-/// `bin_of`, which maps every value (finite or not) to a slot below `slots`.
+/// One leaf of numpy's pairwise summation (`n <= 128` values), for the values and for their
+/// squares, exactly as numpy's `pairwise_sum` adds them: below 8 values one after another
+/// from 0; otherwise 8 running sums started from the first 8 values, combined as
+/// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the values left over one by one.
 #[inline(always)]
-fn scan<T: Sample, F: Fn(T) -> usize>(values: &[T], slots: usize, bin_of: &F) -> Partial {
-    let mut counts = vec![0u64; slots];
-    let mut stats = Stats::new();
-    // One set of counters per lane, so that runs of equal slots do not wait on one
-    // another's stores.
-    let mut lane_counts = vec![0u32; LANES * slots];
-    for stretch in values.chunks(LANE_BLOCK) {
-        {
-            let (c0, rest) = lane_counts.split_at_mut(slots);
-            let (c1, rest) = rest.split_at_mut(slots);
-            let (c2, c3) = rest.split_at_mut(slots);
-            let lanes: [&mut [u32]; LANES] = [c0, c1, c2, c3];
-            for block in stretch.chunks(BLOCK) {
-                stats.block(block);
-                let mut chunks = block.chunks_exact(LANES);
-                for chunk in &mut chunks {
-                    for (lane, v) in chunk.iter().enumerate() {
-                        lanes[lane][bin_of(*v)] += 1;
-                    }
-                }
-                for v in chunks.remainder() {
-                    lanes[0][bin_of(*v)] += 1;
-                }
-            }
+fn leaf_sums(v: &[f64]) -> (f64, f64) {
+    let n = v.len();
+    if n < STAT_LANES {
+        let (mut s, mut q) = (0.0, 0.0);
+        for &x in v {
+            s += x;
+            q += x * x;
         }
-        for lane in lane_counts.chunks_exact_mut(slots) {
-            for (total, c) in counts.iter_mut().zip(lane.iter_mut()) {
+        return (s, q);
+    }
+    let mut r = [0.0f64; STAT_LANES];
+    let mut rq = [0.0f64; STAT_LANES];
+    for lane in 0..STAT_LANES {
+        r[lane] = v[lane];
+        rq[lane] = v[lane] * v[lane];
+    }
+    let full = n - n % STAT_LANES;
+    for chunk in v[STAT_LANES..full].chunks_exact(STAT_LANES) {
+        for lane in 0..STAT_LANES {
+            r[lane] += chunk[lane];
+            rq[lane] += chunk[lane] * chunk[lane];
+        }
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
+/// The end of a leaf: the 8 running sums combined as numpy combines them, then the values
+/// from `full` on added one by one.
+#[inline(always)]
+fn leaf_finish(v: &[f64], full: usize, r: &[f64; 8], rq: &[f64; 8]) -> (f64, f64) {
+    let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    let mut q = ((rq[0] + rq[1]) + (rq[2] + rq[3])) + ((rq[4] + rq[5]) + (rq[6] + rq[7]));
+    for &x in &v[full..] {
+        s += x;
+        q += x * x;
+    }
+    (s, q)
+}
+
+/// [`leaf_sums`] with AVX2 instructions: the same additions and multiplications in the same
+/// order (no fused multiply-add), so the same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn leaf_sums_avx2(v: &[f64]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    if n < STAT_LANES {
+        return leaf_sums(v);
+    }
+    let full = n - n % STAT_LANES;
+    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
+    unsafe {
+        let p = v.as_ptr();
+        let mut r0 = _mm256_loadu_pd(p);
+        let mut r1 = _mm256_loadu_pd(p.add(4));
+        let mut q0 = _mm256_mul_pd(r0, r0);
+        let mut q1 = _mm256_mul_pd(r1, r1);
+        let mut i = STAT_LANES;
+        while i < full {
+            let x0 = _mm256_loadu_pd(p.add(i));
+            let x1 = _mm256_loadu_pd(p.add(i + 4));
+            r0 = _mm256_add_pd(r0, x0);
+            r1 = _mm256_add_pd(r1, x1);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+            i += STAT_LANES;
+        }
+        _mm256_storeu_pd(r.as_mut_ptr(), r0);
+        _mm256_storeu_pd(r.as_mut_ptr().add(4), r1);
+        _mm256_storeu_pd(rq.as_mut_ptr(), q0);
+        _mm256_storeu_pd(rq.as_mut_ptr().add(4), q1);
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
+/// numpy's pairwise sums of the node `v` (and of its squares): halves split at
+/// [`pairwise_split`] down to leaves of at most `PW_BLOCK` values, each node's sum the sum of
+/// its halves'. A leaf is first added as is (the usual case: all values finite); a non-finite
+/// sum means a NaN or infinity was among them (or the finite values overflow), and the leaf is
+/// added again with non-finite values read as 0 (the same sums for finite values), which
+/// clears `*clean`. Walked with explicit stacks rather than recursion, so that it is inlined,
+/// leaves included, into the caller's vector code.
+#[inline(always)]
+fn pairwise_node<const AVX2: bool>(v: &[f64], clean: &mut bool) -> (f64, f64) {
+    // A node of `FUSE` values is 5 levels deep: at most 1 + 2 * 4 nodes wait at once.
+    const STACK: usize = 16;
+    const { assert!(FUSE <= PW_BLOCK << 4) };
+    assert!(v.len() <= FUSE);
+    // Nodes to visit: (start, len, halves done?).
+    let mut todo = [(0usize, 0usize, false); STACK];
+    let mut sums = [(0.0f64, 0.0f64); STACK];
+    let (mut nt, mut ns) = (1usize, 0usize);
+    todo[0] = (0, v.len(), false);
+    while nt > 0 {
+        nt -= 1;
+        let (start, len, halves_done) = todo[nt];
+        if len <= PW_BLOCK {
+            let leaf = &v[start..start + len];
+            #[cfg(target_arch = "x86_64")]
+            let (mut s, mut q) = if AVX2 {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { leaf_sums_avx2(leaf) }
+            } else {
+                leaf_sums(leaf)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (mut s, mut q) = leaf_sums(leaf);
+            if !(s.is_finite() && q.is_finite()) {
+                *clean = false;
+                let mut zeroed = [0.0f64; PW_BLOCK];
+                for (z, &x) in zeroed.iter_mut().zip(leaf) {
+                    *z = if x.is_finite() { x } else { 0.0 };
+                }
+                (s, q) = leaf_sums(&zeroed[..len]);
+            }
+            sums[ns] = (s, q);
+            ns += 1;
+        } else if halves_done {
+            let (s2, q2) = sums[ns - 1];
+            let (s1, q1) = sums[ns - 2];
+            ns -= 1;
+            sums[ns - 1] = (s1 + s2, q1 + q2);
+        } else {
+            let n2 = pairwise_split(len);
+            todo[nt] = (start, len, true);
+            todo[nt + 1] = (start + n2, len - n2, false);
+            todo[nt + 2] = (start, n2, false);
+            nt += 3;
+        }
+    }
+    sums[0]
+}
+
+/// The sequential scan of one node of the pairwise tree: statistics, and a count per slot of
+/// `bin_of` (which maps every value, finite or not, to a slot below `slots`).
+struct Scanner<'f, F> {
+    bin_of: &'f F,
+    slots: usize,
+    /// `LANES` rows of `slots` counters.
+    lanes: Vec<u32>,
+    /// Values counted in `lanes` since they were last added to `counts`.
+    pending: usize,
+    counts: Vec<u64>,
+    ext: Extremes,
+    /// `FUSE` values converted to `f64`.
+    buf: Vec<f64>,
+    /// Never use the vector-instruction build (the tests compare both).
+    portable: bool,
+}
+
+impl<F> Scanner<'_, F> {
+    fn flush(&mut self) {
+        for lane in self.lanes.chunks_exact_mut(self.slots) {
+            for (total, c) in self.counts.iter_mut().zip(lane.iter_mut()) {
                 *total += u64::from(*c);
                 *c = 0;
             }
         }
-    }
-    let s = &stats;
-    Partial {
-        counts,
-        nonfinite: s.nonfinite.iter().sum(),
-        min: s.min.iter().copied().fold(f64::INFINITY, f64::min),
-        max: s.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        sum: lane_sum(&s.sum),
-        sum_squares: lane_sum(&s.sum_squares),
+        self.pending = 0;
     }
 }
 
-/// The lanes' sums, added pairwise.
-fn lane_sum(lanes: &[f64; STAT_LANES]) -> f64 {
-    let q: Vec<f64> = lanes.chunks(2).map(|p| p[0] + p[1]).collect();
-    (q[0] + q[1]) + (q[2] + q[3])
-}
-
-/// `scan` over the whole input, in parallel stretches for large inputs. The stretch size
-/// depends only on the input's length, and partial results are combined in order, so the
-/// result never depends on the number of threads.
-fn scan_all<T: Sample, F: Fn(T) -> usize + Sync>(values: &[T], slots: usize, bin_of: F) -> Partial {
-    if values.len() < PARALLEL_THRESHOLD {
-        return scan(values, slots, &bin_of);
-    }
-    let stretch = PARALLEL_THRESHOLD.max(values.len().div_ceil(64));
-    let partials: Vec<Partial> = crate::parallel::install(|| {
-        values
-            .par_chunks(stretch)
-            .map(|c| scan(c, slots, &bin_of))
-            .collect()
-    });
-    let mut total = partials[0].clone_empty();
-    for p in &partials {
-        total.merge(p);
-    }
-    total
-}
-
-impl Partial {
-    fn clone_empty(&self) -> Partial {
-        Partial {
-            counts: vec![0; self.counts.len()],
-            nonfinite: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            sum: 0.0,
-            sum_squares: 0.0,
+impl<F> Scanner<'_, F> {
+    /// Statistics then bins of a node of at most `FUSE` values: the values are converted to
+    /// `f64` once, into a buffer the statistics read while it is in the L1 cache.
+    #[inline(always)]
+    fn fused_body<T: Sample, const AVX2: bool>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        let buf = &mut self.buf[..v.len()];
+        for (b, x) in buf.iter_mut().zip(v) {
+            *b = x.to_f64();
         }
+        let mut clean = true;
+        let sums = pairwise_node::<AVX2>(buf, &mut clean);
+        if !clean {
+            self.ext.add_masked(buf);
+        } else {
+            #[cfg(target_arch = "x86_64")]
+            if AVX2 {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { self.ext.add_finite_avx2(buf) };
+            } else {
+                self.ext.add_finite(buf);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            self.ext.add_finite(buf);
+        }
+        if self.pending + v.len() > LANE_LIMIT {
+            self.flush();
+        }
+        self.pending += v.len();
+        let slots = self.slots;
+        let (c0, rest) = self.lanes.split_at_mut(slots);
+        let (c1, rest) = rest.split_at_mut(slots);
+        let (c2, c3) = rest.split_at_mut(slots);
+        // A copy in registers: read through `self`, the captured table would be reloaded
+        // after every counter store (which the compiler cannot tell apart from it).
+        let bin_of = *self.bin_of;
+        let mut chunks = v.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            c0[bin_of(chunk[0])] += 1;
+            c1[bin_of(chunk[1])] += 1;
+            c2[bin_of(chunk[2])] += 1;
+            c3[bin_of(chunk[3])] += 1;
+        }
+        for x in chunks.remainder() {
+            c0[bin_of(*x)] += 1;
+        }
+        sums
     }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn fused_avx2<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        self.fused_body::<T, true>(v)
+    }
+
+    #[inline(never)]
+    fn fused_portable<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        self.fused_body::<T, false>(v)
+    }
+
+    /// [`Scanner::fused_body`] with AVX2 instructions where the CPU has them. The result does
+    /// not depend on them: every sum is added in numpy's order, with no fused multiply-adds.
+    #[inline(always)]
+    fn fused<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        #[cfg(target_arch = "x86_64")]
+        if !self.portable && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.fused_avx2(v) };
+        }
+        self.fused_portable(v)
+    }
+
+    /// A node of any size: split as numpy splits it down to nodes of at most `FUSE` values.
+    fn node<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        if v.len() <= FUSE {
+            return self.fused(v);
+        }
+        let (left, right) = v.split_at(pairwise_split(v.len()));
+        let (s1, q1) = self.node(left);
+        let (s2, q2) = self.node(right);
+        (s1 + s2, q1 + q2)
+    }
+}
+
+/// [`Scanner::node`] over a whole node of the tree, into a [`Partial`].
+fn scan<T: Sample, F: Fn(T) -> usize + Copy>(values: &[T], slots: usize, bin_of: &F) -> Partial {
+    scan_with(values, slots, bin_of, false)
+}
+
+fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: &F,
+    portable: bool,
+) -> Partial {
+    let mut s = Scanner {
+        portable,
+        bin_of,
+        slots,
+        lanes: vec![0u32; LANES * slots],
+        pending: 0,
+        counts: vec![0u64; slots],
+        ext: Extremes::new(),
+        buf: vec![0.0; values.len().min(FUSE)],
+    };
+    let (sum, sum_squares) = s.node(values);
+    s.flush();
+    Partial {
+        counts: s.counts,
+        nonfinite: s.ext.nonfinite,
+        min: s.ext.min.iter().copied().fold(f64::INFINITY, f64::min),
+        max: s.ext.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        sum,
+        sum_squares,
+    }
+}
+
+/// The scan of a node of the pairwise tree, its halves on rayon's threads while the node is
+/// at least `split_from` long. Halves are numpy's, so the sums are numpy's whatever the
+/// split and the number of threads.
+fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: &F,
+    split_from: usize,
+) -> Partial {
+    if values.len() < split_from {
+        return scan(values, slots, bin_of);
+    }
+    let (left, right) = values.split_at(pairwise_split(values.len()));
+    let (a, b) = rayon::join(
+        || scan_tree(left, slots, bin_of, split_from),
+        || scan_tree(right, slots, bin_of, split_from),
+    );
+    a.merge(&b)
+}
+
+/// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more
+/// (split into about 4 stretches per thread: each has counters of its own to set up and add
+/// up). `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
+/// squares) as float64, with non-finite values read as 0: bit for bit what
+/// `values.astype(float).sum()` gives when they are all finite.
+fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: F,
+) -> Partial {
+    let mut p = if values.len() < PARALLEL_THRESHOLD {
+        scan(values, slots, &bin_of)
+    } else {
+        crate::parallel::install(|| {
+            let stretch = values.len() / (4 * rayon::current_num_threads());
+            let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
+            scan_tree(values, slots, &bin_of, split_from)
+        })
+    };
+    // numpy's reduction starts from the identity: `0.0 + (-0.0)` is `0.0`.
+    p.sum += 0.0;
+    p.sum_squares += 0.0;
+    p
 }
 
 /// numpy's equal-width bin for `x` (see `numpy/lib/_histograms_impl.py`): the index from
@@ -891,13 +1137,13 @@ fn count<T: Sample>(
     Ok(match *bins {
         Bins::Default => {
             let p = if T::EXACT_IN_F32 {
-                let cells: &[Cell32] = &CELLS32;
-                scan_all(values, DEFAULT_SLOTS, |v: T| {
+                let cells: &[Cell32; CELL_COUNT_F32] = &CELLS32;
+                scan_all(values, DEFAULT_SLOTS, move |v: T| {
                     default_slot32(cells, v.to_f32())
                 })
             } else {
-                let cells: &[Cell] = &CELLS;
-                scan_all(values, DEFAULT_SLOTS, |v: T| {
+                let cells: &[Cell; CELL_COUNT] = &CELLS;
+                scan_all(values, DEFAULT_SLOTS, move |v: T| {
                     default_slot(cells, v.to_f64())
                 })
             };
@@ -907,7 +1153,7 @@ fn count<T: Sample>(
             check_edges(edges)?;
             let n = edges.len() - 1;
             (
-                scan_all(values, n + 1, |v: T| uniform_bin(edges, v.to_f64())),
+                scan_all(values, n + 1, move |v: T| uniform_bin(edges, v.to_f64())),
                 0,
                 n,
             )
@@ -916,7 +1162,7 @@ fn count<T: Sample>(
             check_edges(edges)?;
             let n = edges.len() - 1;
             (
-                scan_all(values, n + 1, |v: T| explicit_bin(edges, v.to_f64())),
+                scan_all(values, n + 1, move |v: T| explicit_bin(edges, v.to_f64())),
                 0,
                 n,
             )
@@ -1056,7 +1302,7 @@ mod tests {
         // Building the table asserts that no cell holds two edges. Every edge is some cell's
         // switching point (0 between the negative subnormals and -0.0), except v_max, which
         // closes the last bin: the value just above it switches to out of range instead.
-        let cells: &[Cell] = &CELLS;
+        let cells: &[Cell; CELL_COUNT] = &CELLS;
         let mut found: Vec<f64> = cells
             .iter()
             .map(|c| c.edge)
@@ -1162,7 +1408,7 @@ mod tests {
 
     #[test]
     fn float32_lookup_matches_binary_search() {
-        let t: &[Cell32] = &CELLS32;
+        let t: &[Cell32; CELL_COUNT_F32] = &CELLS32;
         let edges = default_edges();
         let check = |x: f32| {
             if !x.is_finite() {
@@ -1332,43 +1578,136 @@ mod tests {
         assert_eq!((h.min, h.max, h.sum), (-0.5, 2.0, 2.5));
     }
 
-    #[test]
-    fn statistics_do_not_depend_on_the_instruction_set() {
-        let mut state = 99u64;
-        let mut values: Vec<f64> = (0..10_007)
+    /// numpy's `pairwise_sum` (numpy/_core/src/umath/loops_utils.h.src), transcribed as is.
+    fn numpy_pairwise(a: &[f64]) -> f64 {
+        let n = a.len();
+        if n < 8 {
+            let mut res = 0.0;
+            for &x in a {
+                res += x;
+            }
+            res
+        } else if n <= 128 {
+            let mut r = [0.0; 8];
+            r.copy_from_slice(&a[..8]);
+            let mut i = 8;
+            while i < n - (n % 8) {
+                for j in 0..8 {
+                    r[j] += a[i + j];
+                }
+                i += 8;
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            while i < n {
+                res += a[i];
+                i += 1;
+            }
+            res
+        } else {
+            let mut n2 = n / 2;
+            n2 -= n2 % 8;
+            numpy_pairwise(&a[..n2]) + numpy_pairwise(&a[n2..])
+        }
+    }
+
+    fn random_values(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        (0..n)
             .map(|_| {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 1e3
             })
-            .collect();
-        for with_nonfinite in [false, true] {
-            if with_nonfinite {
-                values[17] = f64::NAN;
-                values[5000] = f64::NEG_INFINITY;
-            }
-            let (mut dispatched, mut portable, mut exact) =
-                (Stats::new(), Stats::new(), Stats::new());
-            for block in values.chunks(BLOCK) {
-                dispatched.block(block);
-                portable.block_portable(block);
-                exact.block_exact(block);
-            }
-            for s in [&portable, &exact] {
+            .collect()
+    }
+
+    /// `sum` and `sum_squares` are numpy's `np.add.reduce` of the float64 values (and of their
+    /// squares), non-finite values read as 0; the vector build and the portable build agree
+    /// bit for bit on everything, and so do the sequential and parallel paths.
+    #[test]
+    fn sums_are_numpys_pairwise_sums_on_every_instruction_set() {
+        let sizes = [
+            1,
+            7,
+            8,
+            9,
+            127,
+            128,
+            129,
+            136,
+            255,
+            256,
+            1000,
+            2047,
+            2048,
+            2049,
+            4097,
+            10_007,
+            2 * PARALLEL_THRESHOLD + 5,
+            3 * PARALLEL_THRESHOLD + 17,
+        ];
+        for (k, &n) in sizes.iter().enumerate() {
+            let mut values = random_values(n, 99 + k as u64);
+            for with_nonfinite in [false, true] {
+                if with_nonfinite && n < 8 {
+                    continue;
+                }
+                if with_nonfinite {
+                    for (i, bad) in [
+                        (n / 3, f64::NAN),
+                        (n - 1, f64::NEG_INFINITY),
+                        (n / 2, f64::INFINITY),
+                    ] {
+                        values[i] = bad;
+                    }
+                }
+                let zeroed: Vec<f64> = values
+                    .iter()
+                    .map(|&x| if x.is_finite() { x } else { 0.0 })
+                    .collect();
+                let squares: Vec<f64> = zeroed.iter().map(|x| x * x).collect();
+                let h = histogram(&values, Bins::Default, None).unwrap();
                 assert_eq!(
-                    lane_sum(&s.sum).to_bits(),
-                    lane_sum(&dispatched.sum).to_bits()
+                    h.sum.to_bits(),
+                    (0.0 + numpy_pairwise(&zeroed)).to_bits(),
+                    "n={n}"
                 );
                 assert_eq!(
-                    lane_sum(&s.sum_squares).to_bits(),
-                    lane_sum(&dispatched.sum_squares).to_bits()
+                    h.sum_squares.to_bits(),
+                    (0.0 + numpy_pairwise(&squares)).to_bits(),
+                    "n={n}"
                 );
-                assert_eq!(s.min, dispatched.min);
-                assert_eq!(s.max, dispatched.max);
-                assert_eq!(s.nonfinite, dispatched.nonfinite);
+                let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+                assert_eq!(h.num, finite.len() as f64);
+                assert_eq!(h.min, finite.iter().copied().fold(f64::INFINITY, f64::min));
+                assert_eq!(
+                    h.max,
+                    finite.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                );
+                let cells: &[Cell; CELL_COUNT] = &CELLS;
+                let bin = move |x: f64| default_slot(cells, x);
+                let a = scan_with(&values, DEFAULT_SLOTS, &bin, false);
+                let b = scan_with(&values, DEFAULT_SLOTS, &bin, true);
+                assert_eq!(a.sum.to_bits(), b.sum.to_bits(), "n={n}");
+                assert_eq!(a.sum_squares.to_bits(), b.sum_squares.to_bits(), "n={n}");
+                assert_eq!((a.min, a.max, a.nonfinite), (b.min, b.max, b.nonfinite));
+                assert_eq!(a.counts, b.counts);
+                // The statistics of float32 input are those of its float64 conversion.
+                let v32: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+                let v32_64: Vec<f64> = v32.iter().map(|&x| f64::from(x)).collect();
+                let (h32, h64) = (
+                    histogram(&v32, Bins::Default, None).unwrap(),
+                    histogram(&v32_64, Bins::Default, None).unwrap(),
+                );
+                assert_eq!(h32, h64);
             }
         }
+        // An overflowing sum of finite values overflows as numpy's does.
+        let big = vec![f64::MAX; 9];
+        let h = histogram(&big, Bins::Uniform(&[0.0, f64::MAX]), None).unwrap();
+        assert_eq!((h.sum, h.sum_squares), (f64::INFINITY, f64::INFINITY));
+        assert_eq!(h.num, 9.0);
     }
 
     #[test]
