@@ -1,10 +1,15 @@
 """``add_histogram``, ``add_histogram_raw``, ``add_pr_curve`` and ``add_pr_curve_raw``.
 
 The numeric work runs in Rust (``ferroboard_core::histogram`` and ``::pr_curve``) with the
-GIL released, straight from the caller's memory; the result is the exact event torch writes
-for the same call, appended to the event file in call order.
+GIL released, straight from the caller's memory; the result is the event torch writes for
+the same call (but for the points below), appended to the event file in call order.
 
 Where ferroboard differs from torch, on purpose:
+
+* **sum_squares** is numpy's pairwise sum of the squares (as accurate as ``np.sum``), where
+  torch uses a BLAS dot product: the two can differ in the last bits. ``sum`` is torch's bit
+  for bit when every value is finite and the array is read in C order; arrays contiguous in
+  another order (Fortran order, transposed views) are summed in memory order.
 
 * **Non-finite values** (NaN, +inf, -inf) in ``add_histogram`` are left out of everything:
   the buckets and ``num``, ``min``, ``max``, ``sum`` and ``sum_squares``, whatever ``bins``
