@@ -58,7 +58,8 @@ def test_constructor_signature_matches_torch_then_tensorboardx_keywords():
     ]
     tbx = inspect.signature(tensorboardX.SummaryWriter.__init__).parameters
     assert [p.default for p in extra[:2]] == [tbx["logdir"].default, tbx["write_to_disk"].default]
-    assert "fsync" not in tbx and extra[2].default is False
+    assert "fsync" not in tbx
+    assert extra[2].default is False
     tbx_names = [n for n in tbx if n != "self"]
     assert tbx_names[1:7] == [n for n, _ in torch_params[1:]] + ["write_to_disk"]
 
