@@ -56,11 +56,12 @@ def test_pickling_keeps_fsync(tmp_path, fsync):
 
 SCRIPT = textwrap.dedent(
     """
-    import os, sys
+    import os, sys, time
     from ferroboard import SummaryWriter
 
     w = SummaryWriter(sys.argv[1], fsync=sys.argv[2] == "1")
     w.add_scalar("x", 1.0, 0)
+    time.sleep(0.3)  # the background thread hands the record to the OS (every 50 ms)
     os.write(2, b"FLUSH-CALLED")
     w.flush()
     os.write(2, b"FLUSH-RETURNED")
@@ -129,6 +130,11 @@ def test_fsync_true_syncs_before_flush_and_close_return(tmp_path):
     called = _marker(lines, "FLUSH-CALLED")
     flushed = _marker(lines, "FLUSH-RETURNED")
     closed = _marker(lines, "CLOSE-RETURNED")
+    # The header and the first record reached the file before flush() (the periodic
+    # hand-over), with no sync.
+    writes = [i for i, line in enumerate(lines) if re.search(r"write\(\d+<[^>]*tfevents", line)]
+    assert len([i for i in writes if i < called]) >= 2, "\n".join(lines)
+    assert all(i > called for i in syncs), "\n".join(lines)
     assert any(called < i < flushed for i in syncs), "\n".join(lines)
     assert any(flushed < i < closed for i in syncs), "\n".join(lines)
 

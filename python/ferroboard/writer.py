@@ -218,7 +218,8 @@ class SummaryWriter(HistogramMethods, NativeWriter):
             storage device (``fdatasync`` on every event file), not merely handed to the
             operating system, so a power loss or kernel crash loses nothing flushed. Keyword
             only; ``False`` (the default) is what torch and tensorboardX do. It costs one
-            device round trip per file and flush, so keep ``flush_secs`` sensible.
+            device round trip per file at each ``flush()`` and ``close()``; the periodic
+            hand-over to the operating system (every 50 ms or ``flush_secs``) does not sync.
 
     Attributes, as torch's: ``log_dir``, ``purge_step``, ``max_queue``, ``flush_secs``,
     ``filename_suffix``, ``default_bins`` (the edges of ``bins="tensorflow"``),
