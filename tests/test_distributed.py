@@ -70,8 +70,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_job(root: Path, world: int) -> list[dict]:
-    """Runs WORKER as ``world`` ranks; returns each rank's report, by rank."""
+def run_job(root: Path, world: int) -> tuple[list[dict], Path]:
+    """Runs WORKER as ``world`` ranks; returns each rank's report, by rank. A port taken
+    between choosing it and rank 0 listening on it (another process won the race) means a
+    new port and a fresh directory, up to three times."""
+    for attempt in range(3):
+        logdir = root if attempt == 0 else root.with_name(f"{root.name}-retry{attempt}")
+        try:
+            return _run_job_once(logdir, world), logdir
+        except _PortTaken:
+            continue
+    raise AssertionError("no free port for the rendezvous in three tries")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _run_job_once(root: Path, world: int) -> list[dict]:
     port = free_port()
     procs = []
     for rank in range(world):
@@ -98,6 +114,8 @@ def run_job(root: Path, world: int) -> list[dict]:
     try:
         for rank, proc in enumerate(procs):
             out, err = proc.communicate(timeout=240)
+            if proc.returncode != 0 and "address already in use" in err.lower():
+                raise _PortTaken
             assert proc.returncode == 0, f"rank {rank} failed:\n{err}"
             reports.append(json.loads(out.strip().splitlines()[-1]))
     finally:
@@ -120,13 +138,13 @@ def accumulate(path: Path) -> event_accumulator.EventAccumulator:
 @pytest.mark.slow
 @pytest.mark.parametrize("world", [2, 4])
 def test_ranks_log_to_one_logdir(tmp_path, world):
-    reports = run_job(tmp_path, world)
+    reports, logdir = run_job(tmp_path, world)
     assert [r["rank"] for r in reports] == list(range(world))
     hostname = socket.gethostname()
 
     # One event file per process in the shared run, its pid (and the per-process counter)
     # in the name: no clash.
-    shared = sorted(p.name for p in (tmp_path / "shared").iterdir())
+    shared = sorted(p.name for p in (logdir / "shared").iterdir())
     assert len(shared) == world
     for report in reports:
         name = os.path.basename(report["files"]["shared"])
@@ -141,7 +159,7 @@ def test_ranks_log_to_one_logdir(tmp_path, world):
     expected_sum = [1000 * world * (world - 1) // 2 + world * s for s in steps]
 
     # TensorBoard's reader: every record of every rank, whole.
-    acc = accumulate(tmp_path / "shared")
+    acc = accumulate(logdir / "shared")
     for r in range(world):
         events = acc.Scalars(f"rank{r}/x")
         assert [e.step for e in events] == steps
@@ -150,19 +168,19 @@ def test_ranks_log_to_one_logdir(tmp_path, world):
         assert [t.tensor_proto.string_val[0].decode() for t in texts] == [
             f"rank {r} step {s}" for s in steps
         ]
-    zero = accumulate(tmp_path / "zero")
+    zero = accumulate(logdir / "zero")
     assert [(e.step, e.value) for e in zero.Scalars("loss")] == list(zip(steps, expected_sum))
     for r in range(world):
-        own = accumulate(tmp_path / "per_rank" / f"rank{r}")
+        own = accumulate(logdir / "per_rank" / f"rank{r}")
         assert [(e.step, e.value) for e in own.Scalars("x")] == [(s, r * 1000 + s) for s in steps]
 
     # Only rank 0 wrote the rank-0-only run; the other ranks wrote no file there.
-    assert len(list((tmp_path / "zero").iterdir())) == 1
+    assert len(list((logdir / "zero").iterdir())) == 1
     assert reports[0]["files"]["zero"] is not None
     assert all(r["files"]["zero"] is None for r in reports[1:])
 
     # ferroboard's reader: the same records.
-    got = ferroboard.read_scalars(tmp_path)
+    got = ferroboard.read_scalars(logdir)
     rows = sorted(
         zip(got["run"].tolist(), got["tag"].tolist(), got["step"].tolist(), got["value"].tolist())
     )

@@ -240,3 +240,22 @@ def test_environment_variable_bad_value_warns_and_does_not_patch():
     assert result.returncode != 0
     assert "FERROBOARD_PATCH_TORCH must be" in result.stderr
     assert "'maybe'" in result.stderr
+
+
+def test_environment_variable_without_torch_warns_and_imports():
+    code = """
+        import sys, warnings
+        sys.modules["torch"] = None  # as if torch were not installed
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import ferroboard
+        assert not ferroboard.torch_patched()
+        assert any("cannot be imported" in str(w.message) for w in caught), caught
+        try:
+            ferroboard.patch_torch()
+        except ImportError:
+            print("ok")
+    """
+    result = _python(code, "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
