@@ -226,12 +226,36 @@ def test_environment_variable_patches_at_ferroboard_import():
 
 
 @pytest.mark.parametrize(("value", "patched"), [("0", False), ("", False), ("on", True)])
-def test_environment_variable_values(value, patched):
+def test_environment_variable_patches_when_torch_is_imported_later(value, patched):
     code = f"""
+        import importlib.util, inspect, sys
         import ferroboard
+        assert "torch" not in sys.modules  # importing ferroboard does not import torch
+        assert not ferroboard.torch_patched()
+        assert importlib.util.find_spec("torch.utils.tensorboard") is not None  # only looks
+        from torch.utils.tensorboard import SummaryWriter  # Lightning's way, later
+        import torch.utils.tensorboard as tb
         assert ferroboard.torch_patched() is {patched}
+        assert (SummaryWriter is ferroboard._patch.SummaryWriter) is {patched}
+        assert (tb.writer.SummaryWriter is ferroboard._patch.SummaryWriter) is {patched}
+        assert "FileWriter" in inspect.getsource(tb)  # torch's module, loaded as usual
+        ferroboard.unpatch_torch()
+        assert SummaryWriter is tb.SummaryWriter is tb.writer.SummaryWriter
+        assert SummaryWriter.__module__ == "torch.utils.tensorboard.writer"
     """
     result = _python(code, value)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unpatch_before_torch_is_imported_calls_the_patch_off():
+    code = """
+        import ferroboard
+        ferroboard.unpatch_torch()
+        import torch.utils.tensorboard as tb
+        assert not ferroboard.torch_patched()
+        assert tb.SummaryWriter.__module__ == "torch.utils.tensorboard.writer"
+    """
+    result = _python(code, "1")
     assert result.returncode == 0, result.stderr
 
 
@@ -242,15 +266,13 @@ def test_environment_variable_bad_value_warns_and_does_not_patch():
     assert "'maybe'" in result.stderr
 
 
-def test_environment_variable_without_torch_warns_and_imports():
+def test_environment_variable_without_torch():
     code = """
         import sys, warnings
         sys.modules["torch"] = None  # as if torch were not installed
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            import ferroboard
+        warnings.simplefilter("error")
+        import ferroboard  # no warning, no error: torch is never imported, nothing to patch
         assert not ferroboard.torch_patched()
-        assert any("cannot be imported" in str(w.message) for w in caught), caught
         try:
             ferroboard.patch_torch()
         except ImportError:

@@ -5,14 +5,15 @@
 ``tbparse.SummaryReader``, and ``ferroboard.read_scalars`` reads scalars straight into numpy.
 ``ferroboard.patch_torch()`` makes ``torch.utils.tensorboard.SummaryWriter`` ferroboard's, for
 libraries that create the writer themselves; so does ``FERROBOARD_PATCH_TORCH=1`` in the
-environment, when ferroboard is imported.
+environment, once ferroboard is imported (at torch.utils.tensorboard's import if that comes
+later).
 """
 
 import os as _os
 import warnings as _warnings
 
 from ._native import __version__
-from ._patch import patch_torch, torch_patched, unpatch_torch
+from ._patch import _patch_when_imported, patch_torch, torch_patched, unpatch_torch
 from .events import iter_events
 from .reader import (
     CorruptRecordError,
@@ -47,9 +48,10 @@ __all__ = [
 
 
 def _patch_from_environment() -> None:
-    """``FERROBOARD_PATCH_TORCH=1`` (or true/yes/on) calls ``patch_torch()`` at import;
-    a value that is neither on nor off, or torch missing, is a warning, not an import
-    error."""
+    """``FERROBOARD_PATCH_TORCH=1`` (or true/yes/on): ``patch_torch()`` now if
+    ``torch.utils.tensorboard`` is imported already, else as soon as something imports it
+    (importing ferroboard does not import torch). Any other value but 0/false/no/off/empty
+    is a warning, not an import error."""
     value = _os.environ.get("FERROBOARD_PATCH_TORCH", "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return
@@ -61,15 +63,7 @@ def _patch_from_environment() -> None:
             stacklevel=3,
         )
         return
-    try:
-        patch_torch()
-    except ImportError as e:
-        _warnings.warn(
-            f"FERROBOARD_PATCH_TORCH is set but torch.utils.tensorboard cannot be imported "
-            f"({e}); torch is not patched",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    _patch_when_imported()
 
 
 _patch_from_environment()

@@ -21,8 +21,11 @@ touched: a library that stored torch's class before the patch (transformers'
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
 import sys
 import threading
+import warnings
 from types import ModuleType
 from typing import Any, Optional
 
@@ -77,6 +80,7 @@ def patch_torch() -> None:
     Writers already created stay what they are.
     """
     global _original
+    _remove_import_hook()
     import torch.utils.tensorboard as tb
     import torch.utils.tensorboard.writer as tb_writer
 
@@ -98,9 +102,11 @@ def patch_torch() -> None:
 def unpatch_torch() -> None:
     """Undoes :func:`patch_torch`: every module-level name bound to the patched class
     (those the patch replaced, ``torch.utils.tensorboard``'s two, and those bound while
-    patched) is bound to torch's class again. Does nothing when not patched. Writers created
-    while patched stay ferroboard's."""
+    patched) is bound to torch's class again, and a patch still waiting for torch's import
+    (``FERROBOARD_PATCH_TORCH``) is called off. Does nothing when not patched. Writers
+    created while patched stay ferroboard's."""
     global _original
+    _remove_import_hook()
     with _lock:
         original = _original
         if original is None:
@@ -116,3 +122,75 @@ def unpatch_torch() -> None:
 def torch_patched() -> bool:
     """Whether :func:`patch_torch` is in effect."""
     return _original is not None
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """torch.utils.tensorboard's own loader, then :func:`patch_torch` once the package is
+    fully executed (so the patch sees it as any later caller would)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_module(self, spec: Any) -> Optional[ModuleType]:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._inner.exec_module(module)
+        try:
+            patch_torch()
+        except Exception as e:
+            # torch's own import succeeded: it must not fail because of the patch.
+            warnings.warn(
+                f"FERROBOARD_PATCH_TORCH: could not patch torch.utils.tensorboard ({e})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Finds ``torch.utils.tensorboard`` with the other finders and hands out its spec with
+    :class:`_PatchingLoader` around the loader; removed when that loader runs (a spec only
+    looked up, by ``importlib.util.find_spec``, leaves it in place)."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != "torch.utils.tensorboard":
+            return None
+        for finder in sys.meta_path:
+            if finder is self:
+                continue
+            find = getattr(finder, "find_spec", None)
+            spec = None if find is None else find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+_hook: Optional[_PatchOnImport] = None
+
+
+def _remove_import_hook() -> None:
+    global _hook
+    hook, _hook = _hook, None
+    if hook is not None:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(hook)
+
+
+def _patch_when_imported() -> None:
+    """``FERROBOARD_PATCH_TORCH``: :func:`patch_torch` now if ``torch.utils.tensorboard``
+    is imported already, else right after something imports it (ferroboard itself does not
+    import torch). Without torch, nothing ever happens."""
+    global _hook
+    if "torch.utils.tensorboard" in sys.modules:
+        patch_torch()
+        return
+    if _hook is None:
+        _hook = _PatchOnImport()
+        sys.meta_path.insert(0, _hook)
