@@ -34,6 +34,8 @@ except ModuleNotFoundError:  # Python < 3.11
     tomllib = None
 
 REPO = Path(__file__).resolve().parents[1]
+# The interpreter the sdist is built and installed for: the one running the tests.
+SDIST_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 pytestmark = [
     pytest.mark.slow,
@@ -85,7 +87,7 @@ def cargo_version() -> str:
 def interpreters() -> list[str]:
     names = os.environ.get("FERROBOARD_WHEEL_PYTHONS", "").split()
     if not names:
-        names = [getattr(sys, "_base_executable", sys.executable)]
+        names = [SDIST_PYTHON]
     # Checked by the tests, not here: this runs at collection, also when the tests are off.
     return [shutil.which(name) or name for name in names]
 
@@ -109,7 +111,7 @@ def wheelhouse(tmp_path_factory) -> Path:
     """numpy for every interpreter under test, and the build backend (maturin), as wheels."""
     house = tmp_path_factory.mktemp("wheelhouse")
     pip = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(house)]
-    for version in sorted({python_version(p) for p in interpreters()}):
+    for version in sorted({python_version(p) for p in [*interpreters(), SDIST_PYTHON]}):
         run([*pip, "--python-version", version, "numpy>=1.22"])
     run([*pip, "maturin>=1.5,<2"])
     return house
@@ -243,7 +245,7 @@ def test_sdist_builds_from_source_and_installs(sdist, wheelhouse, tmp_path):
     ):
         assert required in names, required
     assert not any(n.endswith(".so") for n in names), "a built extension leaked into the sdist"
-    venv_python = fresh_venv(tmp_path, getattr(sys, "_base_executable", sys.executable))
+    venv_python = fresh_venv(tmp_path, SDIST_PYTHON)
     extra = {}
     if os.environ.get("FERROBOARD_WHEEL_CARGO_TARGET"):
         extra["CARGO_TARGET_DIR"] = os.environ["FERROBOARD_WHEEL_CARGO_TARGET"]
