@@ -49,3 +49,12 @@ fmt:
 ## bench: the side-by-side benchmarks behind BENCHMARKS.md
 bench: build
 	$(PY) benches/bench_writer.py
+
+## wheel-check: build the abi3 wheel (pip wheel .) and the sdist, install each into a fresh
+## virtual environment with only numpy, and use it there. Slow (release builds, the sdist's
+## from scratch); needs numpy and maturin from the package index or pip's cache.
+## FERROBOARD_WHEEL_PYTHONS="python3.9 python3.13" installs the wheel for those interpreters too.
+.PHONY: wheel-check
+wheel-check: $(DEPS_STAMP)
+	$(or $(PY),python3) -m pip install -q auditwheel
+	FERROBOARD_WHEEL_CHECK=1 $(or $(PY),python3) -m pytest -q -p no:cacheprovider -s tests/test_wheel.py

@@ -54,9 +54,12 @@ def test_constructor_signature_matches_torch_then_tensorboardx_keywords():
     assert [(p.name, p.kind) for p in extra] == [
         ("logdir", inspect.Parameter.KEYWORD_ONLY),
         ("write_to_disk", inspect.Parameter.KEYWORD_ONLY),
+        ("fsync", inspect.Parameter.KEYWORD_ONLY),  # ferroboard's own, last
     ]
     tbx = inspect.signature(tensorboardX.SummaryWriter.__init__).parameters
-    assert [p.default for p in extra] == [tbx["logdir"].default, tbx["write_to_disk"].default]
+    assert [p.default for p in extra[:2]] == [tbx["logdir"].default, tbx["write_to_disk"].default]
+    assert "fsync" not in tbx
+    assert extra[2].default is False
     tbx_names = [n for n in tbx if n != "self"]
     assert tbx_names[1:7] == [n for n, _ in torch_params[1:]] + ["write_to_disk"]
 
