@@ -68,15 +68,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     ``--tb=short`` frames (unless ``--tb`` was given explicitly)."""
     outcome = yield
     rep = outcome.get_result()
+    short_repr = getattr(item, "_repr_failure_py", None)  # what --tb uses; absent: no change
     if (
         rep.failed
         and call.excinfo is not None
         and rep.when == "call"
+        and short_repr is not None
         and getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
         and item.config.getoption("tbstyle", "auto") == "auto"
-        and isinstance(item, pytest.Function)
     ):
-        rep.longrepr = item._repr_failure_py(call.excinfo, style="short")
+        rep.longrepr = short_repr(call.excinfo, style="short")
 
 
 def event_files(logdir: str | os.PathLike[str]) -> dict[str, list[Path]]:
