@@ -1,16 +1,17 @@
 """ferroboard demo: a small real training run logged with ferroboard, then read back.
 
 Trains a two-layer network on scikit-learn's digits (shipped inside the package: nothing is
-downloaded), logs every summary type ferroboard writes into ``runs/``, reads the run back with
-ferroboard's reader, and prints the line to view it in TensorBoard.
+downloaded), logs every summary type ferroboard writes into ``runs/demo-<time>/``, reads it
+back with ``ferroboard.read`` (the names ``ferroboard ls`` shows), and prints the line to view
+it in TensorBoard. ``--epochs`` and ``--logdir`` change the defaults (30 epochs, ``runs``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
-from collections import Counter
 
 import ferroboard
 import torch
@@ -60,43 +61,42 @@ def train(log_dir: str, epochs: int = 30) -> None:
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
 
 
-def read_back(log_dir: str) -> None:
-    """Prints what the run holds, read back with ferroboard."""
-    root = os.path.dirname(log_dir)
-    if hasattr(ferroboard, "SummaryReader"):
-        reader = ferroboard.SummaryReader(root, extra_columns={"dir_name"})
-        scalars = reader.scalars
-        print(f"\n{len(scalars):,} scalar points in {scalars['dir_name'].nunique()} run(s):")
-        print(scalars.groupby(["dir_name", "tag"])["value"].agg(["count", "last"]).to_string())
-        for kind in ("text", "histograms", "pr_curves", "tensors"):
-            frame = getattr(reader, kind, None)
-            if frame is not None and len(frame):
-                print(f"{kind}: {len(frame):,} rows, tags {sorted(frame['tag'].unique())}")
-        return
-    counts: Counter[tuple[str, str]] = Counter()
-    for dirpath, _dirs, files in os.walk(root):
-        for f in sorted(files):
-            if "tfevents" not in f:
-                continue
-            run = os.path.relpath(dirpath, root)
-            for ev in ferroboard.iter_events(os.path.join(dirpath, f)):
-                for v in ev.get("values", []):
-                    counts[(run, v["tag"])] += 1
-    print("\nwhat the logdir holds (run, tag: points):")
-    for (run, tag), n in sorted(counts.items()):
-        print(f"  {run:40s} {tag:28s} {n:6d}")
+def read_back(root: str) -> None:
+    """Prints what ``root`` holds, read back with ``ferroboard.read``: tags as written in the
+    file (``add_text("config")`` writes ``config/text_summary``), kinds as ferroboard classifies
+    them (PR curves are ``pr_curves``, not ``tensors``): the names ``ferroboard ls`` and
+    ``ferroboard export --kind`` use."""
+    res = ferroboard.read(root)
+    scalars = res.scalars
+    last: dict[tuple[str, str], float] = {}
+    for run, tag, value in zip(scalars["run"], scalars["tag"], scalars["value"]):
+        last[(run, tag)] = float(value)
+    rows = [
+        (row["run"], row["tag"], kind, count)
+        for row in res.tag_summary()
+        for kind, count in row["counts"].items()
+    ]
+    print(f"\n{root}, read back with ferroboard.read (`ferroboard ls {root}` lists the same):")
+    width = max(len(r[0]) for r in rows)
+    tag_width = max(len(r[1]) for r in rows)
+    for run, tag, kind, count in sorted(rows):
+        tail = f"  last {last[(run, tag)]:.4f}" if kind == "scalars" else ""
+        print(f"  {run:<{width}}  {tag:<{tag_width}}  {kind:<10} {count:6d}{tail}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logdir", default="runs", help="where to write (default: runs)")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs (default: 30)")
+    args = parser.parse_args(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_dir = os.path.join("runs", f"demo-{stamp}", "digits-mlp")
+    log_dir = os.path.join(args.logdir, f"demo-{stamp}", "digits-mlp")
     t = time.perf_counter()
-    train(log_dir)
+    train(log_dir, args.epochs)
     print(f"logged to {log_dir} in {time.perf_counter() - t:.2f} s")
-    read_back(log_dir)
-    print(
-        f"\nview it:  {os.path.join(os.path.dirname(sys.executable), 'tensorboard')} --logdir runs"
-    )
+    read_back(os.path.dirname(log_dir))
+    tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    print(f"\nview it:  {tensorboard} --logdir {args.logdir}")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,17 @@ import csv
 import io
 import json
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import event_files, tb_events
 from tests.reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file, write_torch_logdir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -184,3 +189,255 @@ def test_commands_on_a_torch_logdir(torch_logdir):
     text = run_cli("cat", str(f)).stdout
     assert "graph_def=<" in text
     assert "plugin=pr_curves" in text
+
+
+# --------------------------------------------------------------------------- cat, several files
+
+
+def test_cat_several_files_a_header_each_in_order(tmp_path):
+    a, b = tmp_path / "a" / NAME, tmp_path / "b" / NAME
+    for f, tag, n in ((a, "x", 2), (b, "y", 3)):
+        f.parent.mkdir()
+        f.write_bytes(scalar_file(tag, range(n))[0])
+    out = run_cli("cat", str(a), str(b)).stdout.splitlines()
+    assert len(out) == 1 + 3 + 1 + 1 + 4
+    assert out[0] == f"==> {a} <=="
+    assert "file_version" in out[1]
+    assert [ln.split(" summary ")[1] for ln in out[2:4]] == [
+        'tag="x" simple_value=0.0',
+        'tag="x" simple_value=0.5',
+    ]
+    assert out[4:6] == ["", f"==> {b} <=="]
+    assert "file_version" in out[6]
+    assert [ln.split(" summary ")[1] for ln in out[7:]] == [
+        'tag="y" simple_value=0.0',
+        'tag="y" simple_value=0.5',
+        'tag="y" simple_value=1.0',
+    ]
+    # One file: no header, as before.
+    assert run_cli("cat", str(a)).stdout.splitlines() == out[1:4]
+    # --limit counts per file; --json names each event's file (no header lines).
+    out = run_cli("cat", str(a), str(b), "-n", "2").stdout.splitlines()
+    assert [ln.split(" step=")[0] for ln in out] == [
+        f"==> {a} <==",
+        "@0",
+        "@40",
+        "",
+        f"==> {b} <==",
+        "@0",
+        "@40",
+    ]
+    js = [json.loads(x) for x in run_cli("cat", str(b), str(a), "--json").stdout.splitlines()]
+    assert [(e["file"], e["step"]) for e in js] == [(str(b), s) for s in (0, 0, 1, 2)] + [
+        (str(a), s) for s in (0, 0, 1)
+    ]
+
+
+def test_cat_names_the_file_in_every_error_and_goes_on(tmp_path):
+    good = tmp_path / NAME
+    good.write_bytes(scalar_file("x", range(2))[0])
+    bad = tmp_path / "bad.tfevents"
+    data, offsets = scalar_file("x", range(4))
+    buf = bytearray(data)
+    buf[offsets[2] + 2] ^= 0xFF  # a corrupt length: the rest of that file is unreadable
+    bad.write_bytes(bytes(buf))
+    missing = tmp_path / "missing.tfevents"
+    p = run_cli("cat", str(missing), str(bad), str(tmp_path), str(good), check=False)
+    errors = p.stderr.splitlines()
+    assert errors[0].startswith(f"ferroboard cat: {missing}: ")
+    assert "No such file" in errors[0]
+    assert errors[1].startswith(f"ferroboard cat: {bad}: corrupt record length at byte offset ")
+    assert str(offsets[2]) in errors[1]
+    assert errors[2] == f"ferroboard cat: {tmp_path}: is a directory; give event files"
+    assert len(errors) == 3
+    # The good file is printed whole, and the corrupt one up to its corruption.
+    sections = p.stdout.split("\n\n")
+    assert sections[1].splitlines()[0] == f"==> {bad} <=="
+    assert len(sections[1].splitlines()) == 1 + 2  # header, file_version, the first record
+    assert sections[3].splitlines()[0] == f"==> {good} <=="
+    assert len(sections[3].splitlines()) == 1 + 3
+    assert p.returncode == 2
+    # Alone, each error names its file too, with its own exit status.
+    p = run_cli("cat", str(bad), check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith(f"ferroboard cat: {bad}: corrupt record length")
+    p = run_cli("cat", str(missing), check=False)
+    assert p.returncode == 2
+    assert p.stderr.startswith(f"ferroboard cat: {missing}: ")
+
+
+def test_cat_tf_scalar_tensor_shows_its_packed_content():
+    f = next((TF_FIXTURES / "train").glob("*tfevents*"))
+    out = run_cli("cat", str(f), "-n", "2").stdout.splitlines()
+    assert out[1].endswith(
+        'tag="loss" plugin=scalars tensor DT_FLOAT shape=[] tensor_content=<4 bytes>'
+    )
+
+
+# --------------------------------------------------------------------------- export, missing path
+
+
+def test_export_of_a_missing_path_fails_like_ls(tmp_path):
+    missing = tmp_path / "nonexistent_dir"
+    for args in ((), ("-f", "jsonl"), ("-f", "parquet", "-o", str(tmp_path / "s.parquet"))):
+        p = run_cli("export", str(missing), *args, check=False)
+        assert p.returncode == 2
+        assert p.stdout == ""
+        assert p.stderr == f"ferroboard export: [Errno 2] No such file or directory: '{missing}'\n"
+    assert not (tmp_path / "s.parquet").exists()
+    ls = run_cli("ls", str(missing), check=False)
+    assert (ls.returncode, ls.stderr) == (
+        2,
+        p.stderr.replace("ferroboard export:", "ferroboard ls:"),
+    )
+
+
+# ------------------------------------------- README's examples, on what its quick start writes
+
+DEMO_EPOCHS = 2
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def readme_block(after: str, lang: str) -> str:
+    """The first ```lang block of README.md after the line starting with ``after``."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = re.search(rf"^{re.escape(after)}", text, re.M)
+    assert start, after
+    block = re.search(rf"^```{lang}\n(.*?)^```", text[start.end() :], re.M | re.S)
+    assert block, (after, lang)
+    return block.group(1)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> tuple[Path, str]:
+    """A directory where `examples/demo.py` (what `make demo` runs) wrote ``runs/``, with its
+    output; shorter training, the same summaries."""
+    cwd = tmp_path_factory.mktemp("quickstart")
+    p = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "demo.py"), "--epochs", str(DEMO_EPOCHS)],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr
+    return cwd, p.stdout
+
+
+def written(root: Path) -> Counter:
+    """(run, tag as written, kind) -> count, by TensorBoard's own record loader and protobuf
+    classes: the kind from what the value holds and the plugin its metadata names."""
+    out: Counter = Counter()
+    for run, files in event_files(root).items():
+        for f in files:
+            for ev in tb_events(f):
+                for v in ev.summary.value:
+                    plugin = v.metadata.plugin_data.plugin_name
+                    if v.HasField("simple_value"):
+                        kind = "scalars"
+                    elif v.HasField("histo"):
+                        kind = "histograms"
+                    elif plugin in ("text", "pr_curves"):
+                        kind = plugin
+                    else:
+                        kind = f"unexpected {plugin!r}"
+                    out[(run, v.tag, kind)] += 1
+    return out
+
+
+def test_readme_reading_example_on_the_quick_start_output(demo_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cwd, _ = demo_dir
+    code = readme_block("## Reading", "python")
+    p = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=child_env(), capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+    run, step, value = p.stdout.split()
+    (demo_run,) = (cwd / "runs").glob("demo-*/digits-mlp")
+    assert run == demo_run.relative_to(cwd / "runs").as_posix()
+    acc = EventAccumulator(str(cwd / "runs" / run))
+    acc.Reload()
+    last = acc.Scalars("val/accuracy")[-1]
+    assert (int(step), float(value)) == (last.step, last.value)
+    assert last.step == DEMO_EPOCHS - 1
+
+
+def test_readme_cli_block_on_the_quick_start_output(demo_dir, tmp_path):
+    # Two demo runs, so that README's `cat` glob matches several files.
+    cwd = tmp_path / "q"
+    shutil.copytree(demo_dir[0], cwd)
+    (first,) = (cwd / "runs").iterdir()
+    shutil.copytree(first, cwd / "runs" / "demo-29991231-235959")
+    outputs = {}
+    for line in readme_block("The `ferroboard` command", "sh").splitlines():
+        args = shlex.split(line.split("#")[0])
+        assert args[0] == "ferroboard"
+        argv = []
+        for a in args[1:]:
+            argv += sorted(str(p.relative_to(cwd)) for p in cwd.glob(a)) if "*" in a else [a]
+        p = subprocess.run(
+            [sys.executable, "-m", "ferroboard.cli", *argv],
+            cwd=cwd,
+            env=child_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert p.returncode == 0, (line, p.stderr)
+        outputs[args[1]] = p.stdout
+    truth = written(cwd / "runs")
+    runs = sorted({r for r, _, _ in truth})
+    assert [ln.split("  (")[0] for ln in outputs["ls"].splitlines() if "  (" in ln] == runs
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(cwd / "s.parquet")
+    assert table.num_rows == sum(n for (_, _, k), n in truth.items() if k == "scalars")
+    files = sum(len(fs) for fs in event_files(cwd / "runs").values())
+    assert f"{files} files checked, 0 with corruption" in outputs["verify"]
+    headers = [ln for ln in outputs["cat"].splitlines() if ln.startswith("==> ")]
+    assert len(headers) == 2
+    assert all("/digits-mlp/events.out.tfevents." in h for h in headers)
+
+
+def test_one_naming_rule_for_read_ls_export_and_the_demo(demo_dir):
+    """Tags as written in the file, kinds as ferroboard classifies them (PR curves are
+    ``pr_curves``, not ``tensors``), the same in ``ferroboard.read``, ``ls``, ``export`` and
+    the demo's read-back; TensorBoard's loader is the judge of what the file holds."""
+    import ferroboard
+
+    cwd, demo_out = demo_dir
+    (root,) = (cwd / "runs").iterdir()
+    truth = written(root)
+    assert ("digits-mlp", "config/text_summary", "text") in truth
+    assert ("digits-mlp", "pr/digit_0", "pr_curves") in truth
+    assert ("digits-mlp/loss_val", "loss", "scalars") in truth
+
+    ls = json.loads(run_cli("ls", str(root), "--json").stdout)
+    from_ls = Counter({(r["run"], t["tag"], t["kind"]): t["count"] for r in ls for t in r["tags"]})
+    assert from_ls == truth
+
+    res = ferroboard.read(root)
+    from_read = Counter()
+    for row in res.tag_summary():
+        for kind, n in row["counts"].items():
+            from_read[(row["run"], row["tag"], kind)] += n
+    assert from_read == truth
+
+    for kind in ("scalars", "histograms", "text", "pr_curves", "tensors"):
+        lines = run_cli("export", str(root), "-f", "jsonl", "--kind", kind).stdout.splitlines()
+        got = Counter((r["run"], r["tag"], kind) for r in map(json.loads, lines))
+        assert got == Counter({k: n for k, n in truth.items() if k[2] == kind}), kind
+    assert run_cli("export", str(root), "--kind", "tensors").stdout.splitlines() == [
+        "run,tag,step,wall_time,value"
+    ]
+
+    # The demo's read-back prints the same (run, tag, kind, count) rows.
+    rows = re.findall(r"^  (\S+)\s+(\S+)\s+(\w+)\s+(\d+)", demo_out, re.M)
+    assert Counter({(r, t, k): int(n) for r, t, k, n in rows}) == truth

@@ -3,7 +3,7 @@
 ``ferroboard ls PATH``       runs, tags, kinds, counts, step ranges and last values
 ``ferroboard export PATH``   scalars (or another kind) to CSV, Parquet or JSON lines
 ``ferroboard verify PATH``   CRC-check every record; exit status 1 on corruption
-``ferroboard cat FILE``      every event of one file as readable text
+``ferroboard cat FILE...``   every event of event files as readable text
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ import argparse
 import base64
 import contextlib
 import csv
+import errno
 import json
 import math
 import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, Optional, TextIO
+from typing import Any, Optional, TextIO, Union
 
 import numpy as np
 
 from . import __version__
 from .events import iter_events
-from .reader import KINDS, read
+from .reader import KINDS, ReadResult, read
 
 EXIT_OK, EXIT_CORRUPT, EXIT_USAGE = 0, 1, 2
 
@@ -77,7 +78,13 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     it = res._raw["items"]
     stats: dict[tuple[int, int, str], dict[str, Any]] = {}
 
-    def add(run: np.ndarray, tag: np.ndarray, step: np.ndarray, kinds, values=None) -> None:
+    def add(
+        run: np.ndarray,
+        tag: np.ndarray,
+        step: np.ndarray,
+        kinds: Union[str, np.ndarray],
+        values: Optional[np.ndarray] = None,
+    ) -> None:
         if not len(run):
             return
         key = run.astype(np.int64) * (len(res.tags) + 1) + tag
@@ -89,7 +96,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
             idx = order[a:b]
             i0 = idx[0]
             kind = kinds if isinstance(kinds, str) else KINDS[kinds[i0]]
-            st = {
+            st: dict[str, Any] = {
                 "count": len(idx),
                 "min_step": int(step[idx].min()),
                 "max_step": int(step[idx].max()),
@@ -203,7 +210,7 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _write_batch(fmt: str, kind: str, res, sink: dict[str, Any]) -> int:
+def _write_batch(fmt: str, kind: str, res: ReadResult, sink: dict[str, Any]) -> int:
     """Writes one batch of runs; returns the records written."""
     if kind == "scalars":
         s = res.scalars
@@ -268,7 +275,7 @@ def _cell(r: dict[str, Any]) -> str:
     return json.dumps(_jsonable(data))
 
 
-def _parquet_write(sink: dict[str, Any], table) -> None:
+def _parquet_write(sink: dict[str, Any], table: Any) -> None:
     import pyarrow.parquet as pq
 
     if sink.get("writer") is None:
@@ -277,6 +284,8 @@ def _parquet_write(sink: dict[str, Any], table) -> None:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    if not os.path.exists(args.path):  # as `ls` and `verify` say, before any output
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
     fmt = args.format
     if fmt == "parquet":
         if not args.output:
@@ -298,6 +307,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     close_file = False
     sink: dict[str, Any] = {"path": args.output}
     if fmt != "parquet":
+        f: TextIO
         if args.output and args.output != "-":
             f = open(args.output, "w", newline="", encoding="utf-8")  # noqa: SIM115
             close_file = True
@@ -406,10 +416,13 @@ def _value_text(v: dict[str, Any], full: bool) -> str:
             vals = val.get("values", [])
             shown = vals if full or len(vals) <= 8 else [*vals[:8], "..."]
             shown = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in shown]
-            parts.append(
-                f"tensor {val.get('dtype')} shape={val.get('shape')} "
-                f"values={json.dumps(_jsonable(shown), ensure_ascii=False)}"
-            )
+            text = f"tensor {val.get('dtype')} shape={val.get('shape')}"
+            if vals or "tensor_content" not in val:
+                text += f" values={json.dumps(_jsonable(shown), ensure_ascii=False)}"
+            for k2, x in val.items():  # packed tensor_content: its size (bytes stay unparsed)
+                if k2 not in ("dtype", "shape", "values"):
+                    text += f" {k2}=<{len(x)} bytes>" if isinstance(x, bytes) else f" {k2}={x}"
+            parts.append(text)
         elif isinstance(val, dict):
             inner = []
             for k2, x in val.items():
@@ -427,18 +440,17 @@ def _value_text(v: dict[str, Any], full: bool) -> str:
     return " ".join(parts)
 
 
-def cmd_cat(args: argparse.Namespace, out: TextIO) -> int:
-    if os.path.isdir(args.file):
-        print(f"ferroboard cat: {args.file} is a directory; give one event file", file=sys.stderr)
-        return EXIT_USAGE
-    it = iter_events(args.file, check_crc=not args.no_crc)
+def _cat_one(path: str, args: argparse.Namespace, out: TextIO) -> None:
+    """Prints the events of one file; raises OSError/ValueError on a bad file."""
+    if os.path.isdir(path):
+        raise IsADirectoryError("is a directory; give event files")
     n = 0
-    for ev in it:
+    for ev in iter_events(path, check_crc=not args.no_crc):
         if args.limit is not None and n >= args.limit:
             break
         n += 1
         if args.json:
-            out.write(json.dumps(_jsonable(ev), ensure_ascii=False) + "\n")
+            out.write(json.dumps(_jsonable({"file": path, **ev}), ensure_ascii=False) + "\n")
             continue
         head = f"@{ev['offset']} step={ev['step']} wall_time={ev['wall_time']:.6f}"
         kind = ev.get("kind", "")
@@ -457,7 +469,32 @@ def cmd_cat(args: argparse.Namespace, out: TextIO) -> int:
                 for k, v in rest.items()
             )
             out.write(f"{head} {kind} {body}".rstrip() + "\n")
-    return EXIT_OK
+
+
+def _error_text(path: str, e: BaseException) -> str:
+    """``PATH: what went wrong``, naming the file once whatever the error's own text says."""
+    msg = e.strerror if isinstance(e, OSError) and e.strerror and e.filename else str(e)
+    if msg.startswith(f"{path}: "):
+        msg = msg[len(path) + 2 :]
+    return f"{path}: {msg}"
+
+
+def cmd_cat(args: argparse.Namespace, out: TextIO) -> int:
+    """Every file in the order given; with several files, a ``==> FILE <==`` line before each
+    (as ``head`` does). An error names its file and ends that file only: the other files are
+    still printed, and the exit status is that of the worst error (1 corruption, 2 other)."""
+    status = EXIT_OK
+    several = len(args.files) > 1
+    for i, path in enumerate(args.files):
+        if several and not args.json:
+            out.write(("\n" if i else "") + f"==> {path} <==\n")
+        try:
+            _cat_one(path, args, out)
+        except (OSError, ValueError) as e:
+            out.flush()
+            print(f"ferroboard cat: {_error_text(path, e)}", file=sys.stderr)
+            status = max(status, EXIT_CORRUPT if "offset" in str(e) else EXIT_USAGE)
+    return status
 
 
 # --------------------------------------------------------------------------------- main
@@ -537,14 +574,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "cat",
-        help="print the events of one file as readable text",
-        description="Print every event of one event file, one line per event "
-        "(@byte offset, step, wall time, then its contents).",
+        help="print the events of event files as readable text",
+        description="Print every event of each event file, one line per event "
+        "(@byte offset, step, wall time, then its contents, tags as written). With several "
+        "files, each file's events follow a '==> FILE <==' line, in the order given. An error "
+        "names its file; the other files are still printed (exit status 1 if a file is corrupt, "
+        "2 if one cannot be read).",
     )
-    p.add_argument("file", help="an event file")
-    p.add_argument("--json", action="store_true", help="one JSON object per event")
+    p.add_argument("files", nargs="+", metavar="FILE", help="event files")
+    p.add_argument("--json", action="store_true", help="one JSON object per event, with its 'file'")
     p.add_argument("--full", action="store_true", help="do not abbreviate long values")
-    p.add_argument("--limit", "-n", type=int, help="print at most N events")
+    p.add_argument("--limit", "-n", type=int, help="print at most N events of each file")
     _common(p, filters=False)
     p.set_defaults(func=cmd_cat)
     return parser

@@ -130,3 +130,26 @@ def test_signal_from_outside(tmp_path: Path, sig: int, extra: str) -> None:
     else:
         assert rc in (1, -signal.SIGINT)
     check_all_logged(tmp_path)
+
+
+@pytest.fixture
+def sigint_ignored():
+    """This process ignores SIGINT for the test, as pytest does when started in the background
+    by a non-interactive shell (`make test &` in a script): its children inherit that."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def test_children_get_a_default_sigint_when_the_suite_ignores_it(
+    tmp_path: Path, sigint_ignored: None
+) -> None:
+    probe = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert run_child(probe, check=True).stdout.strip() == "True"
+    # The SIGINT tests above, run with SIGINT ignored here.
+    (tmp_path / "self").mkdir()
+    (tmp_path / "outside").mkdir()
+    test_everything_logged_before_the_end_is_on_disk(tmp_path / "self", "SIGINT to itself")
+    test_signal_from_outside(tmp_path / "outside", signal.SIGINT, "")
