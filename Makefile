@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.test-deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help demo test build native lint fmt bench
+.PHONY: help demo test build native lint fmt bench wheel-check
 
 ## help: list these targets (the default goal)
 help:
@@ -80,7 +80,6 @@ bench: build $(TEST_STAMP)
 ## virtual environment with only numpy, and use it there. Slow (release builds, the sdist's
 ## from scratch); needs numpy and maturin from the package index or pip's cache.
 ## FERROBOARD_WHEEL_PYTHONS="python3.9 python3.13" installs the wheel for those interpreters too.
-.PHONY: wheel-check
-wheel-check: $(DEPS_STAMP)
-	$(or $(PY),python3) -m pip install -q auditwheel
-	FERROBOARD_WHEEL_CHECK=1 $(or $(PY),python3) -m pytest -q -p no:cacheprovider -s tests/test_wheel.py
+wheel-check: $(TEST_STAMP)
+	$(PY) -m pip install -q auditwheel
+	FERROBOARD_WHEEL_CHECK=1 $(PY) -m pytest -q -p no:cacheprovider -s tests/test_wheel.py

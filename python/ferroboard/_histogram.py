@@ -354,5 +354,8 @@ class HistogramMethods:
                     f"true_positive_counts: expected 2 to {MAX_THRESHOLDS} values (one per "
                     f"threshold), got {n}"
                 )
-        payload = pr_curve_raw_event(tag, *rows, n, global_step, walltime)
+        tp, fp, tn, fn, precision_row, recall_row = rows
+        payload = pr_curve_raw_event(
+            tag, tp, fp, tn, fn, precision_row, recall_row, n, global_step, walltime
+        )
         self._write_event(payload)

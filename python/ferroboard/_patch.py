@@ -87,15 +87,15 @@ def patch_torch() -> None:
     with _lock:
         if _original is not None:
             return
-        original = tb_writer.SummaryWriter
+        original: Any = vars(tb_writer)["SummaryWriter"]
         if original is SummaryWriter or not isinstance(original, type):
             raise RuntimeError(
                 "torch.utils.tensorboard.writer.SummaryWriter is not torch's class "
                 f"(it is {original!r}); another patch is in place"
             )
         _rebind(original, SummaryWriter)
-        tb.SummaryWriter = SummaryWriter
-        tb_writer.SummaryWriter = SummaryWriter
+        vars(tb)["SummaryWriter"] = SummaryWriter
+        vars(tb_writer)["SummaryWriter"] = SummaryWriter
         _original = original
 
 
@@ -115,7 +115,7 @@ def unpatch_torch() -> None:
         for name in _TORCH_MODULES:
             module = sys.modules.get(name)
             if module is not None:
-                module.SummaryWriter = original
+                vars(module)["SummaryWriter"] = original
         _original = None
 
 
@@ -135,7 +135,8 @@ class _PatchingLoader(importlib.abc.Loader):
         return getattr(self._inner, name)
 
     def create_module(self, spec: Any) -> Optional[ModuleType]:
-        return self._inner.create_module(spec)
+        module: Optional[ModuleType] = self._inner.create_module(spec)
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
         self._inner.exec_module(module)

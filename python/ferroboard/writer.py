@@ -228,6 +228,17 @@ class SummaryWriter(HistogramMethods, NativeWriter):
     tensorboardX's.
     """
 
+    log_dir: str
+    purge_step: Optional[int]
+    max_queue: int
+    flush_secs: float
+    filename_suffix: str
+    default_bins: list[float]
+    _stock_bins: list[float]
+    _write_to_disk: bool
+    _fsync: bool
+    _main_file_writer: FileWriter
+
     def __init__(
         self,
         log_dir: Optional[Union[str, os.PathLike[str]]] = None,
