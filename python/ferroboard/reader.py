@@ -26,14 +26,21 @@ that tag with step ``>= s``); by default every record comes back as written.
 
 from __future__ import annotations
 
+import importlib
 import os
-import struct
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from ._native import CorruptRecordError, NativeReader, take_names
+from ._native import (
+    CorruptRecordError,
+    NativeReader,
+    decode_images,
+    decode_wavs,
+    take_names,
+    wav_infos,
+)
 
 __all__ = [
     "CorruptRecordError",
@@ -129,23 +136,28 @@ def _tensor_array(data: tuple) -> np.ndarray:
     return np.frombuffer(body, dtype=np.dtype(dtype)).copy().reshape(shape)
 
 
-def _wav_info(b: bytes) -> tuple[float, int, int]:
-    """(sample_rate, channels, frames) from a WAV header; zeros when it is not one."""
+# Optional packages: module -> the ferroboard extra that installs it.
+_EXTRAS = {"pandas": "pandas", "pyarrow": "arrow", "polars": "polars"}
+
+
+def _require(module: str, what: str) -> Any:
+    """``import module``, or a ``ModuleNotFoundError`` that says what to install for ``what``."""
     try:
-        if b[:4] != b"RIFF" or b[8:12] != b"WAVE":
-            return 0.0, 0, 0
-        pos, rate, channels, bits, frames = 12, 0, 0, 0, 0
-        while pos + 8 <= len(b):
-            cid, size = b[pos : pos + 4], struct.unpack("<I", b[pos + 4 : pos + 8])[0]
-            if cid == b"fmt ":
-                channels, rate = struct.unpack("<HI", b[pos + 10 : pos + 16])
-                bits = struct.unpack("<H", b[pos + 22 : pos + 24])[0]
-            elif cid == b"data" and channels and bits:
-                frames = size // (channels * max(bits // 8, 1))
-            pos += 8 + size + (size & 1)
-        return float(rate), channels, frames
-    except struct.error:
-        return 0.0, 0, 0
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] != module.split(".")[0]:
+            raise  # something the package itself imports is missing: not ours to explain
+        top = module.split(".")[0]
+        extra = _EXTRAS.get(top, top)
+        raise ModuleNotFoundError(
+            f"{what} needs the optional package {top!r}, which is not installed: "
+            f"pip install {top}  (or: pip install 'ferroboard[{extra}]')",
+            name=top,
+        ) from e
+
+
+def _pandas(what: str = "SummaryReader") -> Any:
+    return _require("pandas", what)
 
 
 class ReadResult:
@@ -167,6 +179,25 @@ class ReadResult:
         self.run_metadata: dict[str, list[str]] = dict(zip(self.runs, raw["run_metadata"]))
         self._hparams = raw["hparams"]
         self._scalars: Optional[dict[str, np.ndarray]] = None
+
+    def __repr__(self) -> str:
+        counts = self.record_counts()
+        kinds = ", ".join(f"{k}={n}" for k, n in counts.items() if n) or "none"
+        bad_length = sum(1 for f in self.files if f.get("bad_length_at") is not None)
+        return (
+            f"<ReadResult: {len(self.runs)} runs, {len(self.files)} files, "
+            f"records: {kinds}; corrupt records: {self.corrupt_records}, "
+            f"files stopped at a corrupt length: {bad_length}>"
+        )
+
+    def record_counts(self) -> dict[str, int]:
+        """Records read per kind (scalars of both encodings count as ``scalars``)."""
+        out = {k: 0 for k in KINDS}
+        out["scalars"] = len(self._raw["scalars"]["step"])
+        codes, n = np.unique(np.asarray(self._raw["items"]["kind"]), return_counts=True)
+        for c, k in zip(codes, n):
+            out[KINDS[int(c)]] += int(k)
+        return out
 
     @property
     def purges(self) -> list[dict[str, Any]]:
@@ -299,7 +330,7 @@ def _scalar_codes(path: PathLike, **kw: Any) -> tuple[list[str], list[str], dict
 
 def scalars_frame(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a pandas DataFrame with categorical ``run`` and ``tag``."""
-    import pandas as pd
+    pd = _pandas("scalars_frame")
 
     runs, tags, s = _scalar_codes(path, **kw)
     return pd.DataFrame(
@@ -316,7 +347,7 @@ def scalars_frame(path: PathLike, **kw: Any):
 
 def scalars_arrow(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a ``pyarrow.Table`` (dictionary-encoded ``run`` and ``tag``)."""
-    import pyarrow as pa
+    pa = _require("pyarrow", "scalars_arrow")
 
     runs, tags, s = _scalar_codes(path, **kw)
     return pa.table(
@@ -336,7 +367,7 @@ def scalars_arrow(path: PathLike, **kw: Any):
 
 def scalars_polars(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a polars DataFrame (needs polars and pyarrow)."""
-    import polars as pl
+    pl = _require("polars", "scalars_polars")
 
     return pl.from_arrow(scalars_arrow(path, **kw))
 
@@ -369,7 +400,7 @@ class LogTail:
 
 def _sorted_order(step: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
     """The permutation of pandas' stable multi-column sort by ``(*keys, step)``."""
-    import pandas as pd
+    pd = _pandas()
 
     lex = [step]
     for col in reversed(keys):
@@ -391,10 +422,18 @@ class SummaryReader:
 
     ``SummaryReader(log_path, pivot=False, extra_columns=None, event_types=None)``; the
     properties ``scalars``, ``tensors``, ``histograms``, ``images``, ``audio``, ``text`` and
-    ``hparams`` return tbparse's DataFrames (same columns, dtypes, row order). Differences:
-    no TensorFlow is needed for any kind; ``images`` and ``audio`` hold the encoded bytes in
-    ``value`` (pass ``decode=True`` for arrays); the tag-to-plugin association is remembered
-    per run (as TensorBoard does) rather than per file.
+    ``hparams`` return tbparse's DataFrames (same columns, dtypes, row order, values).
+    ``images`` and ``audio`` hold numpy arrays equal to those tbparse gets from TensorFlow's
+    ``decode_image`` (uint8 ``(H, W, C)``, ``(T, H, W, 3)`` for a GIF) and ``decode_wav``
+    (float32 ``(frames, channels)``), decoded in Rust in one parallel batch per frame;
+    ``decode=False`` keeps the encoded bytes instead (faster when pixels are not needed).
+    ``children``, ``reader[name]``, ``get_tags``, the static helpers (``tensor_to_histogram``,
+    ``tensor_to_image``, ``tensor_to_audio``, ``histogram_to_cdf``, ``histogram_to_pdf``,
+    ``histogram_to_bins``, ``buckets_to_histogram_dict``) and ``raw_tags``/``raw_events`` (of
+    an event file) are there too. Differences: no TensorFlow is needed for any kind (tbparse
+    needs it for images and audio); WAV other than 16-bit PCM decodes (TensorFlow refuses it);
+    the tag-to-plugin association is remembered per run (as TensorBoard does) rather than per
+    file; raw events hold numpy arrays where tbparse's hold protobuf messages.
 
     ``unify=True`` sorts tensor-encoded values into their kinds instead (scalar tensors into
     ``scalars``, ``[k, 3]`` histogram tensors into ``histograms``, TensorFlow's image and audio
@@ -409,11 +448,12 @@ class SummaryReader:
         extra_columns: Optional[set[str]] = None,
         event_types: Optional[set[str]] = None,
         unify: bool = False,
-        decode: bool = False,
+        decode: bool = True,
         check_crc: bool = True,
         strict: bool = False,
         purge_restarts: bool = False,
     ):
+        _pandas()  # fail early, saying what to install
         self._log_path = os.fspath(log_path)
         self._extra_columns = set(extra_columns or set())
         if not isinstance(extra_columns or set(), set):
@@ -475,12 +515,14 @@ class SummaryReader:
 
     @property
     def images(self):
-        """Images: ``value`` holds the encoded image (an array with ``decode=True``)."""
+        """Images: ``value`` holds the decoded pixels, uint8 ``(H, W, C)`` or ``(T, H, W, 3)``
+        for a GIF, as tbparse (the encoded bytes with ``decode=False``)."""
         return self.get_events("images")
 
     @property
     def audio(self):
-        """Audio: ``value`` holds the encoded audio (an array with ``decode=True``)."""
+        """Audio: ``value`` holds the decoded samples, float32 ``(frames, channels)``, as
+        tbparse (the encoded WAV bytes with ``decode=False``)."""
         return self.get_events("audio")
 
     @property
@@ -521,7 +563,7 @@ class SummaryReader:
     def hparams_table(self):
         """One row per run with hyperparameters: ``dir_name``, each hparam, each metric (the
         run's last value of every metric tag that an hparams experiment names)."""
-        import pandas as pd
+        pd = _pandas()
 
         hp = self._result.hparams()
         metrics = self._result.metric_tags()
@@ -756,39 +798,36 @@ class SummaryReader:
 
     def _media_part(self, rows: np.ndarray, image: bool) -> dict[str, Any]:
         it = self._result._raw["items"]
-        run, file, tag, step, wt, vals, extra = [], [], [], [], [], [], []
+        run, file, tag, step, wt, encs, extra = [], [], [], [], [], [], []
+        tf_audio: list[int] = []  # positions of TensorFlow audio, whose metadata is in the WAV
         for i in rows:
             x = it["data"][i]
             if isinstance(x, dict):
-                encs = [(x["encoded"], x)]
+                items = [(x["encoded"], x)]
             elif image:  # TF: [width, height, png, png, ...]
                 arr = _tensor_array(x).reshape(-1)
                 w = int(arr[0]) if len(arr) > 0 else 0
                 h = int(arr[1]) if len(arr) > 1 else 0
-                encs = [(b, {"width": w, "height": h}) for b in arr[2:]]
+                items = [(b, {"width": w, "height": h}) for b in arr[2:]]
             else:  # TF: [k, 2] of (wav, label)
-                arr = _tensor_array(x).reshape(-1, 2) if _tensor_array(x).size else []
-                encs = []
-                for row in arr:
-                    rate, _ch, frames = _wav_info(row[0])
-                    encs.append(
-                        (
-                            row[0],
-                            {
-                                "content_type": "audio/wav",
-                                "length_frames": frames,
-                                "sample_rate": rate,
-                            },
-                        )
-                    )
-            for enc, meta in encs:
+                t = _tensor_array(x)
+                arr = t.reshape(-1, 2) if t.size else []
+                items = [(row[0], {"content_type": "audio/wav"}) for row in arr]
+                tf_audio.extend(range(len(encs), len(encs) + len(items)))
+            for enc, meta in items:
                 run.append(it["run"][i])
                 file.append(it["file"][i])
                 tag.append(it["tag"][i])
                 step.append(it["step"][i])
                 wt.append(it["wall_time"][i])
-                vals.append(_decode_media(enc, image) if self._decode else enc)
+                encs.append(enc)
                 extra.append(meta)
+        if tf_audio:
+            infos = wav_infos([encs[j] for j in tf_audio])
+            for j, info in zip(tf_audio, infos):
+                rate, _channels, frames = info if info is not None else (0, 0, 0)
+                extra[j] = {**extra[j], "length_frames": frames, "sample_rate": float(rate)}
+        vals = self._decode_batch(encs, image, tag, step, file) if self._decode else encs
         d = self._base(
             np.array(run, dtype=np.uint32),
             np.array(file, dtype=np.uint32),
@@ -797,12 +836,27 @@ class SummaryReader:
             np.array(wt, dtype=np.float64),
             tag_codes=np.array(tag, dtype=np.int64),
         )
-        col = _objarr(vals)
-        d["value"] = col
+        d["value"] = _objarr(vals)
         keys = ("height", "width") if image else ("content_type", "length_frames", "sample_rate")
         for k in keys:
             d[k] = [m.get(k) for m in extra]
         return d
+
+    def _decode_batch(self, encs: list, image: bool, tag, step, file) -> list:
+        """Decodes a batch of encoded images or WAVs in one native call; a failure names
+        the record."""
+        try:
+            if image:
+                return decode_images(encs)
+            return [a for a, _rate in decode_wavs(encs)]
+        except ValueError as e:
+            j = e.args[1] if len(e.args) > 1 else 0
+            raise ValueError(
+                f"cannot decode the {'image' if image else 'audio'} of tag "
+                f"{self._result.tags[tag[j]]!r} at step {int(step[j])} in "
+                f"{self._result.files[file[j]]['path']}: {e.args[0].split(': ', 1)[-1]} "
+                "(decode=False keeps the encoded bytes)"
+            ) from None
 
     def _pr_part(self, rows: np.ndarray) -> dict[str, Any]:
         it = self._result._raw["items"]
@@ -859,7 +913,7 @@ class SummaryReader:
 
     def _finish(self, cols: dict[str, Any]):
         """Columns in tbparse's layout, sorted (and pivoted) as tbparse does."""
-        import pandas as pd
+        pd = _pandas()
 
         n = len(cols["tag"]) if "tag" in cols else 0
         if n == 0:
@@ -907,7 +961,7 @@ class SummaryReader:
 
     def _file_frame(self, cols, rows, value_cols, has_step, trailing):
         """One event file's pivoted frame, built as tbparse builds it."""
-        import pandas as pd
+        pd = _pandas()
 
         tags = [cols["tag"][i] for i in rows]
         # tbparse walks each file's tags in first-seen order, then their events in order.
@@ -923,18 +977,19 @@ class SummaryReader:
             out[c] = ["" if c == "dir_name" else cols[c][i] for i in rows]
         if has_step:
             out["step"] = [int(cols["step"][i]) for i in rows]
-        single = value_cols == ["value"]
         for j, i in enumerate(rows):
             t = cols["tag"][i]
             for vc in value_cols:
-                key = t if single else f"{t}/{vc}"
+                # tbparse names a kind's value column after the tag, its other columns
+                # (histogram fields, image and audio metadata) ``<tag>/<field>``.
+                key = t if vc == "value" else f"{t}/{vc}"
                 out.setdefault(key, [np.nan] * n)[j] = _py(cols[vc][i])
         for c in trailing:  # tbparse moves these last
             out[c] = out.pop(c)
         return pd.DataFrame.from_dict(out)
 
     def _merge_level(self, dfs: list[Any]):
-        import pandas as pd
+        pd = _pandas()
 
         dfs = [d for d in dfs if d is not None and len(d.columns)]
         if not dfs:
@@ -1001,7 +1056,7 @@ def _py(x: Any) -> Any:
 
 def _merge_values(s):
     """Merge the values of one group as tbparse does: drop NaNs, flatten lists."""
-    import pandas as pd
+    pd = _pandas()
 
     if len(s) == 1:
         return s.iloc[0]
@@ -1044,33 +1099,3 @@ def _concat_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
         order = np.argsort(f, kind="stable")
         out = {k: v[order] for k, v in out.items()}
     return out
-
-
-def _decode_media(enc: bytes, image: bool) -> Any:
-    """Decodes an encoded image (PNG/GIF via Pillow) or WAV audio (PCM, to float32 in [-1, 1])."""
-    if image:
-        try:
-            import io
-
-            from PIL import Image
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ModuleNotFoundError("decoding images needs Pillow") from e
-        return np.asarray(Image.open(io.BytesIO(enc)))
-    rate, channels, frames = _wav_info(enc)
-    pos = 12
-    while pos + 8 <= len(enc):
-        cid, size = enc[pos : pos + 4], struct.unpack("<I", enc[pos + 4 : pos + 8])[0]
-        if cid == b"fmt ":
-            bits = struct.unpack("<H", enc[pos + 22 : pos + 24])[0]
-        if cid == b"data":
-            raw = enc[pos + 8 : pos + 8 + size]
-            if bits == 16:
-                a = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-            elif bits == 8:
-                a = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128) / 128.0
-            else:
-                a = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
-            return a.reshape(-1, max(channels, 1))
-        pos += 8 + size + (size & 1)
-    del rate, frames
-    return np.zeros((0, max(channels, 1)), dtype=np.float32)
