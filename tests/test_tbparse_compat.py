@@ -23,6 +23,7 @@ built once per option set and read for every kind (tbparse is slow).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import types
@@ -279,3 +280,198 @@ def test_undecodable_media_name_the_record(tmp_path):
     with pytest.raises(ValueError, match=r"'jpg' at step 7 .*JPEG.*decode=False"):
         _ = ferroboard.SummaryReader(tmp_path).images
     assert len(ferroboard.SummaryReader(tmp_path, decode=False).images) == 1
+
+
+# ----------------------------------------------------------------- tags, children, raw events
+
+
+def _files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if "tfevents" in p.name)
+
+
+def _tags_equal(theirs: dict, ours: dict) -> None:
+    assert list(theirs) == list(ours)
+    for k in theirs:
+        if k == "hparams":  # tbparse lists hparams names in protobuf map (hash) order
+            assert sorted(theirs[k]) == sorted(ours[k]), k
+        else:
+            assert theirs[k] == ours[k], k
+
+
+@pytest.mark.parametrize("which", ["torch", "tbx", "tf"])
+def test_tags_equal_tbparse(logdirs, which):
+    root = logdirs[which]
+    for path in [root, *_files(root)[:4]]:
+        theirs, ours = _tbparse(path), ferroboard.SummaryReader(path)
+        _tags_equal(theirs.tags, ours.tags)
+        for kind in KINDS:
+            t, o = theirs.get_tags(kind), ours.get_tags(kind)
+            assert (sorted(t), sorted(o)) if kind == "hparams" else (t == o), (path, kind)
+    with pytest.raises(ValueError, match="Unknown event_type"):
+        ferroboard.SummaryReader(root).get_tags("nope")
+
+
+@pytest.mark.parametrize("which", ["torch", "tf"])
+def test_children_equal_tbparse(logdirs, which):
+    root = logdirs[which]
+    theirs = _tbparse(root, extra_columns={"dir_name", "file_name"})
+    ours = ferroboard.SummaryReader(root, extra_columns={"dir_name", "file_name"})
+    assert list(ours.children) == list(theirs.children)
+    assert not ours.children._built  # nothing is read until asked for
+
+    def walk(t, o, depth=0):
+        assert list(o.children) == list(t.children)
+        for name in t.children:
+            tc, oc = t[name], o[name]
+            assert oc is o.children[name]  # built once
+            assert oc.log_path == tc.log_path
+            for kind in ("scalars", "text", "histograms"):
+                assert_frames_identical(_frame(tc, kind), oc.get_events(kind))
+            _tags_equal(tc.tags, oc.tags)
+            if depth < 3:
+                walk(tc, oc, depth + 1)
+
+    walk(theirs, ours)
+    with pytest.raises(KeyError):
+        ours["no such entry"]
+    leaf = ferroboard.SummaryReader(_files(root)[0])
+    assert dict(leaf.children) == {}
+
+
+def _same_event(theirs, ours) -> bool:
+    from tensorboard.util import tensor_util
+
+    if type(theirs).__name__ == "TensorEvent":
+        arr = tensor_util.make_ndarray(theirs.tensor_proto)
+        return (
+            (theirs.wall_time, theirs.step) == (ours.wall_time, ours.step)
+            and arr.dtype == ours.tensor.dtype
+            and arr.shape == ours.tensor.shape
+            and bool(np.all(arr == ours.tensor))
+        )
+    if type(theirs).__name__ == "HistogramEvent":
+        h, o = theirs.histogram_value, ours.histogram_value
+        return (theirs.wall_time, theirs.step) == (ours.wall_time, ours.step) and (
+            dataclasses.astuple(h) == dataclasses.astuple(o)
+        )
+    return dataclasses.astuple(theirs) == dataclasses.astuple(ours) and (
+        type(theirs).__name__ == type(ours).__name__
+    )
+
+
+@pytest.mark.parametrize("which", ["torch", "tbx", "tf"])
+def test_raw_tags_and_events_equal_tbparse(logdirs, which):
+    for path in _files(logdirs[which]):
+        theirs, ours = _tbparse(path), ferroboard.SummaryReader(path)
+        t_tags, o_tags = theirs.raw_tags, ours.raw_tags
+        plugins = {t["plugin"] for t in ours.result.tag_summary()}
+        if "graph_run_metadata_graph" in plugins:  # documented: a graph summary counts
+            assert (t_tags.pop("graph"), o_tags.pop("graph")) == (False, True)
+        # Documented: hparams plugin tags are not listed as tensors, also where TensorFlow
+        # wrote their (dummy) tensors.
+        hp = set(t_tags["hparams"])
+        t_tags["tensors"] = [t for t in t_tags["tensors"] if t not in hp]
+        assert t_tags == o_tags, path
+        t_ev, o_ev = theirs.raw_events, ours.raw_events
+        t_ev["tensors"] = {k: v for k, v in t_ev["tensors"].items() if k not in hp}
+        assert list(t_ev) == list(o_ev)
+        for kind in t_ev:
+            assert list(t_ev[kind]) == list(o_ev[kind]), (path, kind)
+            if kind == "hparams":  # serialized HParamsPluginData there, tensors here
+                continue
+            for tag in t_ev[kind]:
+                a, b = t_ev[kind][tag], o_ev[kind][tag]
+                assert len(a) == len(b), (path, kind, tag)
+                assert all(_same_event(x, y) for x, y in zip(a, b)), (path, kind, tag)
+                assert len(ours.get_raw_events(kind, tag)) == len(a)
+    with pytest.raises(ValueError, match="Not an event file"):
+        _ = ferroboard.SummaryReader(logdirs[which]).raw_tags
+
+
+# ----------------------------------------------------------------- static helpers
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+        )
+    if isinstance(a, float) and np.isnan(a):
+        return isinstance(b, float) and np.isnan(b)
+    return type(a) is type(b) and a == b
+
+
+def _histogram_inputs(logdirs):
+    """Histogram tensors TensorFlow wrote, and counts/limits of torch's histograms."""
+    tensors = _frame(_tbparse(TF_FIXTURES / "train"), "tensors")
+    hist_tensors = [v for t, v in zip(tensors["tag"], tensors["value"]) if t.startswith("weights/")]
+    h = _frame(_tbparse(logdirs["torch"] / "a"), "histograms")
+    return hist_tensors, list(zip(h["counts"], h["limits"]))
+
+
+def test_static_histogram_helpers_equal_tbparse(logdirs):
+    T, F = tbparse.SummaryReader, ferroboard.SummaryReader
+    tensors, hists = _histogram_inputs(logdirs)
+    assert tensors
+    assert hists
+    for t in [*tensors, tensors[0].astype(np.float32), tensors[0].tolist()]:
+        if len(t) == 0:
+            continue  # tbparse fails on an empty tensor (IndexError); we raise ValueError
+        assert _same(T.tensor_to_histogram(t), F.tensor_to_histogram(t))
+        assert _same(T.buckets_to_histogram_dict(t), F.buckets_to_histogram_dict(t))
+    with pytest.raises(ValueError, match="tensor"):
+        F.tensor_to_histogram(np.zeros((0, 3)))
+    for counts, limits in hists[:4]:
+        lo, hi = float(limits[1]), float(limits[-2])
+        for x in (
+            np.linspace(lo - 1, hi + 1, 7),
+            np.linspace(lo, hi, 50),
+            np.array([limits[0], limits[1], limits[-1], limits[-1] + 1]),
+        ):
+            assert _same(
+                T.histogram_to_cdf(counts, limits, x), F.histogram_to_cdf(counts, limits, x)
+            )
+            assert _same(
+                T.histogram_to_pdf(counts, limits, x), F.histogram_to_pdf(counts, limits, x)
+            )
+        for kw in (
+            {},
+            {"lower_bound": lo, "upper_bound": hi},
+            {"lower_bound": lo, "upper_bound": lo},
+            {"lower_bound": lo - 3, "upper_bound": hi + 3, "n_bins": 7},
+        ):
+            a = T.histogram_to_bins(counts, limits, **kw)
+            b = F.histogram_to_bins(counts, limits, **kw)
+            assert _same(list(a), list(b)), kw
+    # A zero-width bucket (a constant histogram) counts in the bin that holds it.
+    counts, limits = np.array([0.0, 5.0]), np.array([2.0, 2.0])
+    assert _same(
+        T.histogram_to_bins(counts, limits, 1.0, 3.0, 4),
+        F.histogram_to_bins(counts, limits, 1.0, 3.0, 4),
+    )
+    with pytest.raises(ValueError, match="increasing"):
+        F.histogram_to_cdf(hists[0][0], hists[0][1], np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="same length"):
+        F.histogram_to_cdf([0, 1], [0.0], [0.5])
+
+
+def test_static_media_helpers_equal_tbparse():
+    T, F = tbparse.SummaryReader, ferroboard.SummaryReader
+    tensors = _frame(_tbparse(TF_FIXTURES / "train"), "tensors")
+    images = [v for t, v in zip(tensors["tag"], tensors["value"]) if t == "samples"]
+    clips = [v for t, v in zip(tensors["tag"], tensors["value"]) if t == "tone"]
+    assert images
+    assert clips
+    for v in [*images, images[0][:3]]:  # several images, and one
+        assert _same(T.tensor_to_image(v), F.tensor_to_image(v))
+    for v in [*clips, clips[0][:1]]:
+        assert _same(T.tensor_to_audio(v), F.tensor_to_audio(v))
+    with pytest.raises(ValueError, match="label"):
+        F.tensor_to_audio(np.array([[clips[0][0][0], b"x"]], dtype=object))

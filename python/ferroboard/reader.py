@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
 
+from . import _tbparse
 from ._native import (
     CorruptRecordError,
     NativeReader,
@@ -53,6 +54,8 @@ __all__ = [
     "scalars_frame",
     "scalars_polars",
 ]
+
+from ._tbparse import ScalarEvent, TensorEvent
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -78,6 +81,9 @@ ALL_EXTRA_COLUMNS = {
     "sample_rate",
 }
 TEXT_SUFFIX = "/text_summary"
+# tbparse's kinds in the order its ``tags`` lists them, and the kinds of its raw events.
+TBPARSE_KINDS = ("images", "audio", "histograms", "scalars", "tensors", "hparams", "text")
+RAW_KINDS = TBPARSE_KINDS
 
 
 def _opt_list(x: Optional[Iterable[str]]) -> Optional[list[str]]:
@@ -470,6 +476,17 @@ class SummaryReader:
         self._pivot = pivot
         self._unify = unify
         self._decode = decode
+        self._options: dict[str, Any] = dict(
+            pivot=pivot,
+            extra_columns=set(self._extra_columns),
+            event_types=set(self._event_types),
+            unify=unify,
+            decode=decode,
+            check_crc=check_crc,
+            strict=strict,
+            purge_restarts=purge_restarts,
+        )
+        self._children: Optional[_tbparse.Children] = None
         if not os.path.exists(self._log_path):
             raise ValueError(f"File or directory not found: {self._log_path}")
         kinds = set(self._event_types) | {"pr_curves"}
@@ -542,23 +559,190 @@ class SummaryReader:
 
     @property
     def tags(self) -> dict[str, list[str]]:
-        """Kind -> tags read (as the frames name them)."""
+        """Kind -> tags read, as tbparse's ``tags``: in first-seen order, text tags as written
+        (with torch's ``/text_summary`` suffix, which the ``text`` frame removes), tensor tags
+        without text and hparams ones, hparams names (sorted here; tbparse lists them in
+        protobuf map order)."""
         out = {}
-        for k in sorted(ALL_EVENT_TYPES):
+        for k in TBPARSE_KINDS:
             if k not in self._event_types:
                 out[k] = []
                 continue
-            df = self._long(k)
-            out[k] = list(dict.fromkeys(df["tag"])) if len(df) else []
+            cols = self._long(k)
+            if k == "text" and "_rawtag" in cols:
+                out[k] = list(dict.fromkeys(_names(self._result.tags, cols["_rawtag"])))
+            else:
+                out[k] = list(dict.fromkeys(cols["tag"]))
         return out
 
     def get_tags(self, event_type: Optional[str] = None):
-        """Tags of one kind, or all kinds."""
-        if event_type is None:
-            return self.tags
-        if event_type not in ALL_EVENT_TYPES:
+        """Tags of one kind (a list), or of every kind (a dict), as :attr:`tags`."""
+        if event_type is not None and event_type not in ALL_EVENT_TYPES:
             raise ValueError(f"Unknown event_type: {event_type}")
-        return self.tags[event_type]
+        tags = self.tags
+        return tags if event_type is None else tags[event_type]
+
+    # ------------------------------------------------------------------ tbparse's tree
+
+    @property
+    def children(self) -> Mapping[str, SummaryReader]:
+        """tbparse's ``children``: for a directory, each entry's name (sorted) -> a reader of
+        that entry with this reader's options (built on first access); ``{}`` for a file."""
+        if self._children is None:
+            self._children = _tbparse.Children(self._log_path, self._child)
+        return self._children
+
+    def __getitem__(self, name: str) -> SummaryReader:
+        """``reader[name]``: the child reader of entry ``name`` (KeyError if there is none)."""
+        return self.children[name]
+
+    def _child(self, path: str) -> SummaryReader:
+        return SummaryReader(path, **self._options)
+
+    # ------------------------------------------------------------------ raw tags and events
+
+    def _check_file(self) -> None:
+        if os.path.isdir(self._log_path):
+            raise ValueError(f"Not an event file: {self._log_path}")
+
+    @property
+    def raw_tags(self) -> dict[str, Any]:
+        """tbparse's ``raw_tags`` (an event file only): TensorBoard's ``Tags()`` of the file
+        (``images``, ``audio``, ``histograms``, ``scalars``, ``distributions``, ``tensors``,
+        ``graph``, ``meta_graph``, ``run_metadata``) plus the plugin tags of ``hparams`` and
+        ``text``. Differences: tags are listed in order of their first record by wall time
+        (TensorBoard: by position in the file; the same for files written in order);
+        ``graph`` is also True for a graph summary (TensorFlow's ``trace_export``), where
+        TensorBoard's is True only for a ``GraphDef``; ``meta_graph`` is always False (meta
+        graphs are not told apart from graphs); hparams plugin tags are not listed under
+        ``tensors``, also where TensorFlow wrote them with a (dummy) tensor."""
+        return self.get_raw_tags()
+
+    def get_raw_tags(self, event_type: Optional[str] = None) -> Any:
+        """One kind of :attr:`raw_tags` (``None``: all)."""
+        kinds = {*RAW_KINDS, "graph", "meta_graph", "run_metadata", "distributions"}
+        if event_type is not None and event_type not in kinds:
+            raise ValueError(f"Unknown event_type: {event_type}")
+        self._check_file()
+        ev = self._raw_events_all()
+        r = self._result
+        run = r.runs[0] if r.runs else None
+        tags: dict[str, Any] = {
+            "images": list(ev["images"]),
+            "audio": list(ev["audio"]),
+            "histograms": list(ev["histograms"]),
+            "scalars": list(ev["scalars"]),
+            "distributions": list(ev["histograms"]),
+            "tensors": list(ev["tensors"]),
+            "graph": bool(r.has_graph.get(run, False)) if run is not None else False,
+            "meta_graph": False,
+            "run_metadata": list(r.run_metadata.get(run, [])) if run is not None else [],
+            "hparams": list(ev["hparams"]),
+            "text": list(ev["text"]),
+        }
+        return tags if event_type is None else tags[event_type]
+
+    @property
+    def raw_events(self) -> dict[str, dict[str, list[Any]]]:
+        """tbparse's ``raw_events`` (an event file only): kind -> tag -> events, for
+        ``images``, ``audio``, ``histograms``, ``scalars``, ``tensors``, ``hparams`` and
+        ``text``, as named tuples with TensorBoard's names and fields (``ScalarEvent``,
+        ``HistogramEvent``, ``ImageEvent``, ``AudioEvent``, ``TensorEvent``), without
+        protobuf: a ``TensorEvent`` holds ``tensor`` (the numpy array ``make_ndarray`` gives)
+        instead of ``tensor_proto``, and ``hparams`` maps each hparams plugin tag to its
+        records as ``TensorEvent``s (``tensor`` None for torch's empty values), where tbparse
+        gives the serialized ``HParamsPluginData`` bytes (the parsed values are in
+        :attr:`hparams`)."""
+        return self.get_raw_events()
+
+    def get_raw_events(self, event_type: Optional[str] = None, tag: Optional[str] = None) -> Any:
+        """One kind of :attr:`raw_events` (``None``: all), or one tag's events of that kind
+        (KeyError if the file has no such tag)."""
+        self._check_file()
+        if event_type is None:
+            if tag is not None:
+                raise ValueError("tag shouldn't be set if event_type is None")
+            return {k: dict(v) for k, v in self._raw_events_all().items()}
+        if event_type not in RAW_KINDS:
+            raise KeyError(event_type)
+        events = self._raw_events_all()[event_type]
+        return dict(events) if tag is None else events[tag]
+
+    def _raw_events_all(self) -> dict[str, dict[str, list[Any]]]:
+        if "_raw_events" in self._cache:
+            return self._cache["_raw_events"]
+        r = self._result
+        found: dict[str, list[tuple[float, int, str, Any]]] = {k: [] for k in RAW_KINDS}
+        s = r._raw["scalars"]
+        dtypes = {1: np.float32, 2: np.float64, 3: np.float16}
+        for i in range(len(s["step"])):
+            wt, step, tag = float(s["wall_time"][i]), int(s["step"][i]), r.tags[s["tag"][i]]
+            enc = int(s["encoding"][i])
+            if enc == 0:
+                found["scalars"].append((wt, i, tag, ScalarEvent(wt, step, float(s["value"][i]))))
+            else:
+                t = np.array(s["value"][i], dtype=dtypes.get(enc, np.float64))
+                found["tensors"].append((wt, i, tag, TensorEvent(wt, step, t)))
+        it = r._raw["items"]
+        for i in range(len(it["step"])):
+            wt, step, tag = float(it["wall_time"][i]), int(it["step"][i]), r.tags[it["tag"][i]]
+            kind, d = KINDS[int(it["kind"][i])], it["data"][i]
+            seq = len(s["step"]) + i
+            if kind == "hparams" and not isinstance(d, tuple):
+                # torch writes hparams summaries with an empty value (TensorBoard files none
+                # of them under tensors).
+                found["hparams"].append((wt, seq, tag, TensorEvent(wt, step, None)))
+            elif isinstance(d, tuple):
+                ev = TensorEvent(wt, step, _tensor_array(d))
+                found["tensors"].append((wt, seq, tag, ev))
+                if kind in ("text", "hparams"):
+                    found[kind].append((wt, seq, tag, ev))
+            elif kind == "histograms":
+                hv = _tbparse.HistogramValue(
+                    float(d["min"]),
+                    float(d["max"]),
+                    float(d["num"]),
+                    float(d["sum"]),
+                    float(d["sum_squares"]),
+                    [float(x) for x in d["limits"]],
+                    [float(x) for x in d["counts"]],
+                )
+                found["histograms"].append((wt, seq, tag, _tbparse.HistogramEvent(wt, step, hv)))
+            elif kind == "images":
+                ev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
+                found["images"].append((wt, seq, tag, ev))
+            elif kind == "audio":
+                ev = _tbparse.AudioEvent(
+                    wt,
+                    step,
+                    d["encoded"],
+                    d["content_type"],
+                    float(d["sample_rate"]),
+                    int(d["length_frames"]),
+                )
+                found["audio"].append((wt, seq, tag, ev))
+        out: dict[str, dict[str, list[Any]]] = {}
+        for k, evs in found.items():
+            # Tags in order of their first record by wall time; events in file order.
+            first: dict[str, tuple[float, int]] = {}
+            for wt, seq, tag, _ in evs:
+                first[tag] = min(first.get(tag, (wt, seq)), (wt, seq))
+            by_tag: dict[str, list[Any]] = {t: [] for t in sorted(first, key=first.__getitem__)}
+            for _, _, tag, ev in sorted(evs, key=lambda e: e[1]):
+                by_tag[tag].append(ev)
+            out[k] = by_tag
+        self._cache["_raw_events"] = out
+        return out
+
+    # ------------------------------------------------------------------ tbparse's helpers
+
+    tensor_to_histogram = staticmethod(_tbparse.tensor_to_histogram)
+    buckets_to_histogram_dict = staticmethod(_tbparse.buckets_to_histogram_dict)
+    tensor_to_image = staticmethod(_tbparse.tensor_to_image)
+    tensor_to_audio = staticmethod(_tbparse.tensor_to_audio)
+    histogram_to_cdf = staticmethod(_tbparse.histogram_to_cdf)
+    histogram_to_pdf = staticmethod(_tbparse.histogram_to_pdf)
+    histogram_to_bins = staticmethod(_tbparse.histogram_to_bins)
 
     def hparams_table(self):
         """One row per run with hyperparameters: ``dir_name``, each hparam, each metric (the
@@ -737,6 +921,8 @@ class SummaryReader:
             tag_codes=it["tag"][rows],
             text=text,
         )
+        if text:
+            d["_rawtag"] = it["tag"][rows]
         data = [it["data"][i] for i in rows]
         if histo:
             hs = [self._histogram(x) for x in data]
