@@ -24,18 +24,22 @@ built once per option set and read for every kind (tbparse is slow).
 from __future__ import annotations
 
 import dataclasses
-import io
 import itertools
-import types
 import warnings
-import wave
 from pathlib import Path
 
 import ferroboard
 import numpy as np
 import pytest
 
-from tests.reader_logs import TF_FIXTURES, write_media_logdir, write_tbx_logdir, write_torch_logdir
+from tests.reader_logs import (
+    STANDIN_TF,
+    TF_FIXTURES,
+    standin_decode_wav,
+    write_media_logdir,
+    write_tbx_logdir,
+    write_torch_logdir,
+)
 from tests.test_reader import assert_frames_identical
 
 tbparse = pytest.importorskip("tbparse")
@@ -43,53 +47,6 @@ PIL = pytest.importorskip("PIL")
 
 
 # ----------------------------------------------------------------- the stand-in TensorFlow
-
-
-class _Eager:
-    """What ``tf.Tensor.numpy()`` gives, and nothing else."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def numpy(self):
-        return self._value
-
-
-def _decode_image(contents, channels=None, dtype=None, name=None, expand_animations=True):
-    from PIL import Image, ImageSequence
-
-    im = Image.open(io.BytesIO(contents))
-    if im.format == "GIF":
-        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
-        return _Eager(np.stack(frames).astype(np.uint8))
-    if im.format != "PNG":
-        raise ValueError(f"the stand-in decodes PNG and GIF only, not {im.format}")
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif im.mode == "1":
-        im = im.convert("L")
-    a = np.asarray(im)
-    if a.dtype != np.uint8:  # 16-bit gray: the high byte
-        a = (a.astype(np.uint32) >> 8).astype(np.uint8)
-    if a.ndim == 2:
-        a = a[..., None]
-    return _Eager(a)
-
-
-def _decode_wav(contents, desired_channels=-1, desired_samples=-1, name=None):
-    with wave.open(io.BytesIO(contents)) as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"Can only read 16-bit WAV files, but received {8 * w.getsampwidth()}")
-        channels, rate = w.getnchannels(), w.getframerate()
-        raw = w.readframes(w.getnframes())
-    a = np.frombuffer(raw, dtype="<i2").reshape(-1, channels).astype(np.float32) / 32768.0
-    return _Eager(a), _Eager(np.int32(rate))
-
-
-STANDIN_TF = types.SimpleNamespace(
-    image=types.SimpleNamespace(decode_image=_decode_image),
-    audio=types.SimpleNamespace(decode_wav=_decode_wav),
-)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -266,7 +223,7 @@ def test_wav_beyond_tensorflow():
     np.testing.assert_array_equal(got[3][0], (i24 / 2**23).astype(np.float32))
     assert [r for _, r in got] == [8000] * 4
     with pytest.raises(ValueError, match="Can only read 16-bit"):
-        _decode_wav(items[0])  # the stand-in refuses it, as TensorFlow does
+        standin_decode_wav(items[0])  # the stand-in refuses it, as TensorFlow does
 
 
 def test_undecodable_media_name_the_record(tmp_path):
