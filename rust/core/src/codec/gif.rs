@@ -93,8 +93,21 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A 3x2 GIF of a full frame and a transparent patch.
+    pub(crate) fn two_frames() -> Vec<u8> {
+        encode(
+            3,
+            2,
+            &PAL,
+            &[
+                (0, 0, 3, 2, vec![1, 2, 3, 3, 2, 1], None, None),
+                (1, 1, 2, 1, vec![0, 3], Some(0), None),
+            ],
+        )
+    }
 
     /// A GIF of the given frames: (left, top, width, height, indices, transparent index).
     #[allow(clippy::type_complexity)]

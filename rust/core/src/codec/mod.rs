@@ -174,4 +174,38 @@ mod tests {
         assert_eq!(max_output(0, 10), OUTPUT_SLACK);
         assert_eq!(max_output(usize::MAX, u64::MAX), u64::MAX);
     }
+
+    /// Valid files with bytes overwritten, cut short or extended: each decoder returns a
+    /// result or an error, and never panics.
+    #[test]
+    fn mutated_files_never_panic() {
+        use proptest::prelude::*;
+        let seeds: Vec<Vec<u8>> = vec![
+            png::tests::encode_rgb(7, 5, 3),
+            gif::tests::two_frames(),
+            wav::tests::pcm16(&[1, -2, 3, -4, 5, -6], 2, 8000),
+        ];
+        let cfg = ProptestConfig {
+            cases: 3_000,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        };
+        proptest!(cfg, |(
+            which in 0usize..3,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..8),
+        )| {
+            let mut b = seeds[which].clone();
+            for (at, v) in &edits {
+                let i = at.index(b.len());
+                b[i] = *v;
+            }
+            b.truncate(cut.index(b.len() + 1));
+            b.extend_from_slice(&tail);
+            let _ = decode_image(&b);
+            let _ = wav::decode(&b);
+            let _ = wav::info(&b);
+        });
+    }
 }
