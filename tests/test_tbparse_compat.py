@@ -432,3 +432,41 @@ def test_static_media_helpers_equal_tbparse():
         assert _same(T.tensor_to_audio(v), F.tensor_to_audio(v))
     with pytest.raises(ValueError, match="label"):
         F.tensor_to_audio(np.array([[clips[0][0][0], b"x"]], dtype=object))
+
+
+def test_histogram_helpers_on_generated_histograms_equal_tbparse():
+    """Random histograms (zero-width buckets included) and points: the same floats as
+    tbparse's own helpers, bit for bit."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    T, F = tbparse.SummaryReader, ferroboard.SummaryReader
+    finite = st.floats(-100, 100, allow_nan=False, width=32)
+
+    @settings(derandomize=True, max_examples=150, deadline=None, database=None)
+    @given(
+        edges=st.lists(finite, min_size=2, max_size=12),
+        counts=st.lists(st.integers(0, 50), min_size=11, max_size=11),
+        xs=st.lists(finite, min_size=2, max_size=10, unique=True),
+        bounds=st.one_of(st.none(), st.tuples(finite, finite)),
+        n_bins=st.integers(1, 12),
+    )
+    def check(edges, counts, xs, bounds, n_bins):
+        limits = np.sort(np.array(edges, dtype=np.float64))
+        c = np.array([0, *counts[: len(limits) - 1]], dtype=np.float64)
+        if c.sum() == 0:
+            c[-1] = 1.0
+        x = np.sort(np.array(xs, dtype=np.float64))
+        if np.all(np.diff(limits) > 0):  # tbparse's cdf needs distinct edges around each x
+            assert _same(T.histogram_to_cdf(c, limits, x), F.histogram_to_cdf(c, limits, x))
+            assert _same(T.histogram_to_pdf(c, limits, x), F.histogram_to_pdf(c, limits, x))
+        lo, hi = (None, None) if bounds is None else sorted(bounds)
+        a = T.histogram_to_bins(c, limits, lo, hi, n_bins)
+        b = F.histogram_to_bins(c, limits, lo, hi, n_bins)
+        assert _same(list(a), list(b))
+        t = np.stack([limits[:-1], limits[1:], c[1:]], axis=1)
+        assert _same(T.tensor_to_histogram(t), F.tensor_to_histogram(t))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 in both, on zero-width buckets
+        check()

@@ -646,7 +646,7 @@ class SummaryReader:
     def raw_events(self) -> dict[str, dict[str, list[Any]]]:
         """tbparse's ``raw_events`` (an event file only): kind -> tag -> events, for
         ``images``, ``audio``, ``histograms``, ``scalars``, ``tensors``, ``hparams`` and
-        ``text``, as named tuples with TensorBoard's names and fields (``ScalarEvent``,
+        ``text``, as TensorBoard's event dataclasses (same names and fields: ``ScalarEvent``,
         ``HistogramEvent``, ``ImageEvent``, ``AudioEvent``, ``TensorEvent``), without
         protobuf: a ``TensorEvent`` holds ``tensor`` (the numpy array ``make_ndarray`` gives)
         instead of ``tensor_proto``, and ``hparams`` maps each hparams plugin tag to its
