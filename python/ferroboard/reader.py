@@ -173,7 +173,8 @@ class ReadResult:
     ``corrupt`` offsets, ``bad_length_at``, ``pending`` bytes of an incomplete tail,
     ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
     :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run, and (in a
-    :class:`LogTail` with ``purge_restarts=True``) ``purges``.
+    :class:`LogTail` with ``purge_restarts=True``) ``purges``. :meth:`record_counts` gives the
+    records per kind; the repr shows runs, files, records per kind and corrupt counts.
     """
 
     def __init__(self, raw: dict[str, Any]):
