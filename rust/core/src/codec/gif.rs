@@ -1,8 +1,9 @@
 //! GIF, decoded as TensorFlow's `decode_gif` does (the call `tf.image.decode_image` makes
-//! for a GIF): every frame, as `uint8` `(T, H, W, 3)` on the logical screen.
+//! for a GIF): every frame, as `uint8` `(T, H, W, 3)` on a canvas as wide as the widest frame
+//! and as high as the highest (TensorFlow's choice; the logical screen size is not used).
 //!
 //! Frame `k` starts as a copy of frame `k - 1` (black for the first frame), then the frame's
-//! rectangle (clipped to the screen) is painted from its local color table, or the global
+//! rectangle (clipped to the canvas) is painted from its local color table, or the global
 //! one; pixels of the frame's transparent index keep what was there. Disposal methods are
 //! not applied (TensorFlow does not apply them). A frame without a color table, or an index
 //! past its table's end, is an error, as in TensorFlow.
@@ -18,9 +19,25 @@ fn err(e: impl std::fmt::Display) -> CodecError {
     CodecError::malformed("GIF", e)
 }
 
+/// One frame as read: its rectangle, color indices, transparent index and local table.
+struct Raw {
+    left: usize,
+    top: usize,
+    width: usize,
+    height: usize,
+    indices: Vec<u8>,
+    transparent: Option<u8>,
+    palette: Option<Vec<u8>>,
+}
+
 /// Decodes every frame of one GIF to `(T, H, W, 3)` pixels.
 pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
     let bound = max_output(bytes.len(), RATIO);
+    let too_large = |declared: u64| CodecError::TooLarge {
+        format: "GIF",
+        declared,
+        input: bytes.len() as u64,
+    };
     let mut opts = ::gif::DecodeOptions::new();
     opts.set_color_output(::gif::ColorOutput::Indexed);
     opts.check_frame_consistency(false);
@@ -28,44 +45,56 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
         NonZeroU64::new(bound).unwrap_or(NonZeroU64::MIN),
     ));
     let mut dec = opts.read_info(bytes).map_err(err)?;
-    let width = usize::from(dec.width());
-    let height = usize::from(dec.height());
-    let canvas = width * height * 3;
     let global = dec.global_palette().map(<[u8]>::to_vec);
-    let mut data: Vec<u8> = Vec::new();
-    let mut frames = 0usize;
+    let mut raws: Vec<Raw> = Vec::new();
+    let mut indices_total = 0u64;
     while let Some(frame) = dec.read_next_frame().map_err(err)? {
-        let declared = (canvas as u64).saturating_mul(frames as u64 + 1);
-        if declared > bound {
-            return Err(CodecError::TooLarge {
-                format: "GIF",
-                declared,
-                input: bytes.len() as u64,
-            });
-        }
-        let start = data.len();
-        if frames == 0 {
-            data.resize(canvas, 0);
-        } else {
-            data.extend_from_within(start - canvas..start);
-        }
-        let dst = &mut data[start..];
-        let palette = frame
-            .palette
-            .as_deref()
-            .or(global.as_deref())
-            .ok_or_else(|| err("missing color map"))?;
-        let colors = palette.len() / 3;
         let (fw, fh) = (usize::from(frame.width), usize::from(frame.height));
-        let (left, top) = (usize::from(frame.left), usize::from(frame.top));
         if frame.buffer.len() < fw * fh {
             return Err(err("frame data shorter than its rectangle"));
         }
-        for y in top..(top + fh).min(height) {
-            let src = &frame.buffer[(y - top) * fw..(y - top + 1) * fw];
-            for x in left..(left + fw).min(width) {
-                let idx = src[x - left];
-                if frame.transparent == Some(idx) {
+        indices_total += (fw * fh) as u64;
+        if indices_total > bound {
+            return Err(too_large(indices_total));
+        }
+        raws.push(Raw {
+            left: usize::from(frame.left),
+            top: usize::from(frame.top),
+            width: fw,
+            height: fh,
+            indices: frame.buffer[..fw * fh].to_vec(),
+            transparent: frame.transparent,
+            palette: frame.palette.clone(),
+        });
+    }
+    if raws.is_empty() {
+        return Err(err("no frames"));
+    }
+    // TensorFlow's canvas: the largest frame width and height (not the logical screen).
+    let width = raws.iter().map(|r| r.width).max().unwrap_or(0);
+    let height = raws.iter().map(|r| r.height).max().unwrap_or(0);
+    let canvas = width * height * 3;
+    let declared = (canvas as u64).saturating_mul(raws.len() as u64);
+    if declared > bound {
+        return Err(too_large(declared));
+    }
+    let mut data = vec![0u8; canvas * raws.len()];
+    for (k, f) in raws.iter().enumerate() {
+        if k > 0 {
+            data.copy_within((k - 1) * canvas..k * canvas, k * canvas);
+        }
+        let dst = &mut data[k * canvas..(k + 1) * canvas];
+        let palette = f
+            .palette
+            .as_deref()
+            .or(global.as_deref())
+            .ok_or_else(|| err(format!("missing color map for frame {k}")))?;
+        let colors = palette.len() / 3;
+        for y in f.top..(f.top + f.height).min(height) {
+            let src = &f.indices[(y - f.top) * f.width..(y - f.top + 1) * f.width];
+            for x in f.left..(f.left + f.width).min(width) {
+                let idx = src[x - f.left];
+                if f.transparent == Some(idx) {
                     continue;
                 }
                 let i = usize::from(idx);
@@ -78,13 +107,9 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
                 dst[o..o + 3].copy_from_slice(&palette[3 * i..3 * i + 3]);
             }
         }
-        frames += 1;
-    }
-    if frames == 0 {
-        return Err(err("no frames"));
     }
     Ok(Pixels {
-        frames: Some(frames),
+        frames: Some(raws.len()),
         height,
         width,
         channels: 3,
@@ -169,10 +194,25 @@ pub(crate) mod tests {
 
     #[test]
     fn a_partial_first_frame_leaves_black_and_transparent_is_black() {
-        let gif = encode(2, 2, &PAL, &[(1, 0, 1, 2, vec![2, 1], Some(1), None)]);
+        // The canvas is 2x2 (the largest frame), not the 4x4 screen; the 1x2 first frame at
+        // x = 1 leaves column 0 black, and its transparent pixel is black too.
+        let gif = encode(
+            4,
+            4,
+            &PAL,
+            &[
+                (1, 0, 1, 2, vec![2, 1], Some(1), None),
+                (0, 0, 2, 2, vec![3, 0, 0, 3], Some(0), None),
+            ],
+        );
         let p = decode(&gif).unwrap();
-        assert_eq!(p.shape(), vec![1, 2, 2, 3]);
-        assert_eq!(p.data, vec![0, 0, 0, 40, 50, 60, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(p.shape(), vec![2, 2, 2, 3]);
+        let f0 = [0, 0, 0, 40, 50, 60, 0, 0, 0, 0, 0, 0];
+        assert_eq!(&p.data[..12], &f0);
+        assert_eq!(
+            &p.data[12..],
+            &[70, 80, 90, 40, 50, 60, 0, 0, 0, 70, 80, 90]
+        );
     }
 
     #[test]
@@ -201,14 +241,24 @@ pub(crate) mod tests {
         assert!(decode(&none).is_err());
     }
 
-    /// A screen that declares 65535 x 65535 with many one-pixel frames is refused once the
-    /// frames declared exceed what the input can hold, before their canvases are allocated.
+    /// One large frame (little input: one color) and many one-pixel frames: each frame
+    /// costs a whole canvas of output for a few bytes of input, and the total declared is
+    /// refused before the canvases are allocated. A frame declaring 65535 x 65535 is
+    /// refused by the decoder's memory limit (the same bound) before its indices are.
     #[test]
     fn declared_size_is_bounded_by_the_input() {
-        let frames: Vec<_> = (0..64)
-            .map(|_| (0u16, 0u16, 1u16, 1u16, vec![1u8], None, None))
-            .collect();
-        let gif = encode(u16::MAX, u16::MAX, &PAL, &frames);
+        let mut frames = vec![(
+            0u16,
+            0u16,
+            2000u16,
+            2000u16,
+            vec![1u8; 4_000_000],
+            None,
+            None,
+        )];
+        frames.extend((0..24).map(|_| (0u16, 0u16, 1u16, 1u16, vec![2u8], None, None)));
+        let gif = encode(2000, 2000, &PAL, &frames);
+        assert!(gif.len() < 100_000, "{}", gif.len());
         match decode(&gif) {
             Err(CodecError::TooLarge {
                 declared, input, ..
@@ -218,5 +268,11 @@ pub(crate) mod tests {
             }
             other => panic!("{:?}", other.map(|p| p.shape())),
         }
+        // By hand (the encoder wants the pixels): a 65535 x 65535 frame of 4 bytes of data.
+        let mut huge = b"GIF89a\xff\xff\xff\xff\x81\x00\x00".to_vec();
+        huge.extend_from_slice(&PAL);
+        huge.extend_from_slice(b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;");
+        let e = decode(&huge).unwrap_err().to_string();
+        assert!(e.contains("Out of Memory"), "{e}"); // the memory limit, before allocating
     }
 }

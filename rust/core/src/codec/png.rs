@@ -6,7 +6,8 @@
 //!   adds no alpha channel);
 //! * gray of 1, 2 or 4 bits is scaled to 8 bits (`0b1` -> 255, `0b11` -> 255, `0xF` -> 255);
 //! * 16-bit samples keep their high byte;
-//! * of an animated PNG, the default image only.
+//! * of an animated PNG, the default image only;
+//! * the file is read to its `IEND` chunk (a file cut short after the image data is an error).
 //!
 //! Palette indices past the palette's end give black (alpha 255), as libpng does.
 
@@ -61,6 +62,9 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
         .ok_or_else(|| err("image too large"))?;
     let mut buf = vec![0u8; size];
     let out = reader.next_frame(&mut buf).map_err(err)?;
+    // Read on to IEND, as libpng's `png_read_end` does for TensorFlow: a file cut short after
+    // its image data is an error there too.
+    reader.finish().map_err(err)?;
     let info = reader.info();
     let depth = out.bit_depth as usize;
     let line = out.line_size;
@@ -289,9 +293,8 @@ pub(crate) mod tests {
     #[test]
     fn malformed_input_is_an_error() {
         let good = encode_rgb(4, 4, 1);
-        // Every cut before the image data ends fails (a missing IEND is tolerated, as libpng
-        // tolerates it).
-        for n in 0..good.len() - 12 {
+        // Every cut fails, IEND included (TensorFlow reads on to IEND).
+        for n in 0..good.len() {
             assert!(decode(&good[..n]).is_err(), "prefix of {n} bytes");
         }
         let mut bad = good.clone();
