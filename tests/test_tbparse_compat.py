@@ -237,6 +237,7 @@ def test_undecodable_media_name_the_record(tmp_path):
     with pytest.raises(ValueError, match=r"'jpg' at step 7 .*JPEG.*decode=False"):
         _ = ferroboard.SummaryReader(tmp_path).images
     assert len(ferroboard.SummaryReader(tmp_path, decode=False).images) == 1
+    assert ferroboard.SummaryReader(tmp_path).tags["images"] == ["jpg"]  # tags decode nothing
 
 
 # ----------------------------------------------------------------- tags, children, raw events

@@ -148,7 +148,8 @@ def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[n
 def decode_images(items: Sequence[bytes]) -> list[npt.NDArray[np.uint8]]:
     """PNG or GIF images as ``tf.image.decode_image`` returns them: uint8 ``(H, W, C)`` with
     the file's channels (gray 1, gray+alpha 2, RGB 3, RGBA 4; palette images RGB, or RGBA with
-    a tRNS chunk), or ``(T, H, W, 3)`` for a GIF (every frame, composited as TensorFlow does).
+    a tRNS chunk), or ``(T, H, W, 3)`` for a GIF (every frame, composited as TensorFlow does, on a
+    canvas the size of the largest frame).
     JPEG and BMP are not decoded (ValueError)."""
     ...
 

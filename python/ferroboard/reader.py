@@ -569,6 +569,14 @@ class SummaryReader:
             if k not in self._event_types:
                 out[k] = []
                 continue
+            if k in ("images", "audio") and k not in self._cache:
+                # Their tags, without decoding (or even building) the frame.
+                code = IMAGES if k == "images" else AUDIO
+                rows = self._item_rows({code}, None if self._unify else False)
+                it = self._result._raw["items"]
+                order = np.argsort(it["file"][rows], kind="stable")
+                out[k] = list(dict.fromkeys(_names(self._result.tags, it["tag"][rows][order])))
+                continue
             cols = self._long(k)
             if k == "text" and "_rawtag" in cols:
                 out[k] = list(dict.fromkeys(_names(self._result.tags, cols["_rawtag"])))
