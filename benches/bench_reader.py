@@ -247,7 +247,23 @@ def make_media(root: Path) -> Path:
     return path
 
 
-def media_main(data: Path, rounds: int) -> None:
+def media_default_times(path: str, rounds: int) -> dict[str, float]:
+    """Best-of-``rounds`` seconds of ``SummaryReader(path, event_types={kind}).<kind>`` with
+    the default arguments of whichever ferroboard is imported (for ``--baseline``)."""
+    import ferroboard
+
+    out = {}
+    for kind in ("images", "audio"):
+        best = float("inf")
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            getattr(ferroboard.SummaryReader(path, event_types={kind}), kind)
+            best = min(best, time.perf_counter() - t0)
+        out[kind] = best
+    return out
+
+
+def media_main(data: Path, rounds: int, baseline: str | None = None) -> None:
     """SummaryReader(...).images / .audio: decoded (the default), not decoded, and tbparse
     with the stand-in TensorFlow decoder (Pillow and numpy; TensorFlow is not installed), in
     interleaved rounds in this process, best round kept."""
@@ -288,6 +304,28 @@ def media_main(data: Path, rounds: int) -> None:
             t0 = time.perf_counter()
             frames[k] = fn()
             best[k] = min(best[k], time.perf_counter() - t0)
+    if baseline:
+        # Another checkout's ferroboard (e.g. one whose default kept the encoded bytes), with
+        # its defaults, in a fresh process; and this one's decode=False in another, alike.
+        def sub(pythonpath: str, decode: str) -> dict:
+            env = dict(os.environ, PYTHONPATH=pythonpath)
+            cmd = [sys.executable, __file__, "--media-case", str(path), "--rounds", str(rounds)]
+            out = subprocess.run(
+                [*cmd, "--decode", decode], capture_output=True, text=True, env=env, check=True
+            )
+            return json.loads(out.stdout.strip().splitlines()[-1])
+
+        mine = str(HERE.parent / "python")
+        for _ in range(2):
+            old, new = sub(baseline, "default"), sub(mine, "false")
+            for kind in ("images", "audio"):
+                best[(kind, "baseline default")] = min(
+                    best.get((kind, "baseline default"), float("inf")), old[kind]
+                )
+                best[(kind, "decode=False, own process")] = min(
+                    best.get((kind, "decode=False, own process"), float("inf")), new[kind]
+                )
+        best = dict(sorted(best.items(), key=lambda kv: kv[0][0] == "audio"))
     for kind in ("images", "audio"):
         a, b = frames[(kind, "decode=True")], frames[(kind, "tbparse")]
         pairs = zip(a["value"], b["value"])
@@ -327,9 +365,31 @@ def main() -> None:
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the fast readers (best kept)")
     ap.add_argument("--media", action="store_true", help="decoding images and audio only")
+    ap.add_argument(
+        "--baseline", help="with --media: also time this PYTHONPATH's ferroboard, defaults"
+    )
+    ap.add_argument("--media-case", help=argparse.SUPPRESS)
+    ap.add_argument("--decode", default="default", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.media_case:
+        if a.decode == "default":
+            print(json.dumps(media_default_times(a.media_case, a.rounds)))
+        else:
+            import ferroboard
+
+            res = {}
+            for kind in ("images", "audio"):
+                t = float("inf")
+                for _ in range(a.rounds):
+                    t0 = time.perf_counter()
+                    r = ferroboard.SummaryReader(a.media_case, event_types={kind}, decode=False)
+                    getattr(r, kind)
+                    t = min(t, time.perf_counter() - t0)
+                res[kind] = t
+            print(json.dumps(res))
+        return
     if a.media:
-        media_main(Path(a.data), a.rounds)
+        media_main(Path(a.data), a.rounds, a.baseline)
         return
     if a.case:
         print(json.dumps(case(a.case, a.path)))
