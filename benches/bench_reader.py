@@ -3,6 +3,7 @@ TensorBoard's Rust data server, on the two datasets of issue 4, in one run.
 
     python benches/bench_reader.py            # full run (a few minutes: tbparse is slow)
     python benches/bench_reader.py --quick    # ferroboard cases only
+    python benches/bench_reader.py --media    # decoding images and audio (see media_main)
 
 Datasets (written with ferroboard's own writer, which frames records exactly as torch does):
   * single: one event file, 10 tags x 100,000 steps = 1,000,000 scalars
@@ -222,6 +223,122 @@ def data_server(path: Path, checksum: bool) -> dict:
     return {"seconds": seconds, "wall_seconds": wall, "records": 1_000_000, "peak_mb": peak}
 
 
+# ------------------------------------------------------------------------------ media
+
+
+def make_media(root: Path) -> Path:
+    """200 RGB images 3x64x64 and 50 mono clips of 1 s at 16 kHz, written by torch's writer."""
+    import numpy as np
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    path = root / "media"
+    if not (root / ".media-done").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        rng = np.random.default_rng(0)
+        w = SummaryWriter(str(path / "run"))
+        for s in range(200):
+            w.add_image("img", rng.integers(0, 256, size=(3, 64, 64), dtype=np.uint8), s)
+        for s in range(50):
+            clip = torch.tensor(rng.uniform(-1, 1, 16000).astype(np.float32))
+            w.add_audio("snd", clip, s, sample_rate=16000)
+        w.close()
+        (root / ".media-done").write_text("ok")
+    return path
+
+
+def media_default_times(path: str, rounds: int) -> dict[str, float]:
+    """Best-of-``rounds`` seconds of ``SummaryReader(path, event_types={kind}).<kind>`` with
+    the default arguments of whichever ferroboard is imported (for ``--baseline``)."""
+    import ferroboard
+
+    out = {}
+    for kind in ("images", "audio"):
+        best = float("inf")
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            getattr(ferroboard.SummaryReader(path, event_types={kind}), kind)
+            best = min(best, time.perf_counter() - t0)
+        out[kind] = best
+    return out
+
+
+def media_main(data: Path, rounds: int, baseline: str | None = None) -> None:
+    """SummaryReader(...).images / .audio: decoded (the default), not decoded, and tbparse
+    with the stand-in TensorFlow decoder (Pillow and numpy; TensorFlow is not installed), in
+    interleaved rounds in this process, best round kept."""
+    import warnings
+
+    import ferroboard
+    import numpy as np
+    import tbparse
+    import tbparse.summary_reader as tsr
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.reader_logs import STANDIN_TF
+
+    tsr.tensorflow = STANDIN_TF
+    warnings.simplefilter("ignore")
+    path = make_media(data)
+
+    def ours(kind: str, decode: bool):
+        return lambda: getattr(
+            ferroboard.SummaryReader(path, event_types={kind}, decode=decode), kind
+        )
+
+    def theirs(kind: str):
+        return lambda: getattr(tbparse.SummaryReader(str(path), event_types={kind}), kind)
+
+    cases = {
+        ("images", "decode=True"): ours("images", True),
+        ("images", "decode=False"): ours("images", False),
+        ("images", "tbparse"): theirs("images"),
+        ("audio", "decode=True"): ours("audio", True),
+        ("audio", "decode=False"): ours("audio", False),
+        ("audio", "tbparse"): theirs("audio"),
+    }
+    best = {k: float("inf") for k in cases}
+    frames = {}
+    for _ in range(rounds):
+        for k, fn in cases.items():
+            t0 = time.perf_counter()
+            frames[k] = fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    if baseline:
+        # Another checkout's ferroboard (e.g. one whose default kept the encoded bytes), with
+        # its defaults, in a fresh process; and this one's decode=False in another, alike.
+        def sub(pythonpath: str, decode: str) -> dict:
+            env = dict(os.environ, PYTHONPATH=pythonpath)
+            cmd = [sys.executable, __file__, "--media-case", str(path), "--rounds", str(rounds)]
+            out = subprocess.run(
+                [*cmd, "--decode", decode], capture_output=True, text=True, env=env, check=True
+            )
+            return json.loads(out.stdout.strip().splitlines()[-1])
+
+        mine = str(HERE.parent / "python")
+        for _ in range(2):
+            old, new = sub(baseline, "default"), sub(mine, "false")
+            for kind in ("images", "audio"):
+                best[(kind, "baseline default")] = min(
+                    best.get((kind, "baseline default"), float("inf")), old[kind]
+                )
+                best[(kind, "decode=False, own process")] = min(
+                    best.get((kind, "decode=False, own process"), float("inf")), new[kind]
+                )
+        best = dict(sorted(best.items(), key=lambda kv: kv[0][0] == "audio"))
+    for kind in ("images", "audio"):
+        a, b = frames[(kind, "decode=True")], frames[(kind, "tbparse")]
+        pairs = zip(a["value"], b["value"])
+        same = len(a) == len(b) and all(np.array_equal(x, y) for x, y in pairs)
+        print(f"{kind}: {len(a)} rows; decoded arrays equal tbparse's: {same}")
+    print(f"cpu: {os.cpu_count()} cores; python {sys.version.split()[0]}; best of {rounds}")
+    print("\n| kind | reader | seconds | vs tbparse | over decode=False |")
+    print("|---|---|---:|---:|---:|")
+    for (kind, name), s in best.items():
+        tb, raw = best[(kind, "tbparse")], best[(kind, "decode=False")]
+        print(f"| {kind} | {name} | {s:.4f} | {tb / s:,.1f}x | {1e3 * (s - raw):+.1f} ms |")
+
+
 # ------------------------------------------------------------------------------ driver
 
 
@@ -247,7 +364,33 @@ def main() -> None:
     ap.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "ferroboard-bench"))
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the fast readers (best kept)")
+    ap.add_argument("--media", action="store_true", help="decoding images and audio only")
+    ap.add_argument(
+        "--baseline", help="with --media: also time this PYTHONPATH's ferroboard, defaults"
+    )
+    ap.add_argument("--media-case", help=argparse.SUPPRESS)
+    ap.add_argument("--decode", default="default", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.media_case:
+        if a.decode == "default":
+            print(json.dumps(media_default_times(a.media_case, a.rounds)))
+        else:
+            import ferroboard
+
+            res = {}
+            for kind in ("images", "audio"):
+                t = float("inf")
+                for _ in range(a.rounds):
+                    t0 = time.perf_counter()
+                    r = ferroboard.SummaryReader(a.media_case, event_types={kind}, decode=False)
+                    getattr(r, kind)
+                    t = min(t, time.perf_counter() - t0)
+                res[kind] = t
+            print(json.dumps(res))
+        return
+    if a.media:
+        media_main(Path(a.data), a.rounds, a.baseline)
+        return
     if a.case:
         print(json.dumps(case(a.case, a.path)))
         return

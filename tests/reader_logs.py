@@ -3,9 +3,12 @@ that frame event files by hand (for truncated, corrupted and growing files)."""
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import types
 import warnings
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +67,147 @@ def write_tbx_logdir(root: Path) -> None:
         w.add_histogram("h", rng.normal(size=50), s)
         w.add_text("t", f"x{s}", s)
     w.add_image("img", rng.integers(0, 255, size=(3, 4, 5), dtype=np.uint8), 0)
+    w.add_image("gray", rng.integers(0, 255, size=(1, 3, 2), dtype=np.uint8), 1)
     w.add_pr_curve("pr", rng.integers(0, 2, 30), rng.uniform(size=30), 0, num_thresholds=7)
     w.close()
+
+
+def media_files() -> dict[str, bytes]:
+    """Encoded images (PNG of every color type and depth Pillow writes, an animated GIF) and
+    WAVs, made by Pillow and the standard library's ``wave`` (test-only encoders)."""
+    import io
+    import wave
+
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    out: dict[str, bytes] = {}
+
+    def png(im, **kw) -> bytes:
+        b = io.BytesIO()
+        im.save(b, format="PNG", **kw)
+        return b.getvalue()
+
+    u8 = lambda *shape: rng.integers(0, 256, size=shape, dtype=np.uint8)  # noqa: E731
+    out["png/gray"] = png(Image.fromarray(u8(5, 7), "L"))
+    out["png/gray_alpha"] = png(Image.fromarray(u8(5, 7, 2), "LA"))
+    out["png/rgb"] = png(Image.fromarray(u8(6, 3, 3), "RGB"))
+    out["png/rgba"] = png(Image.fromarray(u8(2, 9, 4), "RGBA"))
+    out["png/bits1"] = png(Image.fromarray(u8(4, 11) > 127).convert("1"))
+    out["png/bits2"] = png(Image.fromarray(u8(3, 5) // 64 * 85, "L"), bits=2)
+    out["png/bits4"] = png(Image.fromarray(u8(3, 5) // 16 * 17, "L"), bits=4)
+    pal = Image.fromarray(u8(6, 6, 3), "RGB").quantize(7)
+    out["png/palette"] = png(pal)
+    out["png/palette_trns"] = png(pal, transparency=bytes([0, 128, 255]))
+    out["png/gray16"] = png(Image.fromarray(rng.integers(0, 65536, (4, 3)).astype(np.uint16)))
+    frames = [Image.fromarray(u8(8, 6, 3), "RGB").quantize(16) for _ in range(3)]
+    g = io.BytesIO()
+    frames[0].save(g, format="GIF", save_all=True, append_images=frames[1:], disposal=1)
+    out["gif/animated"] = g.getvalue()
+    g = io.BytesIO()
+    frames[0].save(g, format="GIF")
+    out["gif/still"] = g.getvalue()
+
+    def wav(samples: np.ndarray, rate: int) -> bytes:
+        b = io.BytesIO()
+        with wave.open(b, "wb") as w:
+            w.setnchannels(samples.shape[1])
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(samples.astype("<i2").tobytes())
+        return b.getvalue()
+
+    full = rng.integers(-32768, 32768, size=(500, 1))
+    full[:2, 0] = [-32768, 32767]
+    out["wav/mono"] = wav(full, 8000)
+    out["wav/stereo"] = wav(rng.integers(-32768, 32768, size=(301, 2)), 44100)
+    out["wav/six"] = wav(rng.integers(-32768, 32768, size=(17, 6)), 48000)
+    return out
+
+
+def write_media_logdir(root: Path) -> dict[str, bytes]:
+    """One run whose image and audio summaries hold :func:`media_files`, framed by torch's
+    writer (its protobuf messages); returns the files by tag."""
+    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard.summary import Summary
+
+    media = media_files()
+    w = SummaryWriter(os.path.join(root, "media"))
+    for step, (tag, enc) in enumerate(media.items()):
+        if tag.startswith("wav/"):
+            import io
+            import wave
+
+            with wave.open(io.BytesIO(enc)) as r:
+                rate, channels, frames = r.getframerate(), r.getnchannels(), r.getnframes()
+            audio = Summary.Audio(
+                sample_rate=rate,
+                num_channels=channels,
+                length_frames=frames,
+                encoded_audio_string=enc,
+                content_type="audio/wav",
+            )
+            value = Summary.Value(tag=tag, audio=audio)
+        else:
+            image = Summary.Image(height=1, width=1, colorspace=3, encoded_image_string=enc)
+            value = Summary.Value(tag=tag, image=image)
+        w._get_file_writer().add_summary(Summary(value=[value]), step)
+    w.close()
+    return media
+
+
+# ----------------------------------------------------------------------- stand-in TensorFlow
+# tbparse decodes images and audio with TensorFlow, which is not installed: tests and benches
+# give tbparse this stand-in (``tbparse.summary_reader.tensorflow = STANDIN_TF``), which
+# implements exactly ``tf.image.decode_image`` and ``tf.audio.decode_wav`` with TensorFlow's
+# documented semantics, using Pillow and numpy (see tests/test_tbparse_compat.py).
+
+
+class _Eager:
+    """What ``tf.Tensor.numpy()`` gives, and nothing else."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def numpy(self):
+        return self._value
+
+
+def standin_decode_image(contents, channels=None, dtype=None, name=None, expand_animations=True):
+    from PIL import Image, ImageSequence
+
+    im = Image.open(io.BytesIO(contents))
+    if im.format == "GIF":
+        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+        return _Eager(np.stack(frames).astype(np.uint8))
+    if im.format != "PNG":
+        raise ValueError(f"the stand-in decodes PNG and GIF only, not {im.format}")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode == "1":
+        im = im.convert("L")
+    a = np.asarray(im)
+    if a.dtype != np.uint8:  # 16-bit gray: the high byte
+        a = (a.astype(np.uint32) >> 8).astype(np.uint8)
+    if a.ndim == 2:
+        a = a[..., None]
+    return _Eager(a)
+
+
+def standin_decode_wav(contents, desired_channels=-1, desired_samples=-1, name=None):
+    with wave.open(io.BytesIO(contents)) as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"Can only read 16-bit WAV files, but received {8 * w.getsampwidth()}")
+        channels, rate = w.getnchannels(), w.getframerate()
+        raw = w.readframes(w.getnframes())
+    a = np.frombuffer(raw, dtype="<i2").reshape(-1, channels).astype(np.float32) / 32768.0
+    return _Eager(a), _Eager(np.int32(rate))
+
+
+STANDIN_TF = types.SimpleNamespace(
+    image=types.SimpleNamespace(decode_image=standin_decode_image),
+    audio=types.SimpleNamespace(decode_wav=standin_decode_wav),
+)
 
 
 # ----------------------------------------------------------------------- hand framing

@@ -256,13 +256,14 @@ def test_summary_reader_images_audio_pr(mixed_logdir):
     r = ferroboard.SummaryReader(
         mixed_logdir,
         extra_columns={"width", "height", "content_type", "sample_rate", "length_frames"},
+        decode=False,
     )
     im = r.images
     assert list(im.columns) == ["step", "tag", "value", "height", "width"]
-    assert len(im) == 5
+    assert len(im) == 6
     assert all(v.startswith(b"\x89PNG") for v in im["value"])
-    assert set(im["width"]) == {5}
-    assert set(im["height"]) == {4}
+    assert set(im["width"]) == {5, 2}
+    assert set(im["height"]) == {4, 3}
     au = r.audio
     assert list(au.columns) == [
         "step",
@@ -277,11 +278,11 @@ def test_summary_reader_images_audio_pr(mixed_logdir):
     pr = r.pr_curves
     assert len(pr) == 5
     assert pr["precision"].iloc[0].shape == (11,)
-    pytest.importorskip("PIL")
-    img = ferroboard.SummaryReader(mixed_logdir, decode=True, event_types={"images"}).images
-    assert img["value"].iloc[0].shape == (4, 5, 3)
+    img = ferroboard.SummaryReader(mixed_logdir, event_types={"images"}).images
+    shapes = {t: v.shape for t, v in zip(img["tag"], img["value"])}
+    assert shapes == {"img": (4, 5, 3), "gray": (3, 2, 3)}  # tensorboardX writes RGB
     assert img["value"].iloc[0].dtype == np.uint8
-    dec = ferroboard.SummaryReader(mixed_logdir, decode=True, event_types={"audio"}).audio
+    dec = ferroboard.SummaryReader(mixed_logdir, event_types={"audio"}).audio
     assert dec["value"].iloc[0].shape == (800, 1)
     hp = r.hparams_table()
     assert hp.to_dict("records") == [
@@ -505,3 +506,53 @@ def test_take_names_builds_object_arrays_and_checks_codes():
     assert take_names(names, np.array([], dtype=np.uint32)).shape == (0,)
     with pytest.raises(IndexError, match="codes: 3 is out of range"):
         take_names(names, np.array([0, 3], dtype=np.uint32))
+
+
+# ------------------------------------------------------------------ repr, optional packages
+
+
+def test_read_result_repr_counts_runs_files_kinds_and_corruption(mixed_logdir, tmp_path):
+    from tests.reader_logs import scalar_file
+
+    res = ferroboard.read(mixed_logdir)
+    text = repr(res)
+    assert f"{len(res.runs)} runs, {len(res.files)} files" in text
+    for kind in ("scalars", "histograms", "images", "audio", "text", "pr_curves"):
+        assert f"{kind}={res.record_counts()[kind]}" in text
+    # Legacy images, audio and histograms counted as TensorBoard's accumulator counts them.
+    for kind, get in (("images", "Images"), ("audio", "Audio"), ("histograms", "Histograms")):
+        n = 0
+        for run in res.runs:
+            ea = _accumulator(mixed_logdir / run)
+            n += sum(len(getattr(ea, get)(t)) for t in ea.Tags()[kind])
+        assert res.record_counts()[kind] == n > 0, kind
+    data, offsets = scalar_file("x", range(5))
+    bad = bytearray(data)
+    bad[offsets[2] + 14] ^= 0xFF  # inside record 2's payload: its CRC fails
+    (tmp_path / "events.out.tfevents.1.x").write_bytes(bytes(bad))
+    r = ferroboard.read(tmp_path)
+    assert r.corrupt_records == 1
+    assert "scalars=4" in repr(r)
+    assert "corrupt records: 1" in repr(r)
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "call"),
+    [
+        ("pandas", "pandas", lambda p: ferroboard.SummaryReader(p)),
+        ("pandas", "pandas", lambda p: fr.scalars_frame(p)),
+        ("pyarrow", "arrow", lambda p: fr.scalars_arrow(p)),
+        ("polars", "polars", lambda p: fr.scalars_polars(p)),
+    ],
+)
+def test_missing_optional_package_says_what_to_install(
+    mixed_logdir, monkeypatch, module, extra, call
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails
+    with pytest.raises(ModuleNotFoundError) as e:
+        call(mixed_logdir)
+    assert f"pip install {module}" in str(e.value)
+    assert f"pip install 'ferroboard[{extra}]'" in str(e.value)
+    assert e.value.name == module

@@ -1,6 +1,6 @@
 # Type stubs for the native module ferroboard._native (checked against it by tests/test_stubs.py).
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -155,4 +155,28 @@ class NativeReader:
 
 def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:
     """``table[codes]`` as an object array (IndexError for a code past the table)."""
+    ...
+
+# ---------------------------------------------------------------- media decoding (codec)
+# Each takes a sequence of ``bytes`` (TypeError naming the entry otherwise), decodes the batch
+# in parallel with the GIL released, and raises ``ValueError(message, index)`` for the first
+# item that fails (``message`` starts with ``item <index>:``).
+
+def decode_images(items: Sequence[bytes]) -> list[npt.NDArray[np.uint8]]:
+    """PNG or GIF images as ``tf.image.decode_image`` returns them: uint8 ``(H, W, C)`` with
+    the file's channels (gray 1, gray+alpha 2, RGB 3, RGBA 4; palette images RGB, or RGBA with
+    a tRNS chunk), or ``(T, H, W, 3)`` for a GIF (every frame, composited as TensorFlow does, on a
+    canvas the size of the largest frame).
+    JPEG and BMP are not decoded (ValueError)."""
+    ...
+
+def decode_wavs(items: Sequence[bytes]) -> list[tuple[npt.NDArray[np.float32], int]]:
+    """WAV audio as ``tf.audio.decode_wav`` returns it: ``(float32 (frames, channels),
+    sample_rate)``; 16-bit PCM as ``int16 / 32768``. Also 8-bit (``(v - 128) / 128``), 24- and
+    32-bit PCM and 32/64-bit float, which TensorFlow refuses."""
+    ...
+
+def wav_infos(items: Sequence[bytes]) -> list[Optional[tuple[int, int, int]]]:
+    """Each WAV header's ``(sample_rate, channels, frames)`` without decoding samples;
+    ``None`` for an item that is not a WAV this module decodes."""
     ...

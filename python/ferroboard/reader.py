@@ -26,14 +26,22 @@ that tag with step ``>= s``); by default every record comes back as written.
 
 from __future__ import annotations
 
+import importlib
 import os
-import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from ._native import CorruptRecordError, NativeReader, take_names
+from . import _tbparse
+from ._native import (
+    CorruptRecordError,
+    NativeReader,
+    decode_images,
+    decode_wavs,
+    take_names,
+    wav_infos,
+)
 
 __all__ = [
     "CorruptRecordError",
@@ -46,6 +54,8 @@ __all__ = [
     "scalars_frame",
     "scalars_polars",
 ]
+
+from ._tbparse import ScalarEvent, TensorEvent
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -71,6 +81,9 @@ ALL_EXTRA_COLUMNS = {
     "sample_rate",
 }
 TEXT_SUFFIX = "/text_summary"
+# tbparse's kinds in the order its ``tags`` lists them, and the kinds of its raw events.
+TBPARSE_KINDS = ("images", "audio", "histograms", "scalars", "tensors", "hparams", "text")
+RAW_KINDS = TBPARSE_KINDS
 
 
 def _opt_list(x: Optional[Iterable[str]]) -> Optional[list[str]]:
@@ -129,23 +142,28 @@ def _tensor_array(data: tuple) -> np.ndarray:
     return np.frombuffer(body, dtype=np.dtype(dtype)).copy().reshape(shape)
 
 
-def _wav_info(b: bytes) -> tuple[float, int, int]:
-    """(sample_rate, channels, frames) from a WAV header; zeros when it is not one."""
+# Optional packages: module -> the ferroboard extra that installs it.
+_EXTRAS = {"pandas": "pandas", "pyarrow": "arrow", "polars": "polars"}
+
+
+def _require(module: str, what: str) -> Any:
+    """``import module``, or a ``ModuleNotFoundError`` that says what to install for ``what``."""
     try:
-        if b[:4] != b"RIFF" or b[8:12] != b"WAVE":
-            return 0.0, 0, 0
-        pos, rate, channels, bits, frames = 12, 0, 0, 0, 0
-        while pos + 8 <= len(b):
-            cid, size = b[pos : pos + 4], struct.unpack("<I", b[pos + 4 : pos + 8])[0]
-            if cid == b"fmt ":
-                channels, rate = struct.unpack("<HI", b[pos + 10 : pos + 16])
-                bits = struct.unpack("<H", b[pos + 22 : pos + 24])[0]
-            elif cid == b"data" and channels and bits:
-                frames = size // (channels * max(bits // 8, 1))
-            pos += 8 + size + (size & 1)
-        return float(rate), channels, frames
-    except struct.error:
-        return 0.0, 0, 0
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.split(".")[0] != module.split(".")[0]:
+            raise  # something the package itself imports is missing: not ours to explain
+        top = module.split(".")[0]
+        extra = _EXTRAS.get(top, top)
+        raise ModuleNotFoundError(
+            f"{what} needs the optional package {top!r}, which is not installed: "
+            f"pip install {top}  (or: pip install 'ferroboard[{extra}]')",
+            name=top,
+        ) from e
+
+
+def _pandas(what: str = "SummaryReader") -> Any:
+    return _require("pandas", what)
 
 
 class ReadResult:
@@ -155,7 +173,8 @@ class ReadResult:
     ``corrupt`` offsets, ``bad_length_at``, ``pending`` bytes of an incomplete tail,
     ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
     :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run, and (in a
-    :class:`LogTail` with ``purge_restarts=True``) ``purges``.
+    :class:`LogTail` with ``purge_restarts=True``) ``purges``. :meth:`record_counts` gives the
+    records per kind; the repr shows runs, files, records per kind and corrupt counts.
     """
 
     def __init__(self, raw: dict[str, Any]):
@@ -167,6 +186,25 @@ class ReadResult:
         self.run_metadata: dict[str, list[str]] = dict(zip(self.runs, raw["run_metadata"]))
         self._hparams = raw["hparams"]
         self._scalars: Optional[dict[str, np.ndarray]] = None
+
+    def __repr__(self) -> str:
+        counts = self.record_counts()
+        kinds = ", ".join(f"{k}={n}" for k, n in counts.items() if n) or "none"
+        bad_length = sum(1 for f in self.files if f.get("bad_length_at") is not None)
+        return (
+            f"<ReadResult: {len(self.runs)} runs, {len(self.files)} files, "
+            f"records: {kinds}; corrupt records: {self.corrupt_records}, "
+            f"files stopped at a corrupt length: {bad_length}>"
+        )
+
+    def record_counts(self) -> dict[str, int]:
+        """Records read per kind (scalars of both encodings count as ``scalars``)."""
+        out = {k: 0 for k in KINDS}
+        out["scalars"] = len(self._raw["scalars"]["step"])
+        codes, n = np.unique(np.asarray(self._raw["items"]["kind"]), return_counts=True)
+        for c, k in zip(codes, n):
+            out[KINDS[int(c)]] += int(k)
+        return out
 
     @property
     def purges(self) -> list[dict[str, Any]]:
@@ -299,7 +337,7 @@ def _scalar_codes(path: PathLike, **kw: Any) -> tuple[list[str], list[str], dict
 
 def scalars_frame(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a pandas DataFrame with categorical ``run`` and ``tag``."""
-    import pandas as pd
+    pd = _pandas("scalars_frame")
 
     runs, tags, s = _scalar_codes(path, **kw)
     return pd.DataFrame(
@@ -316,7 +354,7 @@ def scalars_frame(path: PathLike, **kw: Any):
 
 def scalars_arrow(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a ``pyarrow.Table`` (dictionary-encoded ``run`` and ``tag``)."""
-    import pyarrow as pa
+    pa = _require("pyarrow", "scalars_arrow")
 
     runs, tags, s = _scalar_codes(path, **kw)
     return pa.table(
@@ -336,7 +374,7 @@ def scalars_arrow(path: PathLike, **kw: Any):
 
 def scalars_polars(path: PathLike, **kw: Any):
     """:func:`read_scalars` as a polars DataFrame (needs polars and pyarrow)."""
-    import polars as pl
+    pl = _require("polars", "scalars_polars")
 
     return pl.from_arrow(scalars_arrow(path, **kw))
 
@@ -369,7 +407,7 @@ class LogTail:
 
 def _sorted_order(step: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
     """The permutation of pandas' stable multi-column sort by ``(*keys, step)``."""
-    import pandas as pd
+    pd = _pandas()
 
     lex = [step]
     for col in reversed(keys):
@@ -391,10 +429,18 @@ class SummaryReader:
 
     ``SummaryReader(log_path, pivot=False, extra_columns=None, event_types=None)``; the
     properties ``scalars``, ``tensors``, ``histograms``, ``images``, ``audio``, ``text`` and
-    ``hparams`` return tbparse's DataFrames (same columns, dtypes, row order). Differences:
-    no TensorFlow is needed for any kind; ``images`` and ``audio`` hold the encoded bytes in
-    ``value`` (pass ``decode=True`` for arrays); the tag-to-plugin association is remembered
-    per run (as TensorBoard does) rather than per file.
+    ``hparams`` return tbparse's DataFrames (same columns, dtypes, row order, values).
+    ``images`` and ``audio`` hold numpy arrays equal to those tbparse gets from TensorFlow's
+    ``decode_image`` (uint8 ``(H, W, C)``, ``(T, H, W, 3)`` for a GIF) and ``decode_wav``
+    (float32 ``(frames, channels)``), decoded in Rust in one parallel batch per frame;
+    ``decode=False`` keeps the encoded bytes instead (faster when pixels are not needed).
+    ``children``, ``reader[name]``, ``get_tags``, the static helpers (``tensor_to_histogram``,
+    ``tensor_to_image``, ``tensor_to_audio``, ``histogram_to_cdf``, ``histogram_to_pdf``,
+    ``histogram_to_bins``, ``buckets_to_histogram_dict``) and ``raw_tags``/``raw_events`` (of
+    an event file) are there too. Differences: no TensorFlow is needed for any kind (tbparse
+    needs it for images and audio); WAV other than 16-bit PCM decodes (TensorFlow refuses it);
+    the tag-to-plugin association is remembered per run (as TensorBoard does) rather than per
+    file; raw events hold numpy arrays where tbparse's hold protobuf messages.
 
     ``unify=True`` sorts tensor-encoded values into their kinds instead (scalar tensors into
     ``scalars``, ``[k, 3]`` histogram tensors into ``histograms``, TensorFlow's image and audio
@@ -409,11 +455,12 @@ class SummaryReader:
         extra_columns: Optional[set[str]] = None,
         event_types: Optional[set[str]] = None,
         unify: bool = False,
-        decode: bool = False,
+        decode: bool = True,
         check_crc: bool = True,
         strict: bool = False,
         purge_restarts: bool = False,
     ):
+        _pandas()  # fail early, saying what to install
         self._log_path = os.fspath(log_path)
         self._extra_columns = set(extra_columns or set())
         if not isinstance(extra_columns or set(), set):
@@ -430,6 +477,17 @@ class SummaryReader:
         self._pivot = pivot
         self._unify = unify
         self._decode = decode
+        self._options: dict[str, Any] = dict(
+            pivot=pivot,
+            extra_columns=set(self._extra_columns),
+            event_types=set(self._event_types),
+            unify=unify,
+            decode=decode,
+            check_crc=check_crc,
+            strict=strict,
+            purge_restarts=purge_restarts,
+        )
+        self._children: Optional[_tbparse.Children] = None
         if not os.path.exists(self._log_path):
             raise ValueError(f"File or directory not found: {self._log_path}")
         kinds = set(self._event_types) | {"pr_curves"}
@@ -475,12 +533,14 @@ class SummaryReader:
 
     @property
     def images(self):
-        """Images: ``value`` holds the encoded image (an array with ``decode=True``)."""
+        """Images: ``value`` holds the decoded pixels, uint8 ``(H, W, C)`` or ``(T, H, W, 3)``
+        for a GIF, as tbparse (the encoded bytes with ``decode=False``)."""
         return self.get_events("images")
 
     @property
     def audio(self):
-        """Audio: ``value`` holds the encoded audio (an array with ``decode=True``)."""
+        """Audio: ``value`` holds the decoded samples, float32 ``(frames, channels)``, as
+        tbparse (the encoded WAV bytes with ``decode=False``)."""
         return self.get_events("audio")
 
     @property
@@ -500,28 +560,203 @@ class SummaryReader:
 
     @property
     def tags(self) -> dict[str, list[str]]:
-        """Kind -> tags read (as the frames name them)."""
+        """Kind -> tags read, as tbparse's ``tags``: in first-seen order, text tags as written
+        (with torch's ``/text_summary`` suffix, which the ``text`` frame removes), tensor tags
+        without text and hparams ones, hparams names (sorted here; tbparse lists them in
+        protobuf map order)."""
         out = {}
-        for k in sorted(ALL_EVENT_TYPES):
+        for k in TBPARSE_KINDS:
             if k not in self._event_types:
                 out[k] = []
                 continue
-            df = self._long(k)
-            out[k] = list(dict.fromkeys(df["tag"])) if len(df) else []
+            if k in ("images", "audio") and k not in self._cache:
+                # Their tags, without decoding (or even building) the frame.
+                code = IMAGES if k == "images" else AUDIO
+                rows = self._item_rows({code}, None if self._unify else False)
+                it = self._result._raw["items"]
+                order = np.argsort(it["file"][rows], kind="stable")
+                out[k] = list(dict.fromkeys(_names(self._result.tags, it["tag"][rows][order])))
+                continue
+            cols = self._long(k)
+            if k == "text" and "_rawtag" in cols:
+                out[k] = list(dict.fromkeys(_names(self._result.tags, cols["_rawtag"])))
+            else:
+                out[k] = list(dict.fromkeys(cols["tag"]))
         return out
 
     def get_tags(self, event_type: Optional[str] = None):
-        """Tags of one kind, or all kinds."""
-        if event_type is None:
-            return self.tags
-        if event_type not in ALL_EVENT_TYPES:
+        """Tags of one kind (a list), or of every kind (a dict), as :attr:`tags`."""
+        if event_type is not None and event_type not in ALL_EVENT_TYPES:
             raise ValueError(f"Unknown event_type: {event_type}")
-        return self.tags[event_type]
+        tags = self.tags
+        return tags if event_type is None else tags[event_type]
+
+    # ------------------------------------------------------------------ tbparse's tree
+
+    @property
+    def children(self) -> Mapping[str, SummaryReader]:
+        """tbparse's ``children``: for a directory, each entry's name (sorted) -> a reader of
+        that entry with this reader's options (built on first access); ``{}`` for a file."""
+        if self._children is None:
+            self._children = _tbparse.Children(self._log_path, self._child)
+        return self._children
+
+    def __getitem__(self, name: str) -> SummaryReader:
+        """``reader[name]``: the child reader of entry ``name`` (KeyError if there is none)."""
+        return self.children[name]
+
+    def _child(self, path: str) -> SummaryReader:
+        return SummaryReader(path, **self._options)
+
+    # ------------------------------------------------------------------ raw tags and events
+
+    def _check_file(self) -> None:
+        if os.path.isdir(self._log_path):
+            raise ValueError(f"Not an event file: {self._log_path}")
+
+    @property
+    def raw_tags(self) -> dict[str, Any]:
+        """tbparse's ``raw_tags`` (an event file only): TensorBoard's ``Tags()`` of the file
+        (``images``, ``audio``, ``histograms``, ``scalars``, ``distributions``, ``tensors``,
+        ``graph``, ``meta_graph``, ``run_metadata``) plus the plugin tags of ``hparams`` and
+        ``text``. Differences: tags are listed in order of their first record by wall time
+        (TensorBoard: by position in the file; the same for files written in order);
+        ``graph`` is also True for a graph summary (TensorFlow's ``trace_export``), where
+        TensorBoard's is True only for a ``GraphDef``; ``meta_graph`` is always False (meta
+        graphs are not told apart from graphs); hparams plugin tags are not listed under
+        ``tensors``, also where TensorFlow wrote them with a (dummy) tensor."""
+        return self.get_raw_tags()
+
+    def get_raw_tags(self, event_type: Optional[str] = None) -> Any:
+        """One kind of :attr:`raw_tags` (``None``: all)."""
+        kinds = {*RAW_KINDS, "graph", "meta_graph", "run_metadata", "distributions"}
+        if event_type is not None and event_type not in kinds:
+            raise ValueError(f"Unknown event_type: {event_type}")
+        self._check_file()
+        ev = self._raw_events_all()
+        r = self._result
+        run = r.runs[0] if r.runs else None
+        tags: dict[str, Any] = {
+            "images": list(ev["images"]),
+            "audio": list(ev["audio"]),
+            "histograms": list(ev["histograms"]),
+            "scalars": list(ev["scalars"]),
+            "distributions": list(ev["histograms"]),
+            "tensors": list(ev["tensors"]),
+            "graph": bool(r.has_graph.get(run, False)) if run is not None else False,
+            "meta_graph": False,
+            "run_metadata": list(r.run_metadata.get(run, [])) if run is not None else [],
+            "hparams": list(ev["hparams"]),
+            "text": list(ev["text"]),
+        }
+        return tags if event_type is None else tags[event_type]
+
+    @property
+    def raw_events(self) -> dict[str, dict[str, list[Any]]]:
+        """tbparse's ``raw_events`` (an event file only): kind -> tag -> events, for
+        ``images``, ``audio``, ``histograms``, ``scalars``, ``tensors``, ``hparams`` and
+        ``text``, as TensorBoard's event dataclasses (same names and fields: ``ScalarEvent``,
+        ``HistogramEvent``, ``ImageEvent``, ``AudioEvent``, ``TensorEvent``), without
+        protobuf: a ``TensorEvent`` holds ``tensor`` (the numpy array ``make_ndarray`` gives)
+        instead of ``tensor_proto``, and ``hparams`` maps each hparams plugin tag to its
+        records as ``TensorEvent``s (``tensor`` None for torch's empty values), where tbparse
+        gives the serialized ``HParamsPluginData`` bytes (the parsed values are in
+        :attr:`hparams`)."""
+        return self.get_raw_events()
+
+    def get_raw_events(self, event_type: Optional[str] = None, tag: Optional[str] = None) -> Any:
+        """One kind of :attr:`raw_events` (``None``: all), or one tag's events of that kind
+        (KeyError if the file has no such tag)."""
+        self._check_file()
+        if event_type is None:
+            if tag is not None:
+                raise ValueError("tag shouldn't be set if event_type is None")
+            return {k: dict(v) for k, v in self._raw_events_all().items()}
+        if event_type not in RAW_KINDS:
+            raise KeyError(event_type)
+        events = self._raw_events_all()[event_type]
+        return dict(events) if tag is None else events[tag]
+
+    def _raw_events_all(self) -> dict[str, dict[str, list[Any]]]:
+        if "_raw_events" in self._cache:
+            return self._cache["_raw_events"]
+        r = self._result
+        found: dict[str, list[tuple[float, int, str, Any]]] = {k: [] for k in RAW_KINDS}
+        s = r._raw["scalars"]
+        dtypes = {1: np.float32, 2: np.float64, 3: np.float16}
+        for i in range(len(s["step"])):
+            wt, step, tag = float(s["wall_time"][i]), int(s["step"][i]), r.tags[s["tag"][i]]
+            enc = int(s["encoding"][i])
+            if enc == 0:
+                found["scalars"].append((wt, i, tag, ScalarEvent(wt, step, float(s["value"][i]))))
+            else:
+                t = np.array(s["value"][i], dtype=dtypes.get(enc, np.float64))
+                found["tensors"].append((wt, i, tag, TensorEvent(wt, step, t)))
+        it = r._raw["items"]
+        for i in range(len(it["step"])):
+            wt, step, tag = float(it["wall_time"][i]), int(it["step"][i]), r.tags[it["tag"][i]]
+            kind, d = KINDS[int(it["kind"][i])], it["data"][i]
+            seq = len(s["step"]) + i
+            if kind == "hparams" and not isinstance(d, tuple):
+                # torch writes hparams summaries with an empty value (TensorBoard files none
+                # of them under tensors).
+                found["hparams"].append((wt, seq, tag, TensorEvent(wt, step, None)))
+            elif isinstance(d, tuple):
+                ev = TensorEvent(wt, step, _tensor_array(d))
+                found["tensors"].append((wt, seq, tag, ev))
+                if kind in ("text", "hparams"):
+                    found[kind].append((wt, seq, tag, ev))
+            elif kind == "histograms":
+                hv = _tbparse.HistogramValue(
+                    float(d["min"]),
+                    float(d["max"]),
+                    float(d["num"]),
+                    float(d["sum"]),
+                    float(d["sum_squares"]),
+                    [float(x) for x in d["limits"]],
+                    [float(x) for x in d["counts"]],
+                )
+                found["histograms"].append((wt, seq, tag, _tbparse.HistogramEvent(wt, step, hv)))
+            elif kind == "images":
+                ev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
+                found["images"].append((wt, seq, tag, ev))
+            elif kind == "audio":
+                ev = _tbparse.AudioEvent(
+                    wt,
+                    step,
+                    d["encoded"],
+                    d["content_type"],
+                    float(d["sample_rate"]),
+                    int(d["length_frames"]),
+                )
+                found["audio"].append((wt, seq, tag, ev))
+        out: dict[str, dict[str, list[Any]]] = {}
+        for k, evs in found.items():
+            # Tags in order of their first record by wall time; events in file order.
+            first: dict[str, tuple[float, int]] = {}
+            for wt, seq, tag, _ in evs:
+                first[tag] = min(first.get(tag, (wt, seq)), (wt, seq))
+            by_tag: dict[str, list[Any]] = {t: [] for t in sorted(first, key=first.__getitem__)}
+            for _, _, tag, ev in sorted(evs, key=lambda e: e[1]):
+                by_tag[tag].append(ev)
+            out[k] = by_tag
+        self._cache["_raw_events"] = out
+        return out
+
+    # ------------------------------------------------------------------ tbparse's helpers
+
+    tensor_to_histogram = staticmethod(_tbparse.tensor_to_histogram)
+    buckets_to_histogram_dict = staticmethod(_tbparse.buckets_to_histogram_dict)
+    tensor_to_image = staticmethod(_tbparse.tensor_to_image)
+    tensor_to_audio = staticmethod(_tbparse.tensor_to_audio)
+    histogram_to_cdf = staticmethod(_tbparse.histogram_to_cdf)
+    histogram_to_pdf = staticmethod(_tbparse.histogram_to_pdf)
+    histogram_to_bins = staticmethod(_tbparse.histogram_to_bins)
 
     def hparams_table(self):
         """One row per run with hyperparameters: ``dir_name``, each hparam, each metric (the
         run's last value of every metric tag that an hparams experiment names)."""
-        import pandas as pd
+        pd = _pandas()
 
         hp = self._result.hparams()
         metrics = self._result.metric_tags()
@@ -695,6 +930,8 @@ class SummaryReader:
             tag_codes=it["tag"][rows],
             text=text,
         )
+        if text:
+            d["_rawtag"] = it["tag"][rows]
         data = [it["data"][i] for i in rows]
         if histo:
             hs = [self._histogram(x) for x in data]
@@ -756,39 +993,36 @@ class SummaryReader:
 
     def _media_part(self, rows: np.ndarray, image: bool) -> dict[str, Any]:
         it = self._result._raw["items"]
-        run, file, tag, step, wt, vals, extra = [], [], [], [], [], [], []
+        run, file, tag, step, wt, encs, extra = [], [], [], [], [], [], []
+        tf_audio: list[int] = []  # positions of TensorFlow audio, whose metadata is in the WAV
         for i in rows:
             x = it["data"][i]
             if isinstance(x, dict):
-                encs = [(x["encoded"], x)]
+                items = [(x["encoded"], x)]
             elif image:  # TF: [width, height, png, png, ...]
                 arr = _tensor_array(x).reshape(-1)
                 w = int(arr[0]) if len(arr) > 0 else 0
                 h = int(arr[1]) if len(arr) > 1 else 0
-                encs = [(b, {"width": w, "height": h}) for b in arr[2:]]
+                items = [(b, {"width": w, "height": h}) for b in arr[2:]]
             else:  # TF: [k, 2] of (wav, label)
-                arr = _tensor_array(x).reshape(-1, 2) if _tensor_array(x).size else []
-                encs = []
-                for row in arr:
-                    rate, _ch, frames = _wav_info(row[0])
-                    encs.append(
-                        (
-                            row[0],
-                            {
-                                "content_type": "audio/wav",
-                                "length_frames": frames,
-                                "sample_rate": rate,
-                            },
-                        )
-                    )
-            for enc, meta in encs:
+                t = _tensor_array(x)
+                arr = t.reshape(-1, 2) if t.size else []
+                items = [(row[0], {"content_type": "audio/wav"}) for row in arr]
+                tf_audio.extend(range(len(encs), len(encs) + len(items)))
+            for enc, meta in items:
                 run.append(it["run"][i])
                 file.append(it["file"][i])
                 tag.append(it["tag"][i])
                 step.append(it["step"][i])
                 wt.append(it["wall_time"][i])
-                vals.append(_decode_media(enc, image) if self._decode else enc)
+                encs.append(enc)
                 extra.append(meta)
+        if tf_audio:
+            infos = wav_infos([encs[j] for j in tf_audio])
+            for j, info in zip(tf_audio, infos):
+                rate, _channels, frames = info if info is not None else (0, 0, 0)
+                extra[j] = {**extra[j], "length_frames": frames, "sample_rate": float(rate)}
+        vals = self._decode_batch(encs, image, tag, step, file) if self._decode else encs
         d = self._base(
             np.array(run, dtype=np.uint32),
             np.array(file, dtype=np.uint32),
@@ -797,12 +1031,27 @@ class SummaryReader:
             np.array(wt, dtype=np.float64),
             tag_codes=np.array(tag, dtype=np.int64),
         )
-        col = _objarr(vals)
-        d["value"] = col
+        d["value"] = _objarr(vals)
         keys = ("height", "width") if image else ("content_type", "length_frames", "sample_rate")
         for k in keys:
             d[k] = [m.get(k) for m in extra]
         return d
+
+    def _decode_batch(self, encs: list, image: bool, tag, step, file) -> list:
+        """Decodes a batch of encoded images or WAVs in one native call; a failure names
+        the record."""
+        try:
+            if image:
+                return decode_images(encs)
+            return [a for a, _rate in decode_wavs(encs)]
+        except ValueError as e:
+            j = e.args[1] if len(e.args) > 1 else 0
+            raise ValueError(
+                f"cannot decode the {'image' if image else 'audio'} of tag "
+                f"{self._result.tags[tag[j]]!r} at step {int(step[j])} in "
+                f"{self._result.files[file[j]]['path']}: {e.args[0].split(': ', 1)[-1]} "
+                "(decode=False keeps the encoded bytes)"
+            ) from None
 
     def _pr_part(self, rows: np.ndarray) -> dict[str, Any]:
         it = self._result._raw["items"]
@@ -859,7 +1108,7 @@ class SummaryReader:
 
     def _finish(self, cols: dict[str, Any]):
         """Columns in tbparse's layout, sorted (and pivoted) as tbparse does."""
-        import pandas as pd
+        pd = _pandas()
 
         n = len(cols["tag"]) if "tag" in cols else 0
         if n == 0:
@@ -907,7 +1156,7 @@ class SummaryReader:
 
     def _file_frame(self, cols, rows, value_cols, has_step, trailing):
         """One event file's pivoted frame, built as tbparse builds it."""
-        import pandas as pd
+        pd = _pandas()
 
         tags = [cols["tag"][i] for i in rows]
         # tbparse walks each file's tags in first-seen order, then their events in order.
@@ -923,18 +1172,19 @@ class SummaryReader:
             out[c] = ["" if c == "dir_name" else cols[c][i] for i in rows]
         if has_step:
             out["step"] = [int(cols["step"][i]) for i in rows]
-        single = value_cols == ["value"]
         for j, i in enumerate(rows):
             t = cols["tag"][i]
             for vc in value_cols:
-                key = t if single else f"{t}/{vc}"
+                # tbparse names a kind's value column after the tag, its other columns
+                # (histogram fields, image and audio metadata) ``<tag>/<field>``.
+                key = t if vc == "value" else f"{t}/{vc}"
                 out.setdefault(key, [np.nan] * n)[j] = _py(cols[vc][i])
         for c in trailing:  # tbparse moves these last
             out[c] = out.pop(c)
         return pd.DataFrame.from_dict(out)
 
     def _merge_level(self, dfs: list[Any]):
-        import pandas as pd
+        pd = _pandas()
 
         dfs = [d for d in dfs if d is not None and len(d.columns)]
         if not dfs:
@@ -1001,7 +1251,7 @@ def _py(x: Any) -> Any:
 
 def _merge_values(s):
     """Merge the values of one group as tbparse does: drop NaNs, flatten lists."""
-    import pandas as pd
+    pd = _pandas()
 
     if len(s) == 1:
         return s.iloc[0]
@@ -1044,33 +1294,3 @@ def _concat_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
         order = np.argsort(f, kind="stable")
         out = {k: v[order] for k, v in out.items()}
     return out
-
-
-def _decode_media(enc: bytes, image: bool) -> Any:
-    """Decodes an encoded image (PNG/GIF via Pillow) or WAV audio (PCM, to float32 in [-1, 1])."""
-    if image:
-        try:
-            import io
-
-            from PIL import Image
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ModuleNotFoundError("decoding images needs Pillow") from e
-        return np.asarray(Image.open(io.BytesIO(enc)))
-    rate, channels, frames = _wav_info(enc)
-    pos = 12
-    while pos + 8 <= len(enc):
-        cid, size = enc[pos : pos + 4], struct.unpack("<I", enc[pos + 4 : pos + 8])[0]
-        if cid == b"fmt ":
-            bits = struct.unpack("<H", enc[pos + 22 : pos + 24])[0]
-        if cid == b"data":
-            raw = enc[pos + 8 : pos + 8 + size]
-            if bits == 16:
-                a = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-            elif bits == 8:
-                a = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128) / 128.0
-            else:
-                a = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
-            return a.reshape(-1, max(channels, 1))
-        pos += 8 + size + (size & 1)
-    del rate, frames
-    return np.zeros((0, max(channels, 1)), dtype=np.float32)

@@ -10,6 +10,8 @@
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
 //!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
 //! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`codec`]: decoding the PNG, GIF and WAV media of image and audio summaries into arrays
+//!   as TensorFlow's decoders return them.
 //! * [`half`]: float16 and bfloat16 bit patterns, read in place.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod codec;
 pub mod crc;
 pub mod event;
 pub mod fork;

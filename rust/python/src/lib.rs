@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod codec;
 mod convert;
 mod errors;
 mod events;
@@ -19,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<writer::NativeWriter>()?;
     m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
     m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
+    codec::register(m)?;
     events::register(m)?;
     histogram::register(m)?;
     reader::register(m)?;

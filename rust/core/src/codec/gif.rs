@@ -1,0 +1,278 @@
+//! GIF, decoded as TensorFlow's `decode_gif` does (the call `tf.image.decode_image` makes
+//! for a GIF): every frame, as `uint8` `(T, H, W, 3)` on a canvas as wide as the widest frame
+//! and as high as the highest (TensorFlow's choice; the logical screen size is not used).
+//!
+//! Frame `k` starts as a copy of frame `k - 1` (black for the first frame), then the frame's
+//! rectangle (clipped to the canvas) is painted from its local color table, or the global
+//! one; pixels of the frame's transparent index keep what was there. Disposal methods are
+//! not applied (TensorFlow does not apply them). A frame without a color table, or an index
+//! past its table's end, is an error, as in TensorFlow.
+
+use std::num::NonZeroU64;
+
+use super::{max_output, CodecError, Pixels};
+
+/// LZW turns one input byte into fewer than 4096 output bytes.
+const RATIO: u64 = 4096;
+
+fn err(e: impl std::fmt::Display) -> CodecError {
+    CodecError::malformed("GIF", e)
+}
+
+/// One frame as read: its rectangle, color indices, transparent index and local table.
+struct Raw {
+    left: usize,
+    top: usize,
+    width: usize,
+    height: usize,
+    indices: Vec<u8>,
+    transparent: Option<u8>,
+    palette: Option<Vec<u8>>,
+}
+
+/// Decodes every frame of one GIF to `(T, H, W, 3)` pixels.
+pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
+    let bound = max_output(bytes.len(), RATIO);
+    let too_large = |declared: u64| CodecError::TooLarge {
+        format: "GIF",
+        declared,
+        input: bytes.len() as u64,
+    };
+    let mut opts = ::gif::DecodeOptions::new();
+    opts.set_color_output(::gif::ColorOutput::Indexed);
+    opts.check_frame_consistency(false);
+    opts.set_memory_limit(::gif::MemoryLimit::Bytes(
+        NonZeroU64::new(bound).unwrap_or(NonZeroU64::MIN),
+    ));
+    let mut dec = opts.read_info(bytes).map_err(err)?;
+    let global = dec.global_palette().map(<[u8]>::to_vec);
+    let mut raws: Vec<Raw> = Vec::new();
+    let mut indices_total = 0u64;
+    while let Some(frame) = dec.read_next_frame().map_err(err)? {
+        let (fw, fh) = (usize::from(frame.width), usize::from(frame.height));
+        if frame.buffer.len() < fw * fh {
+            return Err(err("frame data shorter than its rectangle"));
+        }
+        indices_total += (fw * fh) as u64;
+        if indices_total > bound {
+            return Err(too_large(indices_total));
+        }
+        raws.push(Raw {
+            left: usize::from(frame.left),
+            top: usize::from(frame.top),
+            width: fw,
+            height: fh,
+            indices: frame.buffer[..fw * fh].to_vec(),
+            transparent: frame.transparent,
+            palette: frame.palette.clone(),
+        });
+    }
+    if raws.is_empty() {
+        return Err(err("no frames"));
+    }
+    // TensorFlow's canvas: the largest frame width and height (not the logical screen).
+    let width = raws.iter().map(|r| r.width).max().unwrap_or(0);
+    let height = raws.iter().map(|r| r.height).max().unwrap_or(0);
+    let canvas = width * height * 3;
+    let declared = (canvas as u64).saturating_mul(raws.len() as u64);
+    if declared > bound {
+        return Err(too_large(declared));
+    }
+    let mut data = vec![0u8; canvas * raws.len()];
+    for (k, f) in raws.iter().enumerate() {
+        if k > 0 {
+            data.copy_within((k - 1) * canvas..k * canvas, k * canvas);
+        }
+        let dst = &mut data[k * canvas..(k + 1) * canvas];
+        let palette = f
+            .palette
+            .as_deref()
+            .or(global.as_deref())
+            .ok_or_else(|| err(format!("missing color map for frame {k}")))?;
+        let colors = palette.len() / 3;
+        for y in f.top..(f.top + f.height).min(height) {
+            let src = &f.indices[(y - f.top) * f.width..(y - f.top + 1) * f.width];
+            for x in f.left..(f.left + f.width).min(width) {
+                let idx = src[x - f.left];
+                if f.transparent == Some(idx) {
+                    continue;
+                }
+                let i = usize::from(idx);
+                if i >= colors {
+                    return Err(err(format!(
+                        "found color index {i} outside of color map range {colors}"
+                    )));
+                }
+                let o = (y * width + x) * 3;
+                dst[o..o + 3].copy_from_slice(&palette[3 * i..3 * i + 3]);
+            }
+        }
+    }
+    Ok(Pixels {
+        frames: Some(raws.len()),
+        height,
+        width,
+        channels: 3,
+        data,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A 3x2 GIF of a full frame and a transparent patch.
+    pub(crate) fn two_frames() -> Vec<u8> {
+        encode(
+            3,
+            2,
+            &PAL,
+            &[
+                (0, 0, 3, 2, vec![1, 2, 3, 3, 2, 1], None, None),
+                (1, 1, 2, 1, vec![0, 3], Some(0), None),
+            ],
+        )
+    }
+
+    /// A GIF of the given frames: (left, top, width, height, indices, transparent index).
+    #[allow(clippy::type_complexity)]
+    fn encode(
+        w: u16,
+        h: u16,
+        global: &[u8],
+        frames: &[(u16, u16, u16, u16, Vec<u8>, Option<u8>, Option<Vec<u8>>)],
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut e = ::gif::Encoder::new(&mut out, w, h, global).unwrap();
+            for (left, top, fw, fh, idx, transparent, local) in frames {
+                let mut f = ::gif::Frame::<'_> {
+                    left: *left,
+                    top: *top,
+                    width: *fw,
+                    height: *fh,
+                    transparent: *transparent,
+                    ..Default::default()
+                };
+                f.buffer = std::borrow::Cow::Borrowed(idx);
+                f.palette = local.clone();
+                e.write_frame(&f).unwrap();
+            }
+        }
+        out
+    }
+
+    const PAL: [u8; 12] = [0, 0, 0, 10, 20, 30, 40, 50, 60, 70, 80, 90];
+
+    #[test]
+    fn frames_composite_on_the_previous_one() {
+        let gif = encode(
+            3,
+            2,
+            &PAL,
+            &[
+                (0, 0, 3, 2, vec![1, 2, 3, 3, 2, 1], None, None),
+                // A 2x1 patch at (1, 1) whose index 0 is transparent.
+                (1, 1, 2, 1, vec![0, 3], Some(0), None),
+                // A local table.
+                (0, 0, 1, 1, vec![1], None, Some(vec![1, 1, 1, 2, 2, 2])),
+            ],
+        );
+        let p = decode(&gif).unwrap();
+        assert_eq!(p.shape(), vec![3, 2, 3, 3]);
+        let f0 = [
+            10, 20, 30, 40, 50, 60, 70, 80, 90, 70, 80, 90, 40, 50, 60, 10, 20, 30,
+        ];
+        assert_eq!(&p.data[..18], &f0);
+        let mut f1 = f0;
+        f1[15..18].copy_from_slice(&[70, 80, 90]);
+        assert_eq!(&p.data[18..36], &f1);
+        let mut f2 = f1;
+        f2[0..3].copy_from_slice(&[2, 2, 2]);
+        assert_eq!(&p.data[36..], &f2);
+    }
+
+    #[test]
+    fn a_partial_first_frame_leaves_black_and_transparent_is_black() {
+        // The canvas is 2x2 (the largest frame), not the 4x4 screen; the 1x2 first frame at
+        // x = 1 leaves column 0 black, and its transparent pixel is black too.
+        let gif = encode(
+            4,
+            4,
+            &PAL,
+            &[
+                (1, 0, 1, 2, vec![2, 1], Some(1), None),
+                (0, 0, 2, 2, vec![3, 0, 0, 3], Some(0), None),
+            ],
+        );
+        let p = decode(&gif).unwrap();
+        assert_eq!(p.shape(), vec![2, 2, 2, 3]);
+        let f0 = [0, 0, 0, 40, 50, 60, 0, 0, 0, 0, 0, 0];
+        assert_eq!(&p.data[..12], &f0);
+        assert_eq!(
+            &p.data[12..],
+            &[70, 80, 90, 40, 50, 60, 0, 0, 0, 70, 80, 90]
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        let good = encode(
+            3,
+            2,
+            &PAL,
+            &[(0, 0, 3, 2, vec![1, 2, 3, 3, 2, 1], None, None)],
+        );
+        assert!(decode(&good).is_ok());
+        for n in 0..good.len() - 1 {
+            // Any cut either fails or, past the last frame's data, still decodes that frame.
+            if let Ok(p) = decode(&good[..n]) {
+                assert_eq!(p.frames, Some(1), "prefix of {n} bytes");
+            }
+        }
+        assert!(decode(&good[..13]).is_err());
+        // An index past the table (4 colors) is an error, as in TensorFlow.
+        let bad = encode(1, 1, &PAL, &[(0, 0, 1, 1, vec![7], None, None)]);
+        assert!(matches!(decode(&bad), Err(CodecError::Malformed { .. })));
+        // No color table at all: a frame descriptor without a local table, in a file
+        // without a global one.
+        let mut none = b"GIF89a\x01\x00\x01\x00\x00\x00\x00".to_vec();
+        none.extend_from_slice(b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;");
+        assert!(decode(&none).is_err());
+    }
+
+    /// One large frame (little input: one color) and many one-pixel frames: each frame
+    /// costs a whole canvas of output for a few bytes of input, and the total declared is
+    /// refused before the canvases are allocated. A frame declaring 65535 x 65535 is
+    /// refused by the decoder's memory limit (the same bound) before its indices are.
+    #[test]
+    fn declared_size_is_bounded_by_the_input() {
+        let mut frames = vec![(
+            0u16,
+            0u16,
+            2000u16,
+            2000u16,
+            vec![1u8; 4_000_000],
+            None,
+            None,
+        )];
+        frames.extend((0..24).map(|_| (0u16, 0u16, 1u16, 1u16, vec![2u8], None, None)));
+        let gif = encode(2000, 2000, &PAL, &frames);
+        assert!(gif.len() < 100_000, "{}", gif.len());
+        match decode(&gif) {
+            Err(CodecError::TooLarge {
+                declared, input, ..
+            }) => {
+                assert!(declared > max_output(gif.len(), RATIO));
+                assert_eq!(input, gif.len() as u64);
+            }
+            other => panic!("{:?}", other.map(|p| p.shape())),
+        }
+        // By hand (the encoder wants the pixels): a 65535 x 65535 frame of 4 bytes of data.
+        let mut huge = b"GIF89a\xff\xff\xff\xff\x81\x00\x00".to_vec();
+        huge.extend_from_slice(&PAL);
+        huge.extend_from_slice(b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;");
+        let e = decode(&huge).unwrap_err().to_string();
+        assert!(e.contains("Out of Memory"), "{e}"); // the memory limit, before allocating
+    }
+}
