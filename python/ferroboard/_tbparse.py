@@ -33,11 +33,12 @@ class ScalarEvent:
 
 @dataclasses.dataclass(frozen=True)
 class TensorEvent:
-    """A tensor summary; ``tensor`` is what ``tensor_util.make_ndarray(tensor_proto)`` gives."""
+    """A tensor summary; ``tensor`` is what ``tensor_util.make_ndarray(tensor_proto)`` gives
+    (``None`` for torch's hparams summaries, whose value holds no tensor)."""
 
     wall_time: float
     step: int
-    tensor: np.ndarray
+    tensor: Optional[np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,7 +178,8 @@ def histogram_to_cdf(counts: Any, limits: Any, x: Any) -> np.ndarray:
     xi = x[inside]
     y[inside] = (cum[right - 1] * (upper - xi) + cum[right] * (xi - lower)) / (upper - lower)
     y[x > limits[-1]] = n
-    return y / n
+    out: np.ndarray = y / n
+    return out
 
 
 def histogram_to_pdf(counts: Any, limits: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -239,7 +241,7 @@ def histogram_to_bins(
 # ------------------------------------------------------------------ children
 
 
-class Children(Mapping):
+class Children(Mapping[str, Any]):
     """tbparse's ``children``: entry name -> reader of that entry, for every entry of a
     directory in sorted order (an event file has none). Readers are built on first access."""
 
