@@ -444,7 +444,7 @@ def test_histogram_helpers_on_generated_histograms_equal_tbparse():
     T, F = tbparse.SummaryReader, ferroboard.SummaryReader
     finite = st.floats(-100, 100, allow_nan=False, width=32)
 
-    @settings(derandomize=True, max_examples=150, deadline=None, database=None)
+    @settings(max_examples=150)  # fixed examples, no database: the profile in tests/conftest.py
     @given(
         edges=st.lists(finite, min_size=2, max_size=12),
         counts=st.lists(st.integers(0, 50), min_size=11, max_size=11),
