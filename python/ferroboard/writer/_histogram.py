@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from . import _arrays
-from ._convert import plain
-from ._native import (
+from .. import _arrays
+from .._convert import plain
+from .._native import (
     histogram_event,
     histogram_raw_event,
     pr_curve_event,

@@ -24,10 +24,10 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from . import _convert
-from ._convert import plain
+from .. import _convert
+from .._convert import plain
+from .._native import NativeWriter, _interpreter_exiting, set_converters
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
-from ._native import NativeWriter, _interpreter_exiting, set_converters
 
 set_converters(_convert.scalar, _convert.step)
 
