@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import _convert
+from .. import _inputs
 from .._native import NativeWriter
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class FileWriter:
             raise TypeError(f"event must be an Event protobuf message, got {type(event).__name__}")
         event.wall_time = time.time() if walltime is None else walltime
         if step is not None:
-            event.step = _convert.step(step, "step")
+            event.step = _inputs.step(step, "step")
         self._write(event.SerializeToString())
 
     def add_summary(

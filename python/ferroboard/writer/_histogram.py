@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .. import _arrays
-from .._convert import plain
+from .. import _inputs
+from .._inputs import plain
 from .._native import histogram_event, histogram_raw_event
 
 #: numpy's named bin rules, accepted by ``add_histogram(bins=...)``.
@@ -67,17 +67,17 @@ def _real(value: Any, name: str) -> float:
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         return float(value)
-    if _arrays.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
-        arr, enc = _arrays._to_numpy(value, name)
+    if _inputs.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        arr, enc = _inputs._to_numpy(value, name)
         if arr.size != 1:
-            raise ValueError(f"{name}: expected a single number, got {_arrays.describe(value)}")
-        return float(_arrays.as_float64(arr, enc)[0])
-    raise TypeError(f"{name}: expected a real number, got {_arrays.describe(value)}")
+            raise ValueError(f"{name}: expected a single number, got {_inputs.describe(value)}")
+        return float(_inputs.as_float64(arr, enc)[0])
+    raise TypeError(f"{name}: expected a real number, got {_inputs.describe(value)}")
 
 
 def _numpy_edges(arr: np.ndarray, enc: Optional[str], bins: Any) -> tuple[np.ndarray, Any]:
     """The finite values as float64 and numpy's equal-width edges for them under ``bins``."""
-    v = _arrays.as_float64(arr, enc)
+    v = _inputs.as_float64(arr, enc)
     if v.size == 0:
         raise ValueError("values: expected at least one value, got none")
     v = v[np.isfinite(v)]
@@ -143,9 +143,9 @@ class HistogramMethods:
                 the edges; ``bins`` or ``max_bins`` is invalid.
             TypeError: an argument has an unsupported type.
         """
-        arr, enc = _arrays.histogram_values(values)
+        arr, enc = _inputs.histogram_values(values)
         if max_bins is not None:
-            max_bins = _arrays.int_arg(max_bins, "max_bins", 1)
+            max_bins = _inputs.int_arg(max_bins, "max_bins", 1)
         if isinstance(bins, str) and bins == "tensorflow":
             # torch uses self.default_bins; a list assigned to it replaces the built-in edges.
             custom = getattr(self, "default_bins", None)
@@ -166,7 +166,7 @@ class HistogramMethods:
             arr, edges = _numpy_edges(arr, enc, bins)
             uniform, enc = True, None
         elif isinstance(bins, numbers.Integral) and not isinstance(bins, (bool, np.bool_)):
-            n = _arrays.int_arg(bins, "bins", 1)
+            n = _inputs.int_arg(bins, "bins", 1)
             arr, edges = _numpy_edges(arr, enc, n)
             uniform, enc = True, None
         elif isinstance(bins, (bool, np.bool_)) or bins is None:
@@ -174,7 +174,7 @@ class HistogramMethods:
                 f"bins: expected a str, an int or a sequence of edges, got {type(bins).__name__}"
             )
         else:
-            edges = np.asarray(_arrays.float_vector(bins, "bins"), dtype=np.float64)
+            edges = np.asarray(_inputs.float_vector(bins, "bins"), dtype=np.float64)
             uniform = False
         payload = histogram_event(tag, arr, edges, uniform, max_bins, global_step, walltime, enc)
         self._write_event(payload)
@@ -217,8 +217,8 @@ class HistogramMethods:
             _real(num, "num"),
             _real(sum, "sum"),
             _real(sum_squares, "sum_squares"),
-            _arrays.float_vector(bucket_limits, "bucket_limits"),
-            _arrays.float_vector(bucket_counts, "bucket_counts"),
+            _inputs.float_vector(bucket_limits, "bucket_limits"),
+            _inputs.float_vector(bucket_counts, "bucket_counts"),
             global_step,
             walltime,
         )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import _arrays
+from .. import _inputs
 from .._native import pr_curve_event, pr_curve_raw_event
 
 #: Largest ``num_thresholds`` of ``add_pr_curve``.
@@ -81,10 +81,10 @@ class PrCurveMethods:
         Raises:
             ValueError: invalid labels, predictions, weights or ``num_thresholds``.
         """
-        labels_arr = _arrays.labels_array(labels)
-        preds, enc = _arrays.predictions_array(predictions)
-        n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
-        w = _arrays.weights_arg(weights, preds.size)
+        labels_arr = _inputs.labels_array(labels)
+        preds, enc = _inputs.predictions_array(predictions)
+        n = _inputs.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+        w = _inputs.weights_arg(weights, preds.size)
         payload = pr_curve_event(tag, labels_arr, preds, n, w, global_step, walltime, enc)
         self._write_event(payload)
 
@@ -125,7 +125,7 @@ class PrCurveMethods:
         del weights  # torch ignores it too
         given = num_thresholds is not DEFAULT_THRESHOLDS
         if given:
-            n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+            n = _inputs.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
         arrays = (
             true_positive_counts,
             false_positive_counts,
@@ -134,7 +134,7 @@ class PrCurveMethods:
             precision,
             recall,
         )
-        rows = [_arrays.float_vector(a, name) for a, name in zip(arrays, _RAW_ROWS)]
+        rows = [_inputs.float_vector(a, name) for a, name in zip(arrays, _RAW_ROWS)]
         if not given:
             # torch writes any length; the count TensorBoard needs is the arrays' length.
             n = len(rows[0])

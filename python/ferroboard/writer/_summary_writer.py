@@ -17,15 +17,15 @@ from typing import Any, Callable, Optional, Union, cast
 
 import numpy as np
 
-from .. import _convert
-from .._convert import plain
+from .. import _inputs
+from .._inputs import plain
 from .._native import NativeWriter, set_converters
 from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
 from ._pr_curve import PrCurveMethods
 
-set_converters(_convert.scalar, _convert.step)
+set_converters(_inputs.scalar, _inputs.step)
 
 
 def _reopen(cls: type[SummaryWriter], settings: dict[str, Any]) -> SummaryWriter:

@@ -1,14 +1,21 @@
-"""Turning what callers pass (numpy arrays, torch tensors, lists, numbers) into numpy arrays
-the native histogram and PR-curve code reads in place.
+"""All input adaptation: what callers pass (numbers, steps, numpy arrays, torch tensors, lists)
+turned into what the native code reads. Errors name the argument and what was expected.
 
-Contiguous numpy arrays and CPU tensors are passed on without copying: float16 and bfloat16
-data travel as ``uint16`` views with an encoding name, bools as ``uint8`` views. Only dtypes
-the native code does not read (for example ``int16`` labels or ``longdouble``) are converted,
-always exactly for the values that are valid. Errors name the argument and what was expected.
+Numbers and steps: the native hot path converts Python ``float``, ``int`` and ``bool`` directly.
+Everything else (numpy scalars and arrays, torch tensors, other ``numbers.Real``) comes to
+``scalar`` and ``step`` (registered with ``set_converters``), which raise ``TypeError`` or
+``ValueError`` naming the argument and what was expected.
+
+Arrays, for the native histogram and PR-curve code, which reads them in place: contiguous numpy
+arrays and CPU tensors are passed on without copying: float16 and bfloat16 data travel as
+``uint16`` views with an encoding name, bools as ``uint8`` views. Only dtypes the native code
+does not read (for example ``int16`` labels or ``longdouble``) are converted, always exactly for
+the values that are valid.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 from typing import Any, Optional
@@ -183,3 +190,71 @@ def int_arg(value: Any, name: str, minimum: int, maximum: Optional[int] = None) 
         bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
         raise ValueError(f"{name}: expected an int {bound}, got {v}")
     return v
+
+
+# ---------------------------------------------------------------- numbers and steps
+
+_SCALAR_KINDS = "biuf"
+
+
+def _torch_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _describe(value: Any) -> str:
+    if _torch_tensor(value) or isinstance(value, np.ndarray):
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
+def plain(value: Any) -> str:
+    """``repr(value)`` for error messages, numpy scalars shown as the Python number or string
+    they hold (``7e+19``, not ``np.float64(7e+19)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def scalar(value: Any, name: str) -> float:
+    """``value`` as a Python float, if it is a real number with exactly one element."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if _torch_tensor(value):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must have exactly one element, got a {_describe(value)}")
+        if value.is_complex():
+            raise TypeError(f"{name} must be real, got a {_describe(value)}")
+        return float(value.detach().reshape(()).item())
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if arr.size != 1:
+            raise ValueError(f"{name} must have exactly one element, got a {_describe(arr)}")
+        if arr.dtype.kind not in _SCALAR_KINDS:
+            raise TypeError(f"{name} must be a real number, got dtype {arr.dtype}")
+        return float(arr.reshape(()).item())
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(
+        f"{name} must be a real number (int, float, a numpy scalar or one-element array, "
+        f"or a one-element torch tensor), got {_describe(value)}"
+    )
+
+
+def step(value: Any, name: str) -> int:
+    """``value`` as a Python int, if it is an integer (or an integral float)."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if _torch_tensor(value) or isinstance(value, np.ndarray):
+        if int(np.prod(value.shape)) != 1:
+            raise ValueError(f"{name} must have exactly one element, got a {_describe(value)}")
+        item = value.reshape(()).item() if not _torch_tensor(value) else value.detach().item()
+        return step(item, name)
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        if not math.isfinite(f) or not f.is_integer():
+            raise ValueError(f"{name} must be an integer, got {plain(value)}")
+        return int(f)
+    raise TypeError(f"{name} must be an int, got {_describe(value)}")
