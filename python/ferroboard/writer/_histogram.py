@@ -68,7 +68,7 @@ def _real(value: Any, name: str) -> float:
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         return float(value)
     if _inputs.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
-        arr, enc = _inputs._to_numpy(value, name)
+        arr, enc = _inputs.to_numpy(value, name)
         if arr.size != 1:
             raise ValueError(f"{name}: expected a single number, got {_inputs.describe(value)}")
         return float(_inputs.as_float64(arr, enc)[0])
