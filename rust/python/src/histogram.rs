@@ -1,25 +1,23 @@
 //! Histograms and PR curves for `SummaryWriter.add_histogram*` and `add_pr_curve*`.
 //!
-//! Each function takes numpy arrays (which `ferroboard/_arrays.py` makes from whatever the
+//! Each function takes numpy arrays (which `ferroboard/_inputs.py` makes from whatever the
 //! caller passed, without copying contiguous data), computes with the GIL released, and
 //! returns the serialized `Event`, which the Python method hands to `NativeWriter._write_event`.
 //! Arrays are read in place when their memory is contiguous (any order for histograms, C order
 //! for PR curves, which pair labels with predictions); other layouts are gathered first.
 
-use std::borrow::Cow;
-
 use ferroboard_core::event::{self, Step};
-use ferroboard_core::half::{BF16, F16};
 use ferroboard_core::histogram::{self, Bins, Histogram, Sample};
 use ferroboard_core::pr_curve::{Label, PrCurve, Prediction, Weights};
 use ferroboard_core::proto::summary;
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use prost::Message;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::convert;
+use crate::convert::arrays::{dispatch, elements, encoding, readonly, Encoding};
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -28,114 +26,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pr_curve_event, m)?)?;
     m.add_function(wrap_pyfunction!(pr_curve_raw_event, m)?)?;
     Ok(())
-}
-
-/// How 16-bit unsigned arrays are to be read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Plain,
-    Float16,
-    BFloat16,
-}
-
-fn encoding(name: Option<&str>) -> PyResult<Encoding> {
-    match name {
-        None => Ok(Encoding::Plain),
-        Some("float16") => Ok(Encoding::Float16),
-        Some("bfloat16") => Ok(Encoding::BFloat16),
-        Some(other) => Err(PyValueError::new_err(format!(
-            "unknown 16-bit encoding {other:?} (expected 'float16' or 'bfloat16')"
-        ))),
-    }
-}
-
-/// Reinterprets `u16` bit patterns as one of the 16-bit float types.
-fn bits_as<T: Copy>(bits: &[u16]) -> &[T] {
-    const { assert!(size_of::<T>() == 2 && align_of::<T>() <= 2) };
-    // SAFETY: `T` is `F16` or `BF16`, both `#[repr(transparent)]` over `u16`, so every `u16`
-    // is a valid `T` and the layouts (size, alignment) are the same.
-    unsafe { std::slice::from_raw_parts(bits.as_ptr().cast::<T>(), bits.len()) }
-}
-
-/// The elements of a readonly array: borrowed when contiguous (in memory order when
-/// `any_order`, else only for C order), gathered in logical order otherwise.
-fn elements<'a, T: Element + Copy>(
-    arr: &'a PyReadonlyArrayDyn<'_, T>,
-    any_order: bool,
-) -> Cow<'a, [T]> {
-    let view = arr.as_array();
-    let slice = if any_order {
-        view.to_slice_memory_order()
-    } else {
-        view.to_slice()
-    };
-    match slice {
-        Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(view.iter().copied().collect()),
-    }
-}
-
-fn readonly<'py, T: Element>(
-    arr: &Bound<'py, PyArrayDyn<T>>,
-    name: &str,
-) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
-    if !arr.is_aligned() {
-        return Err(PyValueError::new_err(format!(
-            "{name}: the array's memory is not aligned for its dtype"
-        )));
-    }
-    arr.try_readonly().map_err(|e| {
-        PyValueError::new_err(format!(
-            "{name}: the array is being written elsewhere ({e})"
-        ))
-    })
-}
-
-fn dtype_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.getattr("dtype")
-        .and_then(|d| d.str().map(|s| s.to_string()))
-        .unwrap_or_else(|_| convert::type_name(obj))
-}
-
-/// Calls `$body` with `$slice: &[T]` bound to the elements of `$obj`, for each element type
-/// listed; the `u16` arm honours `$enc`. Falls through to a `TypeError` for other types.
-macro_rules! dispatch {
-    ($obj:expr, $name:expr, $enc:expr, $any_order:expr, |$slice:ident| $body:expr, [$($t:ty),*]) => {{
-        let obj = $obj;
-        'found: {
-            if let Ok(a) = obj.cast::<PyArrayDyn<u16>>() {
-                let ro = readonly(a, $name)?;
-                let data = elements(&ro, $any_order);
-                break 'found match $enc {
-                    Encoding::Float16 => {
-                        let $slice: &[F16] = bits_as(&data);
-                        $body
-                    }
-                    Encoding::BFloat16 => {
-                        let $slice: &[BF16] = bits_as(&data);
-                        $body
-                    }
-                    Encoding::Plain => {
-                        let $slice: &[u16] = &data;
-                        $body
-                    }
-                };
-            }
-            $(
-                if let Ok(a) = obj.cast::<PyArrayDyn<$t>>() {
-                    let ro = readonly(a, $name)?;
-                    let data = elements(&ro, $any_order);
-                    let $slice: &[$t] = &data;
-                    break 'found $body;
-                }
-            )*
-            Err(PyTypeError::new_err(format!(
-                "{}: unsupported array dtype {}",
-                $name,
-                dtype_name(obj)
-            )))
-        }
-    }};
 }
 
 fn hist_error(e: histogram::HistogramError) -> PyErr {
@@ -188,7 +78,7 @@ fn histogram_event<'py>(
     encoding: Option<&str>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let tag = convert::tag(tag, "tag")?;
-    let enc = self::encoding(encoding)?;
+    let enc = convert::arrays::encoding(encoding)?;
     let edge_data = edges.as_ref().map(|e| elements(e, false));
     let edges = edge_data.as_deref().map(|e| (e, uniform));
     let h = dispatch!(

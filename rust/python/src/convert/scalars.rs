@@ -2,7 +2,7 @@
 //!
 //! Python `float`, `int` and `bool` (and `float` subclasses such as `numpy.float64`) are
 //! converted here directly; anything else (numpy arrays and scalars, torch tensors) goes to the
-//! Python converters registered by `ferroboard/_convert.py`, which know those libraries and
+//! Python converters registered by `ferroboard/_inputs.py`, which know those libraries and
 //! raise errors that name the argument.
 
 use std::borrow::Cow;

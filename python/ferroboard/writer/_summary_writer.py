@@ -9,124 +9,28 @@ the file through one background thread per writer, in call order.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import multiprocessing.util
 import numbers
 import os
-import signal
 import socket
-import sys
-import time
-import weakref
 from datetime import datetime
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
 import numpy as np
 
-from . import _convert
-from ._convert import plain
+from .. import _inputs
+from .._inputs import plain
+from .._native import NativeWriter, set_converters
+from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
-from ._native import NativeWriter, _interpreter_exiting, set_converters
+from ._lifecycle import track
+from ._pr_curve import PrCurveMethods
 
-set_converters(_convert.scalar, _convert.step)
-
-_live_writers: weakref.WeakSet[SummaryWriter] = weakref.WeakSet()
-
-
-def _close_live_writers() -> None:
-    for writer in list(_live_writers):
-        # Exit must go on; an error here was already reported or has no one to see it.
-        with contextlib.suppress(Exception):
-            writer.close()
+set_converters(_inputs.scalar, _inputs.step)
 
 
-@atexit.register
-def _close_all_writers() -> None:
-    """Closes every writer still open when the interpreter exits, so nothing is lost."""
-    _close_live_writers()
-    # From here on the interpreter may be finalizing: background threads must not call into it.
-    _interpreter_exiting()
-
-
-class _ForkHook:
-    """multiprocessing's fork/forkserver children leave through ``os._exit()``, which skips
-    ``atexit``; their ``_bootstrap`` runs multiprocessing's finalizers instead. This registers,
-    in every such child, a finalizer that closes the writers the child logged to."""
-
-
-_fork_hook = _ForkHook()
-
-
-def _register_child_finalizer(_: object) -> None:
-    multiprocessing.util.Finalize(None, _close_live_writers, exitpriority=0)
-
-
-multiprocessing.util.register_after_fork(_fork_hook, _register_child_finalizer)
-
-
-def close_on_sigterm() -> None:
-    """Makes SIGTERM close every open writer (writing everything added so far) before the
-    process dies of it.
-
-    Opt-in, because it changes the process's signal handling: by default ferroboard installs
-    no signal handler (like torch), and a SIGTERM kills the process at once, losing at most the
-    records added within the last drain interval (50 ms). This installs a Python handler for
-    SIGTERM that closes every writer, then calls the handler that was there before (a Python
-    callable), or restores the default action and re-sends SIGTERM, so the process still ends
-    with the same status. Python runs signal handlers in the main thread between bytecodes, so
-    a main thread blocked in a long native call delays the exit until that call returns.
-    Call it from the main thread.
-    """
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def _handler(signum: int, frame: Any) -> None:
-        _close_live_writers()
-        if callable(previous):
-            previous(signum, frame)
-            return
-        if previous == signal.SIG_IGN:
-            return
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, _handler)
-
-
-def get_rank() -> int:
-    """This process's rank in its distributed job: ``torch.distributed.get_rank()`` once
-    ``torch.distributed`` is initialised, else the ``RANK`` environment variable (set by
-    ``torchrun`` and most launchers), else 0. Never imports torch.
-
-    For the two usual ways to log from a distributed job::
-
-        # one run, written by rank 0 only (the other ranks validate and drop their calls)
-        writer = SummaryWriter(log_dir, write_to_disk=ferroboard.get_rank() == 0)
-        # one run per rank: log_dir/rank0, log_dir/rank1, ...
-        writer = SummaryWriter(os.path.join(log_dir, f"rank{ferroboard.get_rank()}"))
-    """
-    dist = sys.modules.get("torch.distributed")
-    if dist is not None and dist.is_available() and dist.is_initialized():
-        return int(dist.get_rank())
-    value = os.environ.get("RANK", "").strip()
-    if not value:
-        return 0
-    try:
-        rank = int(value)
-    except ValueError:
-        raise ValueError(
-            f"the RANK environment variable must be a non-negative integer, got {value!r}"
-        ) from None
-    if rank < 0:
-        raise ValueError(
-            f"the RANK environment variable must be a non-negative integer, got {rank}"
-        )
-    return rank
-
-
-def _reopen(cls: type, settings: dict[str, Any]) -> SummaryWriter:
+def _reopen(cls: type[SummaryWriter], settings: dict[str, Any]) -> SummaryWriter:
     """Unpickles a writer: a new writer with the same settings and its own event file."""
-    writer = cls.__new__(cls)
+    writer = cast("SummaryWriter", cls.__new__(cls))
     SummaryWriter.__init__(writer, **settings)
     return writer
 
@@ -144,56 +48,7 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class FileWriter:
-    """The part of torch's ``FileWriter`` that user code reaches through
-    ``writer.file_writer`` and ``writer.all_writers``: events given as protobuf messages
-    (anything with ``SerializeToString``, such as TensorBoard's or tensorboardX's ``Event``
-    and ``Summary``), written to the main event file or, for ``run``, to the event file of
-    that ``add_scalars`` sub-run (a directory under ``log_dir``).
-
-    ``flush()`` and ``close()`` act on the whole ``SummaryWriter`` (torch's act on this one
-    file): closing every writer of ``all_writers`` leaves the same result."""
-
-    def __init__(self, writer: SummaryWriter, run: Optional[str] = None) -> None:
-        self._writer = writer
-        self._run = run
-
-    def get_logdir(self) -> str:
-        if self._run is None:
-            return self._writer.log_dir
-        return self._writer.log_dir + "/" + self._run
-
-    def _write(self, payload: bytes) -> None:
-        if self._run is None:
-            self._writer._write_event(payload)
-        else:
-            self._writer._write_event_to(self._run, payload)
-
-    def add_event(self, event: Any, step: Optional[int] = None, walltime: Optional[float] = None):
-        """Writes ``event`` (an ``Event`` message), setting its wall time (now unless given)
-        and step (when given), as torch's ``FileWriter.add_event`` does."""
-        if not hasattr(event, "SerializeToString"):
-            raise TypeError(f"event must be an Event protobuf message, got {type(event).__name__}")
-        event.wall_time = time.time() if walltime is None else walltime
-        if step is not None:
-            event.step = _convert.step(step, "step")
-        self._write(event.SerializeToString())
-
-    def add_summary(
-        self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
-    ) -> None:
-        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
-        raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
-        self._write(NativeWriter._summary_event(raw, global_step, walltime))
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class SummaryWriter(HistogramMethods, NativeWriter):
+class SummaryWriter(HistogramMethods, PrCurveMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:
@@ -308,7 +163,7 @@ class SummaryWriter(HistogramMethods, NativeWriter):
             fsync=fsync,
             write_to_disk=write_to_disk,
         )
-        _live_writers.add(self)
+        track(self)
 
     def get_logdir(self) -> str:
         """Returns the directory where event files will be written."""
@@ -355,7 +210,9 @@ class SummaryWriter(HistogramMethods, NativeWriter):
             return f"SummaryWriter(log_dir={self.log_dir!r}, write_to_disk=False)"
         return f"SummaryWriter(log_dir={self.log_dir!r})"
 
-    def __reduce__(self) -> tuple[Callable[..., SummaryWriter], tuple[type, dict[str, Any]]]:
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., SummaryWriter], tuple[type[SummaryWriter], dict[str, Any]]]:
         """Pickling keeps the settings, not the file: unpickling (in a ``spawn`` worker, say)
         opens a new writer on the same ``log_dir`` with its own event file (its pid in the
         name). ``purge_step`` is not carried over: it applies once, to the original writer.

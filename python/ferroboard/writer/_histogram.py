@@ -1,8 +1,8 @@
-"""``add_histogram``, ``add_histogram_raw``, ``add_pr_curve`` and ``add_pr_curve_raw``.
+"""``add_histogram`` and ``add_histogram_raw``: the histogram methods of ``SummaryWriter``.
 
-The numeric work runs in Rust (``ferroboard_core::histogram`` and ``::pr_curve``) with the
-GIL released, straight from the caller's memory; the result is the event torch writes for
-the same call (but for the points below), appended to the event file in call order.
+The numeric work runs in Rust (``ferroboard_core::histogram``) with the GIL released, straight
+from the caller's memory; the result is the event torch writes for the same call (but for the
+points below), appended to the event file in call order.
 
 Where ferroboard differs from torch, on purpose:
 
@@ -24,15 +24,6 @@ Where ferroboard differs from torch, on purpose:
 * **bfloat16** tensors are read exactly; torch first rounds them to float16, turning values
   beyond 65504 into infinities.
 * **Explicit bin edges** must be finite and strictly increasing (numpy accepts repeated ones).
-* **add_pr_curve** keeps ``num_thresholds`` as given (2 to 2**24); torch silently lowers it
-  to 127. Labels must be booleans or 0/1, predictions within [0, 1], weights finite and
-  non-negative; otherwise ``ValueError``.
-* **add_pr_curve_raw** checks its six arrays (``num_thresholds`` values each, counts finite
-  and non-negative, precision and recall within [0, 1]); ``weights`` is accepted for
-  signature compatibility and, as in torch, ignored. When ``num_thresholds`` is not given,
-  it is the arrays' length (2 to 2**24), and that is what the plugin metadata records; torch
-  records 127 whatever the length (TensorBoard's PR-curve plugin takes the thresholds from
-  the data's shape, so both files draw the same curve).
 * **default_bins**: as in torch, ``bins="tensorflow"`` means ``writer.default_bins``;
   assigning a new list to it changes the default edges, but editing the list in place does
   not (torch would use the edited list).
@@ -47,40 +38,12 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from . import _arrays
-from ._convert import plain
-from ._native import (
-    histogram_event,
-    histogram_raw_event,
-    pr_curve_event,
-    pr_curve_raw_event,
-)
+from .. import _inputs
+from .._inputs import plain
+from .._native import histogram_event, histogram_raw_event
 
 #: numpy's named bin rules, accepted by ``add_histogram(bins=...)``.
 NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
-
-#: Largest ``num_thresholds`` of ``add_pr_curve``.
-MAX_THRESHOLDS = 1 << 24
-
-
-class _DefaultThresholds(int):
-    """torch's default ``num_thresholds`` (127) of ``add_pr_curve_raw``: equal to 127 (so the
-    signature shows torch's default), but told apart from an explicit 127 by identity."""
-
-    __slots__ = ()
-
-
-#: The default of ``add_pr_curve_raw(num_thresholds=...)``: "take it from the arrays".
-DEFAULT_THRESHOLDS = _DefaultThresholds(127)
-
-_RAW_ROWS = (
-    "true_positive_counts",
-    "false_positive_counts",
-    "true_negative_counts",
-    "false_negative_counts",
-    "precision",
-    "recall",
-)
 
 
 def _default_bins() -> list[float]:
@@ -104,17 +67,17 @@ def _real(value: Any, name: str) -> float:
         raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         return float(value)
-    if _arrays.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
-        arr, enc = _arrays._to_numpy(value, name)
+    if _inputs.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        arr, enc = _inputs.to_numpy(value, name)
         if arr.size != 1:
-            raise ValueError(f"{name}: expected a single number, got {_arrays.describe(value)}")
-        return float(_arrays.as_float64(arr, enc)[0])
-    raise TypeError(f"{name}: expected a real number, got {_arrays.describe(value)}")
+            raise ValueError(f"{name}: expected a single number, got {_inputs.describe(value)}")
+        return float(_inputs.as_float64(arr, enc)[0])
+    raise TypeError(f"{name}: expected a real number, got {_inputs.describe(value)}")
 
 
 def _numpy_edges(arr: np.ndarray, enc: Optional[str], bins: Any) -> tuple[np.ndarray, Any]:
     """The finite values as float64 and numpy's equal-width edges for them under ``bins``."""
-    v = _arrays.as_float64(arr, enc)
+    v = _inputs.as_float64(arr, enc)
     if v.size == 0:
         raise ValueError("values: expected at least one value, got none")
     v = v[np.isfinite(v)]
@@ -141,7 +104,7 @@ def _numpy_edges(arr: np.ndarray, enc: Optional[str], bins: Any) -> tuple[np.nda
 
 
 class HistogramMethods:
-    """The histogram and PR-curve methods of ``SummaryWriter`` (mixed into it)."""
+    """The histogram methods of ``SummaryWriter`` (mixed into it)."""
 
     if TYPE_CHECKING:
 
@@ -180,9 +143,9 @@ class HistogramMethods:
                 the edges; ``bins`` or ``max_bins`` is invalid.
             TypeError: an argument has an unsupported type.
         """
-        arr, enc = _arrays.histogram_values(values)
+        arr, enc = _inputs.histogram_values(values)
         if max_bins is not None:
-            max_bins = _arrays.int_arg(max_bins, "max_bins", 1)
+            max_bins = _inputs.int_arg(max_bins, "max_bins", 1)
         if isinstance(bins, str) and bins == "tensorflow":
             # torch uses self.default_bins; a list assigned to it replaces the built-in edges.
             custom = getattr(self, "default_bins", None)
@@ -203,7 +166,7 @@ class HistogramMethods:
             arr, edges = _numpy_edges(arr, enc, bins)
             uniform, enc = True, None
         elif isinstance(bins, numbers.Integral) and not isinstance(bins, (bool, np.bool_)):
-            n = _arrays.int_arg(bins, "bins", 1)
+            n = _inputs.int_arg(bins, "bins", 1)
             arr, edges = _numpy_edges(arr, enc, n)
             uniform, enc = True, None
         elif isinstance(bins, (bool, np.bool_)) or bins is None:
@@ -211,7 +174,7 @@ class HistogramMethods:
                 f"bins: expected a str, an int or a sequence of edges, got {type(bins).__name__}"
             )
         else:
-            edges = np.asarray(_arrays.float_vector(bins, "bins"), dtype=np.float64)
+            edges = np.asarray(_inputs.float_vector(bins, "bins"), dtype=np.float64)
             uniform = False
         payload = histogram_event(tag, arr, edges, uniform, max_bins, global_step, walltime, enc)
         self._write_event(payload)
@@ -254,108 +217,9 @@ class HistogramMethods:
             _real(num, "num"),
             _real(sum, "sum"),
             _real(sum_squares, "sum_squares"),
-            _arrays.float_vector(bucket_limits, "bucket_limits"),
-            _arrays.float_vector(bucket_counts, "bucket_counts"),
+            _inputs.float_vector(bucket_limits, "bucket_limits"),
+            _inputs.float_vector(bucket_counts, "bucket_counts"),
             global_step,
             walltime,
-        )
-        self._write_event(payload)
-
-    def add_pr_curve(
-        self,
-        tag: str,
-        labels: Any,
-        predictions: Any,
-        global_step: Optional[int] = None,
-        num_thresholds: int = 127,
-        weights: Any = None,
-        walltime: Optional[float] = None,
-    ) -> None:
-        """Adds a precision-recall curve, as torch's ``add_pr_curve``.
-
-        Args:
-            tag: Data identifier.
-            labels: Ground truth, booleans or 0/1 (array, tensor or sequence).
-            predictions: Probabilities within [0, 1], as many as ``labels`` (paired in
-                C order).
-            global_step: Global step value to record.
-            num_thresholds: Number of thresholds, 2 to 2**24 (not capped at 127 as in torch).
-            weights: ``None``, one non-negative weight for every example, or one per example.
-            walltime: Seconds after the epoch of the event (default: now).
-
-        Raises:
-            ValueError: invalid labels, predictions, weights or ``num_thresholds``.
-        """
-        labels_arr = _arrays.labels_array(labels)
-        preds, enc = _arrays.predictions_array(predictions)
-        n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
-        w = _arrays.weights_arg(weights, preds.size)
-        payload = pr_curve_event(tag, labels_arr, preds, n, w, global_step, walltime, enc)
-        self._write_event(payload)
-
-    def add_pr_curve_raw(
-        self,
-        tag: str,
-        true_positive_counts: Any,
-        false_positive_counts: Any,
-        true_negative_counts: Any,
-        false_negative_counts: Any,
-        precision: Any,
-        recall: Any,
-        global_step: Optional[int] = None,
-        num_thresholds: int = DEFAULT_THRESHOLDS,
-        weights: Any = None,
-        walltime: Optional[float] = None,
-    ) -> None:
-        """Adds a precision-recall curve from raw data, as torch's ``add_pr_curve_raw``.
-
-        Args:
-            tag: Data identifier.
-            true_positive_counts: True positives at each threshold.
-            false_positive_counts: False positives at each threshold.
-            true_negative_counts: True negatives at each threshold.
-            false_negative_counts: False negatives at each threshold.
-            precision: Precision at each threshold, within [0, 1].
-            recall: Recall at each threshold, within [0, 1].
-            global_step: Global step value to record.
-            num_thresholds: Number of thresholds: the length of each array (2 to 2**24).
-                When not given, the arrays' length (torch's default, 127, only fits arrays
-                of 127 values).
-            weights: Ignored, as in torch (accepted for compatibility).
-            walltime: Seconds after the epoch of the event (default: now).
-
-        Raises:
-            ValueError: the arrays are inconsistent (see the module notes).
-        """
-        del weights  # torch ignores it too
-        given = num_thresholds is not DEFAULT_THRESHOLDS
-        if given:
-            n = _arrays.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
-        arrays = (
-            true_positive_counts,
-            false_positive_counts,
-            true_negative_counts,
-            false_negative_counts,
-            precision,
-            recall,
-        )
-        rows = [_arrays.float_vector(a, name) for a, name in zip(arrays, _RAW_ROWS)]
-        if not given:
-            # torch writes any length; the count TensorBoard needs is the arrays' length.
-            n = len(rows[0])
-            for name, row in zip(_RAW_ROWS[1:], rows[1:]):
-                if len(row) != n:
-                    raise ValueError(
-                        f"{name}: expected as many values as true_positive_counts ({n}), "
-                        f"got {len(row)}"
-                    )
-            if not 2 <= n <= MAX_THRESHOLDS:
-                raise ValueError(
-                    f"true_positive_counts: expected 2 to {MAX_THRESHOLDS} values (one per "
-                    f"threshold), got {n}"
-                )
-        tp, fp, tn, fn, precision_row, recall_row = rows
-        payload = pr_curve_raw_event(
-            tag, tp, fp, tn, fn, precision_row, recall_row, n, global_step, walltime
         )
         self._write_event(payload)
