@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 NAN = float("nan")
 

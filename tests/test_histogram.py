@@ -31,7 +31,8 @@ from tensorboard.compat.proto import event_pb2
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 from torch.utils.tensorboard.summary import make_histogram
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 SUM_RTOL = 1e-9
 RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")

@@ -24,7 +24,8 @@ from torch.utils.tensorboard import SummaryWriter as TorchWriter
 from torch.utils.tensorboard._convert_np import make_np
 from torch.utils.tensorboard.summary import compute_curve, pr_curve
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 
 class Capture(ferroboard.SummaryWriter):

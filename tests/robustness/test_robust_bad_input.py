@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _robust_util import event_files, ours, tb_events
 from ferroboard import SummaryWriter
+
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
 
 
 class NoFloat:
@@ -235,7 +237,7 @@ def test_invalid_constructor_argument(tmp_path: Path, case: tuple) -> None:
     with pytest.raises(exc) as info:
         SummaryWriter(**kwargs)
     assert name in str(info.value)
-    assert not event_files(tmp_path)
+    assert not all_event_files(tmp_path)
 
 
 def test_table_size() -> None:
@@ -251,15 +253,15 @@ def test_writer_still_works_and_earlier_data_is_intact(writer: SummaryWriter) ->
     writer.add_text("t", "after", 2)
     writer.flush()
     log_dir = Path(writer.log_dir)
-    files = event_files(log_dir)
+    files = all_event_files(log_dir)
     # Nothing was created outside log_dir/run, and only the sub-run the valid calls made.
     assert {f.parent for f in files} == {log_dir, log_dir / "m_a"}
     assert not list(log_dir.parent.glob("escape*"))
-    main = [e for e in ours(log_dir / files[0].name) if e["kind"] == "summary"]
-    assert len(tb_events(files[0])) == len(main) + 1
+    main = [e for e in our_events(log_dir / files[0].name) if e["kind"] == "summary"]
+    assert len(tb_loaded_events(files[0])) == len(main) + 1
     got = [(e["values"][0]["tag"], e["step"]) for e in main]
     assert got == [("before", 1), ("t/text_summary", 1), ("after", 2), ("t/text_summary", 2)]
-    sub = [e for e in ours(next(f for f in files if f.parent.name == "m_a"))]
+    sub = [e for e in our_events(next(f for f in files if f.parent.name == "m_a"))]
     assert [e["step"] for e in sub if e["kind"] == "summary"] == [1, 2]
 
 
@@ -269,7 +271,7 @@ def test_absolute_looking_keys_stay_inside_log_dir(tmp_path: Path) -> None:
         w.add_scalars("m", {"/etc/x": 1.0, "./y": 2.0}, 0)
         w.add_scalars("a/b", {"c": 3.0}, 0)
     root = (tmp_path / "run").resolve()
-    dirs = {f.parent.resolve() for f in event_files(tmp_path)}
+    dirs = {f.parent.resolve() for f in all_event_files(tmp_path)}
     assert all(d == root or root in d.parents for d in dirs), dirs
     assert root / "m_" / "etc" / "x" in dirs
     assert root / "a_b_c" in dirs
@@ -297,8 +299,8 @@ def test_valid_edge_cases_are_accepted(tmp_path: Path) -> None:
     with SummaryWriter(tmp_path) as w:
         for method, args in VALID:
             getattr(w, method)(*args)
-    (main,) = [f for f in event_files(tmp_path) if f.parent == tmp_path]
-    events = [e for e in ours(main) if e["kind"] == "summary"]
+    (main,) = [f for f in all_event_files(tmp_path) if f.parent == tmp_path]
+    events = [e for e in our_events(main) if e["kind"] == "summary"]
     by_tag: dict[str, Any] = {e["values"][0]["tag"]: e for e in events}
     assert math.isnan(by_tag["nan"]["values"][0]["simple_value"])
     assert by_tag["-inf"]["values"][0]["simple_value"] == -INF
