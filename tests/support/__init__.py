@@ -9,4 +9,5 @@ home per concern; tests/conftest.py holds only fixtures and pytest hooks.
 - :mod:`tests.support.logdirs`: log directories written by torch, tensorboardX and TensorFlow,
   and how to find the event files in a log directory.
 - :mod:`tests.support.processes`: children running code in a fresh interpreter.
+- :mod:`tests.support.bad_input`: the bad-input tables, one per method family.
 """
