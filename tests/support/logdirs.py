@@ -11,8 +11,8 @@ import numpy as np
 
 from tests.support.paths import REPO
 
-# Written by TensorFlow itself (see its README); vendored so its tests never skip: a test that
-# needs it fails when it is missing (see tests/conftest.py).
+# Written by TensorFlow itself (see its README); vendored so its tests never skip: the tests
+# that need it fail when it is missing, and tests/test_support.py says so.
 TF_FIXTURES = REPO / "tests" / "data" / "tf2-written"
 
 
