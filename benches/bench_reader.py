@@ -275,7 +275,7 @@ def media_main(data: Path, rounds: int, baseline: str | None = None) -> None:
     import tbparse.summary_reader as tsr
 
     sys.path.insert(0, str(HERE.parent))
-    from tests.reader_logs import STANDIN_TF
+    from tests.support.standin_tf import STANDIN_TF
 
     tsr.tensorflow = STANDIN_TF
     warnings.simplefilter("ignore")

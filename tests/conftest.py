@@ -1,7 +1,5 @@
-"""Shared test helpers: TensorBoard's own reader is the judge of what a file holds.
-
-Also the hypothesis settings of the whole suite (``make test``, CI, a plain ``pytest``): see
-``_hypothesis_profiles`` below.
+"""Fixtures and pytest hooks of the whole suite, and its hypothesis settings (``make test``, CI,
+a plain ``pytest``): see ``_hypothesis_profiles`` below. Helpers live in ``tests/support/``.
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import Verbosity, settings
-
-REPO = Path(__file__).resolve().parent.parent
 
 # Hypothesis keeps its other files (caches, patch files for failing examples) in
 # $HYPOTHESIS_STORAGE_DIRECTORY, by default ``.hypothesis/`` in the working directory: keep them out
@@ -78,27 +74,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         and item.config.getoption("tbstyle", "auto") == "auto"
     ):
         rep.longrepr = short_repr(call.excinfo, style="short")
-
-
-def event_files(logdir: str | os.PathLike[str]) -> dict[str, list[Path]]:
-    """Run (directory relative to ``logdir``, ``.`` for the root) -> its event files, sorted."""
-    root = Path(logdir)
-    runs: dict[str, list[Path]] = {}
-    for dirpath, _dirs, files in os.walk(root):
-        names = sorted(f for f in files if "tfevents" in f)
-        if names:
-            rel = os.path.relpath(dirpath, root)
-            runs[rel] = [Path(dirpath) / f for f in names]
-    return runs
-
-
-def tb_events(path: str | os.PathLike[str]) -> list:
-    """Every event of one file as written (no data migration), framed by TensorBoard's own
-    record loader and decoded by its protobuf classes."""
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
-    from tensorboard.compat.proto import event_pb2
-
-    return [event_pb2.Event.FromString(raw) for raw in RawEventFileLoader(os.fspath(path)).Load()]
 
 
 @pytest.fixture

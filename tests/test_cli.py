@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import event_files, tb_events
-from tests.reader_logs import TF_FIXTURES, frame, scalar_event, scalar_file, write_torch_logdir
+from tests.support.framing import frame, scalar_event, scalar_file
+from tests.support.judges import tb_events
+from tests.support.logdirs import TF_FIXTURES, event_files, write_torch_logdir
 
 REPO = Path(__file__).resolve().parent.parent
 NAME = "events.out.tfevents.1700000000.host.1.0"

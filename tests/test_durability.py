@@ -11,7 +11,9 @@ from pathlib import Path
 
 import ferroboard
 
-from tests.conftest import REPO, event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
+from tests.support.paths import REPO
 
 
 def _child(code: str, logdir: Path, **kwargs) -> subprocess.Popen:

@@ -31,7 +31,9 @@ from tensorboard.compat.proto import event_pb2
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 from torch.utils.tensorboard.summary import make_histogram
 
-from tests.conftest import event_files, tb_events
+from tests.support.bad_input import GOOD
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 SUM_RTOL = 1e-9
 RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
@@ -730,101 +732,8 @@ def test_raw_matches_torch(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bad input: a clear exception naming the argument; the writer stays usable.
-
-GOOD = np.array([1.0, 2.0, 3.0])
-RAW_OK = {
-    "min": 0,
-    "max": 2,
-    "num": 3,
-    "sum": 3,
-    "sum_squares": 5,
-    "bucket_limits": [1.0, 2.0],
-    "bucket_counts": [1, 2],
-}
-
-BAD_HISTOGRAM = [
-    ({"values": np.array([])}, ValueError, "values: expected at least one value"),
-    ({"values": []}, ValueError, "values: expected at least one value"),
-    ({"values": "abc"}, TypeError, "values"),
-    ({"values": np.array(["a", "b"])}, TypeError, "values: expected real numbers"),
-    ({"values": np.array([1 + 2j])}, TypeError, "values: expected real numbers, got complex"),
-    ({"values": torch.tensor([1 + 2j])}, TypeError, "values: expected real numbers"),
-    ({"values": np.array([None, 1.0])}, TypeError, "values"),
-    ({"values": {"a": 1}}, TypeError, "values"),
-    ({"values": torch.empty(3, device="meta")}, ValueError, "values: a tensor on the meta"),
-    ({"values": np.array([np.nan])}, ValueError, "values: every value is NaN"),
-    ({"values": GOOD, "bins": "bogus"}, ValueError, "bins: expected 'tensorflow'"),
-    ({"values": GOOD, "bins": 0}, ValueError, "bins: expected an int >= 1"),
-    ({"values": GOOD, "bins": -3}, ValueError, "bins"),
-    ({"values": GOOD, "bins": True}, TypeError, "bins"),
-    ({"values": GOOD, "bins": None}, TypeError, "bins"),
-    ({"values": GOOD, "bins": [1.0]}, ValueError, "bins: expected at least 2 bin edges"),
-    ({"values": GOOD, "bins": [2.0, 1.0]}, ValueError, "bins: expected strictly increasing"),
-    ({"values": GOOD, "bins": [1.0, 1.0, 2.0]}, ValueError, "bins: expected strictly increasing"),
-    ({"values": GOOD, "bins": [0.0, np.nan]}, ValueError, "bins: expected finite"),
-    ({"values": GOOD, "bins": [[0.0, 1.0]]}, ValueError, "bins: expected a one-dimensional"),
-    ({"values": GOOD, "bins": "fd", "max_bins": 0}, ValueError, "max_bins: expected an int >= 1"),
-    ({"values": GOOD, "max_bins": 2.5}, TypeError, "max_bins: expected an int"),
-    ({"values": GOOD, "max_bins": True}, TypeError, "max_bins"),
-    ({"values": np.array([1e308, -1e308]), "bins": 10}, ValueError, "bins=10"),
-    ({"values": GOOD, "tag": 3}, TypeError, "tag must be a str"),
-    ({"values": GOOD, "global_step": "x"}, TypeError, "global_step"),
-    ({"values": GOOD, "global_step": 2**70}, ValueError, "global_step"),
-    ({"values": GOOD, "walltime": float("nan")}, ValueError, "walltime"),
-    ({"values": GOOD, "walltime": "now"}, TypeError, "walltime"),
-]
-
-BAD_RAW = [
-    ({"bucket_limits": [1.0]}, ValueError, "bucket_limits and bucket_counts: expected the same"),
-    ({"bucket_limits": [], "bucket_counts": []}, ValueError, "expected at least one bucket"),
-    ({"bucket_limits": [2.0, 1.0]}, ValueError, "bucket_limits: expected strictly increasing"),
-    ({"bucket_limits": [1.0, np.inf]}, ValueError, "bucket_limits: expected finite"),
-    ({"bucket_counts": [1, -1]}, ValueError, "bucket_counts: expected finite non-negative"),
-    ({"bucket_counts": [1, np.nan]}, ValueError, "bucket_counts"),
-    ({"bucket_counts": [[1, 2]]}, ValueError, "bucket_counts: expected a one-dimensional"),
-    ({"bucket_counts": "ab"}, TypeError, "bucket_counts"),
-    ({"min": 5}, ValueError, "min and max: expected min <= max"),
-    ({"min": np.nan}, ValueError, "min and max: expected finite"),
-    ({"min": "0"}, TypeError, "min: expected a real number"),
-    ({"max": [1, 2]}, TypeError, "max: expected a real number"),
-    ({"max": np.array([1.0, 2.0])}, ValueError, "max: expected a single number"),
-    ({"num": -1}, ValueError, "num: expected a finite non-negative"),
-    ({"sum": np.nan}, ValueError, "sum: expected a number"),
-    ({"sum_squares": -1.0}, ValueError, "sum_squares: expected a non-negative"),
-    ({"tag": None}, TypeError, "tag must be a str"),
-]
-
-
-@pytest.fixture
-def writer(logdir):
-    w = ferroboard.SummaryWriter(str(logdir))
-    yield w
-    w.close()
-
-
-def _still_usable(writer, logdir):
-    writer.add_histogram("after", GOOD, 9)
-    writer.flush()
-    events = [e for e in tb_events(event_files(logdir)["."][0]) if e.HasField("summary")]
-    assert events[-1].summary.value[0].tag == "after"
-    assert all(e.summary.value[0].tag == "after" for e in events)
-
-
-@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_HISTOGRAM)
-def test_bad_histogram_input(writer, logdir, kwargs, exc, match):
-    kwargs = {"tag": "h", **kwargs}
-    with pytest.raises(exc, match=match):
-        writer.add_histogram(**kwargs)
-    _still_usable(writer, logdir)
-
-
-@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_RAW)
-def test_bad_histogram_raw_input(writer, logdir, kwargs, exc, match):
-    kwargs = {"tag": "r", **RAW_OK, **kwargs}
-    with pytest.raises(exc, match=match):
-        writer.add_histogram_raw(**kwargs)
-    _still_usable(writer, logdir)
+# Bad input: the histogram table of tests/support/bad_input.py (run by tests/test_bad_input.py
+# and the robustness suite).
 
 
 def test_closed_writer_raises_then_reopens_like_torch(logdir):

@@ -24,7 +24,8 @@ from torch.utils.tensorboard import SummaryWriter as TorchWriter
 from torch.utils.tensorboard._convert_np import make_np
 from torch.utils.tensorboard.summary import compute_curve, pr_curve
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 
 class Capture(ferroboard.SummaryWriter):
@@ -395,112 +396,5 @@ def test_raw_default_and_explicit_lengths(ours):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bad input
-
-L = np.array([True, False, True])
-P = np.array([0.9, 0.2, 0.4])
-
-BAD_PR = [
-    ({"labels": np.array([0, 2, 1])}, ValueError, r"labels: expected booleans or 0/1, got 2"),
-    ({"labels": np.array([0.0, 0.5, 1.0])}, ValueError, r"labels: .* got 0\.5 at index 1"),
-    ({"labels": np.array([-1, 0, 1], dtype=np.int8)}, ValueError, "labels: .* got -1"),
-    ({"labels": np.array([0.0, np.nan, 1.0])}, ValueError, "labels: .* got NaN"),
-    ({"labels": np.array([1, 0])}, ValueError, "labels and predictions: expected the same"),
-    ({"labels": "101"}, TypeError, "labels"),
-    ({"labels": np.array([1 + 0j, 0, 1])}, TypeError, "labels: expected real numbers"),
-    ({"predictions": np.array([0.1, 1.5, 0.2])}, ValueError, r"predictions: .* got 1\.5"),
-    ({"predictions": np.array([0.1, -0.1, 0.2])}, ValueError, r"predictions: .* got -0\.1"),
-    ({"predictions": np.array([0.1, np.nan, 0.2])}, ValueError, "predictions: .* got NaN"),
-    ({"predictions": np.array([0.1, np.inf, 0.2])}, ValueError, "predictions: .* got inf"),
-    ({"predictions": np.array([0, 2, 1])}, ValueError, "predictions: .* got 2"),
-    ({"predictions": torch.tensor([0.5, 1.01, 0.0])}, ValueError, "predictions: .* at index 1"),
-    ({"predictions": [0.1, "x", 0.3]}, TypeError, "predictions"),
-    ({"labels": [], "predictions": []}, ValueError, "expected at least one example"),
-    ({"num_thresholds": 1}, ValueError, "num_thresholds: expected an int from 2"),
-    ({"num_thresholds": 2**24 + 1}, ValueError, "num_thresholds"),
-    ({"num_thresholds": 10.0}, TypeError, "num_thresholds: expected an int"),
-    ({"num_thresholds": True}, TypeError, "num_thresholds"),
-    ({"weights": -1.0}, ValueError, "weights: expected finite non-negative weights"),
-    ({"weights": np.array([1.0, np.nan, 1.0])}, ValueError, "weights: .* at index 1"),
-    ({"weights": np.array([1.0, 2.0])}, ValueError, r"weights: expected a single number or one"),
-    ({"weights": "heavy"}, TypeError, "weights"),
-    ({"weights": True}, TypeError, "weights"),
-    ({"tag": 5}, TypeError, "tag must be a str"),
-    ({"global_step": 1.5}, ValueError, "global_step"),
-    ({"walltime": "later"}, TypeError, "walltime"),
-]
-
-ROWS = {
-    "true_positive_counts": [3.0, 1.0],
-    "false_positive_counts": [2.0, 0.0],
-    "true_negative_counts": [0.0, 2.0],
-    "false_negative_counts": [0.0, 2.0],
-    "precision": [0.6, 1.0],
-    "recall": [1.0, 0.33],
-    "num_thresholds": 2,
-}
-
-BAD_RAW = [
-    ({"num_thresholds": 127}, ValueError, r"true_positive_counts: expected num_thresholds \(127\)"),
-    ({"recall": [1.0]}, ValueError, r"recall: expected num_thresholds \(2\) values, got 1"),
-    ({"precision": [1.2, 0.5]}, ValueError, r"precision: expected values within \[0, 1\]"),
-    ({"recall": [np.nan, 0.5]}, ValueError, "recall: expected values within"),
-    ({"true_negative_counts": [-1, 2]}, ValueError, "true_negative_counts: expected finite"),
-    ({"false_negative_counts": [np.inf, 2]}, ValueError, "false_negative_counts: expected finite"),
-    ({"false_positive_counts": [[2.0, 0.0]]}, ValueError, "false_positive_counts: expected a one"),
-    ({"false_positive_counts": None}, TypeError, "false_positive_counts"),
-    ({"num_thresholds": 1}, ValueError, "num_thresholds"),
-    ({"num_thresholds": "2"}, TypeError, "num_thresholds"),
-    ({"tag": b"x"}, TypeError, "tag must be a str"),
-]
-
-
-# num_thresholds left at its default: the arrays' length must agree.
-ROWS_NO_N = {k: v for k, v in ROWS.items() if k != "num_thresholds"}
-BAD_RAW_DEFAULT_N = [
-    ({"recall": [1.0]}, r"recall: expected as many values as true_positive_counts \(2\), got 1"),
-    (
-        {"precision": [0.6, 1.0, 1.0]},
-        r"precision: expected as many values as true_positive_counts \(2\), got 3",
-    ),
-    ({k: [1.0] for k in ROWS_NO_N}, r"true_positive_counts: expected 2 to 16777216 values"),
-    ({k: [] for k in ROWS_NO_N}, r"true_positive_counts: expected 2 to 16777216 values"),
-    ({"precision": [1.2, 0.5]}, r"precision: expected values within \[0, 1\]"),
-]
-
-
-@pytest.fixture
-def writer(logdir):
-    w = ferroboard.SummaryWriter(str(logdir))
-    yield w
-    w.close()
-
-
-def _still_usable(writer, logdir):
-    writer.add_pr_curve("after", L, P, 4)
-    writer.flush()
-    events = [e for e in tb_events(event_files(logdir)["."][0]) if e.HasField("summary")]
-    assert [e.summary.value[0].tag for e in events] == ["after"]
-
-
-@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_PR)
-def test_bad_pr_curve_input(writer, logdir, kwargs, exc, match):
-    args = {"tag": "pr", "labels": L, "predictions": P, **kwargs}
-    with pytest.raises(exc, match=match):
-        writer.add_pr_curve(**args)
-    _still_usable(writer, logdir)
-
-
-@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD_RAW)
-def test_bad_pr_curve_raw_input(writer, logdir, kwargs, exc, match):
-    args = {"tag": "raw", **ROWS, **kwargs}
-    with pytest.raises(exc, match=match):
-        writer.add_pr_curve_raw(**args)
-    _still_usable(writer, logdir)
-
-
-@pytest.mark.parametrize(("kwargs", "match"), BAD_RAW_DEFAULT_N)
-def test_bad_pr_curve_raw_input_without_num_thresholds(writer, logdir, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        writer.add_pr_curve_raw(**{"tag": "raw", **ROWS_NO_N, **kwargs})
-    _still_usable(writer, logdir)
+# Bad input: the PR-curve table of tests/support/bad_input.py (run by tests/test_bad_input.py
+# and the robustness suite).

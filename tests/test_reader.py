@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from ferroboard import reader as fr
 
-from tests.reader_logs import TF_FIXTURES, write_tbx_logdir, write_torch_logdir
+from tests.support.logdirs import TF_FIXTURES, write_tbx_logdir, write_torch_logdir
 
 
 @pytest.fixture(scope="session")
@@ -434,7 +434,7 @@ def test_tf_fixture_unified_frames():
 
 
 def test_restart_view(tmp_path):
-    from tests.reader_logs import frame, header_event, scalar_event
+    from tests.support.framing import frame, header_event, scalar_event
 
     data = frame(header_event())
     for s in [0, 1, 2, 3, 4, 2, 3]:
@@ -450,7 +450,7 @@ def test_restart_view(tmp_path):
 
 
 def test_log_tail_reports_what_a_restart_supersedes(tmp_path):
-    from tests.reader_logs import frame, header_event, scalar_event
+    from tests.support.framing import frame, header_event, scalar_event
 
     batches = [
         [("x", 0), ("x", 1), ("x", 2), ("x", 3), ("y", 5)],
@@ -512,7 +512,7 @@ def test_take_names_builds_object_arrays_and_checks_codes():
 
 
 def test_read_result_repr_counts_runs_files_kinds_and_corruption(mixed_logdir, tmp_path):
-    from tests.reader_logs import scalar_file
+    from tests.support.framing import scalar_file
 
     res = ferroboard.read(mixed_logdir)
     text = repr(res)

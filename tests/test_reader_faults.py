@@ -10,7 +10,7 @@ import ferroboard
 import numpy as np
 import pytest
 
-from tests.reader_logs import frame, header_event, scalar_event, scalar_file
+from tests.support.framing import frame, header_event, scalar_event, scalar_file
 
 NAME = "events.out.tfevents.1700000000.host.1.0"
 

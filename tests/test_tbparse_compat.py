@@ -32,14 +32,13 @@ import ferroboard
 import numpy as np
 import pytest
 
-from tests.reader_logs import (
-    STANDIN_TF,
+from tests.support.logdirs import (
     TF_FIXTURES,
-    standin_decode_wav,
     write_media_logdir,
     write_tbx_logdir,
     write_torch_logdir,
 )
+from tests.support.standin_tf import STANDIN_TF, standin_decode_wav
 from tests.test_reader import assert_frames_identical
 
 tbparse = pytest.importorskip("tbparse")

@@ -6,7 +6,8 @@ import threading
 
 import ferroboard
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 THREADS = 4
 CALLS = 50_000

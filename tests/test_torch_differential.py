@@ -15,7 +15,8 @@ import pytest
 import torch
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 
 def _normalize(events: list) -> list:

@@ -16,7 +16,8 @@ import tensorboardX
 from tensorboard.compat.proto import summary_pb2
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
-from tests.conftest import event_files, tb_events
+from tests.support.judges import tb_events
+from tests.support.logdirs import event_files
 
 METHODS = [
     "add_scalar",

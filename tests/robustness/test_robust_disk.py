@@ -22,8 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _robust_util import event_files, ours, run_child, scan_raw, tb_events
 from ferroboard import SummaryWriter
+
+from tests.support.framing import scan_raw
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
+from tests.support.processes import run_child
 
 
 @contextlib.contextmanager
@@ -46,9 +50,9 @@ def whole_records_only(path: Path) -> list[dict]:
     raw = scan_raw(data)
     assert raw.problem is None
     assert raw.tail == 0, "a failed write must be rolled back to the last whole record"
-    events = ours(path)
+    events = our_events(path)
     assert len(events) == len(raw.payloads)
-    assert len(tb_events(path)) == len(events)
+    assert len(tb_loaded_events(path)) == len(events)
     return events
 
 
@@ -79,7 +83,7 @@ def test_full_filesystem_then_space_freed(tmp_path: Path, robust_report) -> None
             w.add_text("t", "after", i)
         w.flush()
         w.close()
-        (path,) = event_files(mnt)
+        (path,) = all_event_files(mnt)
         events = whole_records_only(path)
         steps = [e["step"] for e in events[1:]]
         assert steps == sorted(set(steps))
@@ -124,7 +128,7 @@ def test_file_size_limit(tmp_path: Path) -> None:
     assert lines[-1] == "done"
     _, code, failed_at, flushed = lines[0].split()
     assert int(code) == errno.EFBIG
-    (path,) = event_files(tmp_path)
+    (path,) = all_event_files(tmp_path)
     assert path.stat().st_size <= 100_000
     events = whole_records_only(path)
     steps = [e["step"] for e in events[1:]]
@@ -149,7 +153,7 @@ def test_log_dir_removed_mid_run(tmp_path: Path) -> None:
         w.add_scalar("s", float(i), i)
     w.flush()
     w.close()
-    (path,) = event_files(run)
+    (path,) = all_event_files(run)
     events = whole_records_only(path)
     assert [e["step"] for e in events[1:]] == list(range(200, 300))
 
@@ -173,6 +177,6 @@ def test_log_dir_made_read_only_mid_run(tmp_path: Path) -> None:
             w.add_scalar("s", 4.0, 3)  # reopening after close() needs a new file
         assert e.value.errno == errno.EROFS
     w.close()
-    (path,) = event_files(run)
+    (path,) = all_event_files(run)
     events = whole_records_only(path)
     assert [e["step"] for e in events[1:]] == [0, 1, 2]

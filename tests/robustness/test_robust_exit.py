@@ -15,7 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from _robust_util import event_files, ours, popen_child, run_child, tb_events
+
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
+from tests.support.processes import popen_child, run_child
 
 N = 3000
 
@@ -64,8 +67,8 @@ ENDINGS = {
 
 
 def check_all_logged(log_dir: Path) -> None:
-    files = [f for f in event_files(log_dir) if f.parent == log_dir]
-    events = [e for f in files for e in ours(f)]
+    files = [f for f in all_event_files(log_dir) if f.parent == log_dir]
+    events = [e for f in files for e in our_events(f)]
     steps = [e["step"] for e in events if e["kind"] == "summary" and e["values"][0]["tag"] == "s"]
     texts = [
         e["step"]
@@ -75,7 +78,7 @@ def check_all_logged(log_dir: Path) -> None:
     assert steps == list(range(N))
     assert texts == list(range(0, N, 10))
     # TensorBoard's loader agrees.
-    assert sum(len(tb_events(f)) for f in files) == len(events)
+    assert sum(len(tb_loaded_events(f)) for f in files) == len(events)
 
 
 @pytest.mark.parametrize("ending", list(ENDINGS))

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import ferroboard
 import pytest
-from _robust_util import event_files, ours, run_child, tb_events
 from ferroboard import SummaryWriter
+
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
+from tests.support.processes import run_child
 
 FORKS = 24
 CHILD_RECORDS = 200
@@ -94,14 +97,14 @@ def test_fork_while_a_thread_logs(tmp_path: Path) -> None:
             children[int(pid)] = int(k)
     assert len(children) == FORKS, lines
 
-    files = event_files(tmp_path)
+    files = all_event_files(tmp_path)
     by_pid: dict[int, list[Path]] = {}
     for f in files:
         by_pid.setdefault(pid_of(f), []).append(f)
     # The parent's one file: every main and thread record, in order, nothing from children.
     (parent_file,) = by_pid.pop(parent_pid)
-    events = ours(parent_file)
-    assert len(tb_events(parent_file)) == len(events)
+    events = our_events(parent_file)
+    assert len(tb_loaded_events(parent_file)) == len(events)
     tags = [e["values"][0]["tag"] for e in events if e["kind"] == "summary"]
     assert "child" not in tags
     main = [e["step"] for e in events if e["kind"] == "summary" and e["values"][0]["tag"] == "main"]
@@ -116,8 +119,8 @@ def test_fork_while_a_thread_logs(tmp_path: Path) -> None:
             assert pid not in by_pid
             continue
         (f,) = by_pid.pop(pid)
-        ev = ours(f)
-        assert len(tb_events(f)) == len(ev)
+        ev = our_events(f)
+        assert len(tb_loaded_events(f)) == len(ev)
         assert [e["kind"] for e in ev[:1]] == ["file_version"]
         steps = [e["step"] for e in ev[1:]]
         assert steps == list(range(CHILD_RECORDS)), (k, len(steps))
@@ -147,8 +150,8 @@ def test_multiprocessing_fork_child_without_close_loses_nothing(tmp_path: Path) 
     w.close()
     pids = {p.pid: k for k, p in enumerate(procs)}
     seen = set()
-    for f in event_files(tmp_path):
-        ev = [e for e in ours(f) if e["kind"] == "summary"]
+    for f in all_event_files(tmp_path):
+        ev = [e for e in our_events(f) if e["kind"] == "summary"]
         if pid_of(f) == os.getpid():
             assert [e["values"][0]["tag"] for e in ev] == ["parent", "parent"]
             continue
@@ -177,10 +180,10 @@ def test_pickle_reopens_with_the_same_settings(tmp_path: Path) -> None:
     finally:
         w2.close()
         w.close()
-    files = event_files(tmp_path)
+    files = all_event_files(tmp_path)
     assert len(files) == 2
     assert all(f.name.endswith(".x") for f in files)
-    kinds = sorted(len(ours(f)) for f in files)
+    kinds = sorted(len(our_events(f)) for f in files)
     assert kinds == [2, 4]  # header + b; header + purge (2 events) + a
 
 
@@ -208,12 +211,12 @@ def test_spawn_workers_receive_a_writer(tmp_path: Path) -> None:
         else:
             os.environ["PYTHONPATH"] = env_before
     w.close()
-    files = event_files(tmp_path)
+    files = all_event_files(tmp_path)
     assert {pid_of(f) for f in files} == {os.getpid(), *pids}
     spawned = sorted(
         e["values"][0]["simple_value"]
         for f in files
-        for e in ours(f)
+        for e in our_events(f)
         if e["kind"] == "summary" and e["values"][0]["tag"] == "spawned"
     )
     assert spawned == [0.0] * 50 + [1.0] * 50

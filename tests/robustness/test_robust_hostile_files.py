@@ -15,11 +15,14 @@ from pathlib import Path
 
 import ferroboard
 import pytest
-from _robust_util import REPO, child_env, masked_crc
 from ferroboard import SummaryWriter
 from ferroboard._native import EventIterator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.support.framing import masked_crc
+from tests.support.paths import REPO
+from tests.support.processes import child_env
 
 REGRESSIONS = REPO / "tests" / "data" / "regressions"
 EXAMPLES = int(os.environ.get("FERROBOARD_FUZZ_EXAMPLES", "1500"))

@@ -13,8 +13,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from _robust_util import REPO, child_env
 from hypothesis import settings
+
+from tests.support.paths import REPO
+from tests.support.processes import child_env
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HYPOTHESIS_PROFILE", "ferroboard") != "ferroboard",

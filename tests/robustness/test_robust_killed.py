@@ -13,9 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from _robust_util import child_env, event_files, scan_raw, tb_events
 from ferroboard._native import EventIterator
 from kill_driver import histo_values, kind_of, text_for
+
+from tests.support.framing import scan_raw
+from tests.support.judges import tb_loaded_events
+from tests.support.logdirs import all_event_files
+from tests.support.processes import child_env
 
 TRIALS = int(os.environ.get("FERROBOARD_KILL_TRIALS", "200"))
 DRIVER = Path(__file__).with_name("kill_driver.py")
@@ -23,7 +27,7 @@ DRIVER = Path(__file__).with_name("kill_driver.py")
 
 def check_trial(trial: dict, kinds: list[str]) -> tuple[int, int, bool]:
     """Checks one trial's directory; returns (records found, incomplete tail bytes, had file)."""
-    files = event_files(trial["dir"])
+    files = all_event_files(trial["dir"])
     if not files:
         # Killed before the writer created its file: nothing can have been flushed.
         assert trial["flushed"] == 0, trial
@@ -63,7 +67,7 @@ def check_trial(trial: dict, kinds: list[str]) -> tuple[int, int, bool]:
             assert v["histo"]["num"] == len(histo_values(i))
 
     # TensorBoard's own loader (pure-Python CRC checks) sees the same records.
-    tb = tb_events(path)
+    tb = tb_loaded_events(path)
     assert len(tb) == len(events), trial
     assert [e.step for e in tb[1:]] == list(range(len(records)))
     return len(records), raw.tail, True

@@ -21,8 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
-from _robust_util import REPO, ours, run_child
 from ferroboard import SummaryWriter
+
+from tests.support.judges import our_events
+from tests.support.paths import REPO
+from tests.support.processes import run_child
 
 
 def test_no_panic_abort_in_any_cargo_profile() -> None:
@@ -66,7 +69,7 @@ def test_failing_deferred_producer_is_reported_and_writer_goes_on(
         w.flush()
     w.add_scalar("after", 2.0, 2)
     w.close()
-    events = [e for e in ours(w_file(tmp_path)) if e["kind"] == "summary"]
+    events = [e for e in our_events(w_file(tmp_path)) if e["kind"] == "summary"]
     assert [(e["values"][0]["tag"], e["step"]) for e in events] == [
         ("before", 0),
         ("d", 1),
@@ -90,7 +93,7 @@ def test_slow_producer_does_not_deadlock_close(tmp_path: Path) -> None:
 
     w._write_deferred(slow)
     w.close()  # waits for the producer, which needs the GIL: close() must release it
-    events = [e for e in ours(w_file(tmp_path)) if e["kind"] == "summary"]
+    events = [e for e in our_events(w_file(tmp_path)) if e["kind"] == "summary"]
     assert [e["step"] for e in events] == [7]
     assert started.is_set()
 
@@ -112,5 +115,5 @@ print("exiting", flush=True)  # exits without close(): atexit closes w2
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "exiting"
     for sub in ("a", "b"):
-        events = [e for e in ours(w_file(tmp_path / sub)) if e["kind"] == "summary"]
+        events = [e for e in our_events(w_file(tmp_path / sub)) if e["kind"] == "summary"]
         assert [e["step"] for e in events] == [5]

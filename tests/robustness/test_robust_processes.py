@@ -8,7 +8,9 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
-from _robust_util import PYTHON_DIR, event_files, ours, tb_events
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
+from tests.support.paths import PYTHON_DIR
 
 PROCS = 4
 N = 2000
@@ -52,14 +54,14 @@ def test_four_processes_one_logdir(tmp_path: Path, robust_report) -> None:
         else:
             os.environ["PYTHONPATH"] = old
     assert len(set(pids)) == PROCS
-    files = event_files(tmp_path)
+    files = all_event_files(tmp_path)
     assert len(files) == PROCS * 4  # two main files and two sub-runs per process
     assert len({f.name for f in files if f.parent == tmp_path}) == PROCS * 2
     records = 0
     per_tag: dict[tuple[str, str, float], list[int]] = {}
     for f in files:
-        events = ours(f)
-        assert len(tb_events(f)) == len(events)
+        events = our_events(f)
+        assert len(tb_loaded_events(f)) == len(events)
         assert events[0]["kind"] == "file_version"
         for e in events[1:]:
             v = e["values"][0]

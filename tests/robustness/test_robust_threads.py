@@ -10,8 +10,10 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-from _robust_util import event_files, ours, tb_events
 from ferroboard import SummaryWriter
+
+from tests.support.judges import our_events, tb_loaded_events
+from tests.support.logdirs import all_event_files
 
 THREADS = 8
 PER_THREAD = 10000
@@ -64,7 +66,7 @@ def test_eight_threads_flush_and_close_under_load(tmp_path: Path, robust_report)
     assert not errors, errors
     w.close()
 
-    files = event_files(tmp_path)
+    files = all_event_files(tmp_path)
     main_files = [f for f in files if f.parent == tmp_path]
     assert len(main_files) >= 2, "close() while logging must leave a second file"
     # Per (thread, kind): every record exactly once, in order, across the main files in order
@@ -73,9 +75,9 @@ def test_eight_threads_flush_and_close_under_load(tmp_path: Path, robust_report)
     seen: dict[str, list[int]] = defaultdict(list)
     total = 0
     for f in main_files:
-        events = ours(f)
+        events = our_events(f)
         if f == main_files[-1]:  # TensorBoard's loader is slow (pure-Python CRCs): one file
-            assert len(tb_events(f)) == len(events)
+            assert len(tb_loaded_events(f)) == len(events)
         for e in events:
             if e["kind"] == "summary":
                 seen[e["values"][0]["tag"]].append(e["step"])
@@ -90,7 +92,7 @@ def test_eight_threads_flush_and_close_under_load(tmp_path: Path, robust_report)
             subs = sorted(
                 (f for f in files if f.parent == sub), key=lambda f: int(f.name.rsplit(".", 1)[1])
             )
-            steps = [e["step"] for f in subs for e in ours(f) if e["kind"] == "summary"]
+            steps = [e["step"] for f in subs for e in our_events(f) if e["kind"] == "summary"]
             assert steps == [i for i in range(PER_THREAD) if i % 50 == 9]
             total += len(steps)
     robust_report(
@@ -113,5 +115,5 @@ def test_add_after_close_opens_a_new_file(tmp_path: Path) -> None:
     assert second is not None
     assert second != first
     w.close()
-    assert [e["step"] for e in ours(first) if e["kind"] == "summary"] == [0]
-    assert [e["step"] for e in ours(second) if e["kind"] == "summary"] == [1]
+    assert [e["step"] for e in our_events(first) if e["kind"] == "summary"] == [0]
+    assert [e["step"] for e in our_events(second) if e["kind"] == "summary"] == [1]

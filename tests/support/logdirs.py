@@ -1,21 +1,36 @@
-"""Logdirs for the reader tests, written by torch's and tensorboardX's own writers, and helpers
-that frame event files by hand (for truncated, corrupted and growing files)."""
+"""Log directories: written by torch's and tensorboardX's own writers, the one TensorFlow wrote
+(vendored), and how the tests find the event files in them."""
 
 from __future__ import annotations
 
-import io
 import os
-import struct
-import types
 import warnings
-import wave
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-# Written by TensorFlow itself (see its README); vendored so its tests never skip.
+from tests.support.paths import REPO
+
+# Written by TensorFlow itself (see its README); vendored so its tests never skip: the tests
+# that need it fail when it is missing, and tests/test_support.py says so.
 TF_FIXTURES = REPO / "tests" / "data" / "tf2-written"
+
+
+def event_files(logdir: str | os.PathLike[str]) -> dict[str, list[Path]]:
+    """Run (directory relative to ``logdir``, ``.`` for the root) -> its event files, sorted."""
+    root = Path(logdir)
+    runs: dict[str, list[Path]] = {}
+    for dirpath, _dirs, files in os.walk(root):
+        names = sorted(f for f in files if "tfevents" in f)
+        if names:
+            rel = os.path.relpath(dirpath, root)
+            runs[rel] = [Path(dirpath) / f for f in names]
+    return runs
+
+
+def all_event_files(root: str | os.PathLike[str]) -> list[Path]:
+    """Every event file under ``root``, at any depth, in one sorted list (runs not told apart)."""
+    return sorted(p for p in Path(root).rglob("*") if "tfevents" in p.name and p.is_file())
 
 
 def write_torch_logdir(root: Path) -> None:
@@ -154,124 +169,3 @@ def write_media_logdir(root: Path) -> dict[str, bytes]:
         w._get_file_writer().add_summary(Summary(value=[value]), step)
     w.close()
     return media
-
-
-# ----------------------------------------------------------------------- stand-in TensorFlow
-# tbparse decodes images and audio with TensorFlow, which is not installed: tests and benches
-# give tbparse this stand-in (``tbparse.summary_reader.tensorflow = STANDIN_TF``), which
-# implements exactly ``tf.image.decode_image`` and ``tf.audio.decode_wav`` with TensorFlow's
-# documented semantics, using Pillow and numpy (see tests/test_tbparse_compat.py).
-
-
-class _Eager:
-    """What ``tf.Tensor.numpy()`` gives, and nothing else."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def numpy(self):
-        return self._value
-
-
-def standin_decode_image(contents, channels=None, dtype=None, name=None, expand_animations=True):
-    from PIL import Image, ImageSequence
-
-    im = Image.open(io.BytesIO(contents))
-    if im.format == "GIF":
-        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
-        return _Eager(np.stack(frames).astype(np.uint8))
-    if im.format != "PNG":
-        raise ValueError(f"the stand-in decodes PNG and GIF only, not {im.format}")
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif im.mode == "1":
-        im = im.convert("L")
-    a = np.asarray(im)
-    if a.dtype != np.uint8:  # 16-bit gray: the high byte
-        a = (a.astype(np.uint32) >> 8).astype(np.uint8)
-    if a.ndim == 2:
-        a = a[..., None]
-    return _Eager(a)
-
-
-def standin_decode_wav(contents, desired_channels=-1, desired_samples=-1, name=None):
-    with wave.open(io.BytesIO(contents)) as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"Can only read 16-bit WAV files, but received {8 * w.getsampwidth()}")
-        channels, rate = w.getnchannels(), w.getframerate()
-        raw = w.readframes(w.getnframes())
-    a = np.frombuffer(raw, dtype="<i2").reshape(-1, channels).astype(np.float32) / 32768.0
-    return _Eager(a), _Eager(np.int32(rate))
-
-
-STANDIN_TF = types.SimpleNamespace(
-    image=types.SimpleNamespace(decode_image=standin_decode_image),
-    audio=types.SimpleNamespace(decode_wav=standin_decode_wav),
-)
-
-
-# ----------------------------------------------------------------------- hand framing
-
-
-def _crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def _masked(data: bytes) -> int:
-    c = _crc32c(data)
-    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def frame(payload: bytes) -> bytes:
-    """One TFRecord record holding ``payload``."""
-    n = struct.pack("<Q", len(payload))
-    return n + struct.pack("<I", _masked(n)) + payload + struct.pack("<I", _masked(payload))
-
-
-def scalar_event(tag: str, step: int, value: float, wall_time: float = 1.0) -> bytes:
-    """A serialized ``Event{wall_time, step, summary{value{tag, simple_value}}}``."""
-
-    def varint(x: int) -> bytes:
-        x &= (1 << 64) - 1
-        out = bytearray()
-        while True:
-            b = x & 0x7F
-            x >>= 7
-            if x:
-                out.append(b | 0x80)
-            else:
-                out.append(b)
-                return bytes(out)
-
-    def ld(field: int, body: bytes) -> bytes:
-        return varint(field << 3 | 2) + varint(len(body)) + body
-
-    value = ld(1, tag.encode()) + bytes([0x15]) + struct.pack("<f", value)
-    return (
-        bytes([0x09])
-        + struct.pack("<d", wall_time)
-        + varint(2 << 3)
-        + varint(step)
-        + ld(5, ld(1, value))
-    )
-
-
-def header_event(wall_time: float = 1.0) -> bytes:
-    """``Event{wall_time, file_version: "brain.Event:2"}``."""
-    v = b"brain.Event:2"
-    return bytes([0x09]) + struct.pack("<d", wall_time) + bytes([0x1A, len(v)]) + v
-
-
-def scalar_file(tag: str, steps: range, value=lambda s: s * 0.5) -> tuple[bytes, list[int]]:
-    """Bytes of an event file of scalars, and the byte offset of every record."""
-    out = bytearray()
-    offsets = []
-    for p in [header_event()] + [scalar_event(tag, s, value(s)) for s in steps]:
-        offsets.append(len(out))
-        out += frame(p)
-    return bytes(out), offsets
