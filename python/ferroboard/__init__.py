@@ -15,7 +15,7 @@ import warnings as _warnings
 from ._native import __version__
 from ._patch import _patch_when_imported, patch_torch, torch_patched, unpatch_torch
 from .events import iter_events
-from .reader import (
+from .read import (
     CorruptRecordError,
     LogTail,
     SummaryReader,
