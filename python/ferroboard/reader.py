@@ -6,18 +6,10 @@
 """
 
 from .read import api as _api
-from .read.api import (
-    CorruptRecordError,
-    LogTail,
-    ReadResult,
-    SummaryReader,
-    read,
-    read_scalars,
-    scalars_arrow,
-    scalars_frame,
-    scalars_polars,
-)
-from .read.tbparse import _helpers as _tb
+from .read import tbparse as _tbr
+from .read.api import CorruptRecordError, LogTail, ReadResult, read, read_scalars
+from .read.frames import scalars_arrow, scalars_frame, scalars_polars
+from .read.tbparse import SummaryReader
 
 __all__ = [
     "CorruptRecordError",
@@ -36,10 +28,10 @@ PathLike = _api.PathLike
 KINDS = _api.KINDS
 ENCODINGS = _api.ENCODINGS
 SCALARS, HISTOGRAMS, IMAGES, AUDIO, TEXT, TENSORS, PR_CURVES, HPARAMS = range(len(KINDS))
-ALL_EVENT_TYPES = _api.ALL_EVENT_TYPES
-ALL_EXTRA_COLUMNS = _api.ALL_EXTRA_COLUMNS
-TEXT_SUFFIX = _api.TEXT_SUFFIX
-TBPARSE_KINDS = _api.TBPARSE_KINDS
-RAW_KINDS = _api.RAW_KINDS
-ScalarEvent = _tb.ScalarEvent
-TensorEvent = _tb.TensorEvent
+ALL_EVENT_TYPES = _tbr.ALL_EVENT_TYPES
+ALL_EXTRA_COLUMNS = _tbr.ALL_EXTRA_COLUMNS
+TEXT_SUFFIX = _tbr.TEXT_SUFFIX
+TBPARSE_KINDS = _tbr.TBPARSE_KINDS
+RAW_KINDS = _tbr.RAW_KINDS
+ScalarEvent = _tbr.ScalarEvent
+TensorEvent = _tbr.TensorEvent
