@@ -25,6 +25,7 @@ import numpy as np
 
 from . import __version__
 from .events import iter_events
+from .read import FileReport
 from .reader import KINDS, ReadResult, read
 
 EXIT_OK, EXIT_CORRUPT, EXIT_USAGE = 0, 1, 2
@@ -75,7 +76,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     res = read(args.path, purge_restarts=args.purge_restarts, **_filters(args))
     s = res.raw_scalars
-    it = res._raw["items"]
+    it = res.items
     stats: dict[tuple[int, int, str], dict[str, Any]] = {}
 
     def add(
@@ -109,7 +110,7 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     for code in np.unique(it["kind"]):
         sel = np.flatnonzero(it["kind"] == code)
         add(it["run"][sel], it["tag"][sel], it["step"][sel], KINDS[int(code)])
-    files_per_run: dict[int, list[dict[str, Any]]] = {}
+    files_per_run: dict[int, list[FileReport]] = {}
     for f in res.files:
         files_per_run.setdefault(f["run"], []).append(f)
     if args.json:

@@ -30,6 +30,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .._native import CorruptRecordError, NativeReader, take_names
+from ._contract import FileReport, ItemColumns, NativeReadOutput, RunHParams, ScalarColumns
 
 __all__ = [
     "CorruptRecordError",
@@ -115,14 +116,13 @@ class ReadResult:
     records per kind; the repr shows runs, files, records per kind and corrupt counts.
     """
 
-    def __init__(self, raw: dict[str, Any]):
+    def __init__(self, raw: NativeReadOutput):
         self._raw = raw
         self.runs: list[str] = raw["runs"]
         self.tags: list[str] = raw["tags"]
-        self.files: list[dict[str, Any]] = raw["files"]
+        self.files: list[FileReport] = raw["files"]
         self.has_graph: dict[str, bool] = dict(zip(self.runs, raw["has_graph"]))
         self.run_metadata: dict[str, list[str]] = dict(zip(self.runs, raw["run_metadata"]))
-        self._hparams = raw["hparams"]
         self._scalars: Optional[dict[str, np.ndarray]] = None
 
     def __repr__(self) -> str:
@@ -159,9 +159,25 @@ class ReadResult:
         return sum(len(f["corrupt"]) for f in self.files)
 
     @property
-    def raw_scalars(self) -> dict[str, np.ndarray]:
-        """Scalar columns with ``run``/``file``/``tag`` as integer codes and ``encoding``."""
+    def raw_scalars(self) -> ScalarColumns:
+        """Scalar columns with ``run``/``file``/``tag`` as integer codes (indexes into
+        :attr:`runs`, :attr:`files`, :attr:`tags`) and ``encoding`` (into ``ENCODINGS``)."""
         return self._raw["scalars"]
+
+    @property
+    def items(self) -> ItemColumns:
+        """Every non-scalar record as columns: ``kind`` (codes into ``KINDS``), ``run``,
+        ``file``, ``tag`` (codes, as :attr:`raw_scalars`), ``step``, ``wall_time``, and
+        ``data`` (per record: the decoded histogram, image or audio fields, a tensor tuple,
+        or None); :meth:`records` gives the same per kind as dicts with names."""
+        return self._raw["items"]
+
+    @property
+    def hparams_records(self) -> list[RunHParams]:
+        """Per run (in :attr:`runs` order): its hparams plugin data, ``hparams`` (name ->
+        value, empty without a ``session_start_info``), ``metric_tags``, ``status``,
+        ``group_name``, ``start_time_secs``."""
+        return self._raw["hparams"]
 
     @property
     def scalars(self) -> dict[str, np.ndarray]:
@@ -202,12 +218,12 @@ class ReadResult:
 
     def hparams(self) -> dict[str, dict[str, Any]]:
         """Run -> its hyperparameters (runs with a ``session_start_info`` only)."""
-        return {r: h["hparams"] for r, h in zip(self.runs, self._hparams) if h["hparams"]}
+        return {r: h["hparams"] for r, h in zip(self.runs, self._raw["hparams"]) if h["hparams"]}
 
     def metric_tags(self) -> list[str]:
         """Metric tags named by every hparams ``experiment`` summary, in first-seen order."""
         seen: dict[str, None] = {}
-        for h in self._hparams:
+        for h in self._raw["hparams"]:
             for t in h["metric_tags"]:
                 seen[t] = None
         return list(seen)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._contract import ScalarColumns
 from .api import PathLike, read
 
 __all__ = ["scalars_arrow", "scalars_frame", "scalars_polars"]
@@ -36,7 +37,7 @@ def _pandas(what: str = "SummaryReader") -> Any:
     return _require("pandas", what)
 
 
-def _scalar_codes(path: PathLike, **kw: Any) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
+def _scalar_codes(path: PathLike, **kw: Any) -> tuple[list[str], list[str], ScalarColumns]:
     r = read(path, kinds=["scalars"], **kw)
     return r.runs, r.tags, r.raw_scalars
 

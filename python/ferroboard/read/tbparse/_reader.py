@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 
 from ..._native import decode_images, decode_wavs, wav_infos
+from .._contract import AudioData, HistogramData, ImageData
 from ..api import (
     AUDIO,
     HISTOGRAMS,
@@ -223,7 +224,7 @@ class SummaryReader:
                 # Their tags, without decoding (or even building) the frame.
                 code = IMAGES if k == "images" else AUDIO
                 rows = self._item_rows({code}, None if self._unify else False)
-                it = self._result._raw["items"]
+                it = self._result.items
                 order = np.argsort(it["file"][rows], kind="stable")
                 out[k] = list(dict.fromkeys(_names(self._result.tags, it["tag"][rows][order])))
                 continue
@@ -332,7 +333,7 @@ class SummaryReader:
             return self._cache["_raw_events"]
         r = self._result
         found: dict[str, list[tuple[float, int, str, Any]]] = {k: [] for k in RAW_KINDS}
-        s = r._raw["scalars"]
+        s = r.raw_scalars
         dtypes = {1: np.float32, 2: np.float64, 3: np.float16}
         for i in range(len(s["step"])):
             wt, step, tag = float(s["wall_time"][i]), int(s["step"][i]), r.tags[s["tag"][i]]
@@ -342,7 +343,7 @@ class SummaryReader:
             else:
                 t = np.array(s["value"][i], dtype=dtypes.get(enc, np.float64))
                 found["tensors"].append((wt, i, tag, TensorEvent(wt, step, t)))
-        it = r._raw["items"]
+        it = r.items
         for i in range(len(it["step"])):
             wt, step, tag = float(it["wall_time"][i]), int(it["step"][i]), r.tags[it["tag"][i]]
             kind, d = KINDS[int(it["kind"][i])], it["data"][i]
@@ -357,6 +358,7 @@ class SummaryReader:
                 if kind in ("text", "hparams"):
                     found[kind].append((wt, seq, tag, ev))
             elif kind == "histograms":
+                d = cast(HistogramData, d)
                 hv = _tbparse.HistogramValue(
                     float(d["min"]),
                     float(d["max"]),
@@ -368,9 +370,11 @@ class SummaryReader:
                 )
                 found["histograms"].append((wt, seq, tag, _tbparse.HistogramEvent(wt, step, hv)))
             elif kind == "images":
+                d = cast(ImageData, d)
                 ev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
                 found["images"].append((wt, seq, tag, ev))
             elif kind == "audio":
+                d = cast(AudioData, d)
                 ev = _tbparse.AudioEvent(
                     wt,
                     step,
@@ -448,7 +452,7 @@ class SummaryReader:
         return _names(names, file_codes)
 
     def _item_rows(self, codes: set[int], tensor_only: Optional[bool]) -> np.ndarray:
-        it = self._result._raw["items"]
+        it = self._result.items
         sel = np.isin(it["kind"], list(codes))
         if tensor_only is not None:
             is_tensor = np.fromiter(
@@ -467,7 +471,7 @@ class SummaryReader:
             cols = self._hparams_cols()
             self._cache[kind] = cols
             return cols
-        s = r._raw["scalars"]
+        s = r.raw_scalars
         parts: list[dict[str, Any]] = []
         if kind == "scalars":
             sel = np.flatnonzero(s["encoding"] == 0) if not self._unify else None
@@ -542,7 +546,7 @@ class SummaryReader:
         return self._cache[key]
 
     def _scalar_part(self, sel: Optional[np.ndarray], as_tensor: bool) -> dict[str, Any]:
-        s = self._result._raw["scalars"]
+        s = self._result.raw_scalars
 
         def take(a: np.ndarray) -> np.ndarray:
             return a if sel is None else a[sel]
@@ -564,7 +568,7 @@ class SummaryReader:
         return d
 
     def _item_part(self, rows: np.ndarray, conv, histo: bool = False, text: bool = False):
-        it = self._result._raw["items"]
+        it = self._result.items
         tags = _names(self._result.tags, it["tag"][rows])
         if text:
             tags = np.array(
@@ -642,7 +646,7 @@ class SummaryReader:
         return np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(arr)
 
     def _media_part(self, rows: np.ndarray, image: bool) -> dict[str, Any]:
-        it = self._result._raw["items"]
+        it = self._result.items
         run, file, tag, step, wt, encs, extra = [], [], [], [], [], [], []
         tf_audio: list[int] = []  # positions of TensorFlow audio, whose metadata is in the WAV
         for i in rows:
@@ -704,7 +708,7 @@ class SummaryReader:
             ) from None
 
     def _pr_part(self, rows: np.ndarray) -> dict[str, Any]:
-        it = self._result._raw["items"]
+        it = self._result.items
         d = self._base(
             it["run"][rows],
             it["file"][rows],
@@ -732,13 +736,13 @@ class SummaryReader:
         return d
 
     def _hparams_cols(self) -> dict[str, Any]:
-        it = self._result._raw["items"]
+        it = self._result.items
         ssi_file: dict[int, int] = {}
         for i in np.flatnonzero(it["kind"] == HPARAMS):
             if self._result.tags[it["tag"][i]] == "_hparams_/session_start_info":
                 ssi_file.setdefault(int(it["run"][i]), int(it["file"][i]))
         tags, values, runs, files = [], [], [], []
-        for run_idx, h in enumerate(self._result._hparams):
+        for run_idx, h in enumerate(self._result.hparams_records):
             for k, v in h["hparams"].items():
                 tags.append(k)
                 values.append(v)
