@@ -158,6 +158,14 @@ class NativeReader:
         ``ferroboard.read._contract.NativeReadOutput``."""
         ...
 
+#: The reader's kind names, in the order of their codes (``items["kind"]``, ``tag_info``).
+READER_KINDS: tuple[str, ...]
+
+def event_files(path: Union[str, os.PathLike[str]]) -> list[tuple[str, str]]:
+    """Every event file under ``path`` (``path`` itself for a file) as ``(run, path)``, in
+    the order the reader reads them (OSError if ``path`` cannot be listed)."""
+    ...
+
 def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:
     """``table[codes]`` as an object array (IndexError for a code past the table)."""
     ...

@@ -29,7 +29,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .._native import CorruptRecordError, NativeReader, take_names
+from .._native import READER_KINDS, CorruptRecordError, NativeReader, take_names
 from ._contract import FileReport, ItemColumns, NativeReadOutput, RunHParams, ScalarColumns
 
 __all__ = [
@@ -42,9 +42,13 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Kind codes, as the native module numbers them.
-KINDS = ("scalars", "histograms", "images", "audio", "text", "tensors", "pr_curves", "hparams")
-SCALARS, HISTOGRAMS, IMAGES, AUDIO, TEXT, TENSORS, PR_CURVES, HPARAMS = range(8)
+# Kind names by code, from the native module (the core's ``Kind::name()``).
+KINDS: tuple[str, ...] = READER_KINDS
+SCALARS, HISTOGRAMS, IMAGES, AUDIO, TEXT, TENSORS, PR_CURVES, HPARAMS = (
+    KINDS.index(k)
+    for k in ("scalars", "histograms", "images", "audio", "text", "tensors", "pr_curves", "hparams")
+)
+# Scalar encodings by code (the core's ``ScalarEncoding``; not exported by the binding yet).
 ENCODINGS = ("simple_value", "float", "double", "half")
 
 
