@@ -23,10 +23,10 @@ from typing import Any, Optional, TextIO, Union
 
 import numpy as np
 
-from . import __version__
-from .events import iter_events
-from .read import FileReport
-from .reader import KINDS, ReadResult, read
+from .. import __version__
+from ..events import iter_events
+from ..read import FileReport
+from ..reader import KINDS, ReadResult, read
 
 EXIT_OK, EXIT_CORRUPT, EXIT_USAGE = 0, 1, 2
 
