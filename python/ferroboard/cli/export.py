@@ -12,32 +12,20 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._native import event_files
 from ..read.api import ReadResult, read
 from ._output import EXIT_OK, EXIT_USAGE, jsonable
 
 
 def _runs_of(path: str) -> list[str]:
-    """Runs under ``path`` in reading order (as the reader finds them)."""
-    if os.path.isfile(path):
-        return ["."]
-    runs: list[str] = []
-
-    def walk(d: str, rel: str) -> None:
-        try:
-            names = sorted(os.listdir(d))
-        except OSError:
-            return
-        for n in names:
-            full = os.path.join(d, n)
-            if os.path.isdir(full) and not os.path.islink(full):
-                walk(full, f"{rel}/{n}" if rel else n)
-            elif "tfevents" in n and os.path.isfile(full):
-                run = rel or "."
-                if run not in runs:
-                    runs.append(run)
-
-    walk(path, "")
-    return runs
+    """Runs under ``path`` in reading order: the reader's own discovery (``event_files``), so
+    export batches exactly the runs a read finds. A logdir that cannot be listed has none
+    (the batched reads, of no runs, then write an empty export, as before)."""
+    try:
+        files = event_files(path)
+    except OSError:
+        return []
+    return list(dict.fromkeys(run for run, _ in files))
 
 
 class _Progress:
