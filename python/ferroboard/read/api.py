@@ -25,12 +25,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 
 from .._native import READER_KINDS, CorruptRecordError, NativeReader, take_names
-from ._contract import FileReport, ItemColumns, NativeReadOutput, RunHParams, ScalarColumns
+from ._contract import (
+    FileReport,
+    ItemColumns,
+    NativeReadOutput,
+    RunHParams,
+    ScalarColumns,
+    TensorData,
+)
 
 __all__ = [
     "CorruptRecordError",
@@ -97,18 +104,20 @@ def _names(names: list[str], idx: np.ndarray) -> np.ndarray:
     return take_names(list(names), np.ascontiguousarray(idx, dtype=np.uint32))
 
 
-def _tensor_array(data: tuple) -> np.ndarray:
+def _tensor_array(data: TensorData) -> np.ndarray:
     """A native tensor tuple (numpy dtype, shape, bytes or list of bytes, tf dtype) to ndarray,
     as TensorFlow's ``make_ndarray`` builds it."""
     dtype, shape, body, _tf_dtype = data
+    out: np.ndarray
     if dtype == "object":
         arr = np.empty(len(body), dtype=object)
         arr[:] = body
-        return arr.reshape(shape)
-    return np.frombuffer(body, dtype=np.dtype(dtype)).copy().reshape(shape)
+        out = arr.reshape(shape)
+    else:
+        out = np.frombuffer(cast(bytes, body), dtype=np.dtype(dtype)).copy().reshape(shape)
+    return out
 
 
-# Optional packages: module -> the ferroboard extra that installs it.
 class ReadResult:
     """One read's output, with per-kind views.
 

@@ -42,7 +42,7 @@ def _scalar_codes(path: PathLike, **kw: Any) -> tuple[list[str], list[str], Scal
     return r.runs, r.tags, r.raw_scalars
 
 
-def scalars_frame(path: PathLike, **kw: Any):
+def scalars_frame(path: PathLike, **kw: Any) -> Any:
     """:func:`read_scalars` as a pandas DataFrame with categorical ``run`` and ``tag``."""
     pd = _pandas("scalars_frame")
 
@@ -59,7 +59,7 @@ def scalars_frame(path: PathLike, **kw: Any):
     )
 
 
-def scalars_arrow(path: PathLike, **kw: Any):
+def scalars_arrow(path: PathLike, **kw: Any) -> Any:
     """:func:`read_scalars` as a ``pyarrow.Table`` (dictionary-encoded ``run`` and ``tag``)."""
     pa = _require("pyarrow", "scalars_arrow")
 
@@ -79,7 +79,7 @@ def scalars_arrow(path: PathLike, **kw: Any):
     )
 
 
-def scalars_polars(path: PathLike, **kw: Any):
+def scalars_polars(path: PathLike, **kw: Any) -> Any:
     """:func:`read_scalars` as a polars DataFrame (needs polars and pyarrow)."""
     pl = _require("polars", "scalars_polars")
 
