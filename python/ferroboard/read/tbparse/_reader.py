@@ -5,7 +5,7 @@ raw tags and events, and its static helpers (from :mod:`._helpers`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Optional, cast
 
 import numpy as np
@@ -168,44 +168,44 @@ class SummaryReader:
         return self._result
 
     @property
-    def scalars(self):
+    def scalars(self) -> Any:
         """Scalars, as tbparse returns them."""
         return self.get_events("scalars")
 
     @property
-    def tensors(self):
+    def tensors(self) -> Any:
         """Tensors, as tbparse returns them."""
         return self.get_events("tensors")
 
     @property
-    def histograms(self):
+    def histograms(self) -> Any:
         """Histograms, as tbparse returns them."""
         return self.get_events("histograms")
 
     @property
-    def images(self):
+    def images(self) -> Any:
         """Images: ``value`` holds the decoded pixels, uint8 ``(H, W, C)`` or ``(T, H, W, 3)``
         for a GIF, as tbparse (the encoded bytes with ``decode=False``)."""
         return self.get_events("images")
 
     @property
-    def audio(self):
+    def audio(self) -> Any:
         """Audio: ``value`` holds the decoded samples, float32 ``(frames, channels)``, as
         tbparse (the encoded WAV bytes with ``decode=False``)."""
         return self.get_events("audio")
 
     @property
-    def text(self):
+    def text(self) -> Any:
         """Text, as tbparse returns it (the ``/text_summary`` tag suffix removed)."""
         return self.get_events("text")
 
     @property
-    def hparams(self):
+    def hparams(self) -> Any:
         """Hyperparameters as tbparse returns them: ``tag`` (name) and ``value``."""
         return self.get_events("hparams")
 
     @property
-    def pr_curves(self):
+    def pr_curves(self) -> Any:
         """PR curves: step, tag, thresholds, precision, recall, true/false positives/negatives."""
         return self.get_events("pr_curves")
 
@@ -215,7 +215,7 @@ class SummaryReader:
         (with torch's ``/text_summary`` suffix, which the ``text`` frame removes), tensor tags
         without text and hparams ones, hparams names (sorted here; tbparse lists them in
         protobuf map order)."""
-        out = {}
+        out: dict[str, list[str]] = {}
         for k in TBPARSE_KINDS:
             if k not in self._event_types:
                 out[k] = []
@@ -235,7 +235,7 @@ class SummaryReader:
                 out[k] = list(dict.fromkeys(cols["tag"]))
         return out
 
-    def get_tags(self, event_type: Optional[str] = None):
+    def get_tags(self, event_type: Optional[str] = None) -> Any:
         """Tags of one kind (a list), or of every kind (a dict), as :attr:`tags`."""
         if event_type is not None and event_type not in ALL_EVENT_TYPES:
             raise ValueError(f"Unknown event_type: {event_type}")
@@ -276,7 +276,8 @@ class SummaryReader:
         TensorBoard's is True only for a ``GraphDef``; ``meta_graph`` is always False (meta
         graphs are not told apart from graphs); hparams plugin tags are not listed under
         ``tensors``, also where TensorFlow wrote them with a (dummy) tensor."""
-        return self.get_raw_tags()
+        tags: dict[str, Any] = self.get_raw_tags()
+        return tags
 
     def get_raw_tags(self, event_type: Optional[str] = None) -> Any:
         """One kind of :attr:`raw_tags` (``None``: all)."""
@@ -313,7 +314,8 @@ class SummaryReader:
         records as ``TensorEvent``s (``tensor`` None for torch's empty values), where tbparse
         gives the serialized ``HParamsPluginData`` bytes (the parsed values are in
         :attr:`hparams`)."""
-        return self.get_raw_events()
+        events: dict[str, dict[str, list[Any]]] = self.get_raw_events()
+        return events
 
     def get_raw_events(self, event_type: Optional[str] = None, tag: Optional[str] = None) -> Any:
         """One kind of :attr:`raw_events` (``None``: all), or one tag's events of that kind
@@ -330,7 +332,8 @@ class SummaryReader:
 
     def _raw_events_all(self) -> dict[str, dict[str, list[Any]]]:
         if "_raw_events" in self._cache:
-            return self._cache["_raw_events"]
+            cached: dict[str, dict[str, list[Any]]] = self._cache["_raw_events"]
+            return cached
         r = self._result
         found: dict[str, list[tuple[float, int, str, Any]]] = {k: [] for k in RAW_KINDS}
         s = r.raw_scalars
@@ -371,11 +374,11 @@ class SummaryReader:
                 found["histograms"].append((wt, seq, tag, _tbparse.HistogramEvent(wt, step, hv)))
             elif kind == "images":
                 d = cast(ImageData, d)
-                ev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
-                found["images"].append((wt, seq, tag, ev))
+                iev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
+                found["images"].append((wt, seq, tag, iev))
             elif kind == "audio":
                 d = cast(AudioData, d)
-                ev = _tbparse.AudioEvent(
+                aev = _tbparse.AudioEvent(
                     wt,
                     step,
                     d["encoded"],
@@ -383,7 +386,7 @@ class SummaryReader:
                     float(d["sample_rate"]),
                     int(d["length_frames"]),
                 )
-                found["audio"].append((wt, seq, tag, ev))
+                found["audio"].append((wt, seq, tag, aev))
         out: dict[str, dict[str, list[Any]]] = {}
         for k, evs in found.items():
             # Tags in order of their first record by wall time; events in file order.
@@ -407,7 +410,7 @@ class SummaryReader:
     histogram_to_pdf = staticmethod(_tbparse.histogram_to_pdf)
     histogram_to_bins = staticmethod(_tbparse.histogram_to_bins)
 
-    def hparams_table(self):
+    def hparams_table(self) -> Any:
         """One row per run with hyperparameters: ``dir_name``, each hparam, each metric (the
         run's last value of every metric tag that an hparams experiment names)."""
         pd = _pandas()
@@ -433,7 +436,7 @@ class SummaryReader:
 
     # ------------------------------------------------------------------ frames
 
-    def get_events(self, event_type: str):
+    def get_events(self, event_type: str) -> Any:
         """The DataFrame of one kind (``scalars``, ``tensors``, ..., ``pr_curves``)."""
         if event_type not in ALL_EVENT_TYPES | {"pr_curves"}:
             raise ValueError(f"Unknown event_type: {event_type}")
@@ -461,10 +464,11 @@ class SummaryReader:
             sel &= is_tensor if tensor_only else ~is_tensor
         return np.flatnonzero(sel)
 
-    def _long(self, kind: str):
+    def _long(self, kind: str) -> dict[str, Any]:
         """Rows of one kind in tbparse's pre-sort order, as a dict of columns."""
         if kind in self._cache:
-            return self._cache[kind]
+            cached: dict[str, Any] = self._cache[kind]
+            return cached
         r = self._result
         cols: dict[str, Any]
         if kind == "hparams":
@@ -504,7 +508,16 @@ class SummaryReader:
         self._cache[kind] = cols
         return cols
 
-    def _base(self, run, file, tag_names, step, wall_time, tag_codes=None, text=False):
+    def _base(
+        self,
+        run: np.ndarray,
+        file: np.ndarray,
+        tag_names: np.ndarray,
+        step: np.ndarray,
+        wall_time: np.ndarray,
+        tag_codes: Optional[np.ndarray] = None,
+        text: bool = False,
+    ) -> dict[str, Any]:
         d: dict[str, Any] = {
             "_file": file,
             "_run": run,
@@ -543,7 +556,8 @@ class SummaryReader:
             else:
                 inv = np.zeros(0, dtype=np.int64)
             self._cache[key] = np.asarray(inv, dtype=np.int64).reshape(-1)
-        return self._cache[key]
+        rank: np.ndarray = self._cache[key]
+        return rank
 
     def _scalar_part(self, sel: Optional[np.ndarray], as_tensor: bool) -> dict[str, Any]:
         s = self._result.raw_scalars
@@ -567,7 +581,13 @@ class SummaryReader:
         d["value"] = value
         return d
 
-    def _item_part(self, rows: np.ndarray, conv, histo: bool = False, text: bool = False):
+    def _item_part(
+        self,
+        rows: np.ndarray,
+        conv: Optional[Callable[[Any], Any]],
+        histo: bool = False,
+        text: bool = False,
+    ) -> dict[str, Any]:
         it = self._result.items
         tags = _names(self._result.tags, it["tag"][rows])
         if text:
@@ -595,6 +615,8 @@ class SummaryReader:
             for key in ("max", "min", "num", "sum", "sum_squares"):
                 d[key] = np.array([h[key] for h in hs], dtype=np.float64)
         else:
+            if conv is None:  # only histograms come without a converter
+                raise TypeError("_item_part: conv is required unless histo=True")
             col = _objarr([conv(x) for x in data])
             d["value"] = col
         return d
@@ -647,7 +669,13 @@ class SummaryReader:
 
     def _media_part(self, rows: np.ndarray, image: bool) -> dict[str, Any]:
         it = self._result.items
-        run, file, tag, step, wt, encs, extra = [], [], [], [], [], [], []
+        run: list[int] = []
+        file: list[int] = []
+        tag: list[int] = []
+        step: list[int] = []
+        wt: list[float] = []
+        encs: list[Any] = []
+        extra: list[dict[str, Any]] = []
         tf_audio: list[int] = []  # positions of TensorFlow audio, whose metadata is in the WAV
         for i in rows:
             x = it["data"][i]
@@ -660,8 +688,8 @@ class SummaryReader:
                 items = [(b, {"width": w, "height": h}) for b in arr[2:]]
             else:  # TF: [k, 2] of (wav, label)
                 t = _tensor_array(x)
-                arr = t.reshape(-1, 2) if t.size else []
-                items = [(row[0], {"content_type": "audio/wav"}) for row in arr]
+                pairs: Any = t.reshape(-1, 2) if t.size else []
+                items = [(row[0], {"content_type": "audio/wav"}) for row in pairs]
                 tf_audio.extend(range(len(encs), len(encs) + len(items)))
             for enc, meta in items:
                 run.append(it["run"][i])
@@ -691,7 +719,9 @@ class SummaryReader:
             d[k] = [m.get(k) for m in extra]
         return d
 
-    def _decode_batch(self, encs: list, image: bool, tag, step, file) -> list:
+    def _decode_batch(
+        self, encs: list[Any], image: bool, tag: list[int], step: list[int], file: list[int]
+    ) -> list[Any]:
         """Decodes a batch of encoded images or WAVs in one native call; a failure names
         the record."""
         try:
@@ -750,7 +780,7 @@ class SummaryReader:
                 files.append(ssi_file.get(run_idx, 0))
         runs_a = np.array(runs, dtype=np.uint32)
         files_a = np.array(files, dtype=np.uint32)
-        cols = {
+        cols: dict[str, Any] = {
             "_file": files_a,
             "tag": _objarr(tags),
             "value": values,
@@ -760,7 +790,7 @@ class SummaryReader:
         order = np.argsort(files_a, kind="stable")
         return {k: (_objarr(v) if isinstance(v, list) else v)[order] for k, v in cols.items()}
 
-    def _finish(self, cols: dict[str, Any]):
+    def _finish(self, cols: dict[str, Any]) -> Any:
         """Columns in tbparse's layout, sorted (and pivoted) as tbparse does."""
         pd = _pandas()
 
@@ -780,7 +810,7 @@ class SummaryReader:
             c for c in value_cols if not ((c in hist_stats or c in media_meta) and c not in extras)
         ]
         has_step = "step" in cols
-        trailing = [
+        trailing: list[str] = [
             c
             for c in ("wall_time", "dir_name", "file_name")
             if c in extras and c in cols and not (c == "wall_time" and not has_step)
@@ -808,7 +838,14 @@ class SummaryReader:
             data[c] = v.tolist() if v.dtype == object and c != "tag" else v
         return pd.DataFrame(data)
 
-    def _file_frame(self, cols, rows, value_cols, has_step, trailing):
+    def _file_frame(
+        self,
+        cols: dict[str, Any],
+        rows: list[int],
+        value_cols: list[str],
+        has_step: bool,
+        trailing: list[str],
+    ) -> Any:
         """One event file's pivoted frame, built as tbparse builds it."""
         pd = _pandas()
 
@@ -837,7 +874,7 @@ class SummaryReader:
             out[c] = out.pop(c)
         return pd.DataFrame.from_dict(out)
 
-    def _merge_level(self, dfs: list[Any]):
+    def _merge_level(self, dfs: list[Any]) -> Any:
         pd = _pandas()
 
         dfs = [d for d in dfs if d is not None and len(d.columns)]
@@ -858,7 +895,9 @@ class SummaryReader:
         columns = ["step", *middle, "wall_time", "dir_name", "file_name"]
         return df[[c for c in columns if c in st.columns]]
 
-    def _pivot_frame(self, cols, value_cols, has_step, trailing):
+    def _pivot_frame(
+        self, cols: dict[str, Any], value_cols: list[str], has_step: bool, trailing: list[str]
+    ) -> Any:
         """tbparse's pivot: per file, then merged directory by directory up to the root."""
         files = self._result.files
         by_file: dict[int, list[int]] = {}
@@ -878,7 +917,7 @@ class SummaryReader:
                 [self._file_frame(cols, rows, value_cols, has_step, trailing)]
             )
 
-        def walk(node: dict[str, Any]):
+        def walk(node: dict[str, Any]) -> Any:
             dfs = []
             for name in sorted(node):
                 child = node[name]
@@ -903,7 +942,7 @@ def _py(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
-def _merge_values(s):
+def _merge_values(s: Any) -> Any:
     """Merge the values of one group as tbparse does: drop NaNs, flatten lists."""
     pd = _pandas()
 
