@@ -6,6 +6,8 @@ from typing import Any, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
+from .read._contract import NativeReadOutput
+
 __version__: str
 
 def set_converters(
@@ -151,7 +153,18 @@ class NativeReader:
         strict: bool = False,
         purge_restarts: bool = False,
     ) -> NativeReader: ...
-    def poll(self) -> dict[str, Any]: ...
+    def poll(self) -> NativeReadOutput:
+        """The records read since the previous call (everything, the first time): see
+        ``ferroboard.read._contract.NativeReadOutput``."""
+        ...
+
+#: The reader's kind names, in the order of their codes (``items["kind"]``, ``tag_info``).
+READER_KINDS: tuple[str, ...]
+
+def event_files(path: Union[str, os.PathLike[str]]) -> list[tuple[str, str]]:
+    """Every event file under ``path`` (``path`` itself for a file) as ``(run, path)``, in
+    the order the reader reads them (OSError if ``path`` cannot be listed)."""
+    ...
 
 def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:
     """``table[codes]`` as an object array (IndexError for a code past the table)."""

@@ -1,4 +1,4 @@
-"""Iterating the events of one event file (the full bulk reader is ``ferroboard.reader``)."""
+"""Iterating the events of one event file (the bulk reader is ``ferroboard.read``)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ferroboard_core::reader::{
-    HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput, ReaderError, TensorData,
+    discovery, HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput, ReaderError,
+    TensorData,
 };
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::create_exception;
@@ -271,10 +272,30 @@ fn take_names<'py>(
     Ok(out.into_pyarray(py))
 }
 
-/// Adds the reader's class and exception to the module.
+/// Every event file under `path` (or `path` itself, for a file) as `(run, path)`, in the
+/// order the reader reads them: the core's discovery, so that Python finds runs as the reader
+/// does instead of walking the logdir again by its own rules.
+#[pyfunction]
+fn event_files(path: PathBuf) -> PyResult<Vec<(String, String)>> {
+    let files = discovery::discover(&path)?;
+    Ok(files
+        .into_iter()
+        .map(|f| (f.run, f.path.display().to_string()))
+        .collect())
+}
+
+/// Adds the reader's class and exception to the module, with `READER_KINDS`: the kind names
+/// in the order of their codes (the `kind` column of `items`, `tag_info`'s counts).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeReader>()?;
     m.add_function(wrap_pyfunction!(take_names, m)?)?;
+    m.add_function(wrap_pyfunction!(event_files, m)?)?;
+    // Indexed by code (`Kind as u8`), whatever the order of `Kind::ALL`.
+    let mut kinds = [""; Kind::ALL.len()];
+    for k in Kind::ALL {
+        kinds[k as usize] = k.name();
+    }
+    m.add("READER_KINDS", PyTuple::new(m.py(), kinds)?)?;
     m.add(
         "CorruptRecordError",
         m.py().get_type::<CorruptRecordError>(),

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ._native import decode_images, decode_wavs
+from ..._native import decode_images, decode_wavs
 
 # ------------------------------------------------------------------ raw events
 # Mirrors of TensorBoard's ``event_accumulator`` event classes (frozen dataclasses: same
