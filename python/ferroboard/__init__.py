@@ -12,12 +12,10 @@ later).
 import os as _os
 import warnings as _warnings
 
-# ``ferroboard.reader`` (the compatibility module) stays an attribute after ``import ferroboard``.
-from . import reader as reader
 from ._native import __version__
 from ._patch import _patch_when_imported, patch_torch, torch_patched, unpatch_torch
 from .events import iter_events
-from .read import (
+from .reader import (
     CorruptRecordError,
     LogTail,
     SummaryReader,

@@ -6,7 +6,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
-from .read._contract import NativeReadOutput
+from .reader._contract import NativeReadOutput
 
 __version__: str
 
@@ -155,7 +155,7 @@ class NativeReader:
     ) -> NativeReader: ...
     def poll(self) -> NativeReadOutput:
         """The records read since the previous call (everything, the first time): see
-        ``ferroboard.read._contract.NativeReadOutput``."""
+        ``ferroboard.reader._contract.NativeReadOutput``."""
         ...
 
 #: The reader's kind names, in the order of their codes (``items["kind"]``, ``tag_info``).

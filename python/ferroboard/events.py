@@ -1,4 +1,4 @@
-"""Iterating the events of one event file (the bulk reader is ``ferroboard.read``)."""
+"""Iterating the events of one event file (the bulk reader is ``ferroboard.reader``)."""
 
 from __future__ import annotations
 

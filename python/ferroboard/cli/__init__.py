@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .. import __version__
-from ..read.api import KINDS
+from ..reader.api import KINDS
 from ._output import EXIT_CORRUPT, EXIT_OK, EXIT_USAGE
 from .cat import cmd_cat
 from .export import cmd_export

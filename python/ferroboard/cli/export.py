@@ -13,7 +13,7 @@ import time
 from typing import Any, TextIO
 
 from .._native import event_files
-from ..read.api import ReadResult, read
+from ..reader.api import ReadResult, read
 from ._output import EXIT_OK, EXIT_USAGE, jsonable
 
 

@@ -9,8 +9,8 @@ from typing import Any, Optional, TextIO, Union
 
 import numpy as np
 
-from ..read import FileReport
-from ..read.api import KINDS, read
+from ..reader import FileReport
+from ..reader.api import KINDS, read
 from ._output import EXIT_OK
 
 

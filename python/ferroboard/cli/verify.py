@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from ..read.api import read
+from ..reader.api import read
 from ._output import EXIT_CORRUPT, EXIT_OK
 
 

@@ -2,9 +2,9 @@
 ``output_dict``): the one contract between the Rust reader and this package.
 
 TypedDicts only (plain dicts at run time): ``_native.pyi`` types ``poll()`` with
-:class:`NativeReadOutput`, and :class:`~ferroboard.read.api.ReadResult` hands its parts out
+:class:`NativeReadOutput`, and :class:`~ferroboard.reader.api.ReadResult` hands its parts out
 through typed accessors (``files``, ``raw_scalars``, ``items``, ``hparams_records``), so no
-code outside :mod:`ferroboard.read.api` reads the dict itself. Integer codes (``run``,
+code outside :mod:`ferroboard.reader.api` reads the dict itself. Integer codes (``run``,
 ``file``, ``tag``) index the ``runs``, ``files`` and ``tags`` lists; ``kind`` codes index
 ``KINDS``; ``encoding`` codes index ``ENCODINGS``.
 """

@@ -128,7 +128,7 @@ class ReadResult:
     :class:`LogTail` with ``purge_restarts=True``) ``purges``. :meth:`record_counts` gives the
     records per kind; the repr shows runs, files, records per kind and corrupt counts.
 
-    The native output as typed columns (``ferroboard.read._contract``), for code that works
+    The native output as typed columns (``ferroboard.reader._contract``), for code that works
     on integer codes rather than names: :attr:`raw_scalars`, :attr:`items` (every non-scalar
     record) and :attr:`hparams_records` (per run). Nothing else reads the native dict.
     """
