@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
+use crate::format::plugins;
 use crate::proto::{
     event, summary, summary_metadata, tensor_shape_proto, DataType, Event, SessionLog,
     SourceMetadata, Summary, SummaryMetadata, TensorProto, TensorShapeProto,
@@ -144,7 +145,7 @@ pub fn scalar_tensor(tag: String, v: f64, double_precision: bool) -> summary::Va
     };
     value(
         tag,
-        Some(plugin_metadata("scalars", Vec::new())),
+        Some(plugin_metadata(plugins::SCALARS, Vec::new())),
         summary::value::Value::Tensor(tensor),
     )
 }
@@ -159,7 +160,7 @@ pub fn text(tag: &str, text: &str) -> summary::Value {
     };
     value(
         format!("{tag}/text_summary"),
-        Some(plugin_metadata("text", Vec::new())),
+        Some(plugin_metadata(plugins::TEXT, Vec::new())),
         summary::value::Value::Tensor(tensor),
     )
 }

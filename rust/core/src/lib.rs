@@ -1,7 +1,6 @@
 //! ferroboard-core: TensorBoard event files from Rust, with no Python involved.
 //!
-//! * [`crc`]: the masked CRC32C that guards every record.
-//! * [`record`]: TFRecord framing and a resumable, chunk-fed record parser.
+//! * [`format`]: the masked CRC32C, TFRecord framing, plugin names and tensor layouts.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
 //! * [`event`]: building the events torch's `SummaryWriter` writes.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
@@ -29,18 +28,17 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod crc;
 pub mod event;
 pub mod fork;
+pub mod format;
 pub mod half;
 pub mod histogram;
 pub mod parallel;
 pub mod pr_curve;
 pub mod proto;
 pub mod reader;
-pub mod record;
 pub mod writer;
 
-pub use crc::MaskedCrc;
 pub use event::{Step, WallTime};
+pub use format::crc::MaskedCrc;
 pub use writer::{EventWriter, FileId, WriteError, WriterOptions};

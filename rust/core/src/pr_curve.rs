@@ -34,6 +34,7 @@ use prost::Message;
 use rayon::prelude::*;
 
 use crate::event;
+use crate::format::plugins::{self, PR_CURVE_ROWS};
 use crate::half::{BF16, F16};
 use crate::proto::{summary, DataType, PrCurvePluginData, TensorProto};
 
@@ -701,7 +702,7 @@ impl PrCurve {
         num_thresholds: usize,
     ) -> Result<PrCurve, PrCurveError> {
         check_thresholds(num_thresholds)?;
-        let rows: [(&str, &Vec<f64>, bool); 6] = [
+        let rows: [(&str, &Vec<f64>, bool); PR_CURVE_ROWS] = [
             ("true_positive_counts", &true_positives, false),
             ("false_positive_counts", &false_positives, false),
             ("true_negative_counts", &true_negatives, false),
@@ -751,7 +752,7 @@ impl PrCurve {
     /// The `[6, num_thresholds]` `DT_FLOAT` tensor (rows TP, FP, TN, FN, precision, recall).
     pub fn to_tensor(&self) -> TensorProto {
         let n = self.num_thresholds();
-        let mut float_val = Vec::with_capacity(6 * n);
+        let mut float_val = Vec::with_capacity(PR_CURVE_ROWS * n);
         for row in [
             &self.true_positives,
             &self.false_positives,
@@ -764,7 +765,7 @@ impl PrCurve {
         }
         TensorProto {
             dtype: DataType::DtFloat as i32,
-            tensor_shape: Some(event::shape(&[6, n as i64])),
+            tensor_shape: Some(event::shape(&[PR_CURVE_ROWS as i64, n as i64])),
             float_val,
             ..Default::default()
         }
@@ -780,7 +781,7 @@ impl PrCurve {
         .encode_to_vec();
         event::value(
             tag,
-            Some(event::plugin_metadata("pr_curves", content)),
+            Some(event::plugin_metadata(plugins::PR_CURVES, content)),
             summary::value::Value::Tensor(self.to_tensor()),
         )
     }

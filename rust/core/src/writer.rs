@@ -46,7 +46,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 
 use crate::event::{self, WallTime};
 use crate::fork;
-use crate::record::encode_record;
+use crate::format::record::encode_record;
 
 /// Tuning of an [`EventWriter`].
 #[derive(Debug, Clone)]
@@ -882,8 +882,8 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
-    use crate::record::{ReadOutcome, RecordReader};
     use prost::Message;
 
     fn read_all(path: &Path) -> Vec<Event> {
@@ -1057,8 +1057,8 @@ mod tests {
 #[cfg(test)]
 mod robustness_tests {
     use super::*;
+    use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
-    use crate::record::{ReadOutcome, RecordReader};
     use prost::Message;
 
     fn steps(path: &Path) -> Vec<i64> {

@@ -10,7 +10,7 @@
 //! Our framing, CRCs and event encoding must reproduce them exactly.
 
 use ferroboard_core::event::{self, Step, WallTime};
-use ferroboard_core::record::{encode_record, Frame, RecordParser};
+use ferroboard_core::format::record::{encode_record, Frame, RecordParser};
 use prost::Message;
 
 fn unhex(s: &str) -> Vec<u8> {

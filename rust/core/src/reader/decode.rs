@@ -570,6 +570,7 @@ pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, Wir
 mod tests {
     use super::*;
     use crate::event::{self, Step, WallTime};
+    use crate::format::plugins;
     use crate::proto::{summary, DataType, TensorProto};
     use prost::Message;
 
@@ -603,7 +604,7 @@ mod tests {
             Some((0.1, ScalarEncoding::Double))
         );
         let (name, content) = plugin_of(vals[1].metadata.unwrap()).unwrap();
-        assert_eq!(name, b"scalars");
+        assert_eq!(name, plugins::SCALARS.as_bytes());
         assert!(content.is_empty());
         let ValueKind::Tensor(t) = vals[2].value else {
             panic!()

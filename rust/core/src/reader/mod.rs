@@ -47,62 +47,8 @@ pub use decode::ScalarEncoding;
 use decode::{plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
 pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
 
-/// The summary kinds the reader sorts values into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Kind {
-    /// `simple_value`, or a rank-0 float tensor of the `scalars` plugin.
-    Scalar = 0,
-    /// A `HistogramProto`, or a `[k, 3]` tensor of the `histograms` plugin.
-    Histogram = 1,
-    /// A `Summary.Image`, or a string tensor of the `images` plugin.
-    Image = 2,
-    /// A `Summary.Audio`, or a string tensor of the `audio` plugin.
-    Audio = 3,
-    /// A string tensor of the `text` plugin.
-    Text = 4,
-    /// Any other tensor.
-    Tensor = 5,
-    /// A `[6, k]` tensor of the `pr_curves` plugin.
-    PrCurve = 6,
-    /// A summary of the `hparams` plugin (its data is in the plugin content).
-    HParams = 7,
-}
-
-impl Kind {
-    /// All kinds.
-    pub const ALL: [Kind; 8] = [
-        Kind::Scalar,
-        Kind::Histogram,
-        Kind::Image,
-        Kind::Audio,
-        Kind::Text,
-        Kind::Tensor,
-        Kind::PrCurve,
-        Kind::HParams,
-    ];
-    /// Its lower-case name (`scalars`, `histograms`, `images`, `audio`, `text`, `tensors`,
-    /// `pr_curves`, `hparams`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Scalar => "scalars",
-            Kind::Histogram => "histograms",
-            Kind::Image => "images",
-            Kind::Audio => "audio",
-            Kind::Text => "text",
-            Kind::Tensor => "tensors",
-            Kind::PrCurve => "pr_curves",
-            Kind::HParams => "hparams",
-        }
-    }
-    /// The kind with this name.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == name)
-    }
-    fn bit(self) -> u16 {
-        1 << (self as u8)
-    }
-}
+use crate::format::plugins;
+pub use crate::format::plugins::Kind;
 
 /// A set of kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -650,12 +596,6 @@ struct GroupOutput {
     runs: Vec<RunOutput>,
 }
 
-const GRAPH_PLUGINS: [&str; 3] = [
-    "graph_run_metadata",
-    "graph_run_metadata_graph",
-    "graph_keras_model",
-];
-
 impl RunState {
     /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat).
     fn unread_bytes(&self) -> u64 {
@@ -804,7 +744,7 @@ impl frames::Visit for FileScan<'_> {
             known = tags.lookup(p.tag());
             if let Some(id) = known {
                 let slot = &tags.slots[id as usize];
-                if slot.plugin != "hparams" {
+                if slot.plugin != plugins::HPARAMS {
                     if !slot.wanted {
                         if self.filtered {
                             return Ok(());
@@ -879,7 +819,7 @@ impl RunState {
             let (wall_time, step, tag, x) = p.fields();
             let id = known.unwrap_or_else(|| self.tags.insert(tag, opts));
             let slot = &self.tags.slots[id as usize];
-            if slot.plugin != "hparams" {
+            if slot.plugin != plugins::HPARAMS {
                 if slot.wanted && opts.kinds.has(Kind::Scalar) {
                     cols.push(
                         id,
@@ -915,12 +855,12 @@ impl RunState {
                             let (name, content) = plugin_of(md)?;
                             slot.plugin = String::from_utf8_lossy(name).into_owned();
                             slot.content = content.to_vec();
-                            if GRAPH_PLUGINS.contains(&slot.plugin.as_str()) {
+                            if plugins::is_graph(&slot.plugin) {
                                 self.has_graph = true;
                             }
                         }
                     }
-                    if slot.plugin == "hparams" {
+                    if slot.plugin == plugins::HPARAMS {
                         // torch and TensorFlow put the hparams data in the metadata, with an
                         // empty value or a dummy tensor: the kind follows the plugin.
                         let content = match v.metadata {
@@ -970,15 +910,7 @@ impl RunState {
                             Ok(Payload::Audio(tensor::decode_audio(b)?))
                         })?,
                         ValueKind::Tensor(b) => {
-                            let kind = match slot.plugin.as_str() {
-                                "scalars" => Kind::Scalar,
-                                "histograms" => Kind::Histogram,
-                                "images" => Kind::Image,
-                                "audio" => Kind::Audio,
-                                "text" => Kind::Text,
-                                "pr_curves" => Kind::PrCurve,
-                                _ => Kind::Tensor,
-                            };
+                            let kind = plugins::tensor_kind(&slot.plugin);
                             match kind {
                                 Kind::Scalar => match tensor_scalar(b)? {
                                     Some((x, enc)) => {
