@@ -52,8 +52,8 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+use crate::dtype::half::{BF16, F16};
 use crate::event;
-use crate::half::{BF16, F16};
 use crate::proto::{summary, HistogramProto};
 
 /// Number of TensorBoard default edges (774 negative, 0, 774 positive).

@@ -9,7 +9,7 @@
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
 //!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
 //! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
-//! * [`half`]: float16 and bfloat16 bit patterns, read in place.
+//! * [`dtype`]: float16 and bfloat16 bit patterns, read in place (the only half -> float code).
 //!
 //! ```no_run
 //! use ferroboard_core::event::{self, Step, WallTime};
@@ -28,10 +28,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod dtype;
 pub mod event;
 pub mod fork;
 pub mod format;
-pub mod half;
 pub mod histogram;
 pub mod parallel;
 pub mod pr_curve;

@@ -33,9 +33,9 @@ use std::fmt;
 use prost::Message;
 use rayon::prelude::*;
 
+use crate::dtype::half::{BF16, F16};
 use crate::event;
 use crate::format::plugins::{self, PR_CURVE_ROWS};
-use crate::half::{BF16, F16};
 use crate::proto::{summary, DataType, PrCurvePluginData, TensorProto};
 
 /// The most thresholds a curve may have: bucket indices stay exact in `float32`.

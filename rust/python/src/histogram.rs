@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
+use ferroboard_core::dtype::half::{BF16, F16};
 use ferroboard_core::event::{self, Step};
-use ferroboard_core::half::{BF16, F16};
 use ferroboard_core::histogram::{self, Bins, Histogram, Sample};
 use ferroboard_core::pr_curve::{Label, PrCurve, Prediction, Weights};
 use ferroboard_core::proto::summary;

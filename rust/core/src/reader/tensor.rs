@@ -3,7 +3,8 @@
 //! These are the rarer kinds (a handful per step at most), so they own their data; the scalar
 //! path never comes here.
 
-use super::decode::{f16_to_f32, read_varint, Fields, Wire, WireError};
+use super::decode::{read_varint, Fields, Wire, WireError};
+use crate::dtype::half::F16;
 
 /// Element storage of a decoded tensor, in the element type numpy uses for its dtype.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +52,7 @@ impl TensorValue {
             .map(|c| match self.numpy_dtype() {
                 "<f4" => f64::from(f32::from_le_bytes(c.try_into().expect("4"))),
                 "<f8" => f64::from_le_bytes(c.try_into().expect("8")),
-                "<f2" => f64::from(f16_to_f32(u16::from_le_bytes(c.try_into().expect("2")))),
+                "<f2" => F16(u16::from_le_bytes(c.try_into().expect("2"))).to_f64(),
                 "<i4" => f64::from(i32::from_le_bytes(c.try_into().expect("4"))),
                 "<i8" => i64::from_le_bytes(c.try_into().expect("8")) as f64,
                 "<u4" => f64::from(u32::from_le_bytes(c.try_into().expect("4"))),
