@@ -2,25 +2,23 @@
 //!
 //! * [`format`]: the masked CRC32C, TFRecord framing, plugin names and tensor layouts.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
-//! * [`event`]: building the events torch's `SummaryWriter` writes.
+//! * [`summary`]: building the events torch's `SummaryWriter` writes (scalars, text,
+//!   histograms with numpy's exact semantics, PR curves as TensorBoard computes them).
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`fork`]: telling a forked child's copy of an object from the original.
 //! * [`parallel`]: the thread pool for data-parallel work, rebuilt in a forked child.
-//! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
-//!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
 //! * [`dtype`]: float16 and bfloat16 bit patterns, read in place (the only half -> float code).
 //!
 //! ```no_run
-//! use ferroboard_core::event::{self, Step, WallTime};
+//! use ferroboard_core::summary::{self, Step, WallTime};
 //! use ferroboard_core::writer::{EventWriter, WriterOptions};
 //! use prost::Message;
 //!
 //! let writer = EventWriter::spawn(WriterOptions::default())?;
 //! let (file, _path) = writer.create_file("runs/demo".as_ref(), "")?;
 //! for step in 0..100 {
-//!     let value = event::scalar_simple("loss".into(), 1.0 / (step + 1) as f64);
-//!     let ev = event::summary_event(WallTime::now(), Step(step), vec![value]);
+//!     let value = summary::scalar_simple("loss".into(), 1.0 / (step + 1) as f64);
+//!     let ev = summary::summary_event(WallTime::now(), Step(step), vec![value]);
 //!     writer.append(file, &ev.encode_to_vec())?;
 //! }
 //! writer.close()?;
@@ -29,16 +27,14 @@
 #![warn(missing_docs)]
 
 pub mod dtype;
-pub mod event;
 pub mod fork;
 pub mod format;
-pub mod histogram;
 pub mod parallel;
-pub mod pr_curve;
 pub mod proto;
 pub mod reader;
+pub mod summary;
 pub mod writer;
 
-pub use event::{Step, WallTime};
 pub use format::crc::MaskedCrc;
+pub use summary::{Step, WallTime};
 pub use writer::{EventWriter, FileId, WriteError, WriterOptions};

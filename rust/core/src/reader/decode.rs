@@ -545,9 +545,9 @@ pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, Wir
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{self, Step, WallTime};
     use crate::format::plugins;
     use crate::proto::{summary, DataType, TensorProto};
+    use crate::summary::{self as event, Step, WallTime};
     use prost::Message;
 
     #[test]

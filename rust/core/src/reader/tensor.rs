@@ -5,6 +5,8 @@
 
 use super::decode::{read_varint, Fields, Wire, WireError};
 use crate::dtype::half::F16;
+/// A legacy `HistogramProto`, as the writer builds it: one type for both.
+pub use crate::summary::histogram::Histogram;
 
 /// Element storage of a decoded tensor, in the element type numpy uses for its dtype.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,25 +234,6 @@ pub fn decode_tensor(buf: &[u8]) -> Result<TensorValue, WireError> {
     })
 }
 
-/// A legacy `HistogramProto`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Histogram {
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Number of values.
-    pub num: f64,
-    /// Their sum.
-    pub sum: f64,
-    /// Sum of their squares.
-    pub sum_squares: f64,
-    /// Right edges of the buckets.
-    pub bucket_limit: Vec<f64>,
-    /// Counts of the buckets.
-    pub bucket: Vec<f64>,
-}
-
 fn push_doubles(w: Wire<'_>, out: &mut Vec<f64>) {
     match w {
         Wire::Fixed64(v) => out.push(f64::from_bits(v)),
@@ -345,8 +328,8 @@ pub fn decode_audio(buf: &[u8]) -> Result<Audio, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::shape;
     use crate::proto::{DataType, HistogramProto, TensorProto};
+    use crate::summary::shape;
     use prost::Message;
 
     #[test]

@@ -1,8 +1,8 @@
 use super::*;
-use crate::event::{self, Step, WallTime};
 use crate::format::plugins;
 use crate::format::record::{encode_record, HEADER_LEN};
 use crate::proto::{summary, DataType, Event, HistogramProto, TensorProto};
+use crate::summary::{self as event, Step, WallTime};
 use std::fs;
 
 fn frame(events: &[Event]) -> Vec<u8> {

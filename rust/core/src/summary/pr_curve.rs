@@ -17,7 +17,7 @@
 //! [`MAX_THRESHOLDS`] is kept (TensorBoard's own summary defaults to 201).
 //!
 //! ```
-//! use ferroboard_core::pr_curve::{PrCurve, Weights};
+//! use ferroboard_core::summary::pr_curve::{PrCurve, Weights};
 //!
 //! let c = PrCurve::compute(&[true, false, true], &[0.9f32, 0.2, 0.6], Weights::Unit, 3)?;
 //! assert_eq!(c.true_positives, vec![2.0, 2.0, 0.0]);
@@ -25,7 +25,7 @@
 //! assert_eq!(c.precision, vec![2.0 / 3.0, 1.0, 0.0]);
 //! let value = c.to_value("eval/pr".into()); // the summary value torch writes
 //! assert_eq!(value.tag, "eval/pr");
-//! # Ok::<(), ferroboard_core::pr_curve::PrCurveError>(())
+//! # Ok::<(), ferroboard_core::summary::pr_curve::PrCurveError>(())
 //! ```
 
 use std::fmt;
@@ -34,7 +34,6 @@ use prost::Message;
 use rayon::prelude::*;
 
 use crate::dtype::half::{BF16, F16};
-use crate::event;
 use crate::format::plugins::{self, PR_CURVE_ROWS};
 use crate::proto::{summary, DataType, PrCurvePluginData, TensorProto};
 
@@ -765,7 +764,7 @@ impl PrCurve {
         }
         TensorProto {
             dtype: DataType::DtFloat as i32,
-            tensor_shape: Some(event::shape(&[PR_CURVE_ROWS as i64, n as i64])),
+            tensor_shape: Some(super::shape(&[PR_CURVE_ROWS as i64, n as i64])),
             float_val,
             ..Default::default()
         }
@@ -779,9 +778,9 @@ impl PrCurve {
             num_thresholds: self.num_thresholds() as u32,
         }
         .encode_to_vec();
-        event::value(
+        super::value(
             tag,
-            Some(event::plugin_metadata(plugins::PR_CURVES, content)),
+            Some(super::plugin_metadata(plugins::PR_CURVES, content)),
             summary::value::Value::Tensor(self.to_tensor()),
         )
     }

@@ -39,21 +39,20 @@
 //! that marks the left edge of the occupied range.
 //!
 //! ```
-//! use ferroboard_core::histogram::{histogram, Bins};
+//! use ferroboard_core::summary::histogram::{histogram, Bins};
 //!
 //! let h = histogram(&[0.5f32, 1.5, f32::NAN, -2.0], Bins::Default, None)?;
 //! assert_eq!((h.num, h.min, h.max, h.sum), (3.0, -2.0, 1.5, 0.0));
 //! assert_eq!(h.bucket.iter().sum::<f64>(), 3.0);
 //! let e = histogram(&[1.0f64, 2.0, 3.0], Bins::Edges(&[0.0, 2.0, 4.0]), None)?;
 //! assert_eq!((e.bucket_limit, e.bucket), (vec![0.0, 2.0, 4.0], vec![0.0, 1.0, 2.0]));
-//! # Ok::<(), ferroboard_core::histogram::HistogramError>(())
+//! # Ok::<(), ferroboard_core::summary::histogram::HistogramError>(())
 //! ```
 
 use std::fmt;
 use std::sync::LazyLock;
 
 use crate::dtype::half::{BF16, F16};
-use crate::event;
 use crate::proto::{summary, HistogramProto};
 
 /// Number of TensorBoard default edges (774 negative, 0, 774 positive).
@@ -451,8 +450,10 @@ impl std::error::Error for HistogramError {}
 
 /// A histogram in TensorBoard's legacy layout (`HistogramProto`): bucket `i` holds
 /// `bucket[i]` values and ends at `bucket_limit[i]`; the first bucket is the empty one marking
-/// the left edge of the occupied range, as torch writes it.
-#[derive(Clone, Debug, PartialEq)]
+/// the left edge of the occupied range, as torch writes it. The reader decodes every
+/// `HistogramProto` into this type too ([`crate::reader::tensor::decode_histogram`]), with the
+/// fields as the file holds them, unchecked.
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Histogram {
     /// Smallest value.
     pub min: f64,
@@ -568,7 +569,7 @@ impl Histogram {
 
     /// The summary value torch's `add_histogram` writes: `tag` and a legacy `histo`.
     pub fn to_value(&self, tag: String) -> summary::Value {
-        event::value(tag, None, summary::value::Value::Histo(self.to_proto()))
+        super::value(tag, None, summary::value::Value::Histo(self.to_proto()))
     }
 }
 
