@@ -5,8 +5,7 @@
 //! * [`summary`]: building the events torch's `SummaryWriter` writes (scalars, text,
 //!   histograms with numpy's exact semantics, PR curves as TensorBoard computes them).
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
-//! * [`fork`]: telling a forked child's copy of an object from the original.
-//! * [`parallel`]: the thread pool for data-parallel work, rebuilt in a forked child.
+//! * [`runtime`]: fork detection and the data-parallel thread pool (rebuilt in a forked child).
 //! * [`dtype`]: float16 and bfloat16 bit patterns, read in place (the only half -> float code).
 //!
 //! ```no_run
@@ -27,11 +26,10 @@
 #![warn(missing_docs)]
 
 pub mod dtype;
-pub mod fork;
 pub mod format;
-pub mod parallel;
 pub mod proto;
 pub mod reader;
+pub mod runtime;
 pub mod summary;
 pub mod writer;
 

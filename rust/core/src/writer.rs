@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::fork;
 use crate::format::record::encode_record;
+use crate::runtime::fork;
 use crate::summary::{self, WallTime};
 
 /// Tuning of an [`EventWriter`].

@@ -1,7 +1,7 @@
 //! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
 //! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
-//! new. Same policy as [`crate::format::record::RecordParser`]: an incomplete tail ends the file for
-//! now, a bad payload CRC skips one record, a bad length CRC stops the file.
+//! new. Same policy as [`crate::format::record::RecordParser`]: an incomplete tail ends the
+//! file for now, a bad payload CRC skips one record, a bad length CRC stops the file.
 
 use std::cell::RefCell;
 use std::fs::File;

@@ -9,8 +9,8 @@
 //! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
 //! since the last call (everything, the first time) and never fails on an incomplete tail: it
 //! stops there and resumes there next time. Runs are read in contiguous groups of about equal
-//! bytes, one per thread of the [`crate::parallel`] pool, each group's scalars into one set of
-//! columns that the merge appends to the first group's; a run's files are read in order
+//! bytes, one per thread of the [`crate::runtime::parallel`] pool, each group's scalars into one
+//! set of columns that the merge appends to the first group's; a run's files are read in order
 //! (a tag's plugin comes from its first metadata), each streamed through one reusable buffer.
 //! Each record goes through a hot path inside the framing loop: a plain scalar of
 //! a known tag is located without decoding its numbers, then dropped (filtered out) or
@@ -1154,7 +1154,7 @@ impl LogReader {
     /// Run, file and tag indices are stable across calls: each output lists all runs, files
     /// and tags known so far, and reports only the files read by this call.
     pub fn poll(&mut self) -> Result<ReadOutput, ReaderError> {
-        crate::parallel::install(|| self.poll_now())
+        crate::runtime::parallel::install(|| self.poll_now())
     }
 
     /// [`LogReader::poll`], on the current thread pool.

@@ -1051,7 +1051,7 @@ fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     let mut p = if values.len() < PARALLEL_THRESHOLD {
         scan(values, slots, &bin_of)
     } else {
-        crate::parallel::install(|| {
+        crate::runtime::parallel::install(|| {
             let stretch = values.len() / (4 * rayon::current_num_threads());
             let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
             scan_tree(values, slots, &bin_of, split_from)

@@ -527,7 +527,7 @@ fn unweighted<L: Label, P: Prediction>(
     } else {
         PARALLEL_THRESHOLD.max(labels.len().div_ceil(64))
     };
-    let parts: Vec<Result<Counts, usize>> = crate::parallel::install(|| {
+    let parts: Vec<Result<Counts, usize>> = crate::runtime::parallel::install(|| {
         labels
             .par_chunks(stretch)
             .zip(predictions.par_chunks(stretch))
