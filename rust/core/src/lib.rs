@@ -1,12 +1,17 @@
 //! ferroboard-core: TensorBoard event files from Rust, with no Python involved.
 //!
-//! * [`format`]: the masked CRC32C, TFRecord framing, plugin names and tensor layouts.
-//! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
-//! * [`summary`]: building the events torch's `SummaryWriter` writes (scalars, text,
-//!   histograms with numpy's exact semantics, PR curves as TensorBoard computes them).
+//! * [`format`](mod@format): the file format: masked CRC32C, TFRecord framing, every plugin name, the
+//!   plugin -> kind rule and TensorFlow's tensor layouts. Depends on the protos only.
+//! * [`dtype`]: element types beyond Rust's own: float16 and bfloat16 read in place.
+//! * [`summary`]: building the events torch's `SummaryWriter` writes: step, wall time, header,
+//!   scalars, text, histograms (numpy's exact bucketing), PR curves (as TensorBoard computes
+//!   them).
+//! * `codec` (to come): PNG, GIF and WAV encoding for images, videos and audio.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
-//! * [`runtime`]: fork detection and the data-parallel thread pool (rebuilt in a forked child).
-//! * [`dtype`]: float16 and bfloat16 bit patterns, read in place (the only half -> float code).
+//! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
+//! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
+//!   forked child.
+//! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
 //!
 //! ```no_run
 //! use ferroboard_core::summary::{self, Step, WallTime};
@@ -29,7 +34,7 @@ pub mod dtype;
 pub mod format;
 pub mod proto;
 pub mod reader;
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod summary;
 pub mod writer;
 

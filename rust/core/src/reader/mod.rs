@@ -9,7 +9,7 @@
 //! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
 //! since the last call (everything, the first time) and never fails on an incomplete tail: it
 //! stops there and resumes there next time. Runs are read in contiguous groups of about equal
-//! bytes, one per thread of the [`crate::runtime::parallel`] pool, each group's scalars into one
+//! bytes, one per thread of the `runtime::parallel` pool, each group's scalars into one
 //! set of columns that the merge appends to the first group's; a run's files are read in order
 //! (a tag's plugin comes from its first metadata), each streamed through one reusable buffer.
 //! Each record goes through a hot path inside the framing loop: a plain scalar of
@@ -28,9 +28,11 @@
 //! # Ok::<(), ferroboard_core::reader::ReaderError>(())
 //! ```
 
+#[doc(hidden)] // the zero-copy wire scanner: public for the fuzz tests and benchmarks
 pub mod decode;
 pub mod discovery;
 mod frames;
+#[doc(hidden)] // an allocation hint for the binding
 pub mod huge_pages;
 pub mod tensor;
 

@@ -3,5 +3,5 @@
 //! * [`fork`]: telling a forked child's copy of an object from the original.
 //! * [`parallel`]: the thread pool for data-parallel work, rebuilt in a forked child.
 
-pub mod fork;
-pub mod parallel;
+pub(crate) mod fork;
+pub(crate) mod parallel;

@@ -75,7 +75,7 @@ const CELL_MANTISSA_BITS: u32 = 4;
 const CELL_SHIFT: u32 = 52 - CELL_MANTISSA_BITS;
 
 /// Inputs at least this long are split across rayon's threads.
-pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
 
 /// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
 /// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
@@ -1214,7 +1214,7 @@ pub fn histogram<T: Sample>(
 
 /// The merge factor for `n` bins and at most `max_bins` (torch uses `n / max_bins`, which can
 /// leave more than `max_bins` bins; rounding up never does).
-pub fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
+pub(crate) fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
     match max_bins {
         Some(m) if m > 0 && n > m => n.div_ceil(m),
         _ => 1,
@@ -1225,7 +1225,7 @@ pub fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
 /// the occupied range preceded by one empty bucket (the bin left of it, or a zero-count bucket
 /// ending at the first edge when the first bin is occupied). `None` when no bin is occupied.
 /// Returns (bucket limits, bucket counts).
-pub fn layout(
+pub(crate) fn layout(
     counts: &[u64],
     edges: &[f64],
     max_bins: Option<usize>,
