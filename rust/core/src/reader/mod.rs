@@ -1,9 +1,12 @@
 //! The bulk reader: every record of every summary kind in a logdir, into columns.
 //!
 //! * [`discovery`]: runs and event files, as TensorBoard finds them.
-//! * [`decode`]: zero-allocation scanning of the `Event` wire format (the scalar fast path).
+//! * `decode`: zero-allocation scanning of the `Event` wire format (the scalar fast path).
 //! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
-//! * [`huge_pages`]: transparent huge pages for large output buffers.
+//! * `huge_pages`: transparent huge pages for large output buffers.
+//! * [`plan`]: byte-balanced grouping of runs (one group per thread, or per machine).
+//! * `output`, `tags`, `restarts`, `merge` (private): the output types (re-exported here), tag
+//!   interning, TensorBoard's restart rule, and the merge of the groups' columns.
 //!
 //! [`LogReader`] holds the reading state of one logdir (or file): where each file was left,
 //! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
@@ -34,6 +37,11 @@ pub mod discovery;
 mod frames;
 #[doc(hidden)] // an allocation hint for the binding
 pub mod huge_pages;
+mod merge;
+mod output;
+pub mod plan;
+mod restarts;
+mod tags;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
@@ -51,6 +59,14 @@ pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
 
 use crate::format::plugins;
 pub use crate::format::plugins::Kind;
+use merge::{merge_scalars, RunRows};
+pub use output::{
+    FileReport, HValue, Item, Payload, Purge, ReadOutput, RunHParams, ScalarColumns, TagInfo,
+};
+use plan::group_sizes;
+use restarts::purge_restarts;
+pub use restarts::restart_mask;
+use tags::LocalTags;
 
 /// A set of kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,328 +147,6 @@ pub enum ReaderError {
     },
 }
 
-/// Scalars, one entry per record in each column.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ScalarColumns {
-    /// Index into [`ReadOutput::runs`].
-    pub run: Vec<u32>,
-    /// Index into [`ReadOutput::files`].
-    pub file: Vec<u32>,
-    /// Index into [`ReadOutput::tags`].
-    pub tag: Vec<u32>,
-    /// The event's step.
-    pub step: Vec<i64>,
-    /// The event's wall time.
-    pub wall_time: Vec<f64>,
-    /// The value, widened to f64.
-    pub value: Vec<f64>,
-    /// How it was encoded ([`ScalarEncoding`] as u8).
-    pub encoding: Vec<u8>,
-}
-
-impl ScalarColumns {
-    /// Number of records.
-    pub fn len(&self) -> usize {
-        self.step.len()
-    }
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.step.is_empty()
-    }
-    /// Sets `file` of the records pushed since it was last filled (`run` is filled when the
-    /// runs' rows are merged).
-    fn fill_file(&mut self, file: u32) {
-        self.file.resize(self.step.len(), file);
-    }
-    /// Reserves room for `n` more rows (run excepted), on huge pages where that is worth it.
-    fn reserve(&mut self, n: usize) {
-        fn r<T>(v: &mut Vec<T>, n: usize) {
-            v.reserve(n);
-            huge_pages::advise(v);
-        }
-        r(&mut self.file, n);
-        r(&mut self.tag, n);
-        r(&mut self.step, n);
-        r(&mut self.wall_time, n);
-        r(&mut self.value, n);
-        r(&mut self.encoding, n);
-    }
-    /// Appends one record; its `file` entry is filled in by [`ScalarColumns::fill_file`] once
-    /// the file is read, its `run` entry when the runs' rows are merged.
-    #[inline]
-    fn push(&mut self, tag: u32, step: i64, wt: f64, v: f64, enc: u8) {
-        self.tag.push(tag);
-        self.step.push(step);
-        self.wall_time.push(wt);
-        self.value.push(v);
-        self.encoding.push(enc);
-    }
-    /// Keeps the rows from `start` on whose `mask` entry is true (the `run` column, not
-    /// filled yet while a group is read, is left alone).
-    fn keep_from(&mut self, start: usize, mask: &[bool]) {
-        fn k<T: Copy>(v: &mut Vec<T>, start: usize, mask: &[bool]) {
-            let mut w = start;
-            for (i, &keep) in mask.iter().enumerate() {
-                if keep {
-                    v[w] = v[start + i];
-                    w += 1;
-                }
-            }
-            v.truncate(w);
-        }
-        k(&mut self.file, start, mask);
-        k(&mut self.tag, start, mask);
-        k(&mut self.step, start, mask);
-        k(&mut self.wall_time, start, mask);
-        k(&mut self.value, start, mask);
-        k(&mut self.encoding, start, mask);
-    }
-}
-
-/// The data of a non-scalar record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    /// A legacy `HistogramProto`.
-    Histogram(Histogram),
-    /// A `Summary.Image`.
-    Image(Image),
-    /// A `Summary.Audio`.
-    Audio(Audio),
-    /// A tensor (of any kind: which one is [`Item::kind`]).
-    Tensor(TensorValue),
-    /// A value whose data lives in its tag's plugin content (hparams).
-    None,
-}
-
-/// A non-scalar record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    /// Its kind.
-    pub kind: Kind,
-    /// Index into [`ReadOutput::runs`].
-    pub run: u32,
-    /// Index into [`ReadOutput::files`].
-    pub file: u32,
-    /// Index into [`ReadOutput::tags`].
-    pub tag: u32,
-    /// The event's step.
-    pub step: i64,
-    /// The event's wall time.
-    pub wall_time: f64,
-    /// The data.
-    pub payload: Payload,
-}
-
-/// A hyperparameter value.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HValue {
-    /// A number.
-    Number(f64),
-    /// A string.
-    Str(String),
-    /// A boolean.
-    Bool(bool),
-    /// Null or an unsupported kind.
-    Null,
-}
-
-/// What the hparams plugin says about one run.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RunHParams {
-    /// Hyperparameters from `session_start_info`, in the order they were decoded.
-    pub hparams: Vec<(String, HValue)>,
-    /// Metric tags named by an `experiment` summary in this run.
-    pub metric_tags: Vec<String>,
-    /// `session_end_info` status, if any (1 success, 2 failure, 3 running).
-    pub status: Option<i32>,
-    /// `session_start_info.group_name`.
-    pub group_name: String,
-    /// `session_start_info.start_time_secs`.
-    pub start_time_secs: f64,
-}
-
-/// What one file's read did.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FileReport {
-    /// Index into [`ReadOutput::runs`].
-    pub run: u32,
-    /// The file.
-    pub path: PathBuf,
-    /// Offset this read started at.
-    pub start_offset: u64,
-    /// Offset of the first byte not consumed: where the next read resumes.
-    pub end_offset: u64,
-    /// Records read (including skipped corrupt ones).
-    pub records: u64,
-    /// Offsets of records skipped because their payload CRC failed.
-    pub corrupt: Vec<u64>,
-    /// Offsets of records whose CRC matched but whose `Event` could not be parsed (skipped).
-    pub malformed: Vec<u64>,
-    /// Offset of a record with a corrupt length: the file was not read past it.
-    pub bad_length_at: Option<u64>,
-    /// Bytes of an incomplete record at the end (0: the file ends on a record boundary).
-    pub pending: u64,
-}
-
-/// Per-tag facts of a run.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct TagInfo {
-    /// Index into [`ReadOutput::runs`].
-    pub run: u32,
-    /// Index into [`ReadOutput::tags`].
-    pub tag: u32,
-    /// The plugin named by the tag's first metadata (empty: none).
-    pub plugin: String,
-    /// Records of this tag in this read, per [`Kind`] as u8.
-    pub counts: [u64; 8],
-}
-
-/// Everything one read returned.
-#[derive(Debug, Clone, Default)]
-pub struct ReadOutput {
-    /// Run names (`.` for the logdir itself), indexed by the `run` columns.
-    pub runs: Vec<String>,
-    /// Event files, indexed by the `file` columns: reports of this read.
-    pub files: Vec<FileReport>,
-    /// Tags, indexed by the `tag` columns.
-    pub tags: Vec<String>,
-    /// Scalars.
-    pub scalars: ScalarColumns,
-    /// Everything else, per run in file and write order.
-    pub items: Vec<Item>,
-    /// Tags seen per run, in first-seen order.
-    pub tag_info: Vec<TagInfo>,
-    /// Whether each run (indexed like `runs`) holds a graph (`graph_def`, `meta_graph_def` or
-    /// a summary of a graph plugin).
-    pub has_graph: Vec<bool>,
-    /// Tags of `tagged_run_metadata` events per run.
-    pub run_metadata: Vec<Vec<String>>,
-    /// hparams plugin data per run (default when none).
-    pub hparams: Vec<RunHParams>,
-    /// With [`ReadOptions::purge_restarts`], in incremental reading: records returned by
-    /// earlier polls that a restart in this one supersedes.
-    pub purges: Vec<Purge>,
-}
-
-/// Records of earlier polls superseded by a restart: those of `run` and `tag` at steps
-/// `>= step` (what TensorBoard's data server would drop).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Purge {
-    /// Index into [`ReadOutput::runs`].
-    pub run: u32,
-    /// Index into [`ReadOutput::tags`].
-    pub tag: u32,
-    /// The first superseded step.
-    pub step: i64,
-}
-
-impl ReadOutput {
-    /// Records with a bad payload CRC in this read.
-    pub fn corrupt_records(&self) -> usize {
-        self.files.iter().map(|f| f.corrupt.len()).sum()
-    }
-}
-
-#[derive(Debug, Default)]
-struct TagSlot {
-    name: String,
-    wanted: bool,
-    has_metadata: bool,
-    plugin: String,
-    content: Vec<u8>,
-    global: Option<u32>,
-}
-
-/// Interns tag bytes: a linear scan while there are few tags, a hash map after.
-#[derive(Debug, Default)]
-struct LocalTags {
-    slots: Vec<TagSlot>,
-    keys: Vec<Box<[u8]>>,
-    map: HashMap<Box<[u8]>, u32>,
-    last: u32,
-}
-
-const LINEAR_TAGS: usize = 24;
-
-/// Byte equality, without a call to `memcmp` for the short strings tags usually are: two
-/// overlapping loads cover 4 to 16 bytes.
-#[inline(always)]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
-    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
-    match n {
-        0..=3 => a == b,
-        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
-        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
-        _ => a == b,
-    }
-}
-
-impl LocalTags {
-    /// The id of `tag`, interning it if new.
-    #[inline(always)]
-    fn intern(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
-        match self.lookup(tag) {
-            Some(id) => id,
-            None => self.insert(tag, opts),
-        }
-    }
-
-    /// The id of `tag`, if it is known.
-    #[inline(always)]
-    fn lookup(&mut self, tag: &[u8]) -> Option<u32> {
-        // Most files cycle through a few tags: try the one after the last hit first.
-        let n = self.keys.len() as u32;
-        if n > 0 {
-            let guess = if self.last + 1 < n { self.last + 1 } else { 0 };
-            if short_eq(&self.keys[guess as usize], tag) {
-                self.last = guess;
-                return Some(guess);
-            }
-        }
-        self.lookup_slow(tag)
-    }
-
-    /// [`LocalTags::lookup`] when the guess missed: a linear scan while there are few tags,
-    /// a hash map after.
-    #[inline(never)]
-    fn lookup_slow(&mut self, tag: &[u8]) -> Option<u32> {
-        let found = if self.keys.len() <= LINEAR_TAGS {
-            self.keys
-                .iter()
-                .position(|k| short_eq(k, tag))
-                .map(|i| i as u32)
-        } else {
-            self.map.get(tag).copied()
-        };
-        if let Some(i) = found {
-            self.last = i;
-        }
-        found
-    }
-
-    /// Interns a new tag.
-    #[inline(never)]
-    fn insert(&mut self, tag: &[u8], opts: &ReadOptions) -> u32 {
-        let name = String::from_utf8_lossy(tag).into_owned();
-        let wanted = opts.tags.as_ref().is_none_or(|s| s.contains(&name));
-        let id = self.keys.len() as u32;
-        self.keys.push(tag.into());
-        self.map.insert(tag.into(), id);
-        self.slots.push(TagSlot {
-            name,
-            wanted,
-            ..Default::default()
-        });
-        self.last = id;
-        id
-    }
-}
-
 #[derive(Debug)]
 struct FileState {
     path: PathBuf,
@@ -499,95 +193,6 @@ impl From<io::Error> for ScanError {
     fn from(e: io::Error) -> Self {
         ScanError::Io(e)
     }
-}
-
-/// One run's rows in its group's columns: the rows, the run, its tag map (local to global).
-type RunRows<'a> = (std::ops::Range<usize>, u32, &'a [u32]);
-
-/// The scalar columns of all groups as one set: the first group's columns, with the others'
-/// rows appended (each column by its own task: they are independent), `run` built and tags
-/// mapped to global ids. `parts` lists each group's runs' rows.
-fn merge_scalars(groups: &mut [GroupOutput], parts: &[Vec<RunRows<'_>>]) -> ScalarColumns {
-    let mut cols = std::mem::take(&mut groups[0].scalars);
-    let total: usize = cols.len() + groups[1..].iter().map(|g| g.scalars.len()).sum::<usize>();
-    cols.reserve(total - cols.len());
-    let mut run = Vec::with_capacity(total);
-    huge_pages::advise(&mut run);
-    let rest = &groups[1..];
-    {
-        let ScalarColumns {
-            file,
-            tag,
-            step,
-            wall_time,
-            value,
-            encoding,
-            ..
-        } = &mut cols;
-        fn append<T: Copy>(
-            v: &mut Vec<T>,
-            rest: &[GroupOutput],
-            col: impl Fn(&ScalarColumns) -> &[T],
-        ) {
-            for g in rest {
-                v.extend_from_slice(col(&g.scalars));
-            }
-        }
-        rayon::scope(|sc| {
-            sc.spawn(|_| append(step, rest, |c| &c.step));
-            sc.spawn(|_| append(wall_time, rest, |c| &c.wall_time));
-            sc.spawn(|_| append(value, rest, |c| &c.value));
-            sc.spawn(|_| {
-                for g in rest {
-                    file.extend_from_slice(&g.scalars.file);
-                    encoding.extend_from_slice(&g.scalars.encoding);
-                }
-            });
-            sc.spawn(|_| {
-                for (range, _, map) in &parts[0] {
-                    for t in &mut tag[range.clone()] {
-                        *t = map[*t as usize];
-                    }
-                }
-                for (g, p) in rest.iter().zip(&parts[1..]) {
-                    for (range, _, map) in p {
-                        let tags = &g.scalars.tag[range.clone()];
-                        tag.extend(tags.iter().map(|&t| map[t as usize]));
-                    }
-                }
-            });
-            sc.spawn(|_| {
-                for (range, r, _) in parts.iter().flatten() {
-                    run.resize(run.len() + range.len(), *r);
-                }
-            });
-        });
-    }
-    cols.run = run;
-    cols
-}
-
-/// Splits runs with these byte counts into at most `n` contiguous groups of about equal bytes:
-/// `(number of runs, bytes)` per group.
-fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
-    let total: u64 = weights.iter().sum();
-    let n = n.clamp(1, weights.len().max(1)) as u64;
-    let mut out = Vec::new();
-    let (mut len, mut bytes, mut done) = (0usize, 0u64, 0u64);
-    for &w in weights {
-        len += 1;
-        bytes += w;
-        done += w;
-        // Close the group once the groups so far hold their share of the bytes.
-        if (out.len() as u64) < n - 1 && done * n >= total * (out.len() as u64 + 1) {
-            out.push((len, bytes));
-            (len, bytes) = (0, 0);
-        }
-    }
-    if len > 0 || out.is_empty() {
-        out.push((len, bytes));
-    }
-    out
 }
 
 /// A contiguous group of runs' share of a poll: their scalars back to back in one set of
@@ -1028,94 +633,6 @@ fn want(
     } else {
         Ok(None)
     }
-}
-
-/// Applies TensorBoard's restart rule within one run's output: per tag, a record at step `s`
-/// drops the earlier-written records of the same tag with step `>= s`.
-///
-/// Records returned by earlier polls cannot be taken back: when a record of this poll at step
-/// `s` supersedes some of them (its tag had a record at step `>= s` before), `(tag, s)` goes
-/// into `out.purges`, and `last_steps` carries each tag's largest surviving step to the next
-/// poll.
-fn purge_restarts(
-    out: &mut RunOutput,
-    cols: &mut ScalarColumns,
-    start: usize,
-    last_steps: &mut HashMap<u32, i64>,
-) {
-    let scalar_keys: Vec<(u32, i64)> = cols.tag[start..]
-        .iter()
-        .copied()
-        .zip(cols.step[start..].iter().copied())
-        .collect();
-    let item_keys: Vec<(u32, i64)> = out.items.iter().map(|it| (it.tag, it.step)).collect();
-    // Per tag: the smallest step of this poll, and the largest that survives it.
-    let mut lowest: HashMap<u32, i64> = HashMap::new();
-    for &(tag, step) in scalar_keys.iter().chain(&item_keys) {
-        let e = lowest.entry(tag).or_insert(step);
-        *e = (*e).min(step);
-    }
-    let scalar_mask = restart_mask(&scalar_keys);
-    let item_mask = restart_mask(&item_keys);
-    let mut highest: HashMap<u32, i64> = HashMap::new();
-    let kept = scalar_keys.iter().zip(&scalar_mask);
-    for (&(tag, step), _) in kept
-        .chain(item_keys.iter().zip(&item_mask))
-        .filter(|k| *k.1)
-    {
-        let e = highest.entry(tag).or_insert(step);
-        *e = (*e).max(step);
-    }
-    let mut tags: Vec<u32> = lowest.keys().copied().collect();
-    tags.sort_unstable();
-    for tag in tags {
-        let (low, high) = (lowest[&tag], highest.get(&tag).copied());
-        let high = high.unwrap_or(low);
-        match last_steps.get(&tag) {
-            // Earlier polls returned records at steps >= low: superseded.
-            Some(&prev) if low <= prev => {
-                out.purges.push((tag, low));
-                last_steps.insert(tag, high);
-            }
-            Some(&prev) => {
-                last_steps.insert(tag, prev.max(high));
-            }
-            None => {
-                last_steps.insert(tag, high);
-            }
-        }
-    }
-    cols.keep_from(start, &scalar_mask);
-    let mut i = 0;
-    out.items.retain(|_| {
-        i += 1;
-        item_mask[i - 1]
-    });
-}
-
-/// Which of `(tag, step)` records, in write order, survive the restart rule.
-pub fn restart_mask(keys: &[(u32, i64)]) -> Vec<bool> {
-    let mut keep = vec![true; keys.len()];
-    let mut per_tag: HashMap<u32, (i64, Vec<usize>)> = HashMap::new();
-    for (i, &(tag, step)) in keys.iter().enumerate() {
-        let e = per_tag.entry(tag).or_insert((i64::MIN, Vec::new()));
-        if !e.1.is_empty() && step <= e.0 {
-            let mut max = i64::MIN;
-            e.1.retain(|&j| {
-                if keys[j].1 >= step {
-                    keep[j] = false;
-                    false
-                } else {
-                    max = max.max(keys[j].1);
-                    true
-                }
-            });
-            e.0 = max;
-        }
-        e.1.push(i);
-        e.0 = e.0.max(step);
-    }
-    keep
 }
 
 /// The reading state of one logdir or event file; see the module documentation.
