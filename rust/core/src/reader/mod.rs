@@ -5,8 +5,10 @@
 //! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
 //! * `huge_pages`: transparent huge pages for large output buffers.
 //! * [`plan`]: byte-balanced grouping of runs (one group per thread, or per machine).
-//! * `output`, `tags`, `restarts`, `merge` (private): the output types (re-exported here), tag
-//!   interning, TensorBoard's restart rule, and the merge of the groups' columns.
+//! * private, by concern: `output` (the output types, re-exported here), `tags` (tag
+//!   interning), `scan` (the per-file hot path), `classify` (the general path: values sorted
+//!   into kinds by plugin), `hparams`, `restarts` (TensorBoard's restart rule), `merge` (the
+//!   groups' outputs into one).
 //!
 //! [`LogReader`] holds the reading state of one logdir (or file): where each file was left,
 //! each tag's plugin per run, interned tags. [`LogReader::poll`] reads whatever was appended
@@ -31,41 +33,37 @@
 //! # Ok::<(), ferroboard_core::reader::ReaderError>(())
 //! ```
 
+mod classify;
 #[doc(hidden)] // the zero-copy wire scanner: public for the fuzz tests and benchmarks
 pub mod decode;
 pub mod discovery;
 mod frames;
+mod hparams;
 #[doc(hidden)] // an allocation hint for the binding
 pub mod huge_pages;
 mod merge;
 mod output;
 pub mod plan;
 mod restarts;
+mod scan;
 mod tags;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use prost::Message;
 use rayon::prelude::*;
 
-use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData};
 pub use decode::ScalarEncoding;
-use decode::{plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
-pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
-
-use crate::format::plugins;
-pub use crate::format::plugins::Kind;
-use merge::{merge_scalars, RunRows};
 pub use output::{
     FileReport, HValue, Item, Payload, Purge, ReadOutput, RunHParams, ScalarColumns, TagInfo,
 };
-use plan::group_sizes;
-use restarts::purge_restarts;
 pub use restarts::restart_mask;
+pub use tensor::{Audio, Histogram, Image, TensorData, TensorValue};
+
+pub use crate::format::plugins::Kind;
+use plan::group_sizes;
 use tags::LocalTags;
 
 /// A set of kinds.
@@ -181,458 +179,12 @@ struct RunOutput {
     purges: Vec<(u32, i64)>,
 }
 
-/// Why a file's scan stopped early.
-enum ScanError {
-    /// Reading the file failed.
-    Io(io::Error),
-    /// Strict mode met a corrupt record: its offset, and what is wrong.
-    Strict(u64, &'static str),
-}
-
-impl From<io::Error> for ScanError {
-    fn from(e: io::Error) -> Self {
-        ScanError::Io(e)
-    }
-}
-
 /// A contiguous group of runs' share of a poll: their scalars back to back in one set of
 /// columns (`run` not filled yet, tags run-local), and each run's output in order.
 #[derive(Debug, Default)]
 struct GroupOutput {
     scalars: ScalarColumns,
     runs: Vec<RunOutput>,
-}
-
-impl RunState {
-    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat).
-    fn unread_bytes(&self) -> u64 {
-        self.files
-            .iter()
-            .filter(|f| !f.stopped)
-            .map(|f| {
-                std::fs::metadata(&f.path)
-                    .map(|m| m.len().saturating_sub(f.offset))
-                    .unwrap_or(0)
-            })
-            .sum()
-    }
-
-    /// Reads what was appended to this run's files, scalars appended to `cols`.
-    fn poll(
-        &mut self,
-        opts: &ReadOptions,
-        cols: &mut ScalarColumns,
-    ) -> Result<RunOutput, ReaderError> {
-        let start = cols.len();
-        let mut out = RunOutput::default();
-        for i in 0..self.files.len() {
-            if self.files[i].stopped {
-                continue;
-            }
-            let report = self.read_file(i, opts, &mut out, cols)?;
-            let f = &mut self.files[i];
-            f.offset = report.end_offset;
-            f.stopped = report.bad_length_at.is_some();
-            out.reports.push((f.global, report));
-        }
-        if opts.purge_restarts {
-            purge_restarts(&mut out, cols, start, &mut self.last_steps);
-        }
-        out.scalars = start..cols.len();
-        Ok(out)
-    }
-
-    fn read_file(
-        &mut self,
-        i: usize,
-        opts: &ReadOptions,
-        out: &mut RunOutput,
-        cols: &mut ScalarColumns,
-    ) -> Result<FileReport, ReaderError> {
-        let (path, offset, file_id) = {
-            let f = &self.files[i];
-            (f.path.clone(), f.offset, f.global)
-        };
-        let io_err = |source| ReaderError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut report = FileReport {
-            run: self.global,
-            path: path.clone(),
-            start_offset: offset,
-            end_offset: offset,
-            ..Default::default()
-        };
-        let mut file = match File::open(&path) {
-            Ok(f) => f,
-            // A file that vanished between discovery and reading: nothing to read.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
-            Err(e) => return Err(io_err(e)),
-        };
-        if offset > 0 {
-            file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
-        }
-        // With a tag filter, scalar records of tags known to be filtered out are skipped
-        // before their payload CRC is computed (strict mode checks everything).
-        let filtered = !opts.strict && opts.tags.is_some();
-        let scalars = opts.kinds.has(Kind::Scalar);
-        let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
-            let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
-            let corrupt = |offset, what| ReaderError::Corrupt {
-                path: path.clone(),
-                offset,
-                what,
-            };
-            let stop = framer
-                .each(FileScan {
-                    run: &mut *self,
-                    file: file_id,
-                    opts,
-                    filtered,
-                    scalars,
-                    out: &mut *out,
-                    cols: &mut *cols,
-                    report: &mut report,
-                })
-                .map_err(|e| match e {
-                    ScanError::Io(e) => io_err(e),
-                    ScanError::Strict(offset, what) => corrupt(offset, what),
-                })?;
-            match stop {
-                frames::Stop::End { offset, pending } => {
-                    report.end_offset = offset;
-                    report.pending = pending;
-                }
-                frames::Stop::BadLength { offset } => {
-                    if opts.strict {
-                        return Err(corrupt(offset, "record length CRC mismatch"));
-                    }
-                    report.end_offset = offset;
-                    report.bad_length_at = Some(offset);
-                }
-            }
-            Ok(())
-        });
-        cols.fill_file(file_id);
-        result?;
-        Ok(report)
-    }
-}
-
-/// One file's scan: where its records go (see [`RunState::read_file`]).
-struct FileScan<'a> {
-    run: &'a mut RunState,
-    file: u32,
-    opts: &'a ReadOptions,
-    /// A tag filter is set and may skip records unverified (not in strict mode).
-    filtered: bool,
-    /// Scalars are among the kinds read.
-    scalars: bool,
-    out: &'a mut RunOutput,
-    cols: &'a mut ScalarColumns,
-    report: &'a mut FileReport,
-}
-
-impl frames::Visit for FileScan<'_> {
-    type Error = ScanError;
-
-    /// The hot path, compiled into the framing loop: a plain scalar record (numbers not
-    /// decoded yet) of a known tag is dropped unverified if a tag filter leaves it out (see
-    /// `ReadOptions::check_crc`), or appended to the columns once its CRC matches. Anything
-    /// else goes the general way, out of line.
-    #[inline(always)]
-    fn record(&mut self, rec: frames::Record<'_>) -> Result<(), ScanError> {
-        self.report.records += 1;
-        let tags = &mut self.run.tags;
-        let plain = decode::PlainScalar::of(rec.payload);
-        let mut known = None;
-        if let Some(p) = &plain {
-            known = tags.lookup(p.tag());
-            if let Some(id) = known {
-                let slot = &tags.slots[id as usize];
-                if slot.plugin != plugins::HPARAMS {
-                    if !slot.wanted {
-                        if self.filtered {
-                            return Ok(());
-                        }
-                    } else if self.scalars && rec.intact() {
-                        let (wall_time, step, _, x) = p.fields();
-                        let simple = ScalarEncoding::Simple as u8;
-                        self.cols.push(id, step, wall_time, f64::from(x), simple);
-                        bump(&mut self.out.counts, id, Kind::Scalar);
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        self.general(rec, plain.map(|p| (p, known)))
-    }
-}
-
-impl FileScan<'_> {
-    /// Verifies and reads a record the hot path did not take (`plain`: the plain scalar it
-    /// is, with its tag's id if known): damage is counted in the report or, in strict mode,
-    /// returned.
-    #[inline(never)]
-    fn general(
-        &mut self,
-        rec: frames::Record<'_>,
-        plain: Option<(decode::PlainScalar<'_>, Option<u32>)>,
-    ) -> Result<(), ScanError> {
-        let strict = self.opts.strict;
-        if !rec.intact() {
-            if strict {
-                return Err(ScanError::Strict(rec.offset, "record payload CRC mismatch"));
-            }
-            self.report.corrupt.push(rec.offset);
-            return Ok(());
-        }
-        let read = self.run.process(
-            rec.payload,
-            plain,
-            self.file,
-            self.opts,
-            self.out,
-            self.cols,
-        );
-        if read.is_err() {
-            if strict {
-                return Err(ScanError::Strict(
-                    rec.offset,
-                    "malformed event (CRC matched)",
-                ));
-            }
-            self.report.malformed.push(rec.offset);
-        }
-        Ok(())
-    }
-}
-
-impl RunState {
-    /// Reads one verified record into the run's outputs (`plain` as for
-    /// [`FileScan::general`]).
-    #[inline]
-    fn process(
-        &mut self,
-        payload: &[u8],
-        plain: Option<(decode::PlainScalar<'_>, Option<u32>)>,
-        file: u32,
-        opts: &ReadOptions,
-        out: &mut RunOutput,
-        cols: &mut ScalarColumns,
-    ) -> Result<(), decode::WireError> {
-        if let Some((p, known)) = plain {
-            let (wall_time, step, tag, x) = p.fields();
-            let id = known.unwrap_or_else(|| self.tags.insert(tag, opts));
-            let slot = &self.tags.slots[id as usize];
-            if slot.plugin != plugins::HPARAMS {
-                if slot.wanted && opts.kinds.has(Kind::Scalar) {
-                    cols.push(
-                        id,
-                        step,
-                        wall_time,
-                        f64::from(x),
-                        ScalarEncoding::Simple as u8,
-                    );
-                    bump(&mut out.counts, id, Kind::Scalar);
-                }
-                return Ok(());
-            }
-        }
-        let ev = scan_event(payload)?;
-        match ev.what {
-            WhatView::Summary(s) => {
-                for f in decode::Fields::new(s) {
-                    let (field, w) = f?;
-                    let (1, decode::Wire::Bytes(vb)) = (field, w) else {
-                        continue;
-                    };
-                    let v = decode::scan_value(vb)?;
-                    let tag = if v.tag.is_empty() && matches!(v.value, ValueKind::Tensor(_)) {
-                        v.node_name
-                    } else {
-                        v.tag
-                    };
-                    let id = self.tags.intern(tag, opts);
-                    let slot = &mut self.tags.slots[id as usize];
-                    if let Some(md) = v.metadata {
-                        if !slot.has_metadata {
-                            slot.has_metadata = true;
-                            let (name, content) = plugin_of(md)?;
-                            slot.plugin = String::from_utf8_lossy(name).into_owned();
-                            slot.content = content.to_vec();
-                            if plugins::is_graph(&slot.plugin) {
-                                self.has_graph = true;
-                            }
-                        }
-                    }
-                    if slot.plugin == plugins::HPARAMS {
-                        // torch and TensorFlow put the hparams data in the metadata, with an
-                        // empty value or a dummy tensor: the kind follows the plugin.
-                        let content = match v.metadata {
-                            Some(md) => plugin_of(md)?.1.to_vec(),
-                            None => slot.content.clone(),
-                        };
-                        let wanted = slot.wanted;
-                        self.note_hparams(&content);
-                        if wanted && opts.kinds.has(Kind::HParams) {
-                            bump(&mut out.counts, id, Kind::HParams);
-                            out.items.push(Item {
-                                kind: Kind::HParams,
-                                run: self.global,
-                                file,
-                                tag: id,
-                                step: ev.step,
-                                wall_time: ev.wall_time,
-                                payload: Payload::None,
-                            });
-                        }
-                        continue;
-                    }
-                    if !slot.wanted {
-                        continue;
-                    }
-                    let kind_payload = match v.value {
-                        ValueKind::Simple(x) => {
-                            if opts.kinds.has(Kind::Scalar) {
-                                cols.push(
-                                    id,
-                                    ev.step,
-                                    ev.wall_time,
-                                    f64::from(x),
-                                    ScalarEncoding::Simple as u8,
-                                );
-                                bump(&mut out.counts, id, Kind::Scalar);
-                            }
-                            None
-                        }
-                        ValueKind::Histogram(b) => want(opts, Kind::Histogram, || {
-                            Ok(Payload::Histogram(tensor::decode_histogram(b)?))
-                        })?,
-                        ValueKind::Image(b) => want(opts, Kind::Image, || {
-                            Ok(Payload::Image(tensor::decode_image(b)?))
-                        })?,
-                        ValueKind::Audio(b) => want(opts, Kind::Audio, || {
-                            Ok(Payload::Audio(tensor::decode_audio(b)?))
-                        })?,
-                        ValueKind::Tensor(b) => {
-                            let kind = plugins::tensor_kind(&slot.plugin);
-                            match kind {
-                                Kind::Scalar => match tensor_scalar(b)? {
-                                    Some((x, enc)) => {
-                                        if opts.kinds.has(Kind::Scalar) {
-                                            cols.push(id, ev.step, ev.wall_time, x, enc as u8);
-                                            bump(&mut out.counts, id, Kind::Scalar);
-                                        }
-                                        None
-                                    }
-                                    None => want(opts, Kind::Tensor, || {
-                                        Ok(Payload::Tensor(tensor::decode_tensor(b)?))
-                                    })?,
-                                },
-                                k => want(opts, k, || {
-                                    Ok(Payload::Tensor(tensor::decode_tensor(b)?))
-                                })?,
-                            }
-                        }
-                        ValueKind::ObsoleteHistogram(_) | ValueKind::None => None,
-                    };
-                    if let Some((kind, payload)) = kind_payload {
-                        bump(&mut out.counts, id, kind);
-                        out.items.push(Item {
-                            kind,
-                            run: self.global,
-                            file,
-                            tag: id,
-                            step: ev.step,
-                            wall_time: ev.wall_time,
-                            payload,
-                        });
-                    }
-                }
-            }
-            WhatView::GraphDef(_) | WhatView::MetaGraphDef(_) => self.has_graph = true,
-            WhatView::TaggedRunMetadata(b) => {
-                for f in decode::Fields::new(b) {
-                    if let (1, w) = f? {
-                        let t = String::from_utf8_lossy(w.bytes()).into_owned();
-                        if !self.run_metadata.contains(&t) {
-                            self.run_metadata.push(t);
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn note_hparams(&mut self, content: &[u8]) {
-        let Ok(pd) = HParamsPluginData::decode(content) else {
-            return;
-        };
-        match pd.data {
-            Some(h_params_plugin_data::Data::SessionStartInfo(ssi)) => {
-                let mut hp: Vec<(String, HValue)> = ssi
-                    .hparams
-                    .into_iter()
-                    .map(|(k, v)| (k, hvalue(v)))
-                    .collect();
-                hp.sort_by(|a, b| a.0.cmp(&b.0));
-                self.hparams.hparams = hp;
-                self.hparams.group_name = ssi.group_name;
-                self.hparams.start_time_secs = ssi.start_time_secs;
-            }
-            Some(h_params_plugin_data::Data::Experiment(exp)) => {
-                for m in exp.metric_infos {
-                    if let Some(name) = m.name {
-                        if !self.hparams.metric_tags.contains(&name.tag) {
-                            self.hparams.metric_tags.push(name.tag);
-                        }
-                    }
-                }
-            }
-            Some(h_params_plugin_data::Data::SessionEndInfo(sei)) => {
-                self.hparams.status = Some(sei.status);
-            }
-            None => {}
-        }
-    }
-}
-
-fn hvalue(v: prost_types::Value) -> HValue {
-    use prost_types::value::Kind as K;
-    match v.kind {
-        Some(K::NumberValue(x)) => HValue::Number(x),
-        Some(K::StringValue(s)) => HValue::Str(s),
-        Some(K::BoolValue(b)) => HValue::Bool(b),
-        _ => HValue::Null,
-    }
-}
-
-#[inline]
-fn bump(counts: &mut Vec<[u64; 8]>, tag: u32, kind: Kind) {
-    let i = tag as usize;
-    if counts.len() <= i {
-        counts.resize(i + 1, [0; 8]);
-    }
-    counts[i][kind as usize] += 1;
-}
-
-type KP = Option<(Kind, Payload)>;
-
-#[inline]
-fn want(
-    opts: &ReadOptions,
-    kind: Kind,
-    f: impl FnOnce() -> Result<Payload, decode::WireError>,
-) -> Result<KP, decode::WireError> {
-    if opts.kinds.has(kind) {
-        Ok(Some((kind, f()?)))
-    } else {
-        Ok(None)
-    }
 }
 
 /// The reading state of one logdir or event file; see the module documentation.
@@ -748,103 +300,6 @@ impl LogReader {
             outs.push(r?);
         }
         Ok(self.merge(outs))
-    }
-
-    fn global_tag(&mut self, run: usize, local: u32) -> u32 {
-        let slot = &mut self.runs[run].tags.slots[local as usize];
-        if let Some(g) = slot.global {
-            return g;
-        }
-        let g = match self.tag_index.get(&slot.name) {
-            Some(&g) => g,
-            None => {
-                let g = self.tags.len() as u32;
-                self.tags.push(slot.name.clone());
-                self.tag_index.insert(slot.name.clone(), g);
-                g
-            }
-        };
-        slot.global = Some(g);
-        g
-    }
-
-    fn merge(&mut self, groups: Vec<GroupOutput>) -> ReadOutput {
-        let mut result = ReadOutput::default();
-        let maps: Vec<Vec<u32>> = (0..self.runs.len())
-            .map(|ri| {
-                let n = self.runs[ri].tags.slots.len() as u32;
-                (0..n).map(|l| self.global_tag(ri, l)).collect()
-            })
-            .collect();
-        // Per group, its runs' rows: (rows in the group's columns, run, tag map).
-        let mut parts: Vec<Vec<RunRows<'_>>> = Vec::new();
-        let mut ri = 0usize;
-        for g in &groups {
-            parts.push(
-                g.runs
-                    .iter()
-                    .map(|o| {
-                        ri += 1;
-                        (o.scalars.clone(), (ri - 1) as u32, maps[ri - 1].as_slice())
-                    })
-                    .collect(),
-            );
-        }
-        let mut groups = groups;
-        result.scalars = merge_scalars(&mut groups, &parts);
-        let mut files: Vec<Option<FileReport>> = vec![None; self.next_file as usize];
-        let outs = groups.into_iter().flat_map(|g| g.runs);
-        for (ri, mut o) in outs.enumerate() {
-            let map = &maps[ri];
-            for it in &mut o.items {
-                it.tag = map[it.tag as usize];
-            }
-            result.items.append(&mut o.items);
-            result
-                .purges
-                .extend(o.purges.iter().map(|&(tag, step)| Purge {
-                    run: ri as u32,
-                    tag: map[tag as usize],
-                    step,
-                }));
-            for (gi, rep) in o.reports {
-                files[gi as usize] = Some(rep);
-            }
-            let run = &self.runs[ri];
-            for (l, slot) in run.tags.slots.iter().enumerate() {
-                result.tag_info.push(TagInfo {
-                    run: ri as u32,
-                    tag: map[l],
-                    plugin: slot.plugin.clone(),
-                    counts: o.counts.get(l).copied().unwrap_or_default(),
-                });
-            }
-        }
-        result.runs = self.runs.iter().map(|r| r.name.clone()).collect();
-        result.has_graph = self.runs.iter().map(|r| r.has_graph).collect();
-        result.run_metadata = self.runs.iter().map(|r| r.run_metadata.clone()).collect();
-        result.hparams = self.runs.iter().map(|r| r.hparams.clone()).collect();
-        // Files not read this time still get an entry (their path, no records).
-        let mut all_files: Vec<FileReport> = Vec::with_capacity(files.len());
-        let mut paths: Vec<(u32, PathBuf, u32, u64)> = Vec::new();
-        for r in &self.runs {
-            for f in &r.files {
-                paths.push((f.global, f.path.clone(), r.global, f.offset));
-            }
-        }
-        paths.sort_by_key(|p| p.0);
-        for (gi, path, run, offset) in paths {
-            all_files.push(files[gi as usize].take().unwrap_or(FileReport {
-                run,
-                path,
-                start_offset: offset,
-                end_offset: offset,
-                ..Default::default()
-            }));
-        }
-        result.files = all_files;
-        result.tags = self.tags.clone();
-        result
     }
 }
 

@@ -1,3 +1,5 @@
+use prost::Message;
+
 use super::*;
 use crate::format::plugins;
 use crate::format::record::{encode_record, HEADER_LEN};
