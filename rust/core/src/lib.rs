@@ -1,12 +1,13 @@
 //! ferroboard-core: TensorBoard event files from Rust, with no Python involved.
 //!
-//! * [`format`](mod@format): the file format: masked CRC32C, TFRecord framing, every plugin name, the
-//!   plugin -> kind rule and TensorFlow's tensor layouts. Depends on the protos only.
+//! * [`format`](mod@format): the file format: masked CRC32C, TFRecord framing, every plugin
+//!   name, the plugin -> kind rule and TensorFlow's tensor layouts. Depends on the protos only.
 //! * [`dtype`]: element types beyond Rust's own: float16 and bfloat16 read in place.
 //! * [`summary`]: building the events torch's `SummaryWriter` writes: step, wall time, header,
 //!   scalars, text, histograms (numpy's exact bucketing), PR curves (as TensorBoard computes
 //!   them).
-//! * `codec` (to come): PNG, GIF and WAV encoding for images, videos and audio.
+//! * `codec` (arrives from another branch): decoding the PNG, GIF and WAV media of image and
+//!   audio summaries as TensorFlow's decoders return them.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
 //! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a

@@ -203,8 +203,9 @@ pub struct ReadOutput {
     pub run_metadata: Vec<Vec<String>>,
     /// hparams plugin data per run (default when none).
     pub hparams: Vec<RunHParams>,
-    /// With [`ReadOptions::purge_restarts`](super::ReadOptions::purge_restarts), in incremental reading: records returned by
-    /// earlier polls that a restart in this one supersedes.
+    /// With [`ReadOptions::purge_restarts`](super::ReadOptions::purge_restarts), in
+    /// incremental reading: records returned by earlier polls that a restart in this one
+    /// supersedes.
     pub purges: Vec<Purge>,
 }
 

@@ -5,7 +5,8 @@
 //! handed to it there waits forever (a `multiprocessing` worker forked after the parent read
 //! a logdir would hang on its first read). [`install`] runs work on a pool that belongs to the
 //! current fork generation ([`crate::runtime::fork::generation`]) and builds a fresh one the
-//! first time it is needed in a child; the parent's copy is left alone (its threads do not exist there).
+//! first time it is needed in a child; the parent's copy is left alone (its threads do not
+//! exist there).
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
