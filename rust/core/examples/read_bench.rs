@@ -2,8 +2,8 @@
 use std::fs::File;
 use std::time::Instant;
 
+use ferroboard_core::format::record::{ReadOutcome, RecordReader};
 use ferroboard_core::reader::{self, decode, Kind, KindSet, ReadOptions};
-use ferroboard_core::record::{ReadOutcome, RecordReader};
 
 fn main() {
     let path = std::env::args().nth(1).expect("PATH");

@@ -1,29 +1,29 @@
 //! ferroboard-core: TensorBoard event files from Rust, with no Python involved.
 //!
-//! * [`crc`]: the masked CRC32C that guards every record.
-//! * [`record`]: TFRecord framing and a resumable, chunk-fed record parser.
-//! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
-//! * [`event`]: building the events torch's `SummaryWriter` writes.
-//! * [`writer`]: a background writer that owns event files and keeps every append in order.
-//! * [`fork`]: telling a forked child's copy of an object from the original.
-//! * [`parallel`]: the thread pool for data-parallel work, rebuilt in a forked child.
-//! * [`histogram`]: histogram bucketing with numpy's exact semantics (TensorBoard's default
-//!   edges by table lookup, numpy's equal-width rules, explicit edges), torch's layout.
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`format`](mod@format): the file format: masked CRC32C, TFRecord framing, every plugin
+//!   name, the plugin -> kind rule and TensorFlow's tensor layouts. Depends on the protos only.
+//! * [`dtype`]: element types beyond Rust's own: float16 and bfloat16 read in place.
+//! * [`summary`]: building the events torch's `SummaryWriter` writes: step, wall time, header,
+//!   scalars, text, histograms (numpy's exact bucketing), PR curves (as TensorBoard computes
+//!   them).
 //! * [`codec`]: decoding the PNG, GIF and WAV media of image and audio summaries into arrays
 //!   as TensorFlow's decoders return them.
-//! * [`half`]: float16 and bfloat16 bit patterns, read in place.
+//! * [`writer`]: a background writer that owns event files and keeps every append in order.
+//! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
+//! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
+//!   forked child.
+//! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
 //!
 //! ```no_run
-//! use ferroboard_core::event::{self, Step, WallTime};
+//! use ferroboard_core::summary::{self, Step, WallTime};
 //! use ferroboard_core::writer::{EventWriter, WriterOptions};
 //! use prost::Message;
 //!
 //! let writer = EventWriter::spawn(WriterOptions::default())?;
 //! let (file, _path) = writer.create_file("runs/demo".as_ref(), "")?;
 //! for step in 0..100 {
-//!     let value = event::scalar_simple("loss".into(), 1.0 / (step + 1) as f64);
-//!     let ev = event::summary_event(WallTime::now(), Step(step), vec![value]);
+//!     let value = summary::scalar_simple("loss".into(), 1.0 / (step + 1) as f64);
+//!     let ev = summary::summary_event(WallTime::now(), Step(step), vec![value]);
 //!     writer.append(file, &ev.encode_to_vec())?;
 //! }
 //! writer.close()?;
@@ -32,18 +32,14 @@
 #![warn(missing_docs)]
 
 pub mod codec;
-pub mod crc;
-pub mod event;
-pub mod fork;
-pub mod half;
-pub mod histogram;
-pub mod parallel;
-pub mod pr_curve;
+pub mod dtype;
+pub mod format;
 pub mod proto;
 pub mod reader;
-pub mod record;
+pub(crate) mod runtime;
+pub mod summary;
 pub mod writer;
 
-pub use crc::MaskedCrc;
-pub use event::{Step, WallTime};
+pub use format::crc::MaskedCrc;
+pub use summary::{Step, WallTime};
 pub use writer::{EventWriter, FileId, WriteError, WriterOptions};

@@ -44,9 +44,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
-use crate::event::{self, WallTime};
-use crate::fork;
-use crate::record::encode_record;
+use crate::format::record::encode_record;
+use crate::runtime::fork;
+use crate::summary::{self, WallTime};
 
 /// Tuning of an [`EventWriter`].
 #[derive(Debug, Clone)]
@@ -229,7 +229,7 @@ impl OpenFile {
             }
         };
         let mut header = Vec::new();
-        event::encode_into(&event::file_header(WallTime::now()), &mut header);
+        summary::encode_into(&summary::file_header(WallTime::now()), &mut header);
         let mut framed = Vec::new();
         encode_record(&mut framed, &header);
         if let Err(e) = file.write_all(&framed).and_then(|()| file.flush()) {
@@ -882,8 +882,8 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
-    use crate::record::{ReadOutcome, RecordReader};
     use prost::Message;
 
     fn read_all(path: &Path) -> Vec<Event> {
@@ -896,10 +896,10 @@ mod tests {
     }
 
     fn scalar(step: i64) -> Vec<u8> {
-        let ev = event::summary_event(
+        let ev = summary::summary_event(
             WallTime(1.0),
-            event::Step(step),
-            vec![event::scalar_simple("x".into(), step as f64)],
+            summary::Step(step),
+            vec![summary::scalar_simple("x".into(), step as f64)],
         );
         ev.encode_to_vec()
     }
@@ -1057,8 +1057,8 @@ mod tests {
 #[cfg(test)]
 mod robustness_tests {
     use super::*;
+    use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
-    use crate::record::{ReadOutcome, RecordReader};
     use prost::Message;
 
     fn steps(path: &Path) -> Vec<i64> {
@@ -1071,10 +1071,10 @@ mod robustness_tests {
     }
 
     fn scalar(step: i64) -> Vec<u8> {
-        event::summary_event(
+        summary::summary_event(
             WallTime(1.0),
-            event::Step(step),
-            vec![event::scalar_simple("x".into(), 0.0)],
+            summary::Step(step),
+            vec![summary::scalar_simple("x".into(), 0.0)],
         )
         .encode_to_vec()
     }

@@ -13,10 +13,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use ferroboard_core::event::{self, Step, WallTime};
+use ferroboard_core::format::record::{
+    encode_record, Frame, ReadOutcome, RecordParser, RecordReader,
+};
 use ferroboard_core::proto::{summary, Event, HistogramProto, TensorProto};
 use ferroboard_core::reader::{decode, tensor, ReadOptions};
-use ferroboard_core::record::{encode_record, Frame, ReadOutcome, RecordParser, RecordReader};
+use ferroboard_core::summary::{self as event, Step, WallTime};
 use ferroboard_core::MaskedCrc;
 use proptest::prelude::*;
 use prost::Message;

@@ -9,8 +9,8 @@
 //!
 //! Our framing, CRCs and event encoding must reproduce them exactly.
 
-use ferroboard_core::event::{self, Step, WallTime};
-use ferroboard_core::record::{encode_record, Frame, RecordParser};
+use ferroboard_core::format::record::{encode_record, Frame, RecordParser};
+use ferroboard_core::summary::{self, Step, WallTime};
 use prost::Message;
 
 fn unhex(s: &str) -> Vec<u8> {
@@ -26,10 +26,10 @@ const TORCH_TEXT: &str = "3a000000000000001295eae209000000000000004010042a2d0a2b
 
 #[test]
 fn our_scalar_record_is_torchs_byte_for_byte() {
-    let ev = event::summary_event(
+    let ev = summary::summary_event(
         WallTime(1.0),
         Step(3),
-        vec![event::scalar_simple("loss".into(), 0.5)],
+        vec![summary::scalar_simple("loss".into(), 0.5)],
     );
     let mut framed = Vec::new();
     encode_record(&mut framed, &ev.encode_to_vec());
@@ -38,7 +38,7 @@ fn our_scalar_record_is_torchs_byte_for_byte() {
 
 #[test]
 fn our_text_record_is_torchs_byte_for_byte() {
-    let ev = event::summary_event(WallTime(2.0), Step(4), vec![event::text("note", "hi")]);
+    let ev = summary::summary_event(WallTime(2.0), Step(4), vec![summary::text("note", "hi")]);
     let mut framed = Vec::new();
     encode_record(&mut framed, &ev.encode_to_vec());
     assert_eq!(framed, unhex(TORCH_TEXT));

@@ -11,8 +11,8 @@
 use std::fs::File;
 use std::path::PathBuf;
 
+use ferroboard_core::format::record::{ReadError, ReadOutcome, RecordReader};
 use ferroboard_core::proto::{event::What, summary, DataType, Event, TensorProto};
-use ferroboard_core::record::{ReadError, ReadOutcome, RecordReader};
 use prost::Message;
 use pyo3::exceptions::{PyOSError, PyStopIteration};
 use pyo3::prelude::*;

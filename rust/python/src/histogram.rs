@@ -6,10 +6,10 @@
 //! Arrays are read in place when their memory is contiguous (any order for histograms, C order
 //! for PR curves, which pair labels with predictions); other layouts are gathered first.
 
-use ferroboard_core::event::{self, Step};
-use ferroboard_core::histogram::{self, Bins, Histogram, Sample};
-use ferroboard_core::pr_curve::{Label, PrCurve, Prediction, Weights};
 use ferroboard_core::proto::summary;
+use ferroboard_core::summary::histogram::{self, Bins, Histogram, Sample};
+use ferroboard_core::summary::pr_curve::{Label, PrCurve, Prediction, Weights};
+use ferroboard_core::summary::{self as event, Step};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn};
 use prost::Message;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -124,7 +124,7 @@ fn histogram_raw_event<'py>(
     event_bytes(py, h.to_value(tag.into_owned()), global_step, walltime)
 }
 
-fn pr_error(e: ferroboard_core::pr_curve::PrCurveError) -> PyErr {
+fn pr_error(e: ferroboard_core::summary::pr_curve::PrCurveError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 

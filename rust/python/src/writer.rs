@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ferroboard_core::event::{self, Step, WallTime};
 use ferroboard_core::proto::Event;
+use ferroboard_core::summary::{self, Step, WallTime};
 use ferroboard_core::writer::DeferredPayload;
 use ferroboard_core::{EventWriter, FileId, WriteError, WriterOptions};
 use prost::Message;
@@ -144,8 +144,8 @@ impl NativeWriter {
             .map_err(write_error)?;
         if let Some(step) = st.purge_step.take() {
             let mut buf = Vec::new();
-            for ev in event::purge_events(Step(step), WallTime::now()) {
-                event::encode_into(&ev, &mut buf);
+            for ev in summary::purge_events(Step(step), WallTime::now()) {
+                summary::encode_into(&ev, &mut buf);
                 writer.append(main, &buf).map_err(write_error)?;
             }
         }
@@ -268,7 +268,7 @@ fn append_event(
     event: &Event,
 ) -> Result<(), WriteError> {
     with_scratch(|buf| {
-        event::encode_into(event, buf);
+        summary::encode_into(event, buf);
         append(py, writer, file, buf)
     })
 }
@@ -409,12 +409,12 @@ impl NativeWriter {
         if !truthy(new_style)? {
             // The default encoding: straight into the scratch buffer, nothing allocated.
             return with_scratch(|buf| {
-                event::encode_simple_scalar(buf, wall, Step(step), &tag, v);
+                summary::encode_simple_scalar(buf, wall, Step(step), &tag, v);
                 self.with_file(Self::writer_and_main, |w, f| append(py, w, f, buf))
             });
         }
-        let value = event::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
-        let ev = event::summary_event(wall, Step(step), vec![value]);
+        let value = summary::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
+        let ev = summary::summary_event(wall, Step(step), vec![value]);
         self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
@@ -475,7 +475,7 @@ impl NativeWriter {
                 Ok((w, id))
             };
             with_scratch(|buf| {
-                event::encode_simple_scalar(buf, wall, Step(step), &main_tag_str, value);
+                summary::encode_simple_scalar(buf, wall, Step(step), &main_tag_str, value);
                 self.with_file(pick, |w, f| append(py, w, f, buf))
             })?;
         }
@@ -496,7 +496,7 @@ impl NativeWriter {
         let text = convert::text(text_string, "text_string")?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
-        let ev = event::summary_event(wall, Step(step), vec![event::text(&tag, &text)]);
+        let ev = summary::summary_event(wall, Step(step), vec![summary::text(&tag, &text)]);
         self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
@@ -542,7 +542,7 @@ impl NativeWriter {
         let wall = convert::walltime(walltime, "walltime")?;
         let value = ferroboard_core::proto::summary::Value::decode(value)
             .map_err(|e| PyValueError::new_err(format!("value is not a Summary.Value: {e}")))?;
-        let ev = event::summary_event(wall, Step(step), vec![value]);
+        let ev = summary::summary_event(wall, Step(step), vec![value]);
         Ok(PyBytes::new(py, &ev.encode_to_vec()))
     }
 
@@ -559,7 +559,7 @@ impl NativeWriter {
         let wall = convert::walltime(walltime, "walltime")?;
         let summary = ferroboard_core::proto::Summary::decode(summary)
             .map_err(|e| PyValueError::new_err(format!("summary is not a Summary: {e}")))?;
-        let ev = event::summary_event(wall, Step(step), summary.value);
+        let ev = summary::summary_event(wall, Step(step), summary.value);
         Ok(PyBytes::new(py, &ev.encode_to_vec()))
     }
 

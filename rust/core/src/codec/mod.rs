@@ -12,7 +12,7 @@
 //! bytes actually present for WAV).
 //!
 //! [`decode_images`] and [`decode_wavs`] decode a batch in parallel on the fork-safe pool
-//! ([`crate::parallel`]).
+//! (`runtime::parallel`).
 
 use rayon::prelude::*;
 
@@ -116,7 +116,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<Pixels, CodecError> {
 
 /// Decodes each input with [`decode_image`], in parallel; results in input order.
 pub fn decode_images<B: AsRef<[u8]> + Sync>(items: &[B]) -> Vec<Result<Pixels, CodecError>> {
-    crate::parallel::install(|| {
+    crate::runtime::parallel::install(|| {
         items
             .par_iter()
             .with_min_len(4)
@@ -127,7 +127,7 @@ pub fn decode_images<B: AsRef<[u8]> + Sync>(items: &[B]) -> Vec<Result<Pixels, C
 
 /// Decodes each input with [`wav::decode`], in parallel; results in input order.
 pub fn decode_wavs<B: AsRef<[u8]> + Sync>(items: &[B]) -> Vec<Result<wav::Wave, CodecError>> {
-    crate::parallel::install(|| {
+    crate::runtime::parallel::install(|| {
         items
             .par_iter()
             .with_min_len(4)

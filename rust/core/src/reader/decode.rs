@@ -4,6 +4,8 @@
 //! of `Event`, `Summary.Value` and `SummaryMetadata`, and the fast extraction of a scalar from a
 //! shapeless `TensorProto`. Nothing is allocated per record on the scalar path.
 
+use crate::dtype::half::F16;
+
 /// A malformed protobuf payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("malformed protobuf message")]
@@ -458,32 +460,6 @@ pub enum ScalarEncoding {
     Half = 3,
 }
 
-/// Converts IEEE half-precision bits to f32.
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let mant = u32::from(h & 0x3ff);
-    let bits = if exp == 0 {
-        if mant == 0 {
-            sign
-        } else {
-            // Subnormal: normalize.
-            let mut e = 127 - 15 + 1;
-            let mut m = mant;
-            while m & 0x400 == 0 {
-                m <<= 1;
-                e -= 1;
-            }
-            sign | (e << 23) | ((m & 0x3ff) << 13)
-        }
-    } else if exp == 0x1f {
-        sign | 0x7f80_0000 | (mant << 13)
-    } else {
-        sign | ((exp + 127 - 15) << 23) | (mant << 13)
-    };
-    f32::from_bits(bits)
-}
-
 /// Extracts the value of a rank-0 float, double or half tensor (the scalars plugin's encoding);
 /// `None` for anything else (other dtypes, a shape with dimensions, no value).
 #[inline]
@@ -555,9 +531,9 @@ pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, Wir
         19 => {
             if content.len() == 2 {
                 let bits = u16::from_le_bytes(content.try_into().expect("2"));
-                Some((f64::from(f16_to_f32(bits)), ScalarEncoding::Half))
+                Some((f64::from(F16(bits).to_f32()), ScalarEncoding::Half))
             } else if content.is_empty() {
-                half.map(|h| (f64::from(f16_to_f32(h)), ScalarEncoding::Half))
+                half.map(|h| (f64::from(F16(h).to_f32()), ScalarEncoding::Half))
             } else {
                 None
             }
@@ -569,8 +545,9 @@ pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, Wir
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{self, Step, WallTime};
+    use crate::format::plugins;
     use crate::proto::{summary, DataType, TensorProto};
+    use crate::summary::{self as event, Step, WallTime};
     use prost::Message;
 
     #[test]
@@ -603,7 +580,7 @@ mod tests {
             Some((0.1, ScalarEncoding::Double))
         );
         let (name, content) = plugin_of(vals[1].metadata.unwrap()).unwrap();
-        assert_eq!(name, b"scalars");
+        assert_eq!(name, plugins::SCALARS.as_bytes());
         assert!(content.is_empty());
         let ValueKind::Tensor(t) = vals[2].value else {
             panic!()
@@ -686,6 +663,8 @@ mod tests {
 
     #[test]
     fn half_conversion() {
+        // The reader's half tensors go through the crate's one decoder.
+        let f16_to_f32 = |h: u16| F16(h).to_f32();
         assert_eq!(f16_to_f32(0x3c00), 1.0);
         assert_eq!(f16_to_f32(0xc000), -2.0);
         assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);

@@ -1,14 +1,14 @@
 //! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
 //! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
-//! new. Same policy as [`crate::record::RecordParser`]: an incomplete tail ends the file for
-//! now, a bad payload CRC skips one record, a bad length CRC stops the file.
+//! new. Same policy as [`crate::format::record::RecordParser`]: an incomplete tail ends the
+//! file for now, a bad payload CRC skips one record, a bad length CRC stops the file.
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
 
-use crate::crc::MaskedCrc;
-use crate::record::{FOOTER_LEN, HEADER_LEN};
+use crate::format::crc::MaskedCrc;
+use crate::format::record::{FOOTER_LEN, HEADER_LEN};
 
 /// Bytes asked of the file per read.
 const CHUNK: usize = 1 << 20;
@@ -220,7 +220,7 @@ impl<'b> Framer<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::encode_record;
+    use crate::format::record::encode_record;
     use std::io::{Seek, SeekFrom, Write};
 
     fn collect(path: &std::path::Path, offset: u64) -> (Vec<Vec<u8>>, Vec<u64>, Stop) {

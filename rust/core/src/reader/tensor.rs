@@ -3,7 +3,10 @@
 //! These are the rarer kinds (a handful per step at most), so they own their data; the scalar
 //! path never comes here.
 
-use super::decode::{f16_to_f32, read_varint, Fields, Wire, WireError};
+use super::decode::{read_varint, Fields, Wire, WireError};
+use crate::dtype::half::F16;
+/// A legacy `HistogramProto`, as the writer builds it: one type for both.
+pub use crate::summary::histogram::Histogram;
 
 /// Element storage of a decoded tensor, in the element type numpy uses for its dtype.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +54,7 @@ impl TensorValue {
             .map(|c| match self.numpy_dtype() {
                 "<f4" => f64::from(f32::from_le_bytes(c.try_into().expect("4"))),
                 "<f8" => f64::from_le_bytes(c.try_into().expect("8")),
-                "<f2" => f64::from(f16_to_f32(u16::from_le_bytes(c.try_into().expect("2")))),
+                "<f2" => F16(u16::from_le_bytes(c.try_into().expect("2"))).to_f64(),
                 "<i4" => f64::from(i32::from_le_bytes(c.try_into().expect("4"))),
                 "<i8" => i64::from_le_bytes(c.try_into().expect("8")) as f64,
                 "<u4" => f64::from(u32::from_le_bytes(c.try_into().expect("4"))),
@@ -231,25 +234,6 @@ pub fn decode_tensor(buf: &[u8]) -> Result<TensorValue, WireError> {
     })
 }
 
-/// A legacy `HistogramProto`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Histogram {
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Number of values.
-    pub num: f64,
-    /// Their sum.
-    pub sum: f64,
-    /// Sum of their squares.
-    pub sum_squares: f64,
-    /// Right edges of the buckets.
-    pub bucket_limit: Vec<f64>,
-    /// Counts of the buckets.
-    pub bucket: Vec<f64>,
-}
-
 fn push_doubles(w: Wire<'_>, out: &mut Vec<f64>) {
     match w {
         Wire::Fixed64(v) => out.push(f64::from_bits(v)),
@@ -344,8 +328,8 @@ pub fn decode_audio(buf: &[u8]) -> Result<Audio, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::shape;
     use crate::proto::{DataType, HistogramProto, TensorProto};
+    use crate::summary::shape;
     use prost::Message;
 
     #[test]

@@ -1,7 +1,10 @@
+use prost::Message;
+
 use super::*;
-use crate::event::{self, Step, WallTime};
+use crate::format::plugins;
+use crate::format::record::{encode_record, HEADER_LEN};
 use crate::proto::{summary, DataType, Event, HistogramProto, TensorProto};
-use crate::record::{encode_record, HEADER_LEN};
+use crate::summary::{self as event, Step, WallTime};
 use std::fs;
 
 fn frame(events: &[Event]) -> Vec<u8> {
@@ -215,7 +218,7 @@ fn other_kinds() {
             event::value("h".into(), None, summary::value::Value::Histo(histo)),
             event::value(
                 "pr".into(),
-                Some(event::plugin_metadata("pr_curves", vec![])),
+                Some(event::plugin_metadata(plugins::PR_CURVES, vec![])),
                 summary::value::Value::Tensor(pr),
             ),
             event::value(
@@ -293,8 +296,8 @@ fn hparams_in_metadata_of_an_empty_value() {
     }
     .encode_to_vec();
     let v = summary::Value {
-        tag: "_hparams_/session_start_info".into(),
-        metadata: Some(event::plugin_metadata("hparams", content)),
+        tag: plugins::HPARAMS_SESSION_START_TAG.into(),
+        metadata: Some(event::plugin_metadata(plugins::HPARAMS, content)),
         ..Default::default()
     };
     let d = tempfile::tempdir().unwrap();
@@ -321,10 +324,10 @@ fn hparams_in_metadata_of_an_empty_value() {
 /// must hand them to the general one).
 #[test]
 fn plain_records_of_an_hparams_tag_are_not_scalars() {
-    let tag = "_hparams_/session_start_info";
+    let tag = plugins::HPARAMS_SESSION_START_TAG;
     let first = summary::Value {
         tag: tag.into(),
-        metadata: Some(event::plugin_metadata("hparams", Vec::new())),
+        metadata: Some(event::plugin_metadata(plugins::HPARAMS, Vec::new())),
         ..Default::default()
     };
     let mut evs = vec![

@@ -87,11 +87,11 @@ macro_rules! dispatch {
                 let data = $crate::convert::arrays::elements(&ro, $any_order);
                 break 'found match $enc {
                     $crate::convert::arrays::Encoding::Float16 => {
-                        let $slice: &[::ferroboard_core::half::F16] = $crate::convert::arrays::bits_as(&data);
+                        let $slice: &[::ferroboard_core::dtype::half::F16] = $crate::convert::arrays::bits_as(&data);
                         $body
                     }
                     $crate::convert::arrays::Encoding::BFloat16 => {
-                        let $slice: &[::ferroboard_core::half::BF16] = $crate::convert::arrays::bits_as(&data);
+                        let $slice: &[::ferroboard_core::dtype::half::BF16] = $crate::convert::arrays::bits_as(&data);
                         $body
                     }
                     $crate::convert::arrays::Encoding::Plain => {

@@ -17,7 +17,7 @@
 //! [`MAX_THRESHOLDS`] is kept (TensorBoard's own summary defaults to 201).
 //!
 //! ```
-//! use ferroboard_core::pr_curve::{PrCurve, Weights};
+//! use ferroboard_core::summary::pr_curve::{PrCurve, Weights};
 //!
 //! let c = PrCurve::compute(&[true, false, true], &[0.9f32, 0.2, 0.6], Weights::Unit, 3)?;
 //! assert_eq!(c.true_positives, vec![2.0, 2.0, 0.0]);
@@ -25,7 +25,7 @@
 //! assert_eq!(c.precision, vec![2.0 / 3.0, 1.0, 0.0]);
 //! let value = c.to_value("eval/pr".into()); // the summary value torch writes
 //! assert_eq!(value.tag, "eval/pr");
-//! # Ok::<(), ferroboard_core::pr_curve::PrCurveError>(())
+//! # Ok::<(), ferroboard_core::summary::pr_curve::PrCurveError>(())
 //! ```
 
 use std::fmt;
@@ -33,8 +33,8 @@ use std::fmt;
 use prost::Message;
 use rayon::prelude::*;
 
-use crate::event;
-use crate::half::{BF16, F16};
+use crate::dtype::half::{BF16, F16};
+use crate::format::plugins::{self, PR_CURVE_ROWS};
 use crate::proto::{summary, DataType, PrCurvePluginData, TensorProto};
 
 /// The most thresholds a curve may have: bucket indices stay exact in `float32`.
@@ -527,7 +527,7 @@ fn unweighted<L: Label, P: Prediction>(
     } else {
         PARALLEL_THRESHOLD.max(labels.len().div_ceil(64))
     };
-    let parts: Vec<Result<Counts, usize>> = crate::parallel::install(|| {
+    let parts: Vec<Result<Counts, usize>> = crate::runtime::parallel::install(|| {
         labels
             .par_chunks(stretch)
             .zip(predictions.par_chunks(stretch))
@@ -701,7 +701,7 @@ impl PrCurve {
         num_thresholds: usize,
     ) -> Result<PrCurve, PrCurveError> {
         check_thresholds(num_thresholds)?;
-        let rows: [(&str, &Vec<f64>, bool); 6] = [
+        let rows: [(&str, &Vec<f64>, bool); PR_CURVE_ROWS] = [
             ("true_positive_counts", &true_positives, false),
             ("false_positive_counts", &false_positives, false),
             ("true_negative_counts", &true_negatives, false),
@@ -751,7 +751,7 @@ impl PrCurve {
     /// The `[6, num_thresholds]` `DT_FLOAT` tensor (rows TP, FP, TN, FN, precision, recall).
     pub fn to_tensor(&self) -> TensorProto {
         let n = self.num_thresholds();
-        let mut float_val = Vec::with_capacity(6 * n);
+        let mut float_val = Vec::with_capacity(PR_CURVE_ROWS * n);
         for row in [
             &self.true_positives,
             &self.false_positives,
@@ -764,7 +764,7 @@ impl PrCurve {
         }
         TensorProto {
             dtype: DataType::DtFloat as i32,
-            tensor_shape: Some(event::shape(&[6, n as i64])),
+            tensor_shape: Some(super::shape(&[PR_CURVE_ROWS as i64, n as i64])),
             float_val,
             ..Default::default()
         }
@@ -778,9 +778,9 @@ impl PrCurve {
             num_thresholds: self.num_thresholds() as u32,
         }
         .encode_to_vec();
-        event::value(
+        super::value(
             tag,
-            Some(event::plugin_metadata("pr_curves", content)),
+            Some(super::plugin_metadata(plugins::PR_CURVES, content)),
             summary::value::Value::Tensor(self.to_tensor()),
         )
     }

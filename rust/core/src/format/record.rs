@@ -17,7 +17,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::crc::MaskedCrc;
+use crate::format::crc::MaskedCrc;
 
 /// Bytes before the payload: the length and its masked CRC.
 pub const HEADER_LEN: usize = 12;

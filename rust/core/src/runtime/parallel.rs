@@ -4,12 +4,13 @@
 //! A child process inherits a copy of rayon's global pool but none of its threads, so work
 //! handed to it there waits forever (a `multiprocessing` worker forked after the parent read
 //! a logdir would hang on its first read). [`install`] runs work on a pool that belongs to the
-//! current fork generation ([`crate::fork::generation`]) and builds a fresh one the first time
-//! it is needed in a child; the parent's copy is left alone (its threads do not exist there).
+//! current fork generation ([`crate::runtime::fork::generation`]) and builds a fresh one the
+//! first time it is needed in a child; the parent's copy is left alone (its threads do not
+//! exist there).
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::fork;
+use crate::runtime::fork;
 
 /// A pool and the fork generation that built it.
 struct Entry {

@@ -39,21 +39,20 @@
 //! that marks the left edge of the occupied range.
 //!
 //! ```
-//! use ferroboard_core::histogram::{histogram, Bins};
+//! use ferroboard_core::summary::histogram::{histogram, Bins};
 //!
 //! let h = histogram(&[0.5f32, 1.5, f32::NAN, -2.0], Bins::Default, None)?;
 //! assert_eq!((h.num, h.min, h.max, h.sum), (3.0, -2.0, 1.5, 0.0));
 //! assert_eq!(h.bucket.iter().sum::<f64>(), 3.0);
 //! let e = histogram(&[1.0f64, 2.0, 3.0], Bins::Edges(&[0.0, 2.0, 4.0]), None)?;
 //! assert_eq!((e.bucket_limit, e.bucket), (vec![0.0, 2.0, 4.0], vec![0.0, 1.0, 2.0]));
-//! # Ok::<(), ferroboard_core::histogram::HistogramError>(())
+//! # Ok::<(), ferroboard_core::summary::histogram::HistogramError>(())
 //! ```
 
 use std::fmt;
 use std::sync::LazyLock;
 
-use crate::event;
-use crate::half::{BF16, F16};
+use crate::dtype::half::{BF16, F16};
 use crate::proto::{summary, HistogramProto};
 
 /// Number of TensorBoard default edges (774 negative, 0, 774 positive).
@@ -76,7 +75,7 @@ const CELL_MANTISSA_BITS: u32 = 4;
 const CELL_SHIFT: u32 = 52 - CELL_MANTISSA_BITS;
 
 /// Inputs at least this long are split across rayon's threads.
-pub const PARALLEL_THRESHOLD: usize = 1 << 16;
+pub(crate) const PARALLEL_THRESHOLD: usize = 1 << 16;
 
 /// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
 /// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
@@ -451,8 +450,10 @@ impl std::error::Error for HistogramError {}
 
 /// A histogram in TensorBoard's legacy layout (`HistogramProto`): bucket `i` holds
 /// `bucket[i]` values and ends at `bucket_limit[i]`; the first bucket is the empty one marking
-/// the left edge of the occupied range, as torch writes it.
-#[derive(Clone, Debug, PartialEq)]
+/// the left edge of the occupied range, as torch writes it. The reader decodes every
+/// `HistogramProto` into this type too ([`crate::reader::tensor::decode_histogram`]), with the
+/// fields as the file holds them, unchecked.
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Histogram {
     /// Smallest value.
     pub min: f64,
@@ -568,7 +569,7 @@ impl Histogram {
 
     /// The summary value torch's `add_histogram` writes: `tag` and a legacy `histo`.
     pub fn to_value(&self, tag: String) -> summary::Value {
-        event::value(tag, None, summary::value::Value::Histo(self.to_proto()))
+        super::value(tag, None, summary::value::Value::Histo(self.to_proto()))
     }
 }
 
@@ -1050,7 +1051,7 @@ fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     let mut p = if values.len() < PARALLEL_THRESHOLD {
         scan(values, slots, &bin_of)
     } else {
-        crate::parallel::install(|| {
+        crate::runtime::parallel::install(|| {
             let stretch = values.len() / (4 * rayon::current_num_threads());
             let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
             scan_tree(values, slots, &bin_of, split_from)
@@ -1213,7 +1214,7 @@ pub fn histogram<T: Sample>(
 
 /// The merge factor for `n` bins and at most `max_bins` (torch uses `n / max_bins`, which can
 /// leave more than `max_bins` bins; rounding up never does).
-pub fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
+pub(crate) fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
     match max_bins {
         Some(m) if m > 0 && n > m => n.div_ceil(m),
         _ => 1,
@@ -1224,7 +1225,7 @@ pub fn merge_factor(n: usize, max_bins: Option<usize>) -> usize {
 /// the occupied range preceded by one empty bucket (the bin left of it, or a zero-count bucket
 /// ending at the first edge when the first bin is occupied). `None` when no bin is occupied.
 /// Returns (bucket limits, bucket counts).
-pub fn layout(
+pub(crate) fn layout(
     counts: &[u64],
     edges: &[f64],
     max_bins: Option<usize>,
