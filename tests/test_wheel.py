@@ -208,10 +208,9 @@ def test_wheel_is_manylinux_compliant_by_auditwheel(wheel):
     assert m.group(1) in wheel.name
 
 
-@pytest.mark.parametrize("python", interpreters())
-def test_wheel_installs_with_only_numpy(wheel, wheelhouse, tmp_path, python):
-    assert Path(python).exists(), f"FERROBOARD_WHEEL_PYTHONS: {python} not found"
-    venv_python = fresh_venv(tmp_path, python)
+def install_offline(venv_python: Path, wheelhouse: Path, target: Path, env: dict[str, str]) -> None:
+    """``pip install`` of ``target`` (a wheel or an sdist) into the venv of ``venv_python``,
+    from ``wheelhouse`` only (its numpy, and maturin for an sdist): no package index."""
     run(
         [
             str(venv_python),
@@ -222,10 +221,17 @@ def test_wheel_installs_with_only_numpy(wheel, wheelhouse, tmp_path, python):
             "--no-index",
             "--find-links",
             str(wheelhouse),
-            str(wheel),
+            str(target),
         ],
-        env=clean_env(),
+        env=env,
     )
+
+
+@pytest.mark.parametrize("python", interpreters())
+def test_wheel_installs_with_only_numpy(wheel, wheelhouse, tmp_path, python):
+    assert Path(python).exists(), f"FERROBOARD_WHEEL_PYTHONS: {python} not found"
+    venv_python = fresh_venv(tmp_path, python)
+    install_offline(venv_python, wheelhouse, wheel, clean_env())
     check_installed(venv_python, tmp_path)
 
 
@@ -250,19 +256,6 @@ def test_sdist_builds_from_source_and_installs(sdist, wheelhouse, tmp_path):
     if os.environ.get("FERROBOARD_WHEEL_CARGO_TARGET"):
         extra["CARGO_TARGET_DIR"] = os.environ["FERROBOARD_WHEEL_CARGO_TARGET"]
     start = time.monotonic()
-    run(
-        [
-            str(venv_python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-index",
-            "--find-links",
-            str(wheelhouse),
-            str(sdist),
-        ],
-        env=clean_env(**extra),
-    )
+    install_offline(venv_python, wheelhouse, sdist, clean_env(**extra))
     print(f"\nsdist build and install: {time.monotonic() - start:.0f} s")
     check_installed(venv_python, tmp_path)
