@@ -7,6 +7,7 @@ regression corpus raise nothing but ``OSError`` / ``ValueError`` (``CorruptRecor
 from __future__ import annotations
 
 import os
+import resource
 import struct
 import subprocess
 import sys
@@ -172,6 +173,11 @@ def test_atheris_short_campaign(tmp_path: Path, robust_report) -> None:
         if p.suffix != ".md":
             (corpus / p.name).write_bytes(p.read_bytes())
     seconds = int(os.environ.get("FERROBOARD_ATHERIS_SECONDS", "15"))
+    # libFuzzer's memory limit reads the child's peak RSS, which Linux carries over from this
+    # process across fork and exec: with torch and the suite loaded, that peak alone can pass
+    # libFuzzer's default 2 GiB. The limit is this process's peak plus those 2 GiB, so the
+    # fuzzed reader still has exactly the default headroom.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     proc = subprocess.run(
         [
             sys.executable,
@@ -179,6 +185,7 @@ def test_atheris_short_campaign(tmp_path: Path, robust_report) -> None:
             f"-max_total_time={seconds}",
             "-seed=20261201",  # the same inputs in the same order every run (libFuzzer's is random)
             "-max_len=8192",
+            f"-rss_limit_mb={peak_mb + 2048}",
             f"-artifact_prefix={tmp_path}/",
             str(corpus),
         ],
