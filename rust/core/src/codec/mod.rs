@@ -1,4 +1,5 @@
-//! Decoding the media that summaries carry: PNG and GIF images, WAV audio.
+//! The media that summaries carry: PNG and GIF images, WAV audio (decoding for the reader;
+//! encoding for the writer, starting with [`png::encode`]).
 //!
 //! The arrays come out as TensorFlow's `tf.image.decode_image` and `tf.audio.decode_wav`
 //! return them (what `tbparse` shows): images as `uint8` `(H, W, C)` with `C` always present
