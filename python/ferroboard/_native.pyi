@@ -15,6 +15,13 @@ def set_converters(
 ) -> None: ...
 def _interpreter_exiting() -> None: ...
 
+class PendingEvent:
+    """An event encoded later, on the writer thread (media summaries build these)."""
+
+    def resolve(self) -> bytes:
+        """Encodes now, on this thread, and returns the serialized event (once)."""
+        ...
+
 class NativeWriter:
     def __new__(cls, *_args: Any, **_kwargs: Any) -> NativeWriter: ...
     def _configure(
@@ -61,6 +68,9 @@ class NativeWriter:
     def _open(self) -> None:
         """Opens a closed writer again (a new event file), as torch's ``_get_file_writer()``;
         does nothing while it is open."""
+        ...
+    def _write_pending(self, pending: PendingEvent) -> None:
+        """Appends ``pending`` to the main event file, in order; it is encoded on the writer thread."""
         ...
     def _write_deferred(self, producer: Callable[[], bytes]) -> None: ...
     @staticmethod

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod pending;
 mod reader;
 mod writer;
 
@@ -23,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     events::register(m)?;
     histogram::register(m)?;
+    pending::register(m)?;
     reader::register(m)?;
     Ok(())
 }

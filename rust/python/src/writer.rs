@@ -31,6 +31,7 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
 use crate::convert;
 use crate::errors::write_error;
+use crate::pending::PendingEvent;
 
 /// Payloads at least this large are framed with the GIL released.
 const LARGE_PAYLOAD: usize = 64 * 1024;
@@ -525,6 +526,20 @@ impl NativeWriter {
             let item = Box::new(PyDeferred(producer.clone_ref(py)));
             // A full queue makes this wait for the background thread, which may need the GIL.
             py.detach(|| w.append_deferred(f, item))
+        })
+    }
+
+    /// Appends a `PendingEvent` (built by a media summary's binding function) to the main event
+    /// file: it keeps its place in the order and is encoded on the writer thread.
+    fn _write_pending(&self, py: Python<'_>, pending: &PendingEvent) -> PyResult<()> {
+        let item = pending.take()?;
+        let mut item = Some(item);
+        self.with_file(Self::writer_and_main, |w, f| match item.take() {
+            Some(item) => py.detach(|| w.append_deferred(f, item)),
+            // A retry after a concurrent close: the closure went with the closed writer.
+            None => Err(WriteError::Deferred(
+                "the writer was closed by another thread while this value was written".into(),
+            )),
         })
     }
 
