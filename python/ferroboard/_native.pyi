@@ -11,8 +11,14 @@ from .reader._contract import NativeReadOutput
 __version__: str
 
 def set_converters(
-    scalar: Callable[[Any, str], float], step: Callable[[Any, str], int]
-) -> None: ...
+    scalar: Callable[[Any, str], float],
+    step: Callable[[Any, str], int],
+    scalar_or_later: Callable[[Any, str], Any],
+) -> None:
+    """Registers the converters of values the native code does not read itself;
+    ``scalar_or_later`` may return a callable that produces the float on the writer thread."""
+    ...
+
 def _interpreter_exiting() -> None: ...
 
 class PendingEvent:
@@ -113,6 +119,23 @@ def histogram_event(
     walltime: Optional[float] = None,
     encoding: Optional[str] = None,
 ) -> bytes: ...
+def histogram_counts_pending(
+    tag: str,
+    producer: Callable[[], Any],
+    edges: Optional[list[float]] = None,
+    max_bins: Optional[int] = None,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent:
+    """The histogram event for counts a device is still producing: ``producer()``, called on
+    the writer thread, returns ``[min, max, num, sum, sum_squares, counts...]``, one count per
+    bin of ``edges`` (``None``: the default edges)."""
+    ...
+
+def default_histogram_edges() -> Any:
+    """TensorBoard's default histogram edges as a float64 numpy array."""
+    ...
+
 def histogram_raw_event(
     tag: str,
     min: float,

@@ -22,6 +22,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import device
+
 # ---------------------------------------------------------------- torch, and messages
 
 
@@ -29,6 +31,16 @@ def is_tensor(value: Any) -> bool:
     """Whether ``value`` is a torch tensor (never imports torch)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.Tensor)
+
+
+def is_foreign_array(value: Any) -> bool:
+    """Whether ``value`` is an array of another library reachable through DLPack (JAX, CuPy,
+    TensorFlow, ...): it has ``__dlpack__`` and is neither a torch tensor nor a numpy value."""
+    return (
+        hasattr(value, "__dlpack__")
+        and not isinstance(value, (np.ndarray, np.generic))
+        and not is_tensor(value)
+    )
 
 
 def describe(value: Any) -> str:
@@ -70,10 +82,27 @@ def scalar(value: Any, name: str) -> float:
         return float(arr.reshape(()).item())
     if isinstance(value, numbers.Real):
         return float(value)
+    if is_foreign_array(value):
+        return scalar(from_dlpack(value, name), name)
     raise TypeError(
         f"{name} must be a real number (int, float, a numpy scalar or one-element array, "
         f"or a one-element torch tensor), got {describe(value)}"
     )
+
+
+def scalar_or_later(value: Any, name: str) -> Any:
+    """``scalar(value, name)``, except for a tensor on a device (see ``device``): its value is
+    staged for the writer thread and a ``device.Staged`` (a callable returning the float) comes
+    back, with no wait here."""
+    if is_foreign_array(value):
+        value = from_dlpack(value, name)
+    if device.handles(value):
+        if value.numel() != 1:
+            raise ValueError(f"{name} must have exactly one element, got a {describe(value)}")
+        if value.is_complex():
+            raise TypeError(f"{name} must be real, got a {describe(value)}")
+        return device.scalar(value)
+    return scalar(value, name)
 
 
 def step(value: Any, name: str) -> int:
@@ -151,6 +180,8 @@ def to_numpy(value: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
         arr = value if type(value) is np.ndarray else np.asarray(value)
     elif isinstance(value, (str, bytes, bytearray)):
         raise TypeError(f"{name}: expected an array of real numbers, got {type(value).__name__}")
+    elif is_foreign_array(value) and not hasattr(value, "__array_interface__"):
+        return to_numpy(from_dlpack(value, name), name)
     else:
         try:
             arr = np.asarray(value)
@@ -169,6 +200,27 @@ def to_numpy(value: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
     if arr.dtype == np.float16:
         return arr.view(np.uint16), "float16"
     return arr, None
+
+
+def from_dlpack(value: Any, name: str) -> Any:
+    """An object exposing ``__dlpack__`` (JAX, CuPy, TensorFlow, ...) as a numpy array when its
+    memory is on the host, else as a torch tensor on its device (torch then needed)."""
+    try:
+        return np.from_dlpack(value)
+    except (BufferError, RuntimeError, TypeError, ValueError) as host_error:
+        try:
+            import torch.utils.dlpack
+        except ImportError:
+            raise TypeError(
+                f"{name}: a {type(value).__name__} whose memory numpy cannot read "
+                f"({host_error}); install torch to log device arrays"
+            ) from host_error
+        try:
+            return torch.utils.dlpack.from_dlpack(value)
+        except (BufferError, RuntimeError, TypeError, ValueError) as e:
+            raise TypeError(
+                f"{name}: cannot read a {type(value).__name__} through DLPack ({e})"
+            ) from e
 
 
 def _native_layout(arr: np.ndarray) -> np.ndarray:

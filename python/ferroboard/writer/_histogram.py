@@ -39,8 +39,17 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from .. import _inputs
-from .._inputs import plain
-from .._native import histogram_event, histogram_raw_event
+from .._inputs import device, plain
+from .._native import (
+    PendingEvent,
+    default_histogram_edges,
+    histogram_counts_pending,
+    histogram_event,
+    histogram_raw_event,
+)
+
+#: TensorBoard's default edges, as the core counts with them (for device histograms).
+_DEFAULT_EDGES: np.ndarray = default_histogram_edges()
 
 #: numpy's named bin rules, accepted by ``add_histogram(bins=...)``.
 NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
@@ -110,6 +119,8 @@ class HistogramMethods:
 
         def _write_event(self, payload: bytes) -> None: ...  # NativeWriter's
 
+        def _write_pending(self, pending: PendingEvent) -> None: ...  # NativeWriter's
+
         default_bins: list[float]  # SummaryWriter's
         _stock_bins: list[float]
 
@@ -143,7 +154,6 @@ class HistogramMethods:
                 the edges; ``bins`` or ``max_bins`` is invalid.
             TypeError: an argument has an unsupported type.
         """
-        arr, enc = _inputs.histogram_values(values)
         if max_bins is not None:
             max_bins = _inputs.int_arg(max_bins, "max_bins", 1)
         if isinstance(bins, str) and bins == "tensorflow":
@@ -151,6 +161,13 @@ class HistogramMethods:
             custom = getattr(self, "default_bins", None)
             if custom is not None and custom is not getattr(self, "_stock_bins", custom):
                 bins = custom
+        if _inputs.is_foreign_array(values):
+            values = _inputs.from_dlpack(values, "values")  # a device array stays on its device
+        if device.handles(values) and self._device_histogram(
+            tag, values, global_step, bins, walltime, max_bins
+        ):
+            return
+        arr, enc = _inputs.histogram_values(values)
         if isinstance(bins, str):
             if bins == "tensorflow":
                 payload = histogram_event(
@@ -178,6 +195,38 @@ class HistogramMethods:
             uniform = False
         payload = histogram_event(tag, arr, edges, uniform, max_bins, global_step, walltime, enc)
         self._write_event(payload)
+
+    def _device_histogram(
+        self,
+        tag: str,
+        values: Any,
+        global_step: Any,
+        bins: Any,
+        walltime: Any,
+        max_bins: Optional[int],
+    ) -> bool:
+        """A device tensor's histogram counted on its device and written when its copy lands
+        (see ``_inputs/device.py``); ``False`` for bins that depend on the values (numpy's
+        rules, a bin count), which take the host path."""
+        if isinstance(bins, str) and bins == "tensorflow":
+            edges = None
+        elif isinstance(bins, (str, numbers.Integral)) or bins is None:
+            return False
+        else:
+            edges = _inputs.float_vector(bins, "bins")
+        if values.is_complex():
+            raise TypeError(f"values: expected real numbers, got a {_inputs.describe(values)}")
+        if values.numel() == 0:
+            raise ValueError("values: expected at least one value, got none")
+        host_edges = _DEFAULT_EDGES if edges is None else np.asarray(edges, dtype=np.float64)
+        # The native call checks every argument first; the device work starts only then.
+        staged: list[device.Staged] = []
+        pending = histogram_counts_pending(
+            tag, lambda: staged[0](), edges, max_bins, global_step, walltime
+        )
+        staged.append(device.histogram(values, host_edges))
+        self._write_pending(pending)
+        return True
 
     def add_histogram_raw(
         self,

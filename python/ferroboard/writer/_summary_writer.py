@@ -25,7 +25,7 @@ from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
 from ._pr_curve import PrCurveMethods
 
-set_converters(_inputs.scalar, _inputs.step)
+set_converters(_inputs.scalar, _inputs.step, _inputs.scalar_or_later)
 
 
 def _reopen(cls: type[SummaryWriter], settings: dict[str, Any]) -> SummaryWriter:

@@ -1,6 +1,6 @@
 //! Histograms and PR curves for `SummaryWriter.add_histogram*` and `add_pr_curve*`.
 //!
-//! Each function takes numpy arrays (which `ferroboard/_inputs.py` makes from whatever the
+//! Each function takes numpy arrays (which `ferroboard/_inputs/` makes from whatever the
 //! caller passed, without copying contiguous data), computes with the GIL released, and
 //! returns the serialized `Event`, which the Python method hands to `NativeWriter._write_event`.
 //! Arrays are read in place when their memory is contiguous (any order for histograms, C order
@@ -18,11 +18,14 @@ use pyo3::types::PyBytes;
 
 use crate::convert;
 use crate::convert::arrays::{dispatch, elements, encoding, readonly, Encoding};
+use crate::pending::{call_on_writer_thread, PendingEvent};
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(histogram_event, m)?)?;
     m.add_function(wrap_pyfunction!(histogram_raw_event, m)?)?;
+    m.add_function(wrap_pyfunction!(histogram_counts_pending, m)?)?;
+    m.add_function(wrap_pyfunction!(default_histogram_edges, m)?)?;
     m.add_function(wrap_pyfunction!(pr_curve_event, m)?)?;
     m.add_function(wrap_pyfunction!(pr_curve_raw_event, m)?)?;
     Ok(())
@@ -122,6 +125,67 @@ fn histogram_raw_event<'py>(
     )
     .map_err(hist_error)?;
     event_bytes(py, h.to_value(tag.into_owned()), global_step, walltime)
+}
+
+/// TensorBoard's default histogram edges (`bins="tensorflow"`), as the core counts with them:
+/// what a device must count into for `histogram_counts_pending`.
+#[pyfunction]
+fn default_histogram_edges(py: Python<'_>) -> Bound<'_, numpy::PyArray1<f64>> {
+    numpy::PyArray1::from_slice(py, histogram::default_edges())
+}
+
+/// The `add_histogram` event for counts a device is still producing: `producer()`, called on
+/// the writer thread, returns a float64 array `[min, max, num, sum, sum_squares, counts...]`
+/// with one count per bin of `edges` (`None`: the default edges), counted as
+/// `histogram::histogram_from_counts` describes. Step and wall time are taken now.
+#[pyfunction]
+#[pyo3(signature = (tag, producer, edges=None, max_bins=None, global_step=None, walltime=None))]
+fn histogram_counts_pending(
+    tag: &Bound<'_, PyAny>,
+    producer: Py<PyAny>,
+    edges: Option<Vec<f64>>,
+    max_bins: Option<usize>,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PendingEvent> {
+    let tag = convert::tag(tag, "tag")?.into_owned();
+    let step = convert::step(global_step, "global_step")?;
+    let wall = convert::walltime(walltime, "walltime")?;
+    if max_bins == Some(0) {
+        return Err(hist_error(histogram::HistogramError::InvalidMaxBins));
+    }
+    if let Some(e) = &edges {
+        histogram::check_edges(e).map_err(hist_error)?;
+    }
+    Ok(PendingEvent::new(move || {
+        let data = call_on_writer_thread(producer, |out| {
+            out.extract::<Vec<f64>>().map_err(|_| {
+                format!(
+                    "a device histogram resolved to {}, not a float64 array",
+                    convert::type_name(out)
+                )
+            })
+        })?;
+        if data.len() < 6 {
+            return Err(format!(
+                "a device histogram resolved to {} numbers",
+                data.len()
+            ));
+        }
+        let stats = histogram::Stats {
+            min: data[0],
+            max: data[1],
+            num: data[2],
+            sum: data[3],
+            sum_squares: data[4],
+        };
+        // Counts are integers below 2^53 (they count array elements): exact in float64.
+        let counts: Vec<u64> = data[5..].iter().map(|&c| c as u64).collect();
+        let h = histogram::histogram_from_counts(&counts, edges.as_deref(), stats, max_bins)
+            .map_err(|e| format!("values: {e}"))?;
+        let ev = event::summary_event(wall, Step(step), vec![h.to_value(tag)]);
+        Ok(ev.encode_to_vec())
+    }))
 }
 
 fn pr_error(e: ferroboard_core::summary::pr_curve::PrCurveError) -> PyErr {

@@ -10,12 +10,15 @@
 //! A `PendingEvent` is written at most once; `resolve()` runs it on the calling thread instead
 //! (GIL released), for tests and for callers that want the bytes.
 
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use ferroboard_core::writer::DeferredPayload;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+
+use crate::writer::EXITING;
 
 /// An event to be encoded on the writer thread (see the module doc).
 #[pyclass(frozen, module = "ferroboard._native")]
@@ -47,6 +50,26 @@ impl PendingEvent {
             .map_err(PyRuntimeError::new_err)?;
         Ok(PyBytes::new(py, &bytes))
     }
+}
+
+/// Calls `producer()` on the writer thread (attaching to the interpreter) and converts its
+/// result with `extract`; an error message when the interpreter is gone or the call fails.
+pub(crate) fn call_on_writer_thread<T>(
+    producer: Py<PyAny>,
+    extract: impl FnOnce(&Bound<'_, PyAny>) -> Result<T, String>,
+) -> Result<T, String> {
+    if EXITING.load(Ordering::Acquire) {
+        // Dropping a `Py` without the GIL only queues a decref: no attach needed.
+        return Err("the interpreter is exiting; the value was dropped".to_owned());
+    }
+    Python::try_attach(move |py| {
+        let out = producer
+            .call0(py)
+            .map_err(|e| format!("the producer raised {e}"))?;
+        drop(producer);
+        extract(out.bind(py))
+    })
+    .unwrap_or_else(|| Err("the interpreter is not available; the value was dropped".into()))
 }
 
 /// Registers `PendingEvent`.

@@ -29,9 +29,9 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
-use crate::convert;
+use crate::convert::{self, ScalarArg};
 use crate::errors::write_error;
-use crate::pending::PendingEvent;
+use crate::pending::{call_on_writer_thread, PendingEvent};
 
 /// Payloads at least this large are framed with the GIL released.
 const LARGE_PAYLOAD: usize = 64 * 1024;
@@ -82,7 +82,7 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 
 /// Set by `ferroboard`'s exit handler once every writer is closed: from then on the interpreter
 /// may be finalizing, and a background thread must not try to attach to it.
-static EXITING: AtomicBool = AtomicBool::new(false);
+pub(crate) static EXITING: AtomicBool = AtomicBool::new(false);
 
 /// Marks the interpreter as exiting (called by `ferroboard.writer`'s `atexit` handler).
 #[pyfunction]
@@ -98,24 +98,40 @@ struct PyDeferred(Py<PyAny>);
 
 impl DeferredPayload for PyDeferred {
     fn resolve(self: Box<Self>) -> Result<Vec<u8>, String> {
-        if EXITING.load(Ordering::Acquire) {
-            // Dropping a `Py` without the GIL only queues a decref: no attach needed.
-            return Err("the interpreter is exiting; the value was dropped".to_owned());
-        }
-        let producer = self.0;
-        Python::try_attach(move |py| {
-            let out = producer
-                .call0(py)
-                .map_err(|e| format!("the producer raised {e}"))?;
-            drop(producer);
-            out.extract::<Vec<u8>>(py).map_err(|_| {
+        call_on_writer_thread(self.0, |out| {
+            out.extract::<Vec<u8>>().map_err(|_| {
                 format!(
                     "the producer must return bytes (a serialized Event), got {}",
-                    convert::type_name(out.bind(py))
+                    convert::type_name(out)
                 )
             })
         })
-        .unwrap_or_else(|| Err("the interpreter is not available; the value was dropped".into()))
+    }
+}
+
+/// A scalar a device is still producing (`ScalarArg::Later`), as a float on the writer thread.
+fn later_scalar(producer: Py<PyAny>) -> Result<f64, String> {
+    call_on_writer_thread(producer, |out| {
+        out.extract::<f64>().map_err(|_| {
+            format!(
+                "a device scalar resolved to {}, not a float",
+                convert::type_name(out)
+            )
+        })
+    })
+}
+
+/// Appends `item` to `file` through `with_file`'s retries: on a retry after a concurrent
+/// close the closure is gone with the closed writer, which is reported.
+fn deferred_op(
+    item: Box<dyn DeferredPayload>,
+) -> impl FnMut(&EventWriter, FileId) -> Result<(), WriteError> {
+    let mut item = Some(item);
+    move |w, f| match item.take() {
+        Some(item) => w.append_deferred(f, item),
+        None => Err(WriteError::Deferred(
+            "the writer was closed by another thread while this value was written".into(),
+        )),
     }
 }
 
@@ -281,6 +297,30 @@ const MAX_NAME_BYTES: usize = 255;
 /// when it could point outside the log directory (a `..` component; `/` in `main_tag` is
 /// replaced and the path never starts with one), or could not be created (NUL, a component
 /// over 255 bytes). Backslashes are refused too: they are separators on Windows.
+/// The serialized event of one scalar, as `add_scalar` writes it.
+fn scalar_event_bytes(
+    wall: WallTime,
+    step: i64,
+    tag: String,
+    v: f64,
+    new_style: bool,
+    double_precision: bool,
+) -> Vec<u8> {
+    if new_style {
+        let value = summary::scalar_tensor(tag, v, double_precision);
+        let mut buf = Vec::new();
+        summary::encode_into(
+            &summary::summary_event(wall, Step(step), vec![value]),
+            &mut buf,
+        );
+        buf
+    } else {
+        let mut buf = Vec::new();
+        summary::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+        buf
+    }
+}
+
 fn sub_run_dir(main_tag: &str, tag: &str) -> PyResult<String> {
     for (name, s) in [("main_tag", main_tag), ("tag_scalar_dict key", tag)] {
         if s.contains('\0') || s.contains('\\') {
@@ -402,11 +442,28 @@ impl NativeWriter {
         double_precision: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let tag = convert::tag(tag, "tag")?;
-        let v = convert::scalar(scalar_value, "scalar_value")?;
+        let v = convert::scalar_or_later(scalar_value, "scalar_value")?;
         let step = convert::step(global_step, "global_step")?;
         let wall = convert::walltime(walltime, "walltime")?;
         // Any truthy value, as torch tests them with `if` (default False).
         let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
+        let v = match v {
+            ScalarArg::Now(v) => v,
+            ScalarArg::Later(producer) => {
+                // A device value: encoded on the writer thread once its copy has landed.
+                let (tag, new_style, double) = (
+                    tag.into_owned(),
+                    truthy(new_style)?,
+                    truthy(double_precision)?,
+                );
+                let item: Box<dyn DeferredPayload> = Box::new(move || {
+                    let v = later_scalar(producer)?;
+                    Ok(scalar_event_bytes(wall, step, tag, v, new_style, double))
+                });
+                let mut op = deferred_op(item);
+                return self.with_file(Self::writer_and_main, |w, f| py.detach(|| op(w, f)));
+            }
+        };
         if !truthy(new_style)? {
             // The default encoding: straight into the scratch buffer, nothing allocated.
             return with_scratch(|buf| {
@@ -454,10 +511,10 @@ impl NativeWriter {
                 }
             };
             let value = match v.cast::<PyFloat>() {
-                Ok(f) => f.value(),
+                Ok(f) => ScalarArg::Now(f.value()),
                 Err(_) => {
                     let key = k.cast::<PyString>()?.to_string_lossy().into_owned();
-                    convert::scalar(&v, &format!("tag_scalar_dict[{key:?}]"))?
+                    convert::scalar_or_later(&v, &format!("tag_scalar_dict[{key:?}]"))?
                 }
             };
             items.push((k, cached, value));
@@ -475,10 +532,21 @@ impl NativeWriter {
                 }
                 Ok((w, id))
             };
-            with_scratch(|buf| {
-                summary::encode_simple_scalar(buf, wall, Step(step), &main_tag_str, value);
-                self.with_file(pick, |w, f| append(py, w, f, buf))
-            })?;
+            match value {
+                ScalarArg::Now(value) => with_scratch(|buf| {
+                    summary::encode_simple_scalar(buf, wall, Step(step), &main_tag_str, value);
+                    self.with_file(pick, |w, f| append(py, w, f, buf))
+                })?,
+                ScalarArg::Later(producer) => {
+                    let tag = main_tag_str.clone().into_owned();
+                    let item: Box<dyn DeferredPayload> = Box::new(move || {
+                        let v = later_scalar(producer)?;
+                        Ok(scalar_event_bytes(wall, step, tag, v, false, false))
+                    });
+                    let mut op = deferred_op(item);
+                    self.with_file(pick, |w, f| py.detach(|| op(w, f)))?
+                }
+            }
         }
         Ok(())
     }
@@ -532,15 +600,8 @@ impl NativeWriter {
     /// Appends a `PendingEvent` (built by a media summary's binding function) to the main event
     /// file: it keeps its place in the order and is encoded on the writer thread.
     fn _write_pending(&self, py: Python<'_>, pending: &PendingEvent) -> PyResult<()> {
-        let item = pending.take()?;
-        let mut item = Some(item);
-        self.with_file(Self::writer_and_main, |w, f| match item.take() {
-            Some(item) => py.detach(|| w.append_deferred(f, item)),
-            // A retry after a concurrent close: the closure went with the closed writer.
-            None => Err(WriteError::Deferred(
-                "the writer was closed by another thread while this value was written".into(),
-            )),
-        })
+        let mut op = deferred_op(pending.take()?);
+        self.with_file(Self::writer_and_main, |w, f| py.detach(|| op(w, f)))
     }
 
     /// Builds the serialized `Event` for a summary value given as serialized `Summary.Value`

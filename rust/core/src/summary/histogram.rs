@@ -1105,7 +1105,8 @@ fn explicit_bin(edges: &[f64], x: f64) -> usize {
     edges.partition_point(|&e| e <= x) - 1
 }
 
-fn check_edges(edges: &[f64]) -> Result<(), HistogramError> {
+/// Checks explicit bin edges: at least two, finite, strictly increasing.
+pub fn check_edges(edges: &[f64]) -> Result<(), HistogramError> {
     if edges.len() < 2 {
         return Err(HistogramError::InvalidEdges(format!(
             "expected at least 2 bin edges, got {}",
@@ -1209,6 +1210,76 @@ pub fn histogram<T: Sample>(
         sum_squares: p.sum_squares,
         bucket_limit: limits,
         bucket: counts,
+    })
+}
+
+/// The statistics of a histogram's values, computed elsewhere (on a device).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    /// Smallest finite value.
+    pub min: f64,
+    /// Largest finite value.
+    pub max: f64,
+    /// Number of finite values.
+    pub num: f64,
+    /// Sum of the finite values.
+    pub sum: f64,
+    /// Sum of their squares.
+    pub sum_squares: f64,
+}
+
+/// The histogram [`histogram`] writes, from bin counts made elsewhere (a CUDA device counts
+/// the values into the same bins, then only the counts and [`Stats`] travel to the host):
+/// `counts[i]` values in `[edges[i], edges[i + 1])` (the last bin closed), `edges` as
+/// [`Bins::Default`] (`None`: [`default_edges`]) or explicit edges. The same checks and the
+/// same layout as [`histogram`].
+pub fn histogram_from_counts(
+    counts: &[u64],
+    edges: Option<&[f64]>,
+    stats: Stats,
+    max_bins: Option<usize>,
+) -> Result<Histogram, HistogramError> {
+    if max_bins == Some(0) {
+        return Err(HistogramError::InvalidMaxBins);
+    }
+    let edges = match edges {
+        None => default_edges(),
+        Some(e) => {
+            check_edges(e)?;
+            e
+        }
+    };
+    let n = edges.len() - 1;
+    if counts.len() != n {
+        return Err(HistogramError::InvalidRaw(format!(
+            "bucket_counts: expected {n} counts for {} edges, got {}",
+            edges.len(),
+            counts.len()
+        )));
+    }
+    if !(stats.num.is_finite() && stats.num >= 0.0) {
+        return Err(HistogramError::InvalidRaw(format!(
+            "num: expected a finite non-negative count, got {}",
+            stats.num
+        )));
+    }
+    if stats.num == 0.0 {
+        return Err(HistogramError::NoFiniteValues);
+    }
+    let (limits, bucket) = layout(counts, edges, max_bins).ok_or(HistogramError::OutsideEdges {
+        min: stats.min,
+        max: stats.max,
+        first_edge: edges[0],
+        last_edge: edges[n],
+    })?;
+    Ok(Histogram {
+        min: stats.min,
+        max: stats.max,
+        num: stats.num,
+        sum: stats.sum,
+        sum_squares: stats.sum_squares,
+        bucket_limit: limits,
+        bucket,
     })
 }
 
@@ -1728,5 +1799,84 @@ mod tests {
         }
         let e = Histogram::from_raw(3.0, 2.0, 3.0, 3.0, 5.0, vec![1.0], vec![1.0]).unwrap_err();
         assert!(e.to_string().contains("min <= max"));
+    }
+}
+
+#[cfg(test)]
+mod from_counts_tests {
+    use super::*;
+
+    /// numpy's rule, by linear search: `[e_i, e_{i+1})`, the last bin closed, outside dropped.
+    fn naive_counts(values: &[f64], edges: &[f64]) -> Vec<u64> {
+        let n = edges.len() - 1;
+        let mut c = vec![0u64; n];
+        for &v in values.iter().filter(|v| v.is_finite()) {
+            if v < edges[0] || v > edges[n] {
+                continue;
+            }
+            let i = (0..n).rev().find(|&i| v >= edges[i]).unwrap();
+            c[i] += 1;
+        }
+        c
+    }
+
+    fn stats_of(h: &Histogram) -> Stats {
+        Stats {
+            min: h.min,
+            max: h.max,
+            num: h.num,
+            sum: h.sum,
+            sum_squares: h.sum_squares,
+        }
+    }
+
+    /// Counts made elsewhere with numpy's rule give the histogram `histogram` writes, for the
+    /// default edges (values on edges included) and explicit ones, with and without `max_bins`.
+    #[test]
+    fn counts_made_elsewhere_give_the_same_histogram() {
+        let edges = default_edges();
+        let mut values: Vec<f64> = edges[700..760].to_vec(); // exactly on edges
+        values.extend((0..500).map(|i| f64::from((i * 7919) % 1000) / 37.0 - 13.0));
+        values.push(f64::NAN);
+        for max_bins in [None, Some(30)] {
+            let want = histogram(&values, Bins::Default, max_bins).unwrap();
+            let got = histogram_from_counts(
+                &naive_counts(&values, edges),
+                None,
+                stats_of(&want),
+                max_bins,
+            )
+            .unwrap();
+            assert_eq!(got, want);
+        }
+        let explicit = [-5.0, -1.0, 0.0, 0.5, 2.0, 10.0];
+        let want = histogram(&values, Bins::Edges(&explicit), None).unwrap();
+        let got = histogram_from_counts(
+            &naive_counts(&values, &explicit),
+            Some(&explicit),
+            stats_of(&want),
+            None,
+        )
+        .unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn bad_counts_are_errors() {
+        let s = Stats {
+            min: 0.0,
+            max: 1.0,
+            num: 1.0,
+            sum: 0.0,
+            sum_squares: 0.0,
+        };
+        let e = [0.0, 1.0, 2.0];
+        assert!(histogram_from_counts(&[1], Some(&e), s, None).is_err());
+        assert!(histogram_from_counts(&[0, 0], Some(&e), s, None).is_err());
+        let none = Stats { num: 0.0, ..s };
+        assert_eq!(
+            histogram_from_counts(&[0, 0], Some(&e), none, None),
+            Err(HistogramError::NoFiniteValues)
+        );
     }
 }

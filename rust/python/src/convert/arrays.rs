@@ -1,7 +1,7 @@
 //! Numpy arrays for every array-taking function of the binding: the dtype dispatch
 //! (`dispatch!`), readonly borrows, contiguous element slices (borrowed in place or gathered),
 //! and the 16-bit float encodings (`float16`, `bfloat16` data passed as `uint16` bits by
-//! `ferroboard/_inputs.py`).
+//! `ferroboard/_inputs/`).
 
 use std::borrow::Cow;
 

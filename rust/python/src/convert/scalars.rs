@@ -2,7 +2,7 @@
 //!
 //! Python `float`, `int` and `bool` (and `float` subclasses such as `numpy.float64`) are
 //! converted here directly; anything else (numpy arrays and scalars, torch tensors) goes to the
-//! Python converters registered by `ferroboard/_inputs.py`, which know those libraries and
+//! Python converters registered by `ferroboard/_inputs/`, which know those libraries and
 //! raise errors that name the argument.
 
 use std::borrow::Cow;
@@ -19,14 +19,21 @@ pub const MAX_TAG_BYTES: usize = 1 << 16;
 struct Converters {
     scalar: Py<PyAny>,
     step: Py<PyAny>,
+    scalar_or_later: Py<PyAny>,
 }
 
 static CONVERTERS: OnceLock<Converters> = OnceLock::new();
 
-/// Registers the Python fallbacks `scalar(value, name) -> float` and `step(value, name) -> int`.
+/// Registers the Python fallbacks `scalar(value, name) -> float`, `step(value, name) -> int`
+/// and `scalar_or_later(value, name) -> float | Callable[[], float]` (the last for values whose
+/// copy from a device may still be in flight).
 #[pyfunction]
-pub fn set_converters(scalar: Py<PyAny>, step: Py<PyAny>) {
-    let _ = CONVERTERS.set(Converters { scalar, step });
+pub fn set_converters(scalar: Py<PyAny>, step: Py<PyAny>, scalar_or_later: Py<PyAny>) {
+    let _ = CONVERTERS.set(Converters {
+        scalar,
+        step,
+        scalar_or_later,
+    });
 }
 
 fn converters() -> PyResult<&'static Converters> {
@@ -83,6 +90,40 @@ pub fn scalar(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
         .scalar
         .call1(py, (obj, name))?
         .extract::<f64>(py)
+}
+
+/// A scalar argument: a number now, or one a device is still producing.
+pub enum ScalarArg {
+    /// The value.
+    Now(f64),
+    /// A zero-argument callable returning the value as a `float`, to be called on the writer
+    /// thread (the Python converter returns one for a CUDA tensor, whose copy to the host is
+    /// still in flight: see `ferroboard/_inputs/device.py`).
+    Later(Py<PyAny>),
+}
+
+/// [`scalar`], except that a device value still being copied comes back as
+/// [`ScalarArg::Later`] instead of being waited for.
+#[inline]
+pub fn scalar_or_later(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<ScalarArg> {
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(ScalarArg::Now(f.value()));
+    }
+    if obj.is_exact_instance_of::<PyInt>() || obj.is_exact_instance_of::<PyBool>() {
+        return scalar(obj, name).map(ScalarArg::Now);
+    }
+    let py = obj.py();
+    let v = converters()?.scalar_or_later.call1(py, (obj, name))?;
+    if let Ok(f) = v.extract::<f64>(py) {
+        return Ok(ScalarArg::Now(f));
+    }
+    if v.bind(py).is_callable() {
+        return Ok(ScalarArg::Later(v));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{name}: the converter returned {}, expected a float",
+        type_name(v.bind(py))
+    )))
 }
 
 /// A step: `None` (0, as torch leaves it unset) or an integer in the int64 range.
