@@ -194,6 +194,11 @@ class NativeReader:
 #: The reader's kind names, in the order of their codes (``items["kind"]``, ``tag_info``).
 READER_KINDS: tuple[str, ...]
 
+def read_plan(path: Union[str, os.PathLike[str]], partitions: int) -> list[list[str]]:
+    """The runs under ``path`` in reading order, in at most ``partitions`` contiguous groups of
+    about equal bytes (the core's read plan)."""
+    ...
+
 def event_files(path: Union[str, os.PathLike[str]]) -> list[tuple[str, str]]:
     """Every event file under ``path`` (``path`` itself for a file) as ``(run, path)``, in
     the order the reader reads them (OSError if ``path`` cannot be listed)."""

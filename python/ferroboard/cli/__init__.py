@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="force the progress bar on or off",
     )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="with --format parquet: --output is a directory, one part-NNNNN.parquet per group "
+        "of runs of the read plan (N groups of about equal bytes, as ferroboard.dask reads them)",
+    )
     p.add_argument("--batch-runs", type=int, default=16, help=argparse.SUPPRESS)
     _common(p)
     p.set_defaults(func=cmd_export)

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._native import event_files
+from .._native import event_files, read_plan
 from ..reader.api import ReadResult, read
 from ._output import EXIT_OK, EXIT_USAGE, jsonable
 
@@ -126,6 +126,65 @@ def _parquet_write(sink: dict[str, Any], table: Any) -> None:
     sink["writer"].write_table(table)
 
 
+def _write_empty_parquet(kind: str, path: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table(
+            {
+                "run": pa.array([], pa.string()),
+                "tag": pa.array([], pa.string()),
+                "step": pa.array([], pa.int64()),
+                "wall_time": pa.array([], pa.float64()),
+                "value": pa.array([], pa.float64() if kind == "scalars" else pa.string()),
+            }
+        ),
+        path,
+    )
+
+
+def _export_partitions(args: argparse.Namespace) -> int:
+    """``--format parquet --partitions N``: one Parquet file per group of the read plan."""
+    os.makedirs(args.output, exist_ok=True)
+    groups = read_plan(args.path, args.partitions)
+    if args.run:
+        groups = [[r for r in g if r in set(args.run)] for g in groups]
+    total_runs = sum(len(g) for g in groups)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    progress = _Progress(total_runs, show, sys.stderr)
+    total, done, corrupt = 0, 0, 0
+    try:
+        for i, group in enumerate(groups):
+            path = os.path.join(args.output, f"part-{i:05d}.parquet")
+            sink: dict[str, Any] = {"path": path}
+            try:
+                if group:
+                    res = read(
+                        args.path,
+                        kinds=[args.kind],
+                        runs=group,
+                        tags=args.tag or None,
+                        check_crc=not args.no_crc,
+                        strict=args.strict,
+                        purge_restarts=args.purge_restarts,
+                    )
+                    corrupt += res.corrupt_records
+                    total += _write_batch("parquet", args.kind, res, sink)
+            finally:
+                if sink.get("writer") is not None:
+                    sink["writer"].close()
+                else:
+                    _write_empty_parquet(args.kind, path)
+            done += len(group)
+            progress.update(done, total)
+    finally:
+        progress.close()
+    if corrupt:
+        print(f"ferroboard export: skipped {corrupt} corrupt records", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     if not os.path.exists(args.path):  # as `ls` and `verify` say, before any output
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
@@ -141,6 +200,14 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         except ImportError:
             print("ferroboard export: --format parquet needs pyarrow", file=sys.stderr)
             return EXIT_USAGE
+    if args.partitions is not None:
+        if fmt != "parquet":
+            print("ferroboard export: --partitions needs --format parquet", file=sys.stderr)
+            return EXIT_USAGE
+        if args.partitions < 1:
+            print("ferroboard export: --partitions must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
+        return _export_partitions(args)
     runs = _runs_of(args.path)
     if args.run:
         runs = [r for r in runs if r in set(args.run)]
@@ -181,23 +248,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         if sink.get("writer") is not None:
             sink["writer"].close()
         elif fmt == "parquet":  # nothing written: still leave a valid (empty) file
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(
-                pa.table(
-                    {
-                        "run": pa.array([], pa.string()),
-                        "tag": pa.array([], pa.string()),
-                        "step": pa.array([], pa.int64()),
-                        "wall_time": pa.array([], pa.float64()),
-                        "value": pa.array(
-                            [], pa.float64() if args.kind == "scalars" else pa.string()
-                        ),
-                    }
-                ),
-                args.output,
-            )
+            _write_empty_parquet(args.kind, args.output)
         if close_file:
             sink["file"].close()
         else:

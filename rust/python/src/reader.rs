@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ferroboard_core::reader::{
-    discovery, HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput, ReaderError,
-    TensorData,
+    discovery, plan, HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput,
+    ReaderError, TensorData,
 };
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::create_exception;
@@ -284,12 +284,20 @@ fn event_files(path: PathBuf) -> PyResult<Vec<(String, String)>> {
         .collect())
 }
 
+/// The runs under `path` in reading order, split into at most `partitions` contiguous groups
+/// of about equal bytes (the core's read plan): each group can be read alone with `runs=`.
+#[pyfunction]
+fn read_plan(py: Python<'_>, path: PathBuf, partitions: usize) -> PyResult<Vec<Vec<String>>> {
+    Ok(py.detach(|| plan::run_groups(&path, partitions))?)
+}
+
 /// Adds the reader's class and exception to the module, with `READER_KINDS`: the kind names
 /// in the order of their codes (the `kind` column of `items`, `tag_info`'s counts).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeReader>()?;
     m.add_function(wrap_pyfunction!(take_names, m)?)?;
     m.add_function(wrap_pyfunction!(event_files, m)?)?;
+    m.add_function(wrap_pyfunction!(read_plan, m)?)?;
     // Indexed by code (`Kind as u8`), whatever the order of `Kind::ALL`.
     let mut kinds = [""; Kind::ALL.len()];
     for k in Kind::ALL {

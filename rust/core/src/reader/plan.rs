@@ -24,3 +24,51 @@ pub fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
     }
     out
 }
+
+/// The runs under `root` (a logdir or one event file), in reading order, split into at most
+/// `n` contiguous groups of about equal bytes by [`group_sizes`]: a read plan whose groups
+/// can be read independently (`ReadOptions::runs`), on other threads or machines, and
+/// concatenated in order to give what one read of `root` gives.
+pub fn run_groups(root: &std::path::Path, n: usize) -> std::io::Result<Vec<Vec<String>>> {
+    let mut runs: Vec<(String, u64)> = Vec::new();
+    for f in super::discovery::discover(root)? {
+        // A file that vanished between listing and sizing weighs nothing; the read reports it.
+        let size = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+        match runs.last_mut() {
+            Some((run, bytes)) if *run == f.run => *bytes += size,
+            _ => runs.push((f.run, size)),
+        }
+    }
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let weights: Vec<u64> = runs.iter().map(|(_, b)| *b).collect();
+    let mut names = runs.into_iter().map(|(r, _)| r);
+    Ok(group_sizes(&weights, n)
+        .into_iter()
+        .map(|(len, _)| names.by_ref().take(len).collect())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_groups_cover_every_run_once_in_reading_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        for (i, size) in [10usize, 500, 20, 20, 480, 5].into_iter().enumerate() {
+            let run = format!("run{i}");
+            std::fs::create_dir(dir.path().join(&run)).unwrap();
+            let file = dir.path().join(&run).join("events.out.tfevents.1.h");
+            std::fs::write(file, vec![0u8; size]).unwrap();
+            want.push(run);
+        }
+        let groups = run_groups(dir.path(), 3).unwrap();
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups.concat(), want);
+        assert!(run_groups(dir.path(), 100).unwrap().len() <= 6);
+        assert_eq!(run_groups(dir.path(), 1).unwrap(), vec![want]);
+    }
+}
