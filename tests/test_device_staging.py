@@ -249,3 +249,66 @@ def test_dlpack_objects_are_read_like_arrays(tmp_path):
     a = [(t, str(v)) for _, t, v in _summaries(_file(tmp_path / "a"))]
     b = [(t, str(v)) for _, t, v in _summaries(_file(tmp_path / "b"))]
     assert a == b
+
+
+def _pr_tensor(logdir: Path) -> Any:
+    (summary,) = _summaries(_file(logdir))
+    return summary[2].tensor
+
+
+@pytest.mark.parametrize(
+    "pred_dtype",
+    [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.bool, torch.int64],
+)
+@pytest.mark.parametrize("num_thresholds", [2, 127, 1000])
+def test_device_pr_curve_equals_the_host_path(tmp_path, pred_dtype, num_thresholds):
+    g = torch.Generator().manual_seed(num_thresholds)
+    n = 3000
+    if pred_dtype.is_floating_point:
+        # Grid points k / (t - 1) land exactly on bucket boundaries; the rest at random.
+        grid = torch.arange(num_thresholds, dtype=torch.float64) / (num_thresholds - 1)
+        preds = torch.cat([torch.rand(n, generator=g, dtype=torch.float64), grid])
+        preds = preds.to(pred_dtype)
+    else:
+        preds = (torch.rand(n, generator=g) > 0.5).to(pred_dtype)
+    labels = torch.rand(preds.numel(), generator=g) > 0.4
+    cases = [
+        (labels, None),
+        (labels.to(torch.int32), 2.0),
+        (labels.to(torch.float32), torch.rand(preds.numel(), generator=g, dtype=torch.float64)),
+        (labels.numpy(), (torch.rand(preds.numel(), generator=g) * 3).numpy()),
+    ]
+    for i, (lab, weights) in enumerate(cases):
+        out = []
+        for name, backend in (("host", None), ("device", StandIn())):
+            logdir = tmp_path / f"{i}-{name}"
+            with ferroboard.SummaryWriter(logdir) as w:
+                if backend is None:
+                    w.add_pr_curve("pr", lab, preds, 0, num_thresholds, weights)
+                else:
+                    backend.gate.set()
+                    with device.use_backend(backend):
+                        w.add_pr_curve("pr", lab, preds, 0, num_thresholds, weights)
+                    assert backend.staged == 1
+            out.append(_pr_tensor(logdir))
+        host, dev = out
+        assert host.tensor_shape == dev.tensor_shape
+        if weights is None or isinstance(weights, float):
+            assert list(dev.float_val) == list(host.float_val), i
+        else:  # weights summed in another order: float64 sums, stored as float32
+            np.testing.assert_allclose(dev.float_val, host.float_val, rtol=1e-6, atol=1e-9)
+
+
+def test_invalid_device_pr_curves_are_raised_by_the_next_call(tmp_path, standin):
+    standin.gate.set()
+    w = ferroboard.SummaryWriter(tmp_path)
+    w.add_pr_curve("pr", torch.tensor([0, 2]), torch.tensor([0.1, 0.9]), 0)
+    with pytest.raises(RuntimeError, match="labels, predictions or weights"):
+        w.flush()
+    with pytest.raises(ValueError, match="labels and predictions"):
+        w.add_pr_curve("pr", torch.tensor([0, 1, 1]), torch.tensor([0.1, 0.9]), 0)
+    with pytest.raises(ValueError, match="num_thresholds"):
+        w.add_pr_curve("pr", torch.tensor([0, 1]), torch.tensor([0.1, 0.9]), 0, 1)
+    w.add_pr_curve("pr", torch.tensor([0, 1]), torch.tensor([0.1, 0.9]), 3)
+    w.close()
+    assert [s for s, _, _ in _summaries(_file(tmp_path))] == [3]

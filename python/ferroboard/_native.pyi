@@ -148,6 +148,17 @@ def histogram_raw_event(
     global_step: Optional[int] = None,
     walltime: Optional[float] = None,
 ) -> bytes: ...
+def pr_curve_buckets_pending(
+    tag: str,
+    producer: Callable[[], Any],
+    num_thresholds: int,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent:
+    """The PR-curve event for buckets a device is still producing: ``producer()``, called on
+    the writer thread, returns ``[invalid, positive..., negative...]``."""
+    ...
+
 def pr_curve_event(
     tag: str,
     labels: Any,

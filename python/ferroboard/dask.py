@@ -193,6 +193,4 @@ def read_records(
     # ``value`` holds arrays and dicts: dask's default conversion of object columns to
     # strings would turn them into their reprs.
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_map(
-            _records_partition, specs, meta=meta, label=f"ferroboard-read-{kind}"
-        )
+        return dd.from_map(_records_partition, specs, meta=meta, label=f"ferroboard-read-{kind}")

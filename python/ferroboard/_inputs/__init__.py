@@ -223,6 +223,19 @@ def from_dlpack(value: Any, name: str) -> Any:
             ) from e
 
 
+def torch_from_host(arr: np.ndarray, enc: Optional[str]) -> Any:
+    """A host array of ``to_numpy``'s result as a torch CPU tensor of the same values (for
+    device code that pairs it with device tensors)."""
+    torch = sys.modules["torch"]
+    if enc == "float16":
+        return torch.from_numpy(np.ascontiguousarray(arr).view(np.float16))
+    if enc == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(arr).view(np.int16)).view(torch.bfloat16)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize > 1:
+        arr = arr.astype(np.int64) if arr.dtype.itemsize < 8 else arr.astype(np.float64)
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
 def _native_layout(arr: np.ndarray) -> np.ndarray:
     """``arr`` itself unless its byte order or alignment keeps native code from reading it."""
     if not arr.dtype.isnative:

@@ -259,3 +259,75 @@ def histogram(tensor: Any, edges: Any) -> Staged:
         ]
     )
     return _stage(torch.cat([stats, counts[:n].to(torch.float64)]), _to_list)
+
+
+def _pr_bucket(predictions: Any, num_thresholds: int) -> tuple[Any, Any]:
+    """Each prediction's bucket ``floor(p * (n - 1))`` computed in the prediction's own type, as
+    the host code (and numpy, for torch's writer) computes it, and whether it is valid."""
+    torch = sys.modules["torch"]
+    p = predictions.detach().reshape(-1)
+    last = num_thresholds - 1
+    if p.dtype == torch.bool:
+        return torch.where(p, last, 0).to(torch.int64), torch.ones_like(p)
+    if not p.is_floating_point():
+        valid = (p == 0) | (p == 1)
+        return torch.where(p == 1, last, 0).to(torch.int64), valid
+    if p.dtype == torch.bfloat16:
+        p = p.to(torch.float16)  # as torch hands bfloat16 to numpy: rounded to float16 first
+    if p.dtype == torch.float16:
+        pf = p.to(torch.float32)
+        scale16 = torch.tensor(float(last), dtype=torch.float16)
+        if torch.isfinite(scale16):  # a host tensor: no device sync
+            # numpy's float16 multiply: the exact float32 product, rounded to float16.
+            product = (pf * float(scale16)).to(torch.float16).to(torch.float32)
+        else:
+            product = pf * float(last)
+    else:
+        pf = p
+        product = p * last  # in p's dtype (float32 or float64)
+    valid = (pf >= 0) & (pf <= 1)
+    bucket = torch.where(valid, product, 0).floor().to(torch.int64)
+    return bucket, valid
+
+
+def _to_device(t: Any, dev: Any) -> Any:
+    """``t`` on ``dev``; a host tensor goes through pinned memory without a sync."""
+    if t.device == dev:
+        return t
+    if dev.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(dev, non_blocking=True)
+    return t.to(dev)
+
+
+def pr_buckets(labels: Any, predictions: Any, num_thresholds: int, weights: Any) -> Staged:
+    """The positive and negative weight of each of ``num_thresholds`` buckets, made on the
+    predictions' device as the host code makes them, with the number of invalid examples
+    (labels not 0/1, predictions outside [0, 1], weights negative or not finite). The staged
+    value is ``[invalid, positive..., negative...]`` as floats. ``weights`` is ``None``, a
+    float, or a tensor of one weight per example."""
+    torch = sys.modules["torch"]
+    dev = predictions.device
+    bucket, valid = _pr_bucket(predictions, num_thresholds)
+    lab = _to_device(labels.detach().reshape(-1), dev)
+    if lab.dtype == torch.bool:
+        lab = lab.to(torch.float64)
+    else:
+        lab = lab.to(torch.float64)
+        valid = valid & ((lab == 0) | (lab == 1))
+    if weights is None:
+        w = torch.ones_like(lab)
+    elif isinstance(weights, float):
+        w = torch.full_like(lab, weights)
+    else:
+        w = _to_device(weights.detach().reshape(-1), dev).to(torch.float64)
+        if w.numel() == 1:
+            w = w.expand(lab.numel())
+    valid = valid & torch.isfinite(w) & (w >= 0)
+    w = torch.where(valid, w, 0.0)
+    bucket = torch.where(valid, bucket, 0)
+    positive = torch.zeros(num_thresholds, dtype=torch.float64, device=dev)
+    negative = torch.zeros(num_thresholds, dtype=torch.float64, device=dev)
+    positive.scatter_add_(0, bucket, lab * w)
+    negative.scatter_add_(0, bucket, (1 - lab) * w)
+    invalid = (~valid).sum(dtype=torch.float64).reshape(1)
+    return _stage(torch.cat([invalid, positive, negative]), _to_list)

@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _inputs
-from .._native import pr_curve_event, pr_curve_raw_event
+from .._inputs import device
+from .._native import PendingEvent, pr_curve_buckets_pending, pr_curve_event, pr_curve_raw_event
 
 #: Largest ``num_thresholds`` of ``add_pr_curve``.
 MAX_THRESHOLDS = 1 << 24
@@ -56,6 +57,8 @@ class PrCurveMethods:
 
         def _write_event(self, payload: bytes) -> None: ...  # NativeWriter's
 
+        def _write_pending(self, pending: PendingEvent) -> None: ...  # NativeWriter's
+
     def add_pr_curve(
         self,
         tag: str,
@@ -81,12 +84,63 @@ class PrCurveMethods:
         Raises:
             ValueError: invalid labels, predictions, weights or ``num_thresholds``.
         """
+        if _inputs.is_foreign_array(predictions):
+            predictions = _inputs.from_dlpack(predictions, "predictions")
+        if device.handles(predictions):
+            self._device_pr_curve(
+                tag, labels, predictions, global_step, num_thresholds, weights, walltime
+            )
+            return
         labels_arr = _inputs.labels_array(labels)
         preds, enc = _inputs.predictions_array(predictions)
         n = _inputs.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
         w = _inputs.weights_arg(weights, preds.size)
         payload = pr_curve_event(tag, labels_arr, preds, n, w, global_step, walltime, enc)
         self._write_event(payload)
+
+    def _device_pr_curve(
+        self,
+        tag: str,
+        labels: Any,
+        predictions: Any,
+        global_step: Any,
+        num_thresholds: Any,
+        weights: Any,
+        walltime: Any,
+    ) -> None:
+        """A PR curve of device predictions, bucketed on their device and written when the
+        buckets' copy lands (see ``_inputs/device.py``). Invalid values are found there too,
+        so they are raised by the writer's next call rather than by this one."""
+        n = _inputs.int_arg(num_thresholds, "num_thresholds", 2, MAX_THRESHOLDS)
+        if _inputs.is_foreign_array(labels):
+            labels = _inputs.from_dlpack(labels, "labels")
+        if not _inputs.is_tensor(labels):
+            arr, enc = _inputs.to_numpy(labels, "labels")
+            labels = _inputs.torch_from_host(arr, enc)
+        if predictions.is_complex() or labels.is_complex():
+            raise TypeError("labels and predictions: expected real numbers, got complex")
+        if labels.numel() != predictions.numel():
+            raise ValueError(
+                f"labels and predictions: expected the same number of values, got "
+                f"{labels.numel()} labels and {predictions.numel()} predictions"
+            )
+        if predictions.numel() == 0:
+            raise ValueError("labels and predictions: expected at least one example, got none")
+        w: Any = None
+        if weights is not None:
+            if _inputs.is_tensor(weights) and weights.numel() not in (1, predictions.numel()):
+                raise ValueError(
+                    f"weights: expected one weight or {predictions.numel()}, got {weights.numel()}"
+                )
+            if _inputs.is_tensor(weights):
+                w = weights
+            else:
+                wa = _inputs.weights_arg(weights, predictions.numel())
+                w = wa if isinstance(wa, float) else _inputs.torch_from_host(wa, None)
+        staged: list[device.Staged] = []
+        pending = pr_curve_buckets_pending(tag, lambda: staged[0](), n, global_step, walltime)
+        staged.append(device.pr_buckets(labels, predictions, n, w))
+        self._write_pending(pending)
 
     def add_pr_curve_raw(
         self,

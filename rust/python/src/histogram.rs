@@ -28,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_histogram_edges, m)?)?;
     m.add_function(wrap_pyfunction!(pr_curve_event, m)?)?;
     m.add_function(wrap_pyfunction!(pr_curve_raw_event, m)?)?;
+    m.add_function(wrap_pyfunction!(pr_curve_buckets_pending, m)?)?;
     Ok(())
 }
 
@@ -184,6 +185,51 @@ fn histogram_counts_pending(
         let h = histogram::histogram_from_counts(&counts, edges.as_deref(), stats, max_bins)
             .map_err(|e| format!("values: {e}"))?;
         let ev = event::summary_event(wall, Step(step), vec![h.to_value(tag)]);
+        Ok(ev.encode_to_vec())
+    }))
+}
+
+/// The `add_pr_curve` event for buckets a device is still producing: `producer()`, called on
+/// the writer thread, returns a float64 array `[invalid, positive..., negative...]`: the number
+/// of invalid examples (labels not 0/1, predictions outside [0, 1], bad weights), then the
+/// positive and negative weight of each of the `num_thresholds` buckets.
+#[pyfunction]
+#[pyo3(signature = (tag, producer, num_thresholds, global_step=None, walltime=None))]
+fn pr_curve_buckets_pending(
+    tag: &Bound<'_, PyAny>,
+    producer: Py<PyAny>,
+    num_thresholds: usize,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PendingEvent> {
+    let tag = convert::tag(tag, "tag")?.into_owned();
+    let step = convert::step(global_step, "global_step")?;
+    let wall = convert::walltime(walltime, "walltime")?;
+    Ok(PendingEvent::new(move || {
+        let data = call_on_writer_thread(producer, |out| {
+            out.extract::<Vec<f64>>().map_err(|_| {
+                format!(
+                    "a device PR curve resolved to {}, not a float64 array",
+                    convert::type_name(out)
+                )
+            })
+        })?;
+        if data.len() != 1 + 2 * num_thresholds {
+            return Err(format!(
+                "a device PR curve resolved to {} numbers for {num_thresholds} thresholds",
+                data.len()
+            ));
+        }
+        if data[0] != 0.0 {
+            return Err(format!(
+                "labels, predictions or weights: {} examples are invalid (labels must be 0 or \
+                 1, predictions within [0, 1], weights finite and non-negative)",
+                data[0]
+            ));
+        }
+        let (positive, negative) = data[1..].split_at(num_thresholds);
+        let curve = PrCurve::from_bucket_weights(positive, negative).map_err(|e| e.to_string())?;
+        let ev = event::summary_event(wall, Step(step), vec![curve.to_value(tag)]);
         Ok(ev.encode_to_vec())
     }))
 }

@@ -651,6 +651,40 @@ impl PrCurve {
         Ok(PrCurve::from_buckets(&buckets.positive, &buckets.negative))
     }
 
+    /// The curve from per-bucket positive and negative weights made elsewhere (a CUDA device
+    /// buckets the predictions as [`Prediction::bucket`] does and sums the weights of each
+    /// bucket; only the buckets travel to the host): what [`PrCurve::compute`] gives for the
+    /// same buckets. Checked: as many of each (2 to [`MAX_THRESHOLDS`]), finite, non-negative.
+    pub fn from_bucket_weights(
+        positive: &[f64],
+        negative: &[f64],
+    ) -> Result<PrCurve, PrCurveError> {
+        check_thresholds(positive.len())?;
+        if negative.len() != positive.len() {
+            return Err(PrCurveError::LengthMismatch {
+                labels: positive.len(),
+                predictions: negative.len(),
+            });
+        }
+        if let Some(i) = positive
+            .iter()
+            .chain(negative)
+            .position(|w| !(w.is_finite() && *w >= 0.0))
+        {
+            let value = positive
+                .iter()
+                .chain(negative)
+                .nth(i)
+                .copied()
+                .unwrap_or(f64::NAN);
+            return Err(PrCurveError::BadWeight {
+                index: i % positive.len(),
+                value,
+            });
+        }
+        Ok(PrCurve::from_buckets(positive, negative))
+    }
+
     /// The curve from per-bucket positive and negative weights (`compute_curve` after its
     /// two histograms).
     fn from_buckets(positive: &[f64], negative: &[f64]) -> PrCurve {
@@ -789,6 +823,31 @@ impl PrCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Buckets made elsewhere give the curve `compute` makes from the examples.
+    #[test]
+    fn bucket_weights_made_elsewhere_give_the_computed_curve() {
+        let labels = [true, false, true, true, false, false, true];
+        let preds = [0.9f32, 0.2, 0.6, 0.4, 1.0, 0.0, 0.55];
+        let n = 5;
+        let scale = Scale::new(n);
+        let (mut pos, mut neg) = (vec![0.0; n], vec![0.0; n]);
+        for (l, p) in labels.iter().zip(&preds) {
+            let b = p.bucket(&scale).unwrap() as usize;
+            if *l {
+                pos[b] += 1.0;
+            } else {
+                neg[b] += 1.0;
+            }
+        }
+        let want = PrCurve::compute(&labels, &preds, Weights::Unit, n).unwrap();
+        assert_eq!(PrCurve::from_bucket_weights(&pos, &neg).unwrap(), want);
+        assert!(PrCurve::from_bucket_weights(&pos[..1], &neg[..1]).is_err());
+        assert!(PrCurve::from_bucket_weights(&pos, &neg[1..]).is_err());
+        let mut bad = pos.clone();
+        bad[2] = f64::NAN;
+        assert!(PrCurve::from_bucket_weights(&bad, &neg).is_err());
+    }
 
     #[test]
     fn torch_example() {
