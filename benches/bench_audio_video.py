@@ -104,7 +104,10 @@ def main() -> None:
         ),
     }
     print(f"# {machine()}; {calls} calls per batch, median of {batches} batches, ms per call")
-    print("| call | torch | tensorboardX | ferroboard | ferroboard, calling thread | vs torch | vs tensorboardX |")
+    print(
+        "| call | torch | tensorboardX | ferroboard | ferroboard, calling thread "
+        "| vs torch | vs tensorboardX |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, (tag, call) in cases.items():
         res: dict[str, tuple[float, float]] = {}
@@ -136,7 +139,8 @@ def main() -> None:
                 a = gif_frames(v.image.encoded_image_string)
                 b = gif_frames(ref.image.encoded_image_string)
                 assert a.shape == b.shape, (who, a.shape, b.shape)
-                print(f"#   {who}: mean |frame - torch's frame| = {np.abs(a - b).mean():.2f} levels")
+                mean = np.abs(a - b).mean()
+                print(f"#   {who}: mean |frame - torch's frame| = {mean:.2f} levels")
 
 
 if __name__ == "__main__":
