@@ -408,3 +408,17 @@ def test_ferroboard_read_returns_the_kinds(tmp_path):
     np.testing.assert_array_equal(tensors["m_FACE"], parts["faces"].numpy())
     np.testing.assert_array_equal(tensors["m_COLOR"], parts["colors"].numpy().astype(np.uint8))
     assert tensors["m_COLOR"].dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", ["add_audio", "add_video", "add_mesh"])
+def test_signatures_are_torchs(name):
+    import inspect
+
+    def params(fn):
+        return [
+            (p.name, p.default)
+            for p in inspect.signature(fn).parameters.values()
+            if p.name != "self"
+        ]
+
+    assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
