@@ -422,3 +422,16 @@ def test_signatures_are_torchs(name):
         ]
 
     assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
+
+
+def test_cli_lists_the_kinds(tmp_path):
+    from tests.test_cli import run_cli
+
+    with ferroboard.SummaryWriter(tmp_path / "run") as w:
+        w.add_audio("a", np.zeros((2, 10)), 1)
+        w.add_video("v", np.zeros((1, 2, 3, 2, 2)), 1)
+        w.add_mesh("m", np.zeros((1, 3, 3)), faces=np.zeros((1, 1, 3)), global_step=2)
+    doc = json.loads(run_cli("ls", str(tmp_path), "--json").stdout)
+    (run,) = doc
+    kinds = {t["tag"]: t["kind"] for t in run["tags"]}
+    assert kinds == {"a": "audio", "v": "images", "m_VERTEX": "tensors", "m_FACE": "tensors"}
