@@ -140,6 +140,24 @@ def test_audio_copies_the_callers_buffer(tmp_path):
         assert np.abs(_wav(v.audio.encoded_audio_string)[1].astype(int) - expect).max() <= 1
 
 
+def test_media_events_keep_call_order_with_other_events(tmp_path):
+    with ferroboard.SummaryWriter(tmp_path) as w:
+        for i in range(3):
+            w.add_scalar("s", float(i), i)
+            w.add_video("v", np.zeros((1, 2, 3, 8, 8), np.uint8), i)
+            w.add_audio("a", np.zeros(100), i)
+            w.add_mesh("m", np.zeros((1, 3, 3)), global_step=i)
+            w.add_text("t", "x", i)
+        w.flush()
+        seen = [
+            (e.step, v.tag)
+            for e in tb_events(event_files(tmp_path)["."][0])
+            for v in e.summary.value
+        ]
+    per_step = ["s", "v", "a", "m_VERTEX", "t/text_summary"]
+    assert seen == [(i, tag) for i in range(3) for tag in per_step]
+
+
 # ----------------------------------------------------------------- video
 
 
@@ -170,6 +188,24 @@ def test_video_frames_are_torchs_tiling_and_levels(n):
     np.testing.assert_array_equal(got, expect)  # few colors: an exact palette
     # torch's own GIF, decoded the same way, is within a few levels of ours.
     assert np.abs(_gif(theirs.encoded_image_string).astype(int) - got).max() <= 3
+
+
+@settings(max_examples=25)
+@given(
+    st.integers(1, 9),
+    st.integers(1, 3),
+    st.sampled_from([1, 3]),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(0, 2**32 - 1),
+)
+def test_video_tiling_equals_torchs_for_any_shape(n, t, c, h, w, seed):
+    v = _few_colors((n, t, c, h, w), seed)
+    got = _gif(_ours(video_event("v", v, 4.0)).image.encoded_image_string)
+    expect = _torch_levels(v)  # torch's _prepare_video and scaling
+    if c == 1:
+        expect = np.repeat(expect, 3, axis=3)  # a gray GIF decodes as RGB
+    np.testing.assert_array_equal(got, expect)
 
 
 def test_uint8_video_is_written_as_given_and_torch_is_within_a_level():
