@@ -227,6 +227,14 @@ def test_many_colored_video_is_within_a_few_levels_as_torchs_is():
     assert ours.mean() <= max(6.0, 2 * theirs.mean()), (ours.mean(), theirs.mean())
 
 
+def test_bool_video_is_scaled_as_torch_scales_it(tmp_path):
+    v = np.random.default_rng(3).random((1, 2, 3, 4, 4)) > 0.5
+    with ferroboard.SummaryWriter(tmp_path) as w:
+        w.add_video("v", torch.from_numpy(v), 0)
+    (val,) = [x for e in tb_events(event_files(tmp_path)["."][0]) for x in e.summary.value]
+    np.testing.assert_array_equal(_gif(val.image.encoded_image_string), _torch_levels(v))
+
+
 def test_video_fps_sets_the_frame_delay():
     v = _few_colors((1, 2, 3, 2, 2), seed=0)
     im = Image.open(io.BytesIO(_ours(video_event("v", v, 10.0)).image.encoded_image_string))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+import numpy as np
+
 from .._native import PendingEvent, video_event
 from ._audio import media_array, positive_real
 
@@ -54,5 +56,7 @@ class VideoMethods:
             TypeError: not an array of real numbers.
         """
         arr = media_array(vid_tensor, "vid_tensor", _NATIVE)
+        if str(getattr(vid_tensor, "dtype", "")) in ("bool", "torch.bool"):
+            arr = arr.astype(np.float32)  # as torch: not uint8, so scaled by 255
         rate = positive_real(fps, "fps")
         self._write_pending(video_event(tag, arr, rate, global_step, walltime))
