@@ -58,7 +58,44 @@ def train(log_dir: str, epochs: int = 30) -> None:
         probs = torch.softmax(logits, 1)
         for digit in range(3):
             w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
+        log_media(w, model, x[val_idx], logits.argmax(1), epochs)
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
+
+
+def log_media(
+    w: SummaryWriter, model: nn.Sequential, xv: torch.Tensor, pred: torch.Tensor, step: int
+) -> None:
+    """Audio, video and a point cloud of the trained model's validation run."""
+    # A stereo chord, one note per channel: the lowest and highest predicted class.
+    t = torch.arange(8000) / 8000.0
+    notes = [220.0 * 2 ** (int(c) / 12) for c in (pred.min(), pred.max())]
+    w.add_audio(
+        "media/chord",
+        torch.stack([0.4 * torch.sin(2 * torch.pi * f * t) for f in notes]),
+        step,
+        sample_rate=8000,
+    )
+    # Four validation digits fading in over 8 frames: (N, T, C, H, W) floats in [0, 1].
+    fade = torch.linspace(0.1, 1.0, 8).view(1, 8, 1, 1, 1)
+    w.add_video("media/digits", xv[:4].view(4, 1, 1, 8, 8) * fade, step, fps=4)
+    # The first three hidden units of every validation digit, colored by predicted class.
+    with torch.no_grad():
+        hidden = model[1](model[0](xv))[:, :3]
+    palette = torch.tensor(
+        [
+            [230, 25, 75],
+            [60, 180, 75],
+            [255, 225, 25],
+            [0, 130, 200],
+            [245, 130, 48],
+            [145, 30, 180],
+            [70, 240, 240],
+            [240, 50, 230],
+            [210, 245, 60],
+            [0, 128, 128],
+        ]
+    )
+    w.add_mesh("media/hidden_units", hidden[None], colors=palette[pred][None], global_step=step)
 
 
 def read_back(root: str) -> None:

@@ -242,3 +242,29 @@ def wav_infos(items: Sequence[bytes]) -> list[Optional[tuple[int, int, int]]]:
     """Each WAV header's ``(sample_rate, channels, frames)`` without decoding samples;
     ``None`` for an item that is not a WAV this module decodes."""
     ...
+
+# Audio, video and meshes (rust/python/src/media_av.rs): each checks its input (ValueError or
+# TypeError naming the argument) and returns a PendingEvent encoded on the writer thread.
+def audio_event(
+    tag: str,
+    snd: Any,
+    sample_rate: float,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent: ...
+def video_event(
+    tag: str,
+    vid: Any,
+    fps: float,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent: ...
+def mesh_event(
+    tag: str,
+    vertices: Any,
+    colors: Optional[Any],
+    faces: Optional[Any],
+    json_config: str,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent: ...

@@ -762,11 +762,123 @@ PR_CURVE: list[Row] = [
     ),
 ]
 
+# add_audio, add_video, add_mesh (torch's signatures): checked before anything is queued.
+SND = np.zeros(64, dtype=np.float32)
+VID = np.zeros((1, 2, 3, 4, 4), dtype=np.uint8)
+VERTS = np.zeros((1, 3, 3))
+MEDIA_AV: list[Row] = [
+    ("add_audio", ("a", np.array([0.0, NAN])), {}, ValueError, "snd_tensor: expected finite"),
+    ("add_audio", ("a", np.array([0.0, INF])), {}, ValueError, "snd_tensor: expected finite"),
+    ("add_audio", ("a", np.zeros(0)), {}, ValueError, "snd_tensor: expected at least one"),
+    ("add_audio", ("a", np.zeros((100, 2))), {}, ValueError, r"snd_tensor: expected \(samples,\)"),
+    ("add_audio", ("a", np.zeros((2, 2, 5))), {}, ValueError, "snd_tensor"),
+    ("add_audio", ("a", "loud"), {}, TypeError, "snd_tensor"),
+    ("add_audio", ("a", None), {}, TypeError, "snd_tensor"),
+    ("add_audio", ("a", SND), {"sample_rate": 0}, ValueError, "sample_rate: expected a positive"),
+    ("add_audio", ("a", SND), {"sample_rate": -8000}, ValueError, "sample_rate"),
+    ("add_audio", ("a", SND), {"sample_rate": NAN}, ValueError, "sample_rate"),
+    ("add_audio", ("a", SND), {"sample_rate": "44100"}, TypeError, "sample_rate"),
+    ("add_audio", ("a", SND), {"sample_rate": True}, TypeError, "sample_rate"),
+    ("add_audio", (3, SND), {}, TypeError, "tag"),
+    ("add_audio", ("a", SND), {"global_step": "x"}, TypeError, "global_step"),
+    (
+        "add_video",
+        ("v", np.zeros((2, 3, 4, 4))),
+        {},
+        ValueError,
+        r"vid_tensor: expected shape \(N, T, C, H, W\)",
+    ),
+    (
+        "add_video",
+        ("v", np.zeros((1, 2, 2, 4, 4))),
+        {},
+        ValueError,
+        "vid_tensor: expected 1, 3 or 4 channels",
+    ),
+    (
+        "add_video",
+        ("v", np.zeros((1, 0, 3, 4, 4))),
+        {},
+        ValueError,
+        "vid_tensor: expected no empty",
+    ),
+    (
+        "add_video",
+        ("v", np.full((1, 1, 3, 2, 2), NAN)),
+        {},
+        ValueError,
+        "vid_tensor: expected finite",
+    ),
+    (
+        "add_video",
+        ("v", torch.full((1, 1, 1, 2, 2), INF)),
+        {},
+        ValueError,
+        "vid_tensor: expected finite",
+    ),
+    (
+        "add_video",
+        ("v", np.zeros((1, 1, 1, 1, 70000), np.uint8)),
+        {},
+        ValueError,
+        "vid_tensor: the tiled frame",
+    ),
+    ("add_video", ("v", VID), {"fps": 0}, ValueError, "fps: expected a positive"),
+    ("add_video", ("v", VID), {"fps": -1.5}, ValueError, "fps"),
+    ("add_video", ("v", VID), {"fps": INF}, ValueError, "fps"),
+    ("add_video", ("v", VID), {"fps": None}, TypeError, "fps"),
+    ("add_video", ("v", object()), {}, TypeError, "vid_tensor"),
+    ("add_mesh", ("m", np.zeros((3, 3))), {}, ValueError, r"vertices: expected shape \(B, N, 3\)"),
+    ("add_mesh", ("m", np.zeros((1, 3, 2))), {}, ValueError, "vertices"),
+    ("add_mesh", ("m", np.full((1, 3, 3), NAN)), {}, ValueError, "vertices: expected finite"),
+    ("add_mesh", ("m", None), {}, TypeError, "vertices"),
+    (
+        "add_mesh",
+        ("m", VERTS),
+        {"colors": np.zeros((1, 2, 3))},
+        ValueError,
+        "colors: expected the vertices' shape",
+    ),
+    (
+        "add_mesh",
+        ("m", VERTS),
+        {"colors": np.full((1, 3, 3), 300)},
+        ValueError,
+        r"colors: expected values within \[0, 255\]",
+    ),
+    ("add_mesh", ("m", VERTS), {"colors": np.full((1, 3, 3), -1)}, ValueError, "colors"),
+    (
+        "add_mesh",
+        ("m", VERTS),
+        {"faces": np.array([[[0, 1, 3]]])},
+        ValueError,
+        r"faces: expected whole vertex indices within \[0, 3\)",
+    ),
+    (
+        "add_mesh",
+        ("m", VERTS),
+        {"faces": np.array([[[0, 1, 1.5]]])},
+        ValueError,
+        "faces: expected whole",
+    ),
+    (
+        "add_mesh",
+        ("m", VERTS),
+        {"faces": np.zeros((2, 1, 3))},
+        ValueError,
+        "faces: expected the vertices' batch size",
+    ),
+    ("add_mesh", ("m", VERTS), {"faces": np.zeros((1, 3))}, ValueError, "faces"),
+    ("add_mesh", ("m", VERTS), {"config_dict": {"a": object()}}, TypeError, "config_dict"),
+    ("add_mesh", ("m", "points"), {}, TypeError, "vertices"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
     "histogram": HISTOGRAM,
     "pr_curve": PR_CURVE,
+    "media_av": MEDIA_AV,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -775,6 +887,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "scalars": ("add_scalar", ("after", 2.0, 2)),
     "histogram": ("add_histogram", ("after", GOOD, 9)),
     "pr_curve": ("add_pr_curve", ("after", L, P, 4)),
+    "media_av": ("add_audio", ("after", SND, 2)),
 }
 
 # (family, row) for every add_* row.

@@ -20,10 +20,13 @@ import numpy as np
 from .. import _inputs
 from .._inputs import plain
 from .._native import NativeWriter, set_converters
+from ._audio import AudioMethods
 from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
+from ._mesh import MeshMethods
 from ._pr_curve import PrCurveMethods
+from ._video import VideoMethods
 
 set_converters(_inputs.scalar, _inputs.step, _inputs.scalar_or_later)
 
@@ -48,7 +51,9 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(HistogramMethods, PrCurveMethods, NativeWriter):
+class SummaryWriter(
+    HistogramMethods, PrCurveMethods, AudioMethods, VideoMethods, MeshMethods, NativeWriter
+):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:

@@ -12,7 +12,7 @@ fn manifest_dir() -> PathBuf {
 #[test]
 fn committed_protobuf_code_matches_proto_files() {
     let proto_dir = manifest_dir().join("proto");
-    let files = ["tensorboard.proto", "hparams.proto"].map(|f| proto_dir.join(f));
+    let files = ["tensorboard.proto", "hparams.proto", "mesh.proto"].map(|f| proto_dir.join(f));
     let descriptors = protox::compile(&files, [&proto_dir]).expect("compile .proto files");
 
     let out = tempfile::tempdir().expect("temp dir");
@@ -23,7 +23,11 @@ fn committed_protobuf_code_matches_proto_files() {
 
     let committed = manifest_dir().join("src").join("proto");
     let regenerate = std::env::var_os("FERROBOARD_REGENERATE").is_some();
-    for name in ["tensorboard.rs", "tensorboard.hparams.rs"] {
+    for name in [
+        "tensorboard.rs",
+        "tensorboard.hparams.rs",
+        "tensorboard.mesh.rs",
+    ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).expect("generated file");
         let path: &Path = &committed.join(name);
         if regenerate {

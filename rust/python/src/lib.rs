@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod media_av;
 mod pending;
 mod reader;
 mod writer;
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     events::register(m)?;
     histogram::register(m)?;
+    media_av::register(m)?;
     pending::register(m)?;
     reader::register(m)?;
     Ok(())

@@ -7,13 +7,172 @@
 //! one; pixels of the frame's transparent index keep what was there. Disposal methods are
 //! not applied (TensorFlow does not apply them). A frame without a color table, or an index
 //! past its table's end, is an error, as in TensorFlow.
+//!
+//! [`encode`] writes an animation (`add_video`): every frame full-size with its own color
+//! table, exact when the frame has at most 256 colors, else chosen by median cut (RGBA
+//! frames: the `gif` crate's NeuQuant, [`QUANTIZER_SPEED`], which keeps transparency);
+//! frames are quantized in parallel on the fork-safe pool.
 
+use std::borrow::Cow;
 use std::num::NonZeroU64;
+
+use rayon::prelude::*;
 
 use super::{max_output, CodecError, Pixels};
 
+/// NeuQuant's sampling factor for RGBA frames of more than 256 colors (1 is slowest and best,
+/// 30 fastest; 10 is the usual trade-off).
+pub const QUANTIZER_SPEED: i32 = 10;
+
+/// The largest width or height of a GIF.
+pub const MAX_SIDE: usize = u16::MAX as usize;
+
+/// Encodes `frames` images of `height x width x channels` `uint8` pixels (row-major, frame
+/// after frame; `channels` 1 gray, 3 RGB or 4 RGBA, where alpha 0 is transparent) as an
+/// animated GIF that loops forever, each frame shown for `delay` hundredths of a second.
+pub fn encode(
+    data: &[u8],
+    frames: usize,
+    height: usize,
+    width: usize,
+    channels: usize,
+    delay: u16,
+) -> Result<Vec<u8>, CodecError> {
+    if !matches!(channels, 1 | 3 | 4) {
+        return Err(err(format!("{channels} channels (expected 1, 3 or 4)")));
+    }
+    if frames == 0 || height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
+        return Err(err(format!(
+            "{frames} frames of {height} x {width} (expected at least one frame, sides 1 to {MAX_SIDE})"
+        )));
+    }
+    let plane = height * width * channels;
+    if data.len() != frames * plane {
+        return Err(err(format!(
+            "{} bytes for {frames} frames of {height} x {width} x {channels}",
+            data.len()
+        )));
+    }
+    let (w, h) = (width as u16, height as u16);
+    let quantize = |src: &[u8]| -> ::gif::Frame<'static> {
+        let mut frame = match channels {
+            4 => {
+                let mut rgba = src.to_vec();
+                let mut f = ::gif::Frame::from_rgba_speed(w, h, &mut rgba, QUANTIZER_SPEED);
+                if let Cow::Borrowed(b) = f.buffer {
+                    f.buffer = Cow::Owned(b.to_vec());
+                }
+                f
+            }
+            1 => {
+                let rgb: Vec<[u8; 3]> = src.iter().map(|&g| [g, g, g]).collect();
+                indexed(w, h, &rgb)
+            }
+            _ => {
+                let rgb: Vec<[u8; 3]> = src.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+                indexed(w, h, &rgb)
+            }
+        };
+        frame.delay = delay;
+        frame
+    };
+    let encoded: Vec<::gif::Frame<'static>> =
+        crate::runtime::parallel::install(|| data.par_chunks_exact(plane).map(quantize).collect());
+    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    {
+        let mut enc = ::gif::Encoder::new(&mut out, w, h, &[]).map_err(err)?;
+        enc.set_repeat(::gif::Repeat::Infinite).map_err(err)?;
+        for f in &encoded {
+            enc.write_frame(f).map_err(err)?;
+        }
+    }
+    Ok(out)
+}
+
 /// LZW turns one input byte into fewer than 4096 output bytes.
 const RATIO: u64 = 4096;
+
+/// One frame of opaque pixels with its own color table: exact when the frame has at most
+/// 256 colors, else median cut (boxes of colors split at the median of their widest
+/// channel until there are 256; each box's color is its pixels' mean).
+fn indexed(width: u16, height: u16, px: &[[u8; 3]]) -> ::gif::Frame<'static> {
+    let mut palette: Vec<[u8; 3]> = Vec::with_capacity(256);
+    let mut lookup: std::collections::HashMap<[u8; 3], u8> = std::collections::HashMap::new();
+    let mut exact = true;
+    for p in px {
+        if !lookup.contains_key(p) {
+            if palette.len() == 256 {
+                exact = false;
+                break;
+            }
+            lookup.insert(*p, palette.len() as u8);
+            palette.push(*p);
+        }
+    }
+    let indices: Vec<u8> = if exact {
+        px.iter().map(|p| lookup[p]).collect()
+    } else {
+        palette.clear();
+        let mut order: Vec<u32> = (0..px.len() as u32).collect();
+        let mut boxes: Vec<(usize, usize)> = vec![(0, px.len())];
+        let widest = |order: &[u32]| -> (usize, u8) {
+            let mut lo = [255u8; 3];
+            let mut hi = [0u8; 3];
+            for &i in order {
+                let p = px[i as usize];
+                for c in 0..3 {
+                    lo[c] = lo[c].min(p[c]);
+                    hi[c] = hi[c].max(p[c]);
+                }
+            }
+            (0..3)
+                .map(|c| (c, hi[c] - lo[c]))
+                .max_by_key(|&(c, r)| (r, std::cmp::Reverse(c)))
+                .unwrap_or((0, 0))
+        };
+        let mut ranges: Vec<(usize, u8)> = vec![widest(&order)];
+        while boxes.len() < 256 {
+            // The box of the widest channel range (ties: the most pixels).
+            let Some((k, _)) = ranges
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.1 > 0)
+                .max_by_key(|(k, r)| (r.1, boxes[*k].1 - boxes[*k].0))
+            else {
+                break;
+            };
+            let (start, end) = boxes[k];
+            let c = ranges[k].0;
+            let slice = &mut order[start..end];
+            let mid = slice.len() / 2;
+            slice.select_nth_unstable_by_key(mid, |&i| px[i as usize][c]);
+            boxes[k] = (start, start + mid);
+            boxes.push((start + mid, end));
+            ranges[k] = widest(&order[start..start + mid]);
+            ranges.push(widest(&order[start + mid..end]));
+        }
+        let mut indices = vec![0u8; px.len()];
+        for (k, &(start, end)) in boxes.iter().enumerate() {
+            let mut sum = [0u64; 3];
+            for &i in &order[start..end] {
+                indices[i as usize] = k as u8;
+                for c in 0..3 {
+                    sum[c] += u64::from(px[i as usize][c]);
+                }
+            }
+            let n = (end - start).max(1) as u64;
+            palette.push(sum.map(|v| ((v + n / 2) / n) as u8));
+        }
+        indices
+    };
+    ::gif::Frame {
+        width,
+        height,
+        buffer: Cow::Owned(indices),
+        palette: Some(palette.concat()),
+        ..Default::default()
+    }
+}
 
 fn err(e: impl std::fmt::Display) -> CodecError {
     CodecError::malformed("GIF", e)
@@ -274,5 +433,43 @@ pub(crate) mod tests {
         huge.extend_from_slice(b",\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02\x44\x01\x00;");
         let e = decode(&huge).unwrap_err().to_string();
         assert!(e.contains("Out of Memory"), "{e}"); // the memory limit, before allocating
+    }
+    #[test]
+    fn encoded_frames_decode_back() {
+        // Few colors: exact. Gray and RGBA too.
+        let (t, h, w) = (3usize, 5usize, 7usize);
+        let rgb: Vec<u8> = (0..t * h * w * 3)
+            .map(|i| ((i * 37) % 5 * 60) as u8)
+            .collect();
+        let g = super::encode(&rgb, t, h, w, 3, 25).unwrap();
+        let p = decode(&g).unwrap();
+        assert_eq!(p.shape(), vec![t, h, w, 3]);
+        assert_eq!(p.data, rgb);
+        let gray: Vec<u8> = (0..t * h * w).map(|i| (i * 11 % 256) as u8).collect();
+        let p = decode(&super::encode(&gray, t, h, w, 1, 10).unwrap()).unwrap();
+        let expect: Vec<u8> = gray.iter().flat_map(|&v| [v, v, v]).collect();
+        assert_eq!(p.data, expect);
+        // Many colors: close (median cut).
+        let (h, w) = (32usize, 32usize);
+        let smooth: Vec<u8> = (0..h * w * 3)
+            .map(|i| {
+                let (px, c) = (i / 3, i % 3);
+                [(px / w) * 8, (px % w) * 8, 40][c] as u8
+            })
+            .collect();
+        let p = decode(&super::encode(&smooth, 1, h, w, 3, 10).unwrap()).unwrap();
+        let err: f64 = p
+            .data
+            .iter()
+            .zip(&smooth)
+            .map(|(a, b)| f64::from(a.abs_diff(*b)))
+            .sum::<f64>()
+            / smooth.len() as f64;
+        assert!(err < 3.0, "{err}"); // 1024 colors in 256: a few levels
+        let mut d = ::gif::DecodeOptions::new().read_info(&g[..]).unwrap();
+        assert_eq!(d.read_next_frame().unwrap().unwrap().delay, 25);
+        assert!(super::encode(&rgb, t, h, w, 2, 1).is_err());
+        assert!(super::encode(&rgb[1..], 3, 5, 7, 3, 1).is_err());
+        assert!(super::encode(&[], 0, 5, 7, 3, 1).is_err());
     }
 }

@@ -179,6 +179,58 @@ pub fn decode(b: &[u8]) -> Result<Wave, CodecError> {
     })
 }
 
+/// The largest `data` chunk a WAV file can hold: its size and the RIFF size are 32-bit.
+pub const MAX_DATA_BYTES: usize = (u32::MAX - 36) as usize;
+
+/// Encodes interleaved 16-bit PCM samples (`frames * channels`, frame by frame) as a WAV
+/// file, byte for byte what Python's `wave` module writes (torch's `add_audio`): the 44-byte
+/// canonical header (`fmt ` chunk of 16 bytes, format 1) then the `data` chunk.
+///
+/// Errors when `channels` is 0, `samples` is not a whole number of frames, or the data is
+/// larger than [`MAX_DATA_BYTES`].
+pub fn encode_pcm16(
+    samples: &[i16],
+    channels: u16,
+    sample_rate: u32,
+) -> Result<Vec<u8>, CodecError> {
+    if channels == 0 || samples.len() % usize::from(channels) != 0 {
+        return Err(err(format!(
+            "{} samples are not a whole number of frames of {channels} channels",
+            samples.len()
+        )));
+    }
+    let data_len = samples.len() * 2;
+    if data_len > MAX_DATA_BYTES {
+        return Err(err(format!(
+            "{data_len} bytes of samples, more than a WAV file holds ({MAX_DATA_BYTES})"
+        )));
+    }
+    let block = u32::from(channels) * 2;
+    let mut out = Vec::with_capacity(44 + data_len);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&sample_rate.to_le_bytes());
+    out.extend_from_slice(&sample_rate.wrapping_mul(block).to_le_bytes());
+    out.extend_from_slice(&(block as u16).to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data_len as u32).to_le_bytes());
+    if cfg!(target_endian = "little") {
+        // SAFETY: i16 has no padding and any byte pattern is a valid u8; the length is exact.
+        let bytes = unsafe { std::slice::from_raw_parts(samples.as_ptr().cast::<u8>(), data_len) };
+        out.extend_from_slice(bytes);
+    } else {
+        for v in samples {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -299,5 +351,21 @@ pub(crate) mod tests {
                 .contains("declares 4294967295 bytes, 6 present"),
             "{e}"
         );
+    }
+    #[test]
+    fn encoded_pcm16_decodes_back() {
+        let samples: Vec<i16> = vec![0, 1, -1, i16::MAX, i16::MIN, 1234];
+        let b = encode_pcm16(&samples, 2, 16000).unwrap();
+        assert_eq!(b.len(), 44 + 12);
+        assert_eq!(&b[..4], b"RIFF");
+        assert_eq!(u32_at(&b, 4) as usize, b.len() - 8);
+        let w = decode(&b).unwrap();
+        assert_eq!((w.sample_rate, w.channels, w.frames), (16000, 2, 3));
+        let back: Vec<i16> = w.data.iter().map(|v| (v * 32768.0) as i16).collect();
+        assert_eq!(back, samples);
+        assert_eq!(b, pcm16(&samples, 2, 16000));
+        assert!(encode_pcm16(&[1, 2, 3], 2, 8000).is_err());
+        assert!(encode_pcm16(&[], 0, 8000).is_err());
+        assert_eq!(encode_pcm16(&[], 1, 8000).unwrap().len(), 44);
     }
 }

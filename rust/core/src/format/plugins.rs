@@ -41,6 +41,8 @@ pub const TEXT: &str = "text";
 pub const PR_CURVES: &str = "pr_curves";
 /// The `hparams` plugin.
 pub const HPARAMS: &str = "hparams";
+/// The `mesh` plugin (its tensors are read as [`Kind::Tensor`], as tbparse reads them).
+pub const MESH: &str = "mesh";
 
 /// The graph plugin's names for run metadata with a graph, and for a Keras model.
 pub const GRAPH_PLUGINS: [&str; 3] = [

@@ -13,6 +13,11 @@ pub mod tensorboard {
     pub mod hparams {
         include!("tensorboard.hparams.rs");
     }
+
+    /// Messages of package `tensorboard.mesh`.
+    pub mod mesh {
+        include!("tensorboard.mesh.rs");
+    }
 }
 
 pub use tensorboard::*;

@@ -9,7 +9,9 @@
 //! * scalars (`scalar_simple`, `scalar_tensor`, `encode_simple_scalar`) and text (`text`),
 //!   re-exported here;
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics, torch's layout;
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
+//! * [`audio`], [`video`], [`mesh`]: `add_audio`'s WAV, `add_video`'s GIF and `add_mesh`'s
+//!   tensors (checked on the caller's thread, encoded later on the writer's).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,10 +22,13 @@ use crate::proto::{
     Summary, SummaryMetadata, TensorShapeProto,
 };
 
+pub mod audio;
 pub mod histogram;
+pub mod mesh;
 pub mod pr_curve;
 mod scalar;
 mod text;
+pub mod video;
 
 pub use scalar::{encode_simple_scalar, scalar_simple, scalar_tensor};
 pub use text::text;
