@@ -9,7 +9,9 @@
 //! * scalars (`scalar_simple`, `scalar_tensor`, `encode_simple_scalar`) and text (`text`),
 //!   re-exported here;
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics, torch's layout;
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
+//! * [`hparams`]: the experiment, session start and session end summaries of `add_hparams`;
+//! * [`custom_scalars`]: the `custom_scalars` plugin's layout.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,7 +22,9 @@ use crate::proto::{
     Summary, SummaryMetadata, TensorShapeProto,
 };
 
+pub mod custom_scalars;
 pub mod histogram;
+pub mod hparams;
 pub mod pr_curve;
 mod scalar;
 mod text;
