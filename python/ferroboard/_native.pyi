@@ -203,3 +203,22 @@ def wav_infos(items: Sequence[bytes]) -> list[Optional[tuple[int, int, int]]]:
     """Each WAV header's ``(sample_rate, channels, frames)`` without decoding samples;
     ``None`` for an item that is not a WAV this module decodes."""
     ...
+
+# Hparams and custom-scalar layouts (rust/python/src/structural.rs).
+def hparams_events(
+    hparams: list[tuple[str, Union[bool, float, str]]],
+    domains: list[tuple[str, list[Union[bool, float, str]]]],
+    metrics: list[tuple[str, Any]],
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> list[bytes]:
+    """The serialized events of ``add_hparams``: experiment, session start, session end, then
+    one scalar per metric whose value is not ``None``."""
+    ...
+
+def custom_scalars_event(
+    layout: list[tuple[str, list[tuple[str, str, list[str]]]]],
+    walltime: Optional[float] = None,
+) -> bytes:
+    """The serialized event of a custom-scalars layout ``[(category, [(title, kind, tags)])]``."""
+    ...

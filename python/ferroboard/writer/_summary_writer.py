@@ -24,6 +24,7 @@ from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
 from ._pr_curve import PrCurveMethods
+from ._structural import StructuralMethods
 
 set_converters(_inputs.scalar, _inputs.step)
 
@@ -48,7 +49,7 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(HistogramMethods, PrCurveMethods, NativeWriter):
+class SummaryWriter(HistogramMethods, PrCurveMethods, StructuralMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:
