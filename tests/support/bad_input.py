@@ -762,11 +762,138 @@ PR_CURVE: list[Row] = [
     ),
 ]
 
+# add_hparams, add_custom_scalars*, add_summary, add_event (the structural family).
+HP = {"lr": 0.1, "opt": "adam"}
+MD = {"hp/acc": 0.5}
+STRUCTURAL: list[Row] = [
+    ("add_hparams", ([("lr", 0.1)], MD), {}, TypeError, "hparam_dict must be a dict"),
+    ("add_hparams", (HP, [0.5]), {}, TypeError, "metric_dict must be a dict"),
+    ("add_hparams", ({1: 0.1}, MD), {}, TypeError, "hparam_dict keys must be str"),
+    ("add_hparams", (HP, {2: 0.5}), {}, TypeError, "metric_dict keys must be str"),
+    ("add_hparams", ({"lr": [0.1]}, MD), {}, TypeError, r"hparam_dict\['lr'\] must be a bool"),
+    ("add_hparams", ({"lr": object()}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
+    ("add_hparams", ({"lr": b"x"}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
+    ("add_hparams", ({"lr": 1j}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
+    (
+        "add_hparams",
+        ({"w": torch.zeros(3)}, MD),
+        {},
+        ValueError,
+        r"hparam_dict\['w'\] must have exactly one element",
+    ),
+    (
+        "add_hparams",
+        ({"w": np.array(["a"])}, MD),
+        {},
+        TypeError,
+        r"hparam_dict\['w'\] must be a bool, str or real number",
+    ),
+    ("add_hparams", (HP, {"hp/acc": "high"}), {}, TypeError, r"metric_dict\['hp/acc'\]"),
+    (
+        "add_hparams",
+        (HP, {"hp/acc": NoFloat()}),
+        {},
+        TypeError,
+        r"metric_dict\['hp/acc'\] must be a real number",
+    ),
+    ("add_hparams", (HP, {"hp/acc": torch.zeros(2)}), {}, ValueError, "metric_dict"),
+    ("add_hparams", (HP, {SURROGATE: 1.0}), {}, ValueError, "metric_dict key"),
+    ("add_hparams", ({HUGE_TAG: 1.0}, MD), {}, ValueError, "hparam_dict key"),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": ["adam"]},
+        TypeError,
+        "hparam_domain_discrete must be a dict",
+    ),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": {"opt": "adam"}},
+        TypeError,
+        r"hparam_domain_discrete\['opt'\] must be a list",
+    ),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": {"opt": ["sgd"]}},
+        ValueError,
+        r"hparam_dict\['opt'\]: 'adam' is not in its domain",
+    ),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": {"lr": [0.1, "x"]}},
+        TypeError,
+        r"hparam_domain_discrete\['lr'\]\[1\]: expected a number",
+    ),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": {"bs": [1]}},
+        ValueError,
+        r"hparam_domain_discrete\['bs'\]: 'bs' is not a key of hparam_dict",
+    ),
+    (
+        "add_hparams",
+        (HP, MD),
+        {"hparam_domain_discrete": {"opt": [None]}},
+        TypeError,
+        r"hparam_domain_discrete\['opt'\]\[0\]",
+    ),
+    ("add_hparams", (HP, MD), {"run_name": 3}, TypeError, "run_name must be a str"),
+    ("add_hparams", (HP, MD), {"run_name": "../x"}, ValueError, "run_name must name a directory"),
+    ("add_hparams", (HP, MD), {"run_name": "/abs"}, ValueError, "run_name must name a directory"),
+    ("add_hparams", (HP, MD), {"run_name": "a\0b"}, ValueError, "run_name"),
+    ("add_hparams", (HP, MD), {"global_step": "1"}, TypeError, "global_step must be an int"),
+    ("add_hparams", (HP, MD), {"global_step": 1.5}, ValueError, "global_step must be an integer"),
+    ("add_custom_scalars", ([],), {}, TypeError, "layout must be a dict"),
+    ("add_custom_scalars", ({"c": ["x"]},), {}, TypeError, r"layout\['c'\] must be a dict"),
+    ("add_custom_scalars", ({"c": {"t": None}},), {}, TypeError, r"layout\['c'\]\['t'\]"),
+    (
+        "add_custom_scalars",
+        ({"c": {"t": ["Margin", ["a", "b"]]}},),
+        {},
+        ValueError,
+        r"layout\['c'\]\['t'\]: a Margin chart needs exactly 3 tags",
+    ),
+    (
+        "add_custom_scalars",
+        ({"c": {"t": ["margin", ["a", "b", "c"]]}},),
+        {},
+        ValueError,
+        "'Multiline' or 'Margin'",
+    ),
+    ("add_custom_scalars", ({"c": {"t": [1, ["a"]]}},), {}, TypeError, "the kind must be"),
+    ("add_custom_scalars", ({"c": {"t": ["Multiline", 5]}},), {}, TypeError, "tags must be"),
+    ("add_custom_scalars", ({1: {"t": ["Multiline", []]}},), {}, TypeError, "category title"),
+    ("add_custom_scalars", ({"c": {"t": ["Multiline", [b"a"]]}},), {}, TypeError, "tag 0"),
+    ("add_custom_scalars_multilinechart", ("loss",), {}, TypeError, "tags must be a list"),
+    ("add_custom_scalars_multilinechart", (None,), {}, TypeError, "tags must be a list"),
+    ("add_custom_scalars_multilinechart", ([1],), {}, TypeError, "tag 0 must be a str"),
+    ("add_custom_scalars_multilinechart", (["a"],), {"title": 3}, TypeError, "title must be"),
+    ("add_custom_scalars_marginchart", (["a", "b"],), {}, ValueError, "exactly 3 tags"),
+    ("add_custom_scalars_marginchart", (["a"] * 4,), {}, ValueError, "exactly 3 tags"),
+    ("add_custom_scalars_marginchart", ("abc",), {}, TypeError, "tags must be a list"),
+    (
+        "add_custom_scalars_marginchart",
+        (["a", "b", "c"],),
+        {"category": None},
+        TypeError,
+        "category",
+    ),
+    ("add_summary", (object(),), {}, TypeError, "summary must be a Summary"),
+    ("add_summary", (b"\xff\xff",), {}, ValueError, "summary is not a Summary"),
+    ("add_summary", (b"",), {"global_step": "x"}, TypeError, "global_step must be an int"),
+    ("add_event", (object(),), {}, TypeError, "event must be an Event"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
     "histogram": HISTOGRAM,
     "pr_curve": PR_CURVE,
+    "structural": STRUCTURAL,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -775,6 +902,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "scalars": ("add_scalar", ("after", 2.0, 2)),
     "histogram": ("add_histogram", ("after", GOOD, 9)),
     "pr_curve": ("add_pr_curve", ("after", L, P, 4)),
+    "structural": ("add_scalar", ("after", 2.0, 2)),
 }
 
 # (family, row) for every add_* row.
