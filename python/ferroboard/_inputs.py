@@ -385,3 +385,63 @@ def custom_scalars_layout(layout: Any) -> list[tuple[Any, list[tuple[Any, str, l
 def chart_tags(tags: Any, name: str = "tags") -> list[Any]:
     """The ``tags`` of ``add_custom_scalars_multilinechart`` and ``...marginchart``."""
     return _tags(tags, name)
+
+
+# ---------------------------------------------------------------- whole tensors (add_tensor)
+
+_NUMPY_TENSOR_DTYPES = {
+    "f2": "float16",
+    "f4": "float32",
+    "f8": "float64",
+    "i1": "int8",
+    "u1": "uint8",
+    "i2": "int16",
+    "i4": "int32",
+    "i8": "int64",
+    "b1": "bool",
+    "c8": "complex64",
+    "c16": "complex128",
+}
+
+
+def tensor_data(value: Any, name: str = "tensor") -> tuple[np.ndarray, str, list[int]]:
+    """A torch tensor (or numpy array) for ``add_tensor``: its elements in C order as the
+    native code reads them (float16 and bfloat16 as ``uint16`` bits, bools as ``uint8``,
+    complex numbers as float pairs), its dtype name, its shape. The dtypes torch's
+    ``add_tensor`` writes; others are a ``TypeError``."""
+    if is_tensor(value):
+        torch = sys.modules["torch"]
+        t = value.detach()
+        if t.device.type == "meta":
+            raise ValueError(f"{name}: a tensor on the meta device holds no data")
+        t = t.cpu().resolve_conj().resolve_neg().contiguous()
+        shape = list(t.shape)
+        special = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.bool: "bool"}
+        if t.dtype in special:
+            dtype = special[t.dtype]
+            bits = torch.int16 if t.dtype != torch.bool else torch.uint8
+            arr = t.view(bits).numpy()
+            arr = arr.view(np.uint16) if bits is torch.int16 else arr
+            return arr.reshape(-1), dtype, shape
+        if t.is_quantized or t.dtype == torch.complex32:
+            raise TypeError(f"{name}: unsupported tensor dtype {t.dtype}")
+        try:
+            arr = t.numpy()
+        except (TypeError, RuntimeError) as e:
+            raise TypeError(f"{name}: unsupported tensor dtype {t.dtype}") from e
+    elif isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        shape = list(arr.shape)
+    else:
+        raise TypeError(f"{name} must be a torch tensor or a numpy array, got {describe(value)}")
+    dtype_name = _NUMPY_TENSOR_DTYPES.get(_key(arr.dtype))
+    if dtype_name is None:
+        raise TypeError(f"{name}: unsupported dtype {arr.dtype}")
+    arr = np.ascontiguousarray(_native_layout(arr)).reshape(-1)
+    if dtype_name == "bool":
+        arr = arr.view(np.uint8)
+    elif dtype_name == "float16":
+        arr = arr.view(np.uint16)
+    elif dtype_name.startswith("complex"):
+        arr = arr.view(np.float32 if dtype_name == "complex64" else np.float64)
+    return arr, dtype_name, shape

@@ -222,3 +222,15 @@ def custom_scalars_event(
 ) -> bytes:
     """The serialized event of a custom-scalars layout ``[(category, [(title, kind, tags)])]``."""
     ...
+
+def tensor_event(
+    tag: str,
+    values: npt.NDArray[Any],
+    dtype: str,
+    shape: list[int],
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> bytes:
+    """The serialized event of ``add_tensor`` (values flattened in C order, 16-bit floats as
+    ``uint16`` bits, bools as ``uint8``, complex numbers as float pairs)."""
+    ...

@@ -886,6 +886,13 @@ STRUCTURAL: list[Row] = [
     ("add_summary", (b"\xff\xff",), {}, ValueError, "summary is not a Summary"),
     ("add_summary", (b"",), {"global_step": "x"}, TypeError, "global_step must be an int"),
     ("add_event", (object(),), {}, TypeError, "event must be an Event"),
+    ("add_tensor", ("t", [1, 2]), {}, TypeError, "tensor must be a torch tensor or a numpy"),
+    ("add_tensor", ("t", np.array(["a"])), {}, TypeError, "tensor: unsupported dtype"),
+    ("add_tensor", ("t", np.zeros(2, np.uint16)), {}, TypeError, "tensor: unsupported dtype"),
+    ("add_tensor", ("t", torch.zeros(2, dtype=torch.uint32)), {}, TypeError, "tensor: unsup"),
+    ("add_tensor", (b"t", torch.zeros(2)), {}, TypeError, "tag must be a str"),
+    ("add_tensor", ("t", torch.zeros(2)), {"global_step": "x"}, TypeError, "global_step"),
+    ("add_tensor", ("t", torch.zeros(2, device="meta")), {}, ValueError, "meta device"),
 ]
 
 FAMILIES: dict[str, list[Row]] = {

@@ -27,6 +27,10 @@ Where ferroboard differs from torch, on purpose:
   run and event file instead: no extra run, the metrics' scalars beside the ones the writer
   logs (torch writes a second event file into ``log_dir`` for ``"."``; TensorBoard shows the
   same). A ``run_name`` leaving ``log_dir`` (absolute, or with ``..``) is a ``ValueError``.
+* **add_tensor** stores float16 and bfloat16 values as their 16-bit patterns in
+  ``half_val`` and uint8 values in ``int_val``, where TensorFlow and TensorBoard read them
+  (torch stores float32 bit patterns in ``half_val``, and uint8 values in ``uint32_val``:
+  neither reads back); it accepts numpy arrays too.
 * **add_custom_scalars** accepts the chart kinds ``"Multiline"`` and ``"Margin"`` only
   (torch draws anything that is not ``"Margin"`` as a multiline chart); a margin chart
   without exactly three tags is a ``ValueError`` (torch: ``AssertionError``).
@@ -39,7 +43,7 @@ import time
 from typing import TYPE_CHECKING, Any, Optional, cast
 
 from .. import _inputs
-from .._native import custom_scalars_event, hparams_events
+from .._native import custom_scalars_event, hparams_events, tensor_event
 
 if TYPE_CHECKING:
     from ._file_writer import FileWriter
@@ -154,6 +158,20 @@ class StructuralMethods:
                 f"tags: a margin chart needs exactly 3 tags (value, lower, upper), got {len(tags)}"
             )
         self._write_event(custom_scalars_event([(category, [(title, "Margin", tags)])]))
+
+    def add_tensor(
+        self,
+        tag: str,
+        tensor: Any,
+        global_step: Optional[int] = None,
+        walltime: Optional[float] = None,
+    ) -> None:
+        """Adds a whole tensor (torch's ``add_tensor``): its dtype, shape and values in a
+        ``TensorProto``, the ``tensor`` plugin named. float16 and bfloat16 values are stored
+        as their 16-bit patterns and uint8 values in ``int_val``, as TensorBoard reads them
+        (torch's do not read back). A numpy array is accepted too."""
+        values, dtype, shape = _inputs.tensor_data(tensor)
+        self._write_event(tensor_event(tag, values, dtype, shape, global_step, walltime))
 
     def add_summary(
         self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None

@@ -2,11 +2,13 @@
 //! `add_custom_scalars*`: already adapted Python values in (see
 //! `ferroboard/writer/_structural.py`), serialized `Event`s out, which the Python method hands
 //! to `NativeWriter._write_event` (or `_write_event_to` for a sub-run). The summaries and their
-//! checks are the core's (`summary::hparams`, `summary::custom_scalars`).
+//! checks are the core's (`summary::hparams`, `summary::custom_scalars`, `summary::tensor`).
 
 use ferroboard_core::summary::custom_scalars::{self, CategorySpec, ChartSpec};
 use ferroboard_core::summary::hparams::{self, HParamValue};
+use ferroboard_core::summary::tensor::{self, TensorData};
 use ferroboard_core::summary::{self as event, Step};
+use numpy::{Element, PyArrayDyn, PyReadonlyArrayDyn};
 use prost::Message;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -21,6 +23,7 @@ type PyCharts<'py> = Vec<(Bound<'py, PyAny>, String, Vec<Bound<'py, PyAny>>)>;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hparams_events, m)?)?;
     m.add_function(wrap_pyfunction!(custom_scalars_event, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor_event, m)?)?;
     Ok(())
 }
 
@@ -146,4 +149,72 @@ fn custom_scalars_event<'py>(
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let ev = event::summary_event(wall, Step(0), vec![value]);
     Ok(PyBytes::new(py, &ev.encode_to_vec()))
+}
+
+fn typed<'py, T: Element>(
+    values: &Bound<'py, PyAny>,
+    dtype: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    let arr = values.cast::<PyArrayDyn<T>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "tensor: expected the {dtype} data as a numpy array of its element type"
+        ))
+    })?;
+    crate::convert::arrays::readonly(arr, "tensor")
+}
+
+/// The serialized event of `add_tensor`: `values` the tensor's elements as a numpy array
+/// (float16 and bfloat16 as `uint16` bits, bools as `uint8`, complex numbers as float pairs),
+/// `dtype` the tensor's dtype name (`float16`, `bfloat16`, `float32`, `float64`, `int8`,
+/// `uint8`, `int16`, `int32`, `int64`, `bool`, `complex64`, `complex128`), `shape` its shape.
+#[pyfunction]
+#[pyo3(signature = (tag, values, dtype, shape, global_step=None, walltime=None))]
+fn tensor_event<'py>(
+    py: Python<'py>,
+    tag: &Bound<'_, PyAny>,
+    values: &Bound<'py, PyAny>,
+    dtype: &str,
+    shape: Vec<i64>,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let tag = convert::tag(tag, "tag")?;
+    let step = Step(convert::step(global_step, "global_step")?);
+    let wall = convert::walltime(walltime, "walltime")?;
+    macro_rules! build {
+        ($t:ty, $variant:ident) => {{
+            let arr = typed::<$t>(values, dtype)?;
+            let data = elements(&arr);
+            tensor::tensor(&tag, &shape, TensorData::$variant(&data))
+        }};
+    }
+    let value = match dtype {
+        "float16" => build!(u16, Half),
+        "bfloat16" => build!(u16, BFloat16),
+        "float32" => build!(f32, Float),
+        "float64" => build!(f64, Double),
+        "int8" => build!(i8, Int8),
+        "uint8" => build!(u8, UInt8),
+        "int16" => build!(i16, Int16),
+        "int32" => build!(i32, Int32),
+        "int64" => build!(i64, Int64),
+        "bool" => build!(u8, Bool),
+        "complex64" => build!(f32, Complex64),
+        "complex128" => build!(f64, Complex128),
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "tensor: unsupported dtype {other:?}"
+            )))
+        }
+    }
+    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let ev = event::summary_event(wall, step, vec![value]);
+    Ok(PyBytes::new(py, &ev.encode_to_vec()))
+}
+
+/// The elements in C order (borrowed when C-contiguous).
+fn elements<'a, T: Element + Copy>(
+    arr: &'a PyReadonlyArrayDyn<'_, T>,
+) -> std::borrow::Cow<'a, [T]> {
+    crate::convert::arrays::elements(arr, false)
 }

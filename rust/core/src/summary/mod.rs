@@ -11,7 +11,8 @@
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics, torch's layout;
 //! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
 //! * [`hparams`]: the experiment, session start and session end summaries of `add_hparams`;
-//! * [`custom_scalars`]: the `custom_scalars` plugin's layout.
+//! * [`custom_scalars`]: the `custom_scalars` plugin's layout;
+//! * [`tensor`]: whole tensors (`add_tensor`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,6 +28,7 @@ pub mod histogram;
 pub mod hparams;
 pub mod pr_curve;
 mod scalar;
+pub mod tensor;
 mod text;
 
 pub use scalar::{encode_simple_scalar, scalar_simple, scalar_tensor};
