@@ -359,3 +359,35 @@ def test_hparams_table_and_read(written_both_ways):
     assert read["."] == {"lr": 0.5, "bn": False}
     assert read["t0"] == {"lr": 0.1, "opt": "adam", "bn": True}
     assert os.path.isdir(written_both_ways / "torch" / "t0")
+
+
+def test_a_metric_without_value_is_named_but_not_written(tmp_path):
+    """Documented: ``metric_dict`` value ``None`` names the metric (its scalars are the ones
+    logged under that tag) and writes no scalar: torch's events less that scalar."""
+    t = _write(TorchWriter, tmp_path / "torch", lambda w: w.add_hparams({"a": 1}, {"m": 1.0}))
+    o = _write(
+        ferroboard.SummaryWriter, tmp_path / "ours", lambda w: w.add_hparams({"a": 1}, {"m": None})
+    )
+    assert _view(o["sub0"]) == [x for x in _view(t["sub0"]) if x[1] != "m"]
+    assert len(o["sub0"]) == 3
+
+
+def test_add_summary_takes_torchs_protobuf_objects(tmp_path):
+    """What Lightning does: torch's own ``hparams()`` summaries through ``add_summary``, on the
+    file writer and on the writer itself; the same events as torch's file writer writes."""
+    from torch.utils.tensorboard.summary import hparams
+
+    def call(w: Any) -> None:
+        exp, ssi, sei = hparams({"lr": 0.1, "bn": True}, {"hp_metric": -1})
+        w._get_file_writer().add_summary(exp, 3)
+        w.file_writer.add_summary(ssi, 3)
+        if isinstance(w, ferroboard.SummaryWriter):
+            w.add_summary(sei, 3)
+        else:
+            w.file_writer.add_summary(sei, 3)
+
+    t, o = _both(tmp_path, call)
+    assert list(o) == ["."]
+    for te, oe in zip(t["."], o["."]):
+        te.wall_time = oe.wall_time
+        assert oe.SerializeToString() == te.SerializeToString()
