@@ -14,6 +14,8 @@ import ferroboard
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 from torch.utils.tensorboard import SummaryWriter as TorchWriter
 
@@ -391,3 +393,61 @@ def test_add_summary_takes_torchs_protobuf_objects(tmp_path):
     for te, oe in zip(t["."], o["."]):
         te.wall_time = oe.wall_time
         assert oe.SerializeToString() == te.SerializeToString()
+
+
+# ---------------------------------------------------------------- generated inputs
+
+_KEYS = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=8)
+_VALUES = st.one_of(
+    st.floats(allow_nan=False, width=64),
+    st.integers(-(2**53), 2**53),
+    st.booleans(),
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=8),
+    st.none(),
+)
+
+
+@st.composite
+def _hparams_inputs(draw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    hp = draw(st.dictionaries(_KEYS, _VALUES, max_size=6))
+    metrics = draw(st.dictionaries(_KEYS, st.floats(allow_nan=False, width=32), max_size=3))
+    domains = {}
+    for k, v in hp.items():
+        if v is not None and draw(st.booleans()):
+            same = st.from_type(type(v)).filter(lambda d, v=v: type(d) is type(v))
+            if isinstance(v, float):
+                same = st.floats(allow_nan=False)
+            extras = draw(st.lists(same, max_size=3))
+            domains[k] = [*extras, v]
+    return hp, metrics, domains
+
+
+@settings(max_examples=150)
+@given(_hparams_inputs())
+def test_generated_inputs_give_torchs_summaries(inputs):
+    """The three summaries of our core against torch's ``summary.hparams`` for generated
+    dicts of floats, ints, booleans, strings and ``None``, with discrete domains: equal once
+    torch's booleans are typed as booleans (the documented fix)."""
+    from ferroboard import _inputs
+    from ferroboard._native import hparams_events
+    from tensorboard.compat.proto import event_pb2
+    from torch.utils.tensorboard.summary import hparams
+
+    hp, metrics, domains = inputs
+    theirs = [s.value[0] for s in hparams(hp, metrics, domains)]
+    events = hparams_events(
+        _inputs.hparam_items(hp),
+        _inputs.hparam_domains(domains),
+        _inputs.metric_items(metrics),
+    )
+    assert len(events) == 3 + len(metrics)
+    ours = [event_pb2.Event.FromString(b).summary.value[0] for b in events[:3]]
+    bools = {k for k, v in hp.items() if isinstance(v, bool)}
+    fixed = _typed_as_bools(
+        {".": [event_pb2.Event(summary={"value": [v]}) for v in theirs]}, bools
+    )["."]
+    assert _view([event_pb2.Event(summary={"value": [v]}) for v in ours]) == _view(fixed)
+    for b, (k, v) in zip(events[3:], metrics.items()):
+        (value,) = event_pb2.Event.FromString(b).summary.value
+        assert value.tag == k
+        assert value.simple_value == v  # float32 values: exact

@@ -304,7 +304,10 @@ def hparam(value: Any, name: str) -> Optional[HParam]:
             item = arr.reshape(()).item()
         return item if isinstance(item, bool) else float(item)
     if isinstance(value, numbers.Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"{name} is too large for a float, got {plain(value)}") from None
     raise TypeError(
         f"{name} must be a bool, str, int, float, None, or a one-element torch tensor or "
         f"numpy array, got {describe(value)}"

@@ -774,6 +774,7 @@ STRUCTURAL: list[Row] = [
     ("add_hparams", ({"lr": object()}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
     ("add_hparams", ({"lr": b"x"}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
     ("add_hparams", ({"lr": 1j}, MD), {}, TypeError, r"hparam_dict\['lr'\]"),
+    ("add_hparams", ({"n": 10**400}, MD), {}, ValueError, r"hparam_dict\['n'\] is too large"),
     (
         "add_hparams",
         ({"w": torch.zeros(3)}, MD),
