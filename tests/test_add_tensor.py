@@ -103,3 +103,17 @@ def test_numpy_arrays_are_written_as_the_same_tensor(tmp_path):
     for te, oe in zip(t, o):
         te.wall_time = oe.wall_time
         assert oe.SerializeToString() == te.SerializeToString()
+
+
+def test_readers_read_the_values_back(tmp_path):
+    """``SummaryReader.tensors`` (ours) gives back every dtype's values, float16 included
+    (from torch's file it cannot: torch's ``half_val`` holds float32 bit patterns)."""
+    tensors = [BASE.to(d) for d in [*EXACT, torch.float16] if not d.is_complex]
+    w = ferroboard.SummaryWriter(str(tmp_path))
+    for i, t in enumerate(tensors):
+        w.add_tensor(f"t{i:02d}", t, 1)
+    w.close()
+    frame = ferroboard.SummaryReader(str(tmp_path)).tensors
+    got = dict(zip(frame["tag"], frame["value"]))
+    for i, t in enumerate(tensors):
+        np.testing.assert_array_equal(np.asarray(got[f"t{i:02d}"]).reshape(t.shape), t.numpy())
