@@ -59,6 +59,16 @@ def train(log_dir: str, epochs: int = 30) -> None:
         for digit in range(3):
             w.add_pr_curve(f"pr/digit_{digit}", y[val_idx] == digit, probs[:, digit], epochs)
         log_media(w, model, x[val_idx], logits.argmax(1), epochs)
+        # The CUSTOM SCALARS dashboard: both curves in one chart.
+        w.add_custom_scalars(
+            {"training": {"loss and accuracy": ["Multiline", ["train/loss", "val/accuracy"]]}}
+        )
+        # The HPARAMS dashboard, in this run (run_name="."), its metric the logged accuracy.
+        w.add_hparams(
+            {"lr": 1e-2, "epochs": epochs, "hidden": 64, "optimizer": "adam", "relu": True},
+            {"val/accuracy": None},
+            run_name=".",
+        )
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
 
 

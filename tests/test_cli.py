@@ -344,8 +344,10 @@ def written(root: Path) -> Counter:
                         kind = "scalars"
                     elif v.HasField("histo"):
                         kind = "histograms"
-                    elif plugin in ("text", "pr_curves"):
+                    elif plugin in ("text", "pr_curves", "hparams"):
                         kind = plugin
+                    elif v.HasField("tensor"):  # other plugins' tensors (custom scalars)
+                        kind = "tensors"
                     else:
                         kind = f"unexpected {plugin!r}"
                     out[(run, v.tag, kind)] += 1
@@ -435,9 +437,11 @@ def test_one_naming_rule_for_read_ls_export_and_the_demo(demo_dir):
         lines = run_cli("export", str(root), "-f", "jsonl", "--kind", kind).stdout.splitlines()
         got = Counter((r["run"], r["tag"], kind) for r in map(json.loads, lines))
         assert got == Counter({k: n for k, n in truth.items() if k[2] == kind}), kind
-    assert run_cli("export", str(root), "--kind", "tensors").stdout.splitlines() == [
-        "run,tag,step,wall_time,value"
-    ]
+    # The demo's one tensor is its custom-scalars layout.
+    out = run_cli("export", str(root), "--kind", "tensors").stdout
+    tensors = list(csv.reader(io.StringIO(out)))
+    assert tensors[0] == ["run", "tag", "step", "wall_time", "value"]
+    assert [r[:3] for r in tensors[1:]] == [["digits-mlp", "custom_scalars__config__", "0"]]
 
     # The demo's read-back prints the same (run, tag, kind, count) rows.
     rows = re.findall(r"^  (\S+)\s+(\S+)\s+(\w+)\s+(\d+)", demo_out, re.M)

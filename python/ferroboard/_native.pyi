@@ -268,3 +268,34 @@ def mesh_event(
     global_step: Optional[int] = None,
     walltime: Optional[float] = None,
 ) -> PendingEvent: ...
+
+# Hparams and custom-scalar layouts (rust/python/src/structural.rs).
+def hparams_events(
+    hparams: list[tuple[str, Union[bool, float, str]]],
+    domains: list[tuple[str, list[Union[bool, float, str]]]],
+    metrics: list[tuple[str, Any]],
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> list[bytes]:
+    """The serialized events of ``add_hparams``: experiment, session start, session end, then
+    one scalar per metric whose value is not ``None``."""
+    ...
+
+def custom_scalars_event(
+    layout: list[tuple[str, list[tuple[str, str, list[str]]]]],
+    walltime: Optional[float] = None,
+) -> bytes:
+    """The serialized event of a custom-scalars layout ``[(category, [(title, kind, tags)])]``."""
+    ...
+
+def tensor_event(
+    tag: str,
+    values: npt.NDArray[Any],
+    dtype: str,
+    shape: list[int],
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> bytes:
+    """The serialized event of ``add_tensor`` (values flattened in C order, 16-bit floats as
+    ``uint16`` bits, bools as ``uint8``, complex numbers as float pairs)."""
+    ...

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import Any, Optional
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -321,3 +322,194 @@ def float_vector(value: Any, name: str) -> list[float]:
         raise ValueError(f"{name}: expected a one-dimensional sequence, got {describe(arr)}")
     values: list[float] = arr.astype(np.float64).tolist()
     return values
+
+
+# ---------------------------------------------------------------- hparams and layouts
+
+#: A hyperparameter value, adapted: the ``bool``, ``float`` or ``str`` the native code types
+#: as such (``None`` values are skipped, as torch skips them).
+HParam = Union[bool, float, str]
+
+
+def _mapping(value: Any, name: str, what: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of {what}, got {describe(value)}")
+    return value
+
+
+def _str_key(key: Any, name: str) -> str:
+    if isinstance(key, np.str_):
+        return str(key)
+    if not isinstance(key, str):
+        raise TypeError(f"{name} keys must be str, got {type(key).__name__} ({plain(key)})")
+    return key
+
+
+def hparam(value: Any, name: str) -> Optional[HParam]:
+    """A hyperparameter value: ``None``; ``bool`` (numpy's too, and a one-element bool tensor
+    or array); ``str``; a real number (``int``, ``float``, numpy scalars, one-element tensors
+    and arrays of any shape, 0-d included) as ``float``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.str_):
+        return str(value)
+    if is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        if int(np.prod(value.shape)) != 1:
+            raise ValueError(f"{name} must have exactly one element, got a {describe(value)}")
+        if is_tensor(value):
+            if value.is_complex():
+                raise TypeError(f"{name} must be real, got a {describe(value)}")
+            item = value.detach().reshape(()).item()
+        else:
+            arr = np.asarray(value)
+            if arr.dtype.kind not in _SCALAR_KINDS:
+                raise TypeError(f"{name} must be a bool, str or real number, got {describe(arr)}")
+            item = arr.reshape(()).item()
+        return item if isinstance(item, bool) else float(item)
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"{name} is too large for a float, got {plain(value)}") from None
+    raise TypeError(
+        f"{name} must be a bool, str, int, float, None, or a one-element torch tensor or "
+        f"numpy array, got {describe(value)}"
+    )
+
+
+def hparam_items(hparam_dict: Any) -> list[tuple[str, HParam]]:
+    """``hparam_dict``'s items with adapted values, in its order, ``None`` values left out."""
+    d = _mapping(hparam_dict, "hparam_dict", "str to bool, str, number or None")
+    out = []
+    for k, v in d.items():
+        key = _str_key(k, "hparam_dict")
+        value = hparam(v, f"hparam_dict[{key!r}]")
+        if value is not None:
+            out.append((key, value))
+    return out
+
+
+def hparam_domains(domains: Any) -> list[tuple[str, list[HParam]]]:
+    """``hparam_domain_discrete`` as ``[(key, [values])]`` (``None``: no domains)."""
+    if domains is None:
+        return []
+    d = _mapping(domains, "hparam_domain_discrete", "str to list of values")
+    out = []
+    for k, values in d.items():
+        key = _str_key(k, "hparam_domain_discrete")
+        name = f"hparam_domain_discrete[{key!r}]"
+        if not isinstance(values, (list, tuple)):
+            raise TypeError(f"{name} must be a list of values, got {describe(values)}")
+        adapted = []
+        for i, v in enumerate(values):
+            a = hparam(v, f"{name}[{i}]")
+            if a is None:
+                raise TypeError(f"{name}[{i}] must be a bool, str or number, got None")
+            adapted.append(a)
+        out.append((key, adapted))
+    return out
+
+
+def metric_items(metric_dict: Any) -> list[tuple[str, Any]]:
+    """``metric_dict``'s items, in its order (values are checked natively, as scalars)."""
+    d = _mapping(metric_dict, "metric_dict", "str to number")
+    return [(_str_key(k, "metric_dict"), v) for k, v in d.items()]
+
+
+def _tags(tags: Any, name: str) -> list[Any]:
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
+        raise TypeError(f"{name} must be a list of str tags, got {describe(tags)}")
+    return list(tags)
+
+
+def custom_scalars_layout(layout: Any) -> list[tuple[Any, list[tuple[Any, str, list[Any]]]]]:
+    """torch's ``{category: {chart title: [kind, [tags]]}}`` as
+    ``[(category, [(title, kind, [tags])])]``, in the dicts' order (the kind, ``"Multiline"``
+    or ``"Margin"``, and the tags are checked natively)."""
+    cats = _mapping(layout, "layout", "category title to {chart title: [kind, tags]}")
+    out = []
+    for cat, charts in cats.items():
+        charts = _mapping(charts, f"layout[{cat!r}]", "chart title to [kind, tags]")
+        specs = []
+        for title, spec in charts.items():
+            name = f"layout[{cat!r}][{title!r}]"
+            if isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence) or len(spec) != 2:
+                raise TypeError(
+                    f"{name} must be a [kind, tags] pair (kind 'Multiline' or 'Margin'), got "
+                    f"{describe(spec)}"
+                )
+            kind, tags = spec
+            if not isinstance(kind, str):
+                raise TypeError(
+                    f"{name}: the kind must be 'Multiline' or 'Margin', got {describe(kind)}"
+                )
+            specs.append((title, kind, _tags(tags, f"{name} tags")))
+        out.append((cat, specs))
+    return out
+
+
+def chart_tags(tags: Any, name: str = "tags") -> list[Any]:
+    """The ``tags`` of ``add_custom_scalars_multilinechart`` and ``...marginchart``."""
+    return _tags(tags, name)
+
+
+# ---------------------------------------------------------------- whole tensors (add_tensor)
+
+_NUMPY_TENSOR_DTYPES = {
+    "f2": "float16",
+    "f4": "float32",
+    "f8": "float64",
+    "i1": "int8",
+    "u1": "uint8",
+    "i2": "int16",
+    "i4": "int32",
+    "i8": "int64",
+    "b1": "bool",
+    "c8": "complex64",
+    "c16": "complex128",
+}
+
+
+def tensor_data(value: Any, name: str = "tensor") -> tuple[np.ndarray, str, list[int]]:
+    """A torch tensor (or numpy array) for ``add_tensor``: its elements in C order as the
+    native code reads them (float16 and bfloat16 as ``uint16`` bits, bools as ``uint8``,
+    complex numbers as float pairs), its dtype name, its shape. The dtypes torch's
+    ``add_tensor`` writes; others are a ``TypeError``."""
+    if is_tensor(value):
+        torch = sys.modules["torch"]
+        t = value.detach()
+        if t.device.type == "meta":
+            raise ValueError(f"{name}: a tensor on the meta device holds no data")
+        t = t.cpu().resolve_conj().resolve_neg().contiguous()
+        shape = list(t.shape)
+        special = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.bool: "bool"}
+        if t.dtype in special:
+            dtype = special[t.dtype]
+            bits = torch.int16 if t.dtype != torch.bool else torch.uint8
+            arr = t.view(bits).numpy()
+            arr = arr.view(np.uint16) if bits is torch.int16 else arr
+            return arr.reshape(-1), dtype, shape
+        if t.is_quantized or t.dtype == torch.complex32:
+            raise TypeError(f"{name}: unsupported tensor dtype {t.dtype}")
+        try:
+            arr = t.numpy()
+        except (TypeError, RuntimeError) as e:
+            raise TypeError(f"{name}: unsupported tensor dtype {t.dtype}") from e
+    elif isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        shape = list(arr.shape)
+    else:
+        raise TypeError(f"{name} must be a torch tensor or a numpy array, got {describe(value)}")
+    dtype_name = _NUMPY_TENSOR_DTYPES.get(_key(arr.dtype))
+    if dtype_name is None:
+        raise TypeError(f"{name}: unsupported dtype {arr.dtype}")
+    arr = np.ascontiguousarray(_native_layout(arr)).reshape(-1)
+    if dtype_name == "bool":
+        arr = arr.view(np.uint8)
+    elif dtype_name == "float16":
+        arr = arr.view(np.uint16)
+    elif dtype_name.startswith("complex"):
+        arr = arr.view(np.float32 if dtype_name == "complex64" else np.float64)
+    return arr, dtype_name, shape

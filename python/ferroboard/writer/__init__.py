@@ -11,6 +11,9 @@ One module per concern:
   ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``), ``_audio``,
   ``_video`` and ``_mesh`` (``add_audio``, ``add_video``, ``add_mesh``: these hand a
   ``PendingEvent`` to ``_write_pending``, encoded on the writer thread). A mixin
+  ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``) and
+  ``_structural`` (``add_hparams``, ``add_custom_scalars*``, ``add_tensor``, ``add_summary``,
+  ``add_event``). A mixin
   adapts its inputs with ``ferroboard._inputs``, has the event built natively, and hands the
   bytes to ``_write_event``.
 * ``_file_writer``: ``FileWriter``, torch's ``writer.file_writer`` for protobuf events.

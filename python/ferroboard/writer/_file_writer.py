@@ -53,12 +53,27 @@ class FileWriter:
     def add_summary(
         self, summary: Any, global_step: Optional[int] = None, walltime: Optional[float] = None
     ) -> None:
-        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event."""
-        raw = summary if isinstance(summary, bytes) else summary.SerializeToString()
+        """Writes ``summary`` (a ``Summary`` message, or its serialized bytes) as one event,
+        at ``global_step`` (0 when ``None``) and ``walltime`` (now when ``None``), as torch's
+        ``FileWriter.add_summary``."""
+        if isinstance(summary, (bytes, bytearray, memoryview)):
+            raw = bytes(summary)
+        elif hasattr(summary, "SerializeToString"):
+            raw = summary.SerializeToString()
+        else:
+            raise TypeError(
+                f"summary must be a Summary protobuf message (or its serialized bytes), "
+                f"got {type(summary).__name__}"
+            )
         self._write(NativeWriter._summary_event(raw, global_step, walltime))
 
     def flush(self) -> None:
         self._writer.flush()
+
+    def reopen(self) -> None:
+        """torch's ``FileWriter.reopen()``: opens the writer again after ``close()`` (a new
+        event file); does nothing while it is open."""
+        self._writer._open()
 
     def close(self) -> None:
         self._writer.close()

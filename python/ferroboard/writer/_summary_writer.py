@@ -26,6 +26,7 @@ from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
 from ._mesh import MeshMethods
 from ._pr_curve import PrCurveMethods
+from ._structural import StructuralMethods
 from ._video import VideoMethods
 
 set_converters(_inputs.scalar, _inputs.step, _inputs.scalar_or_later)
@@ -52,7 +53,13 @@ def _default_log_dir(comment: str) -> str:
 
 
 class SummaryWriter(
-    HistogramMethods, PrCurveMethods, AudioMethods, VideoMethods, MeshMethods, NativeWriter
+    HistogramMethods,
+    PrCurveMethods,
+    AudioMethods,
+    VideoMethods,
+    MeshMethods,
+    StructuralMethods,
+    NativeWriter,
 ):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 

@@ -12,12 +12,20 @@ fn manifest_dir() -> PathBuf {
 #[test]
 fn committed_protobuf_code_matches_proto_files() {
     let proto_dir = manifest_dir().join("proto");
-    let files = ["tensorboard.proto", "hparams.proto", "mesh.proto"].map(|f| proto_dir.join(f));
+    let files = [
+        "tensorboard.proto",
+        "hparams.proto",
+        "mesh.proto",
+        "custom_scalar.proto",
+    ]
+    .map(|f| proto_dir.join(f));
     let descriptors = protox::compile(&files, [&proto_dir]).expect("compile .proto files");
 
     let out = tempfile::tempdir().expect("temp dir");
     prost_build::Config::new()
         .out_dir(out.path())
+        // Session start hparams in name order, so that encoding them is deterministic.
+        .btree_map([".tensorboard.hparams.SessionStartInfo.hparams"])
         .compile_fds(descriptors)
         .expect("generate Rust code");
 
@@ -27,6 +35,7 @@ fn committed_protobuf_code_matches_proto_files() {
         "tensorboard.rs",
         "tensorboard.hparams.rs",
         "tensorboard.mesh.rs",
+        "tensorboard.custom_scalar.rs",
     ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).expect("generated file");
         let path: &Path = &committed.join(name);

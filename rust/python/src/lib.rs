@@ -13,6 +13,7 @@ mod histogram;
 mod media_av;
 mod pending;
 mod reader;
+mod structural;
 mod writer;
 
 /// The native module.
@@ -28,5 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     media_av::register(m)?;
     pending::register(m)?;
     reader::register(m)?;
+    structural::register(m)?;
     Ok(())
 }

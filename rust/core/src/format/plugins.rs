@@ -43,6 +43,11 @@ pub const PR_CURVES: &str = "pr_curves";
 pub const HPARAMS: &str = "hparams";
 /// The `mesh` plugin (its tensors are read as [`Kind::Tensor`], as tbparse reads them).
 pub const MESH: &str = "mesh";
+/// The `custom_scalars` plugin (its layout: a rank-0 `DT_STRING` tensor holding a serialized
+/// `Layout`, under [`CUSTOM_SCALARS_LAYOUT_TAG`]).
+pub const CUSTOM_SCALARS: &str = "custom_scalars";
+/// The tag of the `custom_scalars` layout.
+pub const CUSTOM_SCALARS_LAYOUT_TAG: &str = "custom_scalars__config__";
 
 /// The graph plugin's names for run metadata with a graph, and for a Keras model.
 pub const GRAPH_PLUGINS: [&str; 3] = [

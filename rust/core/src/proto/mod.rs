@@ -18,6 +18,12 @@ pub mod tensorboard {
     pub mod mesh {
         include!("tensorboard.mesh.rs");
     }
+
+    /// Messages of the `custom_scalars` plugin's layout (TensorBoard's package `tensorboard`,
+    /// declared in a package of their own here).
+    pub mod custom_scalar {
+        include!("tensorboard.custom_scalar.rs");
+    }
 }
 
 pub use tensorboard::*;

@@ -85,8 +85,8 @@ pub struct MetricInfo {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SessionStartInfo {
-    #[prost(map = "string, message", tag = "1")]
-    pub hparams: ::std::collections::HashMap<
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub hparams: ::prost::alloc::collections::BTreeMap<
         ::prost::alloc::string::String,
         ::prost_types::Value,
     >,

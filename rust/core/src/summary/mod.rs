@@ -12,6 +12,9 @@
 //! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
 //! * [`audio`], [`video`], [`mesh`]: `add_audio`'s WAV, `add_video`'s GIF and `add_mesh`'s
 //!   tensors (checked on the caller's thread, encoded later on the writer's).
+//! * [`hparams`]: the experiment, session start and session end summaries of `add_hparams`;
+//! * [`custom_scalars`]: the `custom_scalars` plugin's layout;
+//! * [`tensor`]: whole tensors (`add_tensor`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,8 +28,11 @@ use crate::proto::{
 pub mod audio;
 pub mod histogram;
 pub mod mesh;
+pub mod custom_scalars;
+pub mod hparams;
 pub mod pr_curve;
 mod scalar;
+pub mod tensor;
 mod text;
 pub mod video;
 
