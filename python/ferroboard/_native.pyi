@@ -203,3 +203,26 @@ def wav_infos(items: Sequence[bytes]) -> list[Optional[tuple[int, int, int]]]:
     """Each WAV header's ``(sample_rate, channels, frames)`` without decoding samples;
     ``None`` for an item that is not a WAV this module decodes."""
     ...
+
+# ---------------------------------------------------------------- rewrite
+def rewrite_logdir(
+    src: str,
+    dst: Optional[str],
+    keep_tags: Optional[list[str]],
+    drop_tags: list[str],
+    keep_runs: Optional[list[str]],
+    drop_runs: list[str],
+    steps: Optional[tuple[int, int]],
+    apply_restarts: bool,
+    max_media_per_tag: Optional[int],
+    max_points_per_tag: Optional[int],
+    every: Optional[int],
+    merge_runs: list[tuple[str, list[str]]],
+    dry_run: bool,
+    force: bool,
+    live_seconds: float,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rewrites ``src`` into ``dst`` (in place when None) with the GIL released; returns one
+    dict per output run and the interrupted rewrites finished first. OSError (EBUSY) for a
+    live run or a logdir another rewrite holds, ValueError for bad options."""
+    ...

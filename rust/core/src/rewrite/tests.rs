@@ -1,0 +1,143 @@
+use std::time::Duration;
+
+use prost::Message;
+
+use super::*;
+use crate::format::record::encode_record;
+use crate::reader::restart_mask;
+use crate::summary::{self, Step, WallTime};
+
+fn scalar(tag: &str, step: i64, v: f64) -> Vec<u8> {
+    let value = summary::scalar_simple(tag.into(), v);
+    summary::summary_event(WallTime(1.0), Step(step), vec![value]).encode_to_vec()
+}
+
+fn write_file(path: &Path, events: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    for e in events {
+        encode_record(&mut out, e);
+    }
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, out).unwrap();
+}
+
+fn steps_of(path: &Path, tag: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    filter::stream_file(path, |fr| {
+        if let filter::FrameRef::Record { payload, .. } = fr {
+            if let Some(ps) = crate::reader::decode::PlainScalar::of(payload) {
+                if ps.tag() == tag.as_bytes() {
+                    out.push(ps.fields().1);
+                }
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn opts() -> RewriteOptions {
+    RewriteOptions {
+        live_window: Duration::ZERO,
+        ..RewriteOptions::default()
+    }
+}
+
+#[test]
+fn streaming_restarts_match_restart_mask() {
+    // Random step sequences of two tags: the rewrite keeps what restart_mask keeps.
+    let mut seed = 7u64;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for trial in 0..40 {
+        let d = tempfile::tempdir().unwrap();
+        let mut keys = Vec::new();
+        let mut events = Vec::new();
+        for _ in 0..(5 + rnd(40)) {
+            let tag = rnd(2) as u32;
+            let step = rnd(20) as i64;
+            keys.push((tag, step));
+            events.push(scalar(&format!("t{tag}"), step, 0.0));
+        }
+        let src = d.path().join("src/run/x.tfevents.1");
+        write_file(&src, &events);
+        let o = RewriteOptions {
+            apply_restarts: true,
+            ..opts()
+        };
+        rewrite(&d.path().join("src"), Some(&d.path().join("dst")), &o).unwrap();
+        let mask = restart_mask(&keys);
+        for tag in 0..2u32 {
+            let want: Vec<i64> = keys
+                .iter()
+                .zip(&mask)
+                .filter(|(k, &m)| m && k.0 == tag)
+                .map(|(k, _)| k.1)
+                .collect();
+            let got = steps_of(&d.path().join("dst/run/x.tfevents.1"), &format!("t{tag}"));
+            assert_eq!(got, want, "trial {trial}");
+        }
+    }
+}
+
+#[test]
+fn limits_keep_first_and_last() {
+    let d = tempfile::tempdir().unwrap();
+    let events: Vec<Vec<u8>> = (0..10).map(|s| scalar("x", s, 0.0)).collect();
+    write_file(&d.path().join("src/r/a.tfevents.1"), &events);
+    for (every, max, want) in [
+        (Some(3), None, vec![0, 3, 6, 9]),
+        (Some(4), None, vec![0, 4, 8, 9]),
+        (None, Some(4), vec![0, 3, 6, 9]),
+        (None, Some(2), vec![0, 9]),
+        (Some(4), Some(3), vec![0, 4, 9]),
+        (None, Some(20), (0..10).collect()),
+    ] {
+        let dst = d.path().join(format!("dst{every:?}{max:?}"));
+        let o = RewriteOptions {
+            every,
+            max_points_per_tag: max,
+            ..opts()
+        };
+        rewrite(&d.path().join("src"), Some(&dst), &o).unwrap();
+        assert_eq!(
+            steps_of(&dst.join("r/a.tfevents.1"), "x"),
+            want,
+            "{every:?} {max:?}"
+        );
+    }
+}
+
+#[test]
+fn in_place_rewrite_and_recovery_of_a_committed_journal() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    let ev: Vec<Vec<u8>> = (0..6)
+        .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 2.0)])
+        .collect();
+    write_file(&root.join("r/e.tfevents.1"), &ev);
+    write_file(&root.join("r/e.tfevents.2"), &ev);
+    let o = RewriteOptions {
+        drop_tags: vec!["b".into()],
+        ..opts()
+    };
+    let rep = rewrite(&root, None, &o).unwrap();
+    assert_eq!(rep.runs[0].action, RunAction::Rewritten);
+    assert_eq!(
+        steps_of(&root.join("r/e.tfevents.2"), "b"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        steps_of(&root.join("r/e.tfevents.2"), "a"),
+        (0..6).collect::<Vec<_>>()
+    );
+    assert!(!root.join(WORK_DIR).exists());
+    // Nothing left to change: unchanged, and the files stay as they are.
+    let rep = rewrite(&root, None, &o).unwrap();
+    assert_eq!(rep.runs[0].action, RunAction::Unchanged);
+}
