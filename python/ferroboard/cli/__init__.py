@@ -4,6 +4,8 @@
 ``ferroboard export PATH``   scalars (or another kind) to CSV, Parquet or JSON lines
 ``ferroboard verify PATH``   CRC-check every record; exit status 1 on corruption
 ``ferroboard cat FILE...``   every event of event files as readable text
+``ferroboard rewrite SRC``   drop/keep tags, runs, steps; restarts; thin out; merge runs
+``ferroboard plot LOGDIR``   scalars to PNG, SVG or a self-contained HTML page
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ._output import EXIT_CORRUPT, EXIT_OK, EXIT_USAGE
 from .cat import cmd_cat
 from .export import cmd_export
 from .ls import cmd_ls
+from .plot import add_parser as _add_plot
+from .rewrite import add_parser as _add_rewrite
 from .verify import cmd_verify
 
 __all__ = [
@@ -123,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", "-n", type=int, help="print at most N events of each file")
     _common(p, filters=False)
     p.set_defaults(func=cmd_cat)
+    _add_rewrite(sub)
+    _add_plot(sub)
     return parser
 
 
