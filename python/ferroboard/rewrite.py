@@ -82,7 +82,9 @@ class RewriteReport:
             )
             for t in r.tags:
                 if t.records_removed or t.metadata_moved:
-                    moved = ", plugin metadata moved to first kept value" if t.metadata_moved else ""
+                    moved = (
+                        ", plugin metadata moved to first kept value" if t.metadata_moved else ""
+                    )
                     lines.append(
                         f"  {t.tag}: {verb} {t.records_removed} of "
                         f"{t.records_removed + t.records_kept} records, {t.bytes_removed} bytes"
@@ -234,8 +236,10 @@ def rewrite(
         _print(report.format(), sys.stdout)
     elif report.damage:
         _print(
-            "\n".join(f"ferroboard.rewrite: damaged record left out: {p} at byte offset {o}: {w}"
-                      for p, o, w in report.damage),
+            "\n".join(
+                f"ferroboard.rewrite: damaged record left out: {p} at byte offset {o}: {w}"
+                for p, o, w in report.damage
+            ),
             sys.stderr,
         )
     return report

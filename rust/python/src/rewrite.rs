@@ -11,7 +11,15 @@ use pyo3::types::{PyDict, PyList};
 fn to_py(e: RewriteError) -> PyErr {
     match e {
         RewriteError::Io(io) => {
-            PyOSError::new_err((io.raw_os_error().unwrap_or(0), io.to_string()))
+            // The core's messages name the file; the errno comes from the kind, so that Python
+            // raises FileNotFoundError, PermissionError...
+            let errno = io.raw_os_error().unwrap_or(match io.kind() {
+                std::io::ErrorKind::NotFound => 2,
+                std::io::ErrorKind::PermissionDenied => 13,
+                std::io::ErrorKind::AlreadyExists => 17,
+                _ => 5,
+            });
+            PyOSError::new_err((errno, io.to_string()))
         }
         RewriteError::Live { .. } | RewriteError::Busy(_) => {
             PyOSError::new_err((libc_ebusy(), e.to_string()))

@@ -250,8 +250,9 @@ impl<'r> Filter<'r> {
             pass: Pass::Emit,
             header_seen: false,
             out: Outcome {
-                out_records: vec![0; outputs],
-                out_bytes: vec![0; outputs],
+                // A dropped run has no outputs; its records count against a slot of none.
+                out_records: vec![0; outputs.max(1)],
+                out_bytes: vec![0; outputs.max(1)],
                 ..Outcome::default()
             },
             scratch: Vec::new(),
@@ -294,6 +295,9 @@ impl<'r> Filter<'r> {
             }
         }
         self.start_pass(Pass::Emit);
+        if self.drop_all {
+            sinks = None;
+        }
         for (i, path) in inputs.iter().enumerate() {
             let o = output_of[i];
             let end = stream_file(path, |fr| {

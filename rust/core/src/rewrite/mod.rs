@@ -567,12 +567,31 @@ fn flush(sinks: Sinks<'_>) -> io::Result<()> {
     Ok(())
 }
 
+/// Gives each output the modification time of the newest input it was made from: a
+/// rewritten run does not look freshly written (nor live to the next rewrite).
+fn keep_mtimes(u: &Unit, files: &[fs::File]) -> io::Result<()> {
+    for (o, f) in files.iter().enumerate() {
+        let newest = u
+            .inputs
+            .iter()
+            .zip(&u.output_of)
+            .filter(|(_, &oi)| oi == o)
+            .filter_map(|(p, _)| fs::metadata(p).and_then(|m| m.modified()).ok())
+            .max();
+        if let Some(t) = newest {
+            f.set_modified(t)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes one unit into the destination directory.
 fn rewrite_to(u: &Unit, rules: &Rules, _dst: &Path) -> Result<RunReport, RewriteError> {
     let filter = Filter::new(rules, u.drop_all, u.merged, u.outputs.len());
-    let (_files, mut sinks) = create_sinks(&u.outputs)?;
+    let (files, mut sinks) = create_sinks(&u.outputs)?;
     let out = filter.run(&u.inputs, &u.output_of, Some(&mut sinks))?;
     flush(sinks)?;
+    keep_mtimes(u, &files)?;
     for (i, p) in u.outputs.iter().enumerate() {
         filter::verify(p, out.out_records[i], out.out_bytes[i])?;
     }

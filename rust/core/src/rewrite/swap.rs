@@ -241,6 +241,7 @@ pub(super) fn rewrite_in_place(
         fs::remove_dir_all(&unit).map_err(|e| named(e, &unit))?;
         return Ok(report);
     }
+    super::keep_mtimes(u, &files)?;
     for f in &files {
         f.sync_all()?;
     }
