@@ -16,6 +16,7 @@ import html
 import json
 import math
 import os
+import sys
 from typing import Any, Optional, TextIO
 
 import numpy as np
@@ -198,7 +199,11 @@ def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
             except ValueError:
                 raise ValueError(f"--size: expected WxH in pixels, got {args.size!r}") from None
             size = (w, h)
-        plot_image(series, args.output, size, args.smoothing)
+        try:
+            plot_image(series, args.output, size, args.smoothing)
+        except ImportError as e:
+            print(str(e), file=sys.stderr)
+            return EXIT_USAGE
     n = sum(len(r) for r in series.values())
     out.write(f"{args.output}: {len(series)} tags, {n} series\n")
     return EXIT_OK
