@@ -422,7 +422,10 @@ pub fn rewrite(
         check_destination(&root, d)?;
     }
     let mut report = RewriteReport::default();
-    let _lock = if dst.is_none() && !opts.dry_run {
+    // An interrupted in-place rewrite is finished before anything reads the source (also for
+    // a rewrite into a destination: a committed journal means the run is mid-swap).
+    let pending = root.join(WORK_DIR).is_dir();
+    let lock = if !opts.dry_run && (dst.is_none() || pending) {
         let lock = swap::Lock::take(&root)?;
         report.recovered = swap::recover(&root)?;
         Some(lock)
@@ -466,7 +469,7 @@ pub fn rewrite(
         r.live = live;
         report.runs.push(r);
     }
-    if dst.is_none() && !opts.dry_run {
+    if lock.is_some() {
         swap::finish(&root)?;
     }
     Ok(report)
