@@ -97,13 +97,13 @@ fn unhex(s: &str) -> Option<PathBuf> {
 
 /// A committed unit: staged files and their final paths, old files (paths relative to the
 /// logdir, so that a logdir moved after a crash still recovers).
-struct Journal {
-    new: Vec<(PathBuf, PathBuf)>,
-    old: Vec<PathBuf>,
+pub(super) struct Journal {
+    pub(super) new: Vec<(PathBuf, PathBuf)>,
+    pub(super) old: Vec<PathBuf>,
 }
 
 impl Journal {
-    fn encode(&self) -> String {
+    pub(super) fn encode(&self) -> String {
         let mut s = String::from("ferroboard-rewrite-journal 1\n");
         for (stage, dest) in &self.new {
             s += &format!("new {} {}\n", hex(stage), hex(dest));

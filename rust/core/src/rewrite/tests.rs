@@ -114,7 +114,7 @@ fn limits_keep_first_and_last() {
 }
 
 #[test]
-fn in_place_rewrite_and_recovery_of_a_committed_journal() {
+fn in_place_rewrite_then_nothing_left_to_change() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("logs");
     let ev: Vec<Vec<u8>> = (0..6)
@@ -140,4 +140,57 @@ fn in_place_rewrite_and_recovery_of_a_committed_journal() {
     // Nothing left to change: unchanged, and the files stay as they are.
     let rep = rewrite(&root, None, &o).unwrap();
     assert_eq!(rep.runs[0].action, RunAction::Unchanged);
+}
+
+#[test]
+fn a_committed_journal_is_finished_and_an_uncommitted_unit_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    let old: Vec<Vec<u8>> = (0..4).map(|s| scalar("a", s, 1.0)).collect();
+    let new: Vec<Vec<u8>> = (0..2).map(|s| scalar("a", s, 1.0)).collect();
+    for run in ["r", "q"] {
+        write_file(&root.join(format!("{run}/e.tfevents.1")), &old);
+        write_file(&root.join(format!("{run}/e.tfevents.2")), &old);
+    }
+    // Unit 0 (run r) was killed after its journal: one of its two files already swapped.
+    let unit = root.join(WORK_DIR).join("unit-000000");
+    write_file(&unit.join("stage/1"), &new);
+    write_file(&root.join("r/e.tfevents.1"), &new);
+    let journal = swap::Journal {
+        new: vec![
+            ("stage/0".into(), "r/e.tfevents.1".into()),
+            ("stage/1".into(), "r/e.tfevents.2".into()),
+        ],
+        old: vec!["r/e.tfevents.1".into(), "r/e.tfevents.2".into()],
+    };
+    fs::write(unit.join("journal"), journal.encode()).unwrap();
+    // Unit 1 (run q) was killed while staging: no journal.
+    write_file(&root.join(WORK_DIR).join("unit-000001/stage/0"), &new);
+    let rep = rewrite(&root, None, &opts()).unwrap();
+    assert_eq!(rep.recovered, vec![unit]);
+    assert_eq!(steps_of(&root.join("r/e.tfevents.1"), "a"), vec![0, 1]);
+    assert_eq!(steps_of(&root.join("r/e.tfevents.2"), "a"), vec![0, 1]);
+    assert_eq!(
+        steps_of(&root.join("q/e.tfevents.1"), "a"),
+        vec![0, 1, 2, 3]
+    );
+    assert!(!root.join(WORK_DIR).exists());
+    // A torn journal is an error that names the backup, not a guess.
+    let unit = root.join(WORK_DIR).join("unit-000000");
+    fs::create_dir_all(&unit).unwrap();
+    fs::write(unit.join("journal"), "ferroboard-rewrite-journal 1\nnew 00").unwrap();
+    let err = rewrite(&root, None, &opts()).unwrap_err().to_string();
+    assert!(err.contains("backup"), "{err}");
+}
+
+#[test]
+fn a_second_rewrite_of_the_same_logdir_is_refused_while_one_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    write_file(&root.join("r/e.tfevents.1"), &[scalar("a", 0, 1.0)]);
+    let _held = swap::Lock::take(&root).unwrap();
+    match rewrite(&root, None, &opts()) {
+        Err(RewriteError::Busy(p)) => assert_eq!(p, root),
+        other => panic!("{other:?}"),
+    }
 }
