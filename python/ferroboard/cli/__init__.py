@@ -1,4 +1,5 @@
-"""The ``ferroboard`` command: list, export, verify and print TensorBoard event files.
+"""The ``ferroboard`` command: list, export, verify, print, rewrite and plot TensorBoard event
+files.
 
 ``ferroboard ls PATH``       runs, tags, kinds, counts, step ranges and last values
 ``ferroboard export PATH``   scalars (or another kind) to CSV, Parquet or JSON lines
@@ -58,7 +59,7 @@ def _common(p: argparse.ArgumentParser, filters: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ferroboard",
-        description="Read TensorBoard event files fast: list, export, verify, print.",
+        description="TensorBoard event files, fast: list, export, verify, print, rewrite, plot.",
     )
     parser.add_argument("--version", action="version", version=f"ferroboard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
