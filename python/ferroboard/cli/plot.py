@@ -58,20 +58,24 @@ def load_series(
     """The scalars of ``logdir`` whose run and tag match one of the globs (all by default),
     as TensorBoard shows them (restarts applied), each series in step order."""
     s = read_scalars(logdir, purge_restarts=True)
+    tag_names, tag_codes = np.unique(s["tag"].astype(str), return_inverse=True)
+    run_names, run_codes = np.unique(s["run"].astype(str), return_inverse=True)
+    # One sort by (tag, run, step), then each series is a slice (stable: equal steps keep
+    # their order).
+    order = np.lexsort((s["step"], run_codes, tag_codes))
+    keys = tag_codes[order] * len(run_names) + run_codes[order]
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]).tolist() if len(keys) else []
+    )
     out: Series = {}
-    keys = sorted(set(zip(s["tag"].tolist(), s["run"].tolist())))
-    for tag, run in keys:
+    for a, b in zip(starts, [*starts[1:], len(keys)]):
+        idx = order[a:b]
+        tag, run = str(tag_names[tag_codes[idx[0]]]), str(run_names[run_codes[idx[0]]])
         if tags and not any(fnmatch.fnmatchcase(tag, g) for g in tags):
             continue
         if runs and not any(fnmatch.fnmatchcase(run, g) for g in runs):
             continue
-        m = (s["tag"] == tag) & (s["run"] == run)
-        order = np.argsort(s["step"][m], kind="stable")
-        out.setdefault(tag, {})[run] = (
-            s["step"][m][order],
-            s["value"][m][order],
-            s["wall_time"][m][order],
-        )
+        out.setdefault(tag, {})[run] = (s["step"][idx], s["value"][idx], s["wall_time"][idx])
     return out
 
 
