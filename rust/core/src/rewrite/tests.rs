@@ -194,3 +194,30 @@ fn a_second_rewrite_of_the_same_logdir_is_refused_while_one_runs() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_corrupt_length_is_reported_with_the_bytes_left_out() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    let path = root.join("r/e.tfevents.1");
+    let events: Vec<Vec<u8>> = (0..5).map(|s| scalar("a", s, 1.0)).collect();
+    write_file(&path, &events);
+    let mut bytes = fs::read(&path).unwrap();
+    let third = events[0].len() + events[1].len() + 32;
+    bytes[third + 8] ^= 0xff; // the third record's length CRC
+    fs::write(&path, &bytes).unwrap();
+    let rep = rewrite(&root, Some(&d.path().join("out")), &opts()).unwrap();
+    let damage = &rep.runs[0].damage;
+    assert_eq!(damage.len(), 1);
+    assert_eq!(damage[0].offset, third as u64);
+    let rest = bytes.len() - third;
+    assert!(
+        damage[0].what.contains(&format!("remaining {rest} bytes")),
+        "{damage:?}"
+    );
+    assert_eq!(
+        steps_of(&d.path().join("out/r/e.tfevents.1"), "a"),
+        vec![0, 1]
+    );
+    assert_eq!(rep.runs[0].action, RunAction::Rewritten);
+}
