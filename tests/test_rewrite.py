@@ -534,3 +534,33 @@ def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:
         ferroboard.rewrite(tmp_path / "src", tmp_path / "src" / "inside")
     with pytest.raises(FileNotFoundError):
         ferroboard.rewrite(tmp_path / "missing")
+
+
+def test_cli_flags_mean_the_python_arguments(torch_logdir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(torch_logdir, src)
+    age(src)
+    rules: dict[str, Any] = {
+        "keep_tags": ["loss", "img", "grp"],
+        "steps": (2, None),
+        "max_media_per_tag": 1,
+        "every": 2,
+        "merge_runs": {"all": ["a", "b/nested"]},
+        "drop_runs": ["hp*"],
+    }
+    ferroboard.rewrite(src, tmp_path / "py", **rules)
+    argv = ["rewrite", str(src), str(tmp_path / "cli"), "--keep-tag", "loss", "--keep-tag=img"]
+    argv += ["--keep-tag", "grp", "--steps", "2:", "--max-media", "1", "--every", "2"]
+    argv += ["--merge-runs", "all=a,b/nested", "--drop-run", "hp*"]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli_main(argv) == 0
+    assert "all (merged from a, b/nested): rewritten" in out.getvalue()
+    assert files_bytes(tmp_path / "cli") == files_bytes(tmp_path / "py")
+    assert set(event_files(tmp_path / "cli")) == {
+        "all",
+        "a/grp_x",
+        "a/grp_y",
+        "b/nested/grp_x",
+        "b/nested/grp_y",
+    }
