@@ -263,6 +263,22 @@ def test_apply_restarts_as_tensorboard_shows_them(tmp_path: Path) -> None:
         assert (loss.records_removed, loss.records_kept) == (6, 12)
 
 
+def test_apply_restarts_on_tensorflow_runs_merged(tmp_path: Path) -> None:
+    """TensorFlow-written data with a restart: its eval run merged before its train run, so
+    train's loss at step 0 supersedes every eval loss."""
+    src = tmp_path / "src"
+    shutil.copytree(TF_FIXTURES, src, ignore=shutil.ignore_patterns("*.md"))
+    age(src)
+    merge = {"m": ["eval", "train"]}
+    ferroboard.rewrite(src, tmp_path / "merged", merge_runs=merge)
+    ferroboard.rewrite(src, tmp_path / "out", merge_runs=merge, apply_restarts=True)
+    assert our_scalars(tmp_path / "out") == our_scalars(tmp_path / "merged", purge=True)
+    before, after = tb_view(src, purge=False), tb_view(tmp_path / "out", purge=False)
+    assert after["m"]["loss"] == before["train"]["loss"]
+    assert after["m"]["loss_f64"] == before["eval"]["loss_f64"]  # no restart: all kept
+    assert after["m"]["samples"] == before["train"]["samples"]
+
+
 def test_keep_last_media_per_tag(logdir: Path, tmp_path: Path) -> None:
     before = tb_view(logdir)
     ferroboard.rewrite(logdir, tmp_path / "out", max_media_per_tag=2)
