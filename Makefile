@@ -43,7 +43,7 @@ native:
 
 ## demo: a short real training run logged with ferroboard, then read back
 demo: build
-	$(PY) examples/demo.py
+	$(PY) examples/demo.py --plot docs/images/demo-plot.png
 
 ## test: cargo tests and the whole pytest suite
 # The extension is built by maturin, as users get it. The Rust tests do not share its build of

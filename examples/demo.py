@@ -2,8 +2,10 @@
 
 Trains a two-layer network on scikit-learn's digits (shipped inside the package: nothing is
 downloaded), logs every summary type ferroboard writes into ``runs/demo-<time>/``, reads it
-back with ``ferroboard.read`` (the names ``ferroboard ls`` shows), and prints the line to view
-it in TensorBoard. ``--epochs`` and ``--logdir`` change the defaults (30 epochs, ``runs``).
+back with ``ferroboard.read`` (the names ``ferroboard ls`` shows), plots its curves to a PNG
+with ``ferroboard plot`` (``--plot``; ``make demo`` writes README's image,
+``docs/images/demo-plot.png``), and prints the line to view it in TensorBoard. ``--epochs``
+and ``--logdir`` change the defaults (30 epochs, ``runs``).
 """
 
 from __future__ import annotations
@@ -131,10 +133,26 @@ def read_back(root: str) -> None:
         print(f"  {run:<{width}}  {tag:<{tag_width}}  {kind:<10} {count:6d}{tail}")
 
 
+def plot(root: str, out: str) -> None:
+    """The run's curves as a PNG, without a browser: ``ferroboard plot`` (README's image)."""
+    from ferroboard.cli import main as ferroboard_cli
+
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    tags = ["train/loss", "val/accuracy", "loss"]
+    argv = ["plot", root, "-o", out, "--smoothing", "0.6", *[f"--tag={t}" for t in tags]]
+    print(f"\nferroboard {' '.join(argv)}")
+    ferroboard_cli(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logdir", default="runs", help="where to write (default: runs)")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default: 30)")
+    parser.add_argument(
+        "--plot",
+        help="where `ferroboard plot` writes the curves (default: LOGDIR/demo-<time>/plot.png; "
+        "`make demo` writes docs/images/demo-plot.png, README's image)",
+    )
     args = parser.parse_args(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = os.path.join(args.logdir, f"demo-{stamp}", "digits-mlp")
@@ -142,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     train(log_dir, args.epochs)
     print(f"logged to {log_dir} in {time.perf_counter() - t:.2f} s")
     read_back(os.path.dirname(log_dir))
+    plot(os.path.dirname(log_dir), args.plot or os.path.join(os.path.dirname(log_dir), "plot.png"))
     tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
     print(f"\nview it:  {tensorboard} --logdir {args.logdir}")
 

@@ -25,6 +25,7 @@ from .reader import (
     scalars_frame,
     scalars_polars,
 )
+from .rewrite import rewrite
 from .writer import SummaryWriter, close_on_sigterm, get_rank
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "patch_torch",
     "read",
     "read_scalars",
+    "rewrite",
     "scalars_arrow",
     "scalars_frame",
     "scalars_polars",

@@ -298,4 +298,26 @@ def tensor_event(
 ) -> bytes:
     """The serialized event of ``add_tensor`` (values flattened in C order, 16-bit floats as
     ``uint16`` bits, bools as ``uint8``, complex numbers as float pairs)."""
+
+# ---------------------------------------------------------------- rewrite
+def rewrite_logdir(
+    src: str,
+    dst: Optional[str],
+    keep_tags: Optional[list[str]],
+    drop_tags: list[str],
+    keep_runs: Optional[list[str]],
+    drop_runs: list[str],
+    steps: Optional[tuple[int, int]],
+    apply_restarts: bool,
+    max_media_per_tag: Optional[int],
+    max_points_per_tag: Optional[int],
+    every: Optional[int],
+    merge_runs: list[tuple[str, list[str]]],
+    dry_run: bool,
+    force: bool,
+    live_seconds: float,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rewrites ``src`` into ``dst`` (in place when None) with the GIL released; returns one
+    dict per output run and the interrupted rewrites finished first. OSError (EBUSY) for a
+    live run or a logdir another rewrite holds, ValueError for bad options."""
     ...

@@ -1,9 +1,12 @@
-"""The ``ferroboard`` command: list, export, verify and print TensorBoard event files.
+"""The ``ferroboard`` command: list, export, verify, print, rewrite and plot TensorBoard event
+files.
 
 ``ferroboard ls PATH``       runs, tags, kinds, counts, step ranges and last values
 ``ferroboard export PATH``   scalars (or another kind) to CSV, Parquet or JSON lines
 ``ferroboard verify PATH``   CRC-check every record; exit status 1 on corruption
 ``ferroboard cat FILE...``   every event of event files as readable text
+``ferroboard rewrite SRC``   drop/keep tags, runs, steps; restarts; thin out; merge runs
+``ferroboard plot LOGDIR``   scalars to PNG, SVG or a self-contained HTML page
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from ._output import EXIT_CORRUPT, EXIT_OK, EXIT_USAGE
 from .cat import cmd_cat
 from .export import cmd_export
 from .ls import cmd_ls
+from .plot import add_parser as _add_plot
+from .rewrite import add_parser as _add_rewrite
 from .verify import cmd_verify
 
 __all__ = [
@@ -54,7 +59,7 @@ def _common(p: argparse.ArgumentParser, filters: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ferroboard",
-        description="Read TensorBoard event files fast: list, export, verify, print.",
+        description="TensorBoard event files, fast: list, export, verify, print, rewrite, plot.",
     )
     parser.add_argument("--version", action="version", version=f"ferroboard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -130,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", "-n", type=int, help="print at most N events of each file")
     _common(p, filters=False)
     p.set_defaults(func=cmd_cat)
+    _add_rewrite(sub)
+    _add_plot(sub)
     return parser
 
 

@@ -10,6 +10,8 @@
 //!   as TensorFlow's decoders return them.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
+//! * [`rewrite`]: log surgery: rewriting event files by tag, run and step rules, streamed, in
+//!   place (atomic per run) or into a new directory.
 //! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
 //!   forked child.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
@@ -36,6 +38,7 @@ pub mod dtype;
 pub mod format;
 pub mod proto;
 pub mod reader;
+pub mod rewrite;
 pub(crate) mod runtime;
 pub mod summary;
 pub mod writer;

@@ -13,6 +13,7 @@ mod histogram;
 mod media_av;
 mod pending;
 mod reader;
+mod rewrite;
 mod structural;
 mod writer;
 
@@ -29,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     media_av::register(m)?;
     pending::register(m)?;
     reader::register(m)?;
+    rewrite::register(m)?;
     structural::register(m)?;
     Ok(())
 }

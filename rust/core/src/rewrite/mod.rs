@@ -1,0 +1,628 @@
+//! Log surgery: rewriting a logdir's event files by rules, streamed, in place or into a new
+//! directory.
+//!
+//! * `glob`: tag and run patterns (Python's `fnmatch` rules).
+//! * `filter`: the streaming filter of one *unit* (a run, or the runs merged into one): records
+//!   in, kept records out, per-tag counts of what was removed; memory grows with tags, never
+//!   with records (see its module doc for the passes).
+//! * `swap`: the in-place commit (stage, verify, back up, journal, rename) and the recovery
+//!   of an interrupted one.
+//! * `live`: telling a run that is still being written.
+//!
+//! # Rules
+//!
+//! Run rules (`keep_runs`, `drop_runs`) pick whole runs; `merge_runs` makes one run (one event
+//! file, named after the first source file, holding the sources' records in reading order and
+//! the first `file_version` header) of several. Record rules act on each summary value, in
+//! this order: tags (`keep_tags`, `drop_tags`), steps (`lo <= step < hi`), restarts
+//! (TensorBoard's rule, [`crate::reader::restart_mask`]), then the limits on what survived:
+//! the last `max_media_per_tag` images/audio of a tag, every `every`-th scalar of a tag and
+//! then at most `max_points_per_tag` evenly spaced ones (first and last always kept). The
+//! step, restart and limit rules leave the hparams and graph plugins' values alone; records
+//! that are not summaries (`file_version`, graphs, session logs) are always kept, except a
+//! tagged run metadata of a dropped tag. When the first value of a tag that carried the
+//! plugin metadata is dropped, the metadata moves onto the tag's first kept value
+//! (TensorBoard reads a tag's plugin from its first value). A corrupt record (payload CRC),
+//! a record that is not an `Event`, a corrupt length (the rest of that file) and an
+//! incomplete last record are left out and reported in [`RunReport::damage`].
+//!
+//! # Safety of an in-place rewrite
+//!
+//! Everything happens under `LOGDIR/.ferroboard-rewrite/` (no file there has `tfevents` in its
+//! name, so TensorBoard and the reader see no run in it), one unit at a time, while holding an
+//! exclusive lock on `LOGDIR/.ferroboard-rewrite/lock`:
+//!
+//! 1. the unit's new files are written to `unit-N/stage/`, synced, and read back (every CRC,
+//!    the record count and the size must be what was written);
+//! 2. the old files are hard-linked (copied where links fail) into `unit-N/backup/`;
+//! 3. `unit-N/journal` is written (to a temporary name, synced, renamed): from here on the
+//!    rewrite is committed;
+//! 4. each staged file is renamed over its final name (one `rename` per file: a run of one file
+//!    goes from old to new in one step) and the old files that have no new counterpart are
+//!    removed;
+//! 5. the journal is removed, then `unit-N/` with its backup.
+//!
+//! A rewrite killed before step 3 left the old run untouched: the next rewrite of the logdir
+//! deletes `unit-N/`. Killed after it, the journal is there: the next rewrite finishes steps
+//! 4 and 5 first (they are idempotent), so the run ends up new. So the run is either the old
+//! or the new one, except while a journal exists, and a journal is always finished by
+//! the next rewrite of the logdir (`ferroboard rewrite LOGDIR` with no rules does only that).
+
+mod filter;
+pub mod glob;
+mod live;
+mod swap;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::reader::discovery::{self, EventFile};
+use filter::{Filter, Rules};
+use glob::{any_match, Glob};
+
+/// The directory, inside the logdir, of an in-place rewrite's staging, backups and journals.
+pub const WORK_DIR: &str = ".ferroboard-rewrite";
+
+/// What to rewrite and how.
+#[derive(Debug, Clone)]
+pub struct RewriteOptions {
+    /// Keep only the tags matching one of these globs (`None`: all).
+    pub keep_tags: Option<Vec<String>>,
+    /// Drop the tags matching one of these globs.
+    pub drop_tags: Vec<String>,
+    /// Keep only the runs matching one of these globs (`None`: all).
+    pub keep_runs: Option<Vec<String>>,
+    /// Drop the runs matching one of these globs.
+    pub drop_runs: Vec<String>,
+    /// Keep the values with `lo <= step < hi`.
+    pub steps: Option<(i64, i64)>,
+    /// Drop what a later restart superseded (TensorBoard's rule).
+    pub apply_restarts: bool,
+    /// Keep the last N images / audio clips of each tag.
+    pub max_media_per_tag: Option<u64>,
+    /// Keep at most N scalars per tag, evenly spaced, first and last included (N >= 2).
+    pub max_points_per_tag: Option<u64>,
+    /// Keep every k-th scalar of each tag, and the last.
+    pub every: Option<u64>,
+    /// `(target run, globs)`: the runs matching the globs (and the target, if it exists)
+    /// become one run named `target`.
+    pub merge_runs: Vec<(String, Vec<String>)>,
+    /// Only report what would change.
+    pub dry_run: bool,
+    /// Rewrite runs that look like they are still being written.
+    pub force: bool,
+    /// A run whose event file was modified within this long is still being written.
+    pub live_window: Duration,
+}
+
+impl Default for RewriteOptions {
+    fn default() -> Self {
+        RewriteOptions {
+            keep_tags: None,
+            drop_tags: Vec::new(),
+            keep_runs: None,
+            drop_runs: Vec::new(),
+            steps: None,
+            apply_restarts: false,
+            max_media_per_tag: None,
+            max_points_per_tag: None,
+            every: None,
+            merge_runs: Vec::new(),
+            dry_run: false,
+            force: false,
+            live_window: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What happened to one tag of a run (pseudo-tags in `<>` for records that are not summary
+/// values: `<file_version>`, `<graph>`, `<session_log>`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagChange {
+    /// The tag.
+    pub tag: String,
+    /// Values kept.
+    pub records_kept: u64,
+    /// Values removed.
+    pub records_removed: u64,
+    /// Bytes of the files they took.
+    pub bytes_removed: u64,
+    /// The plugin metadata of a dropped first value moved onto the first kept one.
+    pub metadata_moved: bool,
+}
+
+/// A damaged record, left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The file.
+    pub path: PathBuf,
+    /// Byte offset of the record.
+    pub offset: u64,
+    /// What is wrong, and what was left out.
+    pub what: String,
+}
+
+/// What happened to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAction {
+    /// Its files were rewritten (or, in a dry run, would be).
+    Rewritten,
+    /// Nothing in it changes: left as it is (copied, with a destination).
+    Unchanged,
+    /// Dropped by a run rule.
+    Dropped,
+}
+
+impl RunAction {
+    /// `rewritten`, `unchanged` or `dropped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunAction::Rewritten => "rewritten",
+            RunAction::Unchanged => "unchanged",
+            RunAction::Dropped => "dropped",
+        }
+    }
+}
+
+/// The outcome for one output run (or one dropped run).
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The run (the merge target for merged runs).
+    pub run: String,
+    /// The runs it was made of (itself, unless merged).
+    pub sources: Vec<String>,
+    /// What happened.
+    pub action: RunAction,
+    /// Files read.
+    pub files_in: Vec<PathBuf>,
+    /// Files written (or that would be).
+    pub files_out: Vec<PathBuf>,
+    /// Bytes and records read and written.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Records read.
+    pub records_in: u64,
+    /// Records written.
+    pub records_out: u64,
+    /// Per tag, in first-seen order.
+    pub tags: Vec<TagChange>,
+    /// Damaged records left out.
+    pub damage: Vec<Damage>,
+    /// Why the run looks live (reported in dry runs and with `force`).
+    pub live: Option<String>,
+}
+
+/// The outcome of a rewrite.
+#[derive(Debug, Clone, Default)]
+pub struct RewriteReport {
+    /// Per output run, in reading order.
+    pub runs: Vec<RunReport>,
+    /// Interrupted in-place rewrites finished first (the unit directories' journals).
+    pub recovered: Vec<PathBuf>,
+}
+
+/// Why a rewrite did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    /// An I/O failure (the message names the file).
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// A run looks like it is still being written.
+    #[error("run {run:?} is still being written ({why}: {path}); pass force to rewrite it anyway")]
+    Live {
+        /// The run.
+        run: String,
+        /// The file.
+        path: PathBuf,
+        /// Why it looks live.
+        why: String,
+    },
+    /// Another rewrite holds the logdir's lock.
+    #[error("another rewrite of {0} is running (it holds {0}/.ferroboard-rewrite/lock)")]
+    Busy(PathBuf),
+    /// Bad arguments (destination inside the source, an existing non-empty destination...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// One output run and where its records come from.
+#[derive(Debug, Clone)]
+struct Unit {
+    run: String,
+    sources: Vec<String>,
+    inputs: Vec<PathBuf>,
+    /// Final paths of the outputs.
+    outputs: Vec<PathBuf>,
+    /// Output index of each input.
+    output_of: Vec<usize>,
+    drop_all: bool,
+    merged: bool,
+    /// The source run directories (for copying other files to a destination).
+    dirs: Vec<PathBuf>,
+}
+
+fn run_dir(root: &Path, run: &str) -> PathBuf {
+    if run == "." {
+        root.to_path_buf()
+    } else {
+        root.join(run)
+    }
+}
+
+fn globs(v: &[String]) -> Vec<Glob> {
+    v.iter().map(|g| Glob::new(g)).collect()
+}
+
+/// The units of `files` under the options: `(root, units)`, root being the logdir (the file's
+/// directory when `src` is one file).
+fn plan(src: &Path, dst: Option<&Path>, files: Vec<EventFile>, opts: &RewriteOptions) -> Vec<Unit> {
+    let root = if src.is_file() {
+        src.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        src.to_path_buf()
+    };
+    let out_root = dst.unwrap_or(&root);
+    // Runs in first-seen order, each with its files in reading order.
+    let mut order: Vec<String> = Vec::new();
+    let mut by_run: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for f in files {
+        if f.path.components().any(|c| c.as_os_str() == WORK_DIR) {
+            continue;
+        }
+        by_run
+            .entry(f.run.clone())
+            .or_insert_with(|| {
+                order.push(f.run.clone());
+                Vec::new()
+            })
+            .push(f.path);
+    }
+    let keep = opts.keep_runs.as_deref().map(globs);
+    let drop = globs(&opts.drop_runs);
+    let wanted =
+        |run: &str| keep.as_ref().is_none_or(|k| any_match(k, run)) && !any_match(&drop, run);
+    let merges: Vec<(String, Vec<Glob>)> = opts
+        .merge_runs
+        .iter()
+        .map(|(t, g)| (t.clone(), globs(g)))
+        .collect();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    for run in &order {
+        if !wanted(run) {
+            continue;
+        }
+        if let Some(g) = merges
+            .iter()
+            .position(|(t, gl)| t == run || any_match(gl, run))
+        {
+            group_of.insert(run.clone(), g);
+        }
+    }
+    let name_in = |dir: &Path, input: &Path| dir.join(input.file_name().unwrap_or_default());
+    let mut units = Vec::new();
+    let mut done_groups = vec![false; merges.len()];
+    for run in &order {
+        let inputs = by_run[run].clone();
+        if !wanted(run) {
+            units.push(Unit {
+                run: run.clone(),
+                sources: vec![run.clone()],
+                output_of: vec![0; inputs.len()],
+                inputs,
+                outputs: Vec::new(),
+                drop_all: true,
+                merged: false,
+                dirs: vec![run_dir(&root, run)],
+            });
+            continue;
+        }
+        match group_of.get(run) {
+            Some(&g) => {
+                if done_groups[g] {
+                    continue;
+                }
+                done_groups[g] = true;
+                let sources: Vec<String> = order
+                    .iter()
+                    .filter(|r| group_of.get(*r) == Some(&g))
+                    .cloned()
+                    .collect();
+                let inputs: Vec<PathBuf> = sources.iter().flat_map(|r| by_run[r].clone()).collect();
+                let target = &merges[g].0;
+                units.push(Unit {
+                    run: target.clone(),
+                    output_of: vec![0; inputs.len()],
+                    outputs: vec![name_in(&run_dir(out_root, target), &inputs[0])],
+                    dirs: sources.iter().map(|r| run_dir(&root, r)).collect(),
+                    sources,
+                    inputs,
+                    drop_all: false,
+                    merged: true,
+                });
+            }
+            None => {
+                let dir = run_dir(out_root, run);
+                units.push(Unit {
+                    run: run.clone(),
+                    sources: vec![run.clone()],
+                    output_of: (0..inputs.len()).collect(),
+                    outputs: inputs.iter().map(|p| name_in(&dir, p)).collect(),
+                    inputs,
+                    drop_all: false,
+                    merged: false,
+                    dirs: vec![run_dir(&root, run)],
+                });
+            }
+        }
+    }
+    units
+}
+
+fn rules(opts: &RewriteOptions) -> Rules {
+    Rules {
+        keep_tags: opts.keep_tags.as_deref().map(globs),
+        drop_tags: globs(&opts.drop_tags),
+        steps: opts.steps,
+        restarts: opts.apply_restarts,
+        max_media: opts.max_media_per_tag,
+        max_points: opts.max_points_per_tag,
+        every: opts.every,
+    }
+}
+
+fn check_options(opts: &RewriteOptions) -> Result<(), RewriteError> {
+    let bad = |s: String| Err(RewriteError::Invalid(s));
+    if let Some((lo, hi)) = opts.steps {
+        if lo > hi {
+            return bad(format!(
+                "steps: expected (lo, hi) with lo <= hi, got ({lo}, {hi})"
+            ));
+        }
+    }
+    if opts.max_points_per_tag.is_some_and(|n| n < 2) {
+        return bad(
+            "max_points_per_tag: expected an integer >= 2 (first and last are kept)".into(),
+        );
+    }
+    if opts.max_media_per_tag == Some(0) {
+        return bad(
+            "max_media_per_tag: expected an integer >= 1 (use drop_tags to drop all)".into(),
+        );
+    }
+    if opts.every == Some(0) {
+        return bad("every: expected an integer >= 1".into());
+    }
+    for (t, _) in &opts.merge_runs {
+        if t.is_empty() || t.split('/').any(|c| c == ".." || c.is_empty()) && t != "." {
+            return bad(format!("merge_runs: {t:?} is not a run name"));
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites `src` (a logdir or one event file) by `opts`: into `dst` (which must not exist or
+/// be empty, and not be inside `src`), or in place when `dst` is `None` (see the module doc).
+pub fn rewrite(
+    src: &Path,
+    dst: Option<&Path>,
+    opts: &RewriteOptions,
+) -> Result<RewriteReport, RewriteError> {
+    check_options(opts)?;
+    let meta = fs::metadata(src).map_err(|e| filter::named(e, src))?;
+    let root = if meta.is_file() {
+        src.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        src.to_path_buf()
+    };
+    if let Some(d) = dst {
+        check_destination(&root, d)?;
+    }
+    let mut report = RewriteReport::default();
+    // An interrupted in-place rewrite is finished before anything reads the source (also for
+    // a rewrite into a destination: a committed journal means the run is mid-swap).
+    let pending = root.join(WORK_DIR).is_dir();
+    let lock = if !opts.dry_run && (dst.is_none() || pending) {
+        let lock = swap::Lock::take(&root)?;
+        report.recovered = swap::recover(&root)?;
+        Some(lock)
+    } else {
+        None
+    };
+    let files = discovery::discover(src).map_err(|e| filter::named(e, src))?;
+    let units = plan(src, dst, files, opts);
+    let rules = rules(opts);
+    let mut open = live::OpenFiles::default();
+    let mut lives = Vec::with_capacity(units.len());
+    for u in &units {
+        let why = u
+            .inputs
+            .iter()
+            .find_map(|p| live::why_live(p, opts.live_window, &mut open).map(|w| (p.clone(), w)));
+        if let Some((path, why)) = &why {
+            if !opts.force && !opts.dry_run {
+                return Err(RewriteError::Live {
+                    run: u.run.clone(),
+                    path: path.clone(),
+                    why: why.clone(),
+                });
+            }
+        }
+        lives.push(why.map(|w| w.1));
+    }
+    for (k, (u, live)) in units.iter().zip(lives).enumerate() {
+        let mut r = if opts.dry_run {
+            let out = Filter::new(&rules, u.drop_all, u.merged, u.outputs.len()).run(
+                &u.inputs,
+                &u.output_of,
+                None,
+            )?;
+            run_report(u, out)
+        } else if let Some(d) = dst {
+            rewrite_to(u, &rules, d)?
+        } else {
+            swap::rewrite_in_place(&root, k, u, &rules)?
+        };
+        r.live = live;
+        report.runs.push(r);
+    }
+    if lock.is_some() {
+        swap::finish(&root)?;
+    }
+    Ok(report)
+}
+
+fn check_destination(root: &Path, dst: &Path) -> Result<(), RewriteError> {
+    if dst.exists() {
+        let empty = fs::read_dir(dst)
+            .map_err(|e| filter::named(e, dst))?
+            .next()
+            .is_none();
+        if !empty {
+            return Err(RewriteError::Invalid(format!(
+                "dst: {} exists and is not empty",
+                dst.display()
+            )));
+        }
+    }
+    let abs = |p: &Path| -> PathBuf {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        // The deepest existing ancestor, canonical, with the rest appended.
+        let mut head = p.clone();
+        let mut tail = Vec::new();
+        while !head.exists() {
+            match (head.file_name().map(|n| n.to_owned()), head.parent()) {
+                (Some(n), Some(parent)) => {
+                    tail.push(n);
+                    head = parent.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut out = fs::canonicalize(&head).unwrap_or(head);
+        for n in tail.into_iter().rev() {
+            out.push(n);
+        }
+        out
+    };
+    let (r, d) = (abs(root), abs(dst));
+    if d.starts_with(&r) || r.starts_with(&d) {
+        return Err(RewriteError::Invalid(format!(
+            "dst: {} must not be inside the source {} (or hold it)",
+            dst.display(),
+            root.display()
+        )));
+    }
+    Ok(())
+}
+
+fn run_report(u: &Unit, out: filter::Outcome) -> RunReport {
+    let changed = out.changed || u.merged && u.inputs.len() > 1;
+    RunReport {
+        run: u.run.clone(),
+        sources: u.sources.clone(),
+        action: if u.drop_all {
+            RunAction::Dropped
+        } else if changed {
+            RunAction::Rewritten
+        } else {
+            RunAction::Unchanged
+        },
+        files_in: u.inputs.clone(),
+        files_out: u.outputs.clone(),
+        bytes_in: out.bytes_in,
+        bytes_out: out.out_bytes.iter().sum(),
+        records_in: out.records_in,
+        records_out: out.records_out,
+        tags: out.tags,
+        damage: out.damage,
+        live: None,
+    }
+}
+
+type Sinks<'a> = Vec<Box<dyn Write + 'a>>;
+
+fn create_sinks(paths: &[PathBuf]) -> io::Result<(Vec<fs::File>, Sinks<'static>)> {
+    let mut files = Vec::new();
+    let mut sinks: Sinks<'static> = Vec::new();
+    for p in paths {
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).map_err(|e| filter::named(e, parent))?;
+        }
+        let f = fs::File::create(p).map_err(|e| filter::named(e, p))?;
+        files.push(f.try_clone()?);
+        sinks.push(Box::new(BufWriter::with_capacity(1 << 20, f)));
+    }
+    Ok((files, sinks))
+}
+
+fn flush(sinks: Sinks<'_>) -> io::Result<()> {
+    for mut s in sinks {
+        s.flush()?;
+    }
+    Ok(())
+}
+
+/// Gives each output the modification time of the newest input it was made from: a
+/// rewritten run does not look freshly written (nor live to the next rewrite).
+fn keep_mtimes(u: &Unit, files: &[fs::File]) -> io::Result<()> {
+    for (o, f) in files.iter().enumerate() {
+        let newest = u
+            .inputs
+            .iter()
+            .zip(&u.output_of)
+            .filter(|(_, &oi)| oi == o)
+            .filter_map(|(p, _)| fs::metadata(p).and_then(|m| m.modified()).ok())
+            .max();
+        if let Some(t) = newest {
+            f.set_modified(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one unit into the destination directory.
+fn rewrite_to(u: &Unit, rules: &Rules, _dst: &Path) -> Result<RunReport, RewriteError> {
+    let filter = Filter::new(rules, u.drop_all, u.merged, u.outputs.len());
+    let (files, mut sinks) = create_sinks(&u.outputs)?;
+    let out = filter.run(&u.inputs, &u.output_of, Some(&mut sinks))?;
+    flush(sinks)?;
+    keep_mtimes(u, &files)?;
+    for (i, p) in u.outputs.iter().enumerate() {
+        filter::verify(p, out.out_records[i], out.out_bytes[i])?;
+    }
+    // Other files of a run directory (projector configs...) come along, unless merged.
+    if !u.merged && !u.drop_all {
+        if let (Some(dir), Some(first)) = (u.dirs.first(), u.outputs.first()) {
+            let out_dir = first.parent().unwrap_or(Path::new("."));
+            copy_other_files(dir, out_dir)?;
+        }
+    }
+    Ok(run_report(u, out))
+}
+
+fn copy_other_files(dir: &Path, out_dir: &Path) -> io::Result<()> {
+    for e in fs::read_dir(dir).map_err(|e| filter::named(e, dir))? {
+        let e = e?;
+        let name = e.file_name();
+        let s = name.to_string_lossy();
+        if discovery::is_event_file_name(&s) || s == WORK_DIR || !e.file_type()?.is_file() {
+            continue;
+        }
+        let to = out_dir.join(&name);
+        if !to.exists() {
+            fs::copy(e.path(), &to).map_err(|err| filter::named(err, &e.path()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
