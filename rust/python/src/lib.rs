@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod image;
 mod pending;
 mod reader;
 mod writer;
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     events::register(m)?;
     histogram::register(m)?;
+    image::register(m)?;
     pending::register(m)?;
     reader::register(m)?;
     Ok(())

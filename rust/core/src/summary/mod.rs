@@ -9,7 +9,8 @@
 //! * scalars (`scalar_simple`, `scalar_tensor`, `encode_simple_scalar`) and text (`text`),
 //!   re-exported here;
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics, torch's layout;
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
+//! * [`image`]: images (torch's layouts, scaling, grid, boxes, rescale), PNG-encoded.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -21,6 +22,7 @@ use crate::proto::{
 };
 
 pub mod histogram;
+pub mod image;
 pub mod pr_curve;
 mod scalar;
 mod text;

@@ -1,0 +1,143 @@
+//! Images for `SummaryWriter.add_image`, `add_images`, `add_image_with_boxes` and
+//! `add_figure`: `image_pending` checks the arguments against the core's rules, copies the
+//! caller's pixels (GIL released; the caller may reuse its buffer at once) and returns a
+//! `PendingEvent` whose closure lays out, scales, draws, rescales and PNG-encodes the image
+//! on the writer thread (`ferroboard_core::summary::image::render`).
+
+use ferroboard_core::summary::image::{self, draw::Boxes, Dataformats, ImageError, Layout, Sample};
+use ferroboard_core::summary::{summary_event, Step, WallTime};
+use numpy::{PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use prost::Message;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::convert;
+use crate::convert::arrays::dispatch;
+use crate::pending::PendingEvent;
+
+/// Registers this module's functions.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(image_pending, m)?)
+}
+
+fn value_error(e: ImageError) -> PyErr {
+    PyValueError::new_err(e.0)
+}
+
+/// What the writer thread needs besides the pixels.
+struct Job {
+    tag: String,
+    step: i64,
+    wall: WallTime,
+    layout: Layout,
+    boxes: Option<Boxes>,
+    rescale: Option<(usize, usize)>,
+    compression: ferroboard_core::codec::png::PngCompression,
+}
+
+fn pending<T: Sample>(py: Python<'_>, data: &[T], job: Job) -> PyResult<PendingEvent> {
+    let owned = py
+        .detach(|| {
+            image::check_finite(data)?;
+            Ok(data.to_vec())
+        })
+        .map_err(value_error)?;
+    Ok(PendingEvent::new(move || {
+        let value = image::render(
+            job.tag,
+            &owned,
+            &job.layout,
+            job.boxes.as_ref(),
+            job.rescale,
+            job.compression,
+        )
+        .map_err(|e| e.0)?;
+        Ok(summary_event(job.wall, Step(job.step), vec![value]).encode_to_vec())
+    }))
+}
+
+/// The `PendingEvent` of one image: `img_tensor` a numpy array of a real dtype (`uint16` read
+/// as `encoding` when given) laid out as `dataformats` says; `boxes` a float64 `(N, 4)` array
+/// of `(x1, y1, x2, y2)` with optional `labels`; `rescale` torch's factor for the written
+/// size; `compression` a PNG level name.
+#[pyfunction]
+#[pyo3(signature = (tag, img_tensor, dataformats, global_step=None, walltime=None, encoding=None, compression="fast", boxes=None, labels=None, rescale=None))]
+#[allow(clippy::too_many_arguments)] // torch's arguments plus the encoding and level
+fn image_pending(
+    py: Python<'_>,
+    tag: &Bound<'_, PyAny>,
+    img_tensor: &Bound<'_, PyAny>,
+    dataformats: &str,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+    encoding: Option<&str>,
+    compression: &str,
+    boxes: Option<PyReadonlyArrayDyn<'_, f64>>,
+    labels: Option<Vec<String>>,
+    rescale: Option<f64>,
+) -> PyResult<PendingEvent> {
+    let tag = convert::tag(tag, "tag")?.into_owned();
+    let step = convert::step(global_step, "global_step")?;
+    let wall = convert::walltime(walltime, "walltime")?;
+    let enc = convert::arrays::encoding(encoding)?;
+    let compression = image::compression(compression).map_err(value_error)?;
+    let fmt = Dataformats::parse(dataformats).map_err(value_error)?;
+    let shape = img_tensor
+        .cast::<PyUntypedArray>()
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "img_tensor: expected a numpy array, got {}",
+                convert::type_name(img_tensor)
+            ))
+        })?
+        .shape()
+        .to_vec();
+    let layout = fmt.layout(&shape).map_err(value_error)?;
+    let boxes = match boxes {
+        None => None,
+        Some(b) => {
+            let s = b.shape();
+            if s.len() != 2 || s[1] != 4 {
+                return Err(PyValueError::new_err(format!(
+                    "box_tensor: expected shape (N, 4) of (x1, y1, x2, y2) boxes, got {s:?}"
+                )));
+            }
+            let coords = b
+                .as_array()
+                .rows()
+                .into_iter()
+                .map(|r| [r[0], r[1], r[2], r[3]])
+                .collect();
+            Some(Boxes::new(coords, labels).map_err(value_error)?)
+        }
+    };
+    let rescale = match rescale {
+        None => None,
+        Some(r) => {
+            let (h, w, _) = layout.shape();
+            let sizes = (
+                image::rescaled_size(h, r).map_err(value_error)?,
+                image::rescaled_size(w, r).map_err(value_error)?,
+            );
+            Some(sizes)
+        }
+    };
+    let job = Job {
+        tag,
+        step,
+        wall,
+        layout,
+        boxes,
+        rescale,
+        compression,
+    };
+    let mut job = Some(job);
+    dispatch!(
+        img_tensor,
+        "img_tensor",
+        enc,
+        false,
+        |s| pending(py, s, job.take().expect("one arm runs")),
+        [f32, f64, u8, i8, i16, i32, i64, u32, u64]
+    )
+}
