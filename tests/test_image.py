@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import ferroboard
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageFont
 from torch.utils.tensorboard import summary as torch_summary
+from torch.utils.tensorboard._utils import figure_to_image
 
 from tests.support.judges import tb_events
 from tests.support.logdirs import event_files
@@ -162,3 +164,233 @@ def test_png_compression_changes_size_not_pixels(logdir, level):
         _torch_image(torch_summary.image("a", img, dataformats="CHW")),
         level,
     )
+
+
+# ----------------------------------------------------------------- boxes
+
+
+def _torch_label_mask(shape: tuple[int, ...], boxes: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Where torch's labels are: each background rectangle and the text's own extent (PIL's
+    default font, at torch's position)."""
+    from PIL import ImageDraw
+
+    mask = np.zeros(shape[:2], dtype=bool)
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(Image.new("RGB", (shape[1], shape[0])))
+    for (left, _top, _right, bottom), text in zip(boxes, labels):
+        if not text:
+            continue
+        x0, y0, x1, y1 = font.getbbox(text)
+        tw, th = x1 - x0, y1 - y0
+        m = np.ceil(0.05 * th)
+        _mark(mask, int(left), int(bottom - th - 2 * m), int(left + tw), int(bottom))
+        bx0, by0, bx1, by1 = draw.textbbox((left + m, bottom - th - m), text, font=font)
+        _mark(mask, int(bx0), int(by0), int(bx1), int(by1))
+    return mask
+
+
+def _our_label_mask(shape: tuple[int, ...], boxes: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Where our labels are: the background sized to the 5x7 font (6 pixels a character)."""
+    mask = np.zeros(shape[:2], dtype=bool)
+    for (left, _top, _right, bottom), text in zip(boxes, labels):
+        if text:
+            tw = 6 * len(text) - 1
+            _mark(mask, int(left), int(bottom - 9), int(left + tw), int(bottom))
+    return mask
+
+
+def _mark(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    h, w = mask.shape
+    mask[max(y0, 0) : max(min(y1 + 1, h), 0), max(x0, 0) : max(min(x1 + 1, w), 0)] = True
+
+
+BOX_CASES = [
+    # (channels, dataformats, rescale, with labels)
+    (3, "CHW", 1, False),
+    (1, "CHW", 1, True),
+    (3, "HWC", 1, True),
+    (4, "CHW", 1, False),
+    (2, "CHW", 1, False),
+    (None, "HW", 1, False),
+    (3, "CHW", 0.5, False),
+    (3, "CHW", 2, False),
+    (4, "HWC", 1.3, False),
+    (2, "CHW", 0.37, False),
+    (3, "NCHW", 1, True),
+]
+
+
+@pytest.mark.parametrize(("c", "fmt", "rescale", "with_labels"), BOX_CASES)
+def test_boxes_are_drawn_at_torchs_pixels(logdir, c, fmt, rescale, with_labels):
+    """Outlines (reversed, partly outside, fractional, degenerate boxes), rescaled images, and
+    labels: equal to torch's everywhere but under the label text."""
+    sizes = {"N": 2, "C": c or 1, "H": 48, "W": 64}
+    img = RNG.random(tuple(sizes[a] for a in fmt)).astype(np.float32)
+    boxes = np.concatenate(
+        [
+            RNG.uniform(-8, 70, (6, 4)),
+            np.round(RNG.uniform(-8, 70, (6, 4))),
+            [[5, 5, 5, 5], [10, 3, 10, 20], [30, 25, 4, 2]],
+        ]
+    )
+    labels = (
+        [f"o{i}" if i in (1, 7, 13) else "" for i in range(len(boxes))] if with_labels else None
+    )
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.add_image_with_boxes("b", img, boxes, 3, rescale=rescale, dataformats=fmt, labels=labels)
+    theirs = _torch_image(
+        torch_summary.image_boxes("b", img, boxes, rescale=rescale, dataformats=fmt, labels=labels)
+    )
+    ours = _our_images(logdir)["b"]
+    if not with_labels:
+        _assert_same_image(ours, theirs, "boxes")
+        return
+    a, b = _decode(ours.encoded_image_string), _decode(theirs.encoded_image_string)
+    assert a.shape == b.shape
+    assert (ours.height, ours.width, ours.colorspace) == (
+        theirs.height,
+        theirs.width,
+        theirs.colorspace,
+    )
+    hidden = _torch_label_mask(a.shape, boxes, labels) | _our_label_mask(a.shape, boxes, labels)
+    assert hidden.mean() < 0.5
+    np.testing.assert_array_equal(a[~hidden], b[~hidden])
+    # Our labels are drawn: black text on red where each labelled box's background is.
+    for (left, _t, _r, bottom), text in zip(boxes, labels):
+        x, y = int(left) + 1, int(bottom) - 8
+        inside = 0 <= x <= a.shape[1] - 6 * len(text) and 0 <= y <= a.shape[0] - 7
+        if text and inside:
+            cell = a[y : y + 7, x : x + 6 * len(text) - 1]
+            assert (cell == [0, 0, 0]).all(-1).any()
+            assert (cell == [255, 0, 0]).all(-1).any()
+
+
+def test_a_single_label_string_labels_a_single_box(logdir):
+    img = np.zeros((3, 20, 30), dtype=np.uint8)
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.add_image_with_boxes("b", img, torch.tensor([[2.0, 2.0, 25.0, 18.0]]), labels="cat")
+    a = _decode(_our_images(logdir)["b"].encoded_image_string)
+    assert (a[9:19, 2:20] == [255, 0, 0]).all(-1).sum() > 60  # the label's red background
+
+
+# ----------------------------------------------------------------- figures
+
+
+def _figure(seed: int) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2.0, 1.5), dpi=50)
+    ax.plot(np.random.default_rng(seed).random(10))
+    return fig
+
+
+@pytest.mark.parametrize("close", [True, False])
+def test_figures_render_as_torch_renders_them(logdir, close):
+    import matplotlib.pyplot as plt
+
+    one, many = _figure(1), [_figure(2), _figure(3), _figure(4)]
+    expected_one = torch_summary.image("f", figure_to_image(one, close=False), dataformats="CHW")
+    expected_many = torch_summary.image("l", figure_to_image(many, close=False), dataformats="NCHW")
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.add_figure("f", one, 1, close=close)
+        w.add_figure("l", many, 2, close=close)
+    ours = _our_images(logdir)
+    _assert_same_image(ours["f"], _torch_image(expected_one), "figure")
+    _assert_same_image(ours["l"], _torch_image(expected_many), "figures")
+    for fig in [one, *many]:
+        assert plt.fignum_exists(fig.number) is not close
+        plt.close(fig)
+
+
+def test_add_figure_without_matplotlib_says_what_to_install(logdir, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("matplotlib"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with (
+        ferroboard.SummaryWriter(str(logdir)) as w,
+        pytest.raises(ImportError, match="pip install matplotlib"),
+    ):
+        w.add_figure("f", object())
+
+
+# ----------------------------------------------------------------- readers
+
+
+def _logged_pixels() -> dict[str, tuple[Any, np.ndarray]]:
+    """tag -> (the input, the pixels it must decode to), known without our code: uint8 input
+    is written as it is (gray in three channels, batches side by side)."""
+    rgb = RNG.integers(0, 256, (6, 9, 3), dtype=np.uint8)
+    gray = RNG.integers(0, 256, (5, 4), dtype=np.uint8)
+    rgba = RNG.integers(0, 256, (4, 5, 7), dtype=np.uint8)
+    batch = RNG.integers(0, 256, (2, 3, 4, 5), dtype=np.uint8)
+    return {
+        "rgb": (rgb, rgb),
+        "gray": (gray, np.stack([gray] * 3, -1)),
+        "rgba": (rgba, rgba.transpose(1, 2, 0)),
+        "batch": (batch, np.concatenate(list(batch.transpose(0, 2, 3, 1)), axis=1)),
+    }
+
+
+def _write_logged(logdir: Path) -> dict[str, np.ndarray]:
+    items = _logged_pixels()
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.add_image("rgb", items["rgb"][0], 0, dataformats="HWC")
+        w.add_image("gray", items["gray"][0], 1, dataformats="HW")
+        w.add_image("rgba", items["rgba"][0], 2)
+        w.add_images("batch", items["batch"][0], 3)
+    return {tag: pixels for tag, (_input, pixels) in items.items()}
+
+
+def test_tensorboard_image_plugin_serves_every_image(logdir, tmp_path):
+    from tests.support.tensorboard_server import TensorBoardServer
+
+    expected = _write_logged(logdir / "run")
+    server = TensorBoardServer(logdir, tmp_path / "tb.log")
+    try:
+        tags = server.wait_for(
+            "/data/plugin/images/tags", lambda t: len(t.get("run", {})) == len(expected)
+        )
+        assert set(tags["run"]) == set(expected)
+        for step, (tag, pixels) in enumerate(expected.items()):
+            entries = server.get("/data/plugin/images/images", run="run", tag=tag, sample="0")
+            assert [e["step"] for e in entries] == [step]
+            query = dict(p.split("=", 1) for p in entries[0]["query"].split("&"))
+            body = server.get_bytes("/data/plugin/images/individualImage", **query)
+            np.testing.assert_array_equal(_decode(body), pixels, err_msg=tag)
+    finally:
+        server.stop()
+
+
+def test_readers_return_our_images_as_tbparse_does(logdir):
+    import tbparse
+    import tbparse.summary_reader as sr
+
+    from tests.support.standin_tf import STANDIN_TF
+    from tests.test_reader import assert_frames_identical
+
+    expected = _write_logged(logdir)
+    result = ferroboard.read(str(logdir))
+    assert result is not None
+    ours = ferroboard.SummaryReader(str(logdir), extra_columns={"width", "height"}).images
+    assert sorted(ours["tag"]) == sorted(expected)
+    for tag, value in zip(ours["tag"], ours["value"]):
+        np.testing.assert_array_equal(value, expected[tag], err_msg=tag)
+    saved = sr.tensorflow
+    sr.tensorflow = STANDIN_TF
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tbparse's own pandas deprecations
+            theirs = tbparse.SummaryReader(str(logdir), extra_columns={"width", "height"}).images
+    finally:
+        sr.tensorflow = saved
+    assert_frames_identical(theirs, ours)
