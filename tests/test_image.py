@@ -394,3 +394,28 @@ def test_readers_return_our_images_as_tbparse_does(logdir):
     finally:
         sr.tensorflow = saved
     assert_frames_identical(theirs, ours)
+
+
+def test_an_unknown_png_compression_is_refused_and_nothing_written(logdir):
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.png_compression = "max"
+        with pytest.raises(ValueError, match="png_compression: expected 'none', 'fast'"):
+            w.add_image("a", np.zeros((3, 2, 2)))
+        w.png_compression = "high"
+        w.add_image("b", np.zeros((3, 2, 2)))
+    assert list(_our_images(logdir)) == ["b"]
+
+
+def test_pending_events_resolve_to_torchs_event(logdir):
+    """The binding's PendingEvent, resolved on the calling thread, is the serialized Event."""
+    from ferroboard._native import image_pending
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    img = RNG.random((3, 4, 6))
+    ev = Event.FromString(image_pending("t", img, "CHW", 5, 7.5).resolve())
+    assert (ev.step, ev.wall_time) == (5, 7.5)
+    _assert_same_image(
+        ev.summary.value[0].image,
+        _torch_image(torch_summary.image("t", img, dataformats="CHW")),
+        "t",
+    )
