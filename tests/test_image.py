@@ -419,3 +419,23 @@ def test_pending_events_resolve_to_torchs_event(logdir):
         _torch_image(torch_summary.image("t", img, dataformats="CHW")),
         "t",
     )
+
+
+def test_cli_lists_and_exports_our_images(logdir):
+    import base64
+    import json
+
+    from tests.test_cli import run_cli
+
+    expected = _write_logged(logdir)
+    doc = json.loads(run_cli("ls", str(logdir), "--json").stdout)
+    kinds = {(t["tag"], t["kind"]): t["count"] for t in doc[0]["tags"]}
+    assert kinds == {(tag, "images"): 1 for tag in expected}
+    out = run_cli("export", str(logdir), "-f", "jsonl", "--kind", "images").stdout
+    recs = {r["tag"]: r for r in map(json.loads, out.splitlines())}
+    assert set(recs) == set(expected)
+    for tag, pixels in expected.items():
+        r = recs[tag]
+        assert (r["height"], r["width"], r["colorspace"]) == pixels.shape
+        png = base64.b64decode(r["encoded"]["base64"])
+        np.testing.assert_array_equal(_decode(png), pixels, err_msg=tag)
