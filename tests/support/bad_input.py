@@ -811,6 +811,7 @@ IMAGE: list[Row] = [
     ("add_image_with_boxes", ("i", IMG, BOX), {"labels": 5}, TypeError, "labels"),
     ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": 0}, ValueError, "rescale"),
     ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": NAN}, ValueError, "rescale"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": 1e5}, ValueError, "rescale: .*bytes"),
     ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": "2"}, TypeError, "rescale"),
     ("add_image_with_boxes", ("i", _NAN_IMG, BOX), {}, ValueError, "img_tensor: .*finite"),
     ("add_image_with_boxes", ("i", IMG, BOX), {"dataformats": "XYZ"}, ValueError, "dataformats"),

@@ -96,31 +96,13 @@ fn image_pending(
     let boxes = match boxes {
         None => None,
         Some(b) => {
-            let s = b.shape();
-            if s.len() != 2 || s[1] != 4 {
-                return Err(PyValueError::new_err(format!(
-                    "box_tensor: expected shape (N, 4) of (x1, y1, x2, y2) boxes, got {s:?}"
-                )));
-            }
-            let coords = b
-                .as_array()
-                .rows()
-                .into_iter()
-                .map(|r| [r[0], r[1], r[2], r[3]])
-                .collect();
-            Some(Boxes::new(coords, labels).map_err(value_error)?)
+            let data = convert::arrays::elements(&b, false);
+            Some(Boxes::from_array(b.shape(), &data, labels).map_err(value_error)?)
         }
     };
     let rescale = match rescale {
         None => None,
-        Some(r) => {
-            let (h, w, _) = layout.shape();
-            let sizes = (
-                image::rescaled_size(h, r).map_err(value_error)?,
-                image::rescaled_size(w, r).map_err(value_error)?,
-            );
-            Some(sizes)
-        }
+        Some(r) => Some(image::rescaled_size(&layout, r).map_err(value_error)?),
     };
     let job = Job {
         tag,

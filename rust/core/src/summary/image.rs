@@ -350,17 +350,34 @@ pub fn compression(name: &str) -> Result<PngCompression, ImageError> {
     }
 }
 
-/// `int(size * rescale)` as Python computes it, refused when it leaves no pixel or is not
-/// finite.
-pub fn rescaled_size(size: usize, rescale: f64) -> Result<usize, ImageError> {
-    let s = (size as f64) * rescale;
-    if !s.is_finite() || s < 1.0 || s > MAX_SIDE as f64 {
+/// The most bytes a rescaled image may have (4 GiB): `rescale` is a factor, and a large one
+/// would otherwise ask the writer thread for any amount of memory.
+pub const MAX_RESCALED_BYTES: usize = 1 << 32;
+
+/// The `(height, width)` torch resizes the image of `layout` to for `rescale`:
+/// `int(side * rescale)` as Python computes it. Refused when a side would have no pixel, or
+/// the image more than [`MAX_RESCALED_BYTES`].
+pub fn rescaled_size(layout: &Layout, rescale: f64) -> Result<(usize, usize), ImageError> {
+    let (h, w, c) = layout.shape();
+    let side = |size: usize| {
+        let s = (size as f64) * rescale;
+        if !s.is_finite() || s < 1.0 || s > MAX_SIDE as f64 {
+            return fail(format!(
+                "rescale: {rescale} turns a side of {size} pixels into {s}; expected a result \
+                 from 1 to {MAX_SIDE} pixels"
+            ));
+        }
+        Ok(s as usize)
+    };
+    let (rh, rw) = (side(h)?, side(w)?);
+    let bytes = rh.saturating_mul(rw).saturating_mul(c);
+    if bytes > MAX_RESCALED_BYTES {
         return fail(format!(
-            "rescale: {rescale} turns a side of {size} pixels into {s}; expected a result from \
-             1 to {MAX_SIDE} pixels"
+            "rescale: {rescale} turns the {h}x{w} image into {rh}x{rw} ({bytes} bytes), more \
+             than the {MAX_RESCALED_BYTES} bytes allowed"
         ));
     }
-    Ok(s as usize)
+    Ok((rh, rw))
 }
 
 /// The `Summary.Value` of one image: `tag`, a `Summary.Image` with `height`, `width` and
@@ -436,6 +453,15 @@ mod tests {
         assert_eq!(b.layout(&[9, 1, 2, 3]).unwrap().shape(), (4, 24, 3));
         let wide = Dataformats::parse("HW").unwrap();
         assert!(wide.layout(&[1, 1 << 31]).is_err());
+        let l = f.layout(&[3, 10, 20]).unwrap();
+        assert_eq!(rescaled_size(&l, 1.0), Ok((10, 20)));
+        assert_eq!(rescaled_size(&l, 0.15), Ok((1, 3)));
+        assert!(rescaled_size(&l, 0.05)
+            .unwrap_err()
+            .0
+            .starts_with("rescale:"));
+        assert!(rescaled_size(&l, f64::NAN).is_err());
+        assert!(rescaled_size(&l, 1e5).is_err());
     }
 
     /// torch's scaling: uint8 as is; others `* 255` in float32, clipped, truncated.

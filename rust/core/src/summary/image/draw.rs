@@ -24,6 +24,24 @@ pub struct Boxes {
 }
 
 impl Boxes {
+    /// Boxes from an array of `shape` (which must be `(N, 4)`) holding `data` in C order.
+    pub fn from_array(
+        shape: &[usize],
+        data: &[f64],
+        labels: Option<Vec<String>>,
+    ) -> Result<Self, ImageError> {
+        if shape.len() != 2 || shape[1] != 4 || data.len() != shape[0] * 4 {
+            return Err(ImageError(format!(
+                "box_tensor: expected shape (N, 4) of (x1, y1, x2, y2) boxes, got {shape:?}"
+            )));
+        }
+        let coords = data
+            .chunks_exact(4)
+            .map(|b| [b[0], b[1], b[2], b[3]])
+            .collect();
+        Self::new(coords, labels)
+    }
+
     /// Checks the boxes (finite coordinates) and labels (one per box).
     pub fn new(coords: Vec<[f64; 4]>, labels: Option<Vec<String>>) -> Result<Self, ImageError> {
         if let Some(i) = coords.iter().position(|b| b.iter().any(|v| !v.is_finite())) {
@@ -202,6 +220,12 @@ mod tests {
     #[test]
     fn labels_must_match_boxes_and_coordinates_be_finite() {
         assert!(Boxes::new(vec![[0.0; 4]], Some(vec![])).is_err());
+        assert!(Boxes::from_array(&[2, 4], &[0.0; 8], None).is_ok());
+        for shape in [&[4][..], &[2, 3], &[1, 4, 1]] {
+            let n: usize = shape.iter().product();
+            let e = Boxes::from_array(shape, &vec![0.0; n], None).unwrap_err();
+            assert!(e.0.starts_with("box_tensor: expected shape (N, 4)"), "{e}");
+        }
         assert!(Boxes::new(vec![[0.0, f64::NAN, 1.0, 1.0]], None).is_err());
         // Far outside the image: nothing drawn, no panic.
         let mut px = blank(4, 4);
