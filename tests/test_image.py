@@ -17,6 +17,9 @@ import ferroboard
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFont
 from torch.utils.tensorboard import summary as torch_summary
 from torch.utils.tensorboard._utils import figure_to_image
@@ -439,3 +442,76 @@ def test_cli_lists_and_exports_our_images(logdir):
         assert (r["height"], r["width"], r["colorspace"]) == pixels.shape
         png = base64.b64decode(r["encoded"]["base64"])
         np.testing.assert_array_equal(_decode(png), pixels, err_msg=tag)
+
+
+# ----------------------------------------------------------------- generated inputs
+
+COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+DTYPES = ["uint8", "int8", "int16", "uint16", "int32", "uint32", "int64", "float16", "float32"]
+DTYPES += ["float64", "bool"]
+
+
+def _resolved(img: Any, fmt: str, **kw: Any) -> Any:
+    """Our Summary.Image for ``img`` (adapted as the writer adapts it), encoded now."""
+    from ferroboard import _inputs
+    from ferroboard._native import image_pending
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    arr, enc = _inputs.image_array(img)
+    ev = Event.FromString(image_pending("t", arr, fmt, 0, 1.0, enc, **kw).resolve())
+    return ev.summary.value[0].image
+
+
+@st.composite
+def _images(draw: Any) -> tuple[np.ndarray, str]:
+    rank = draw(st.sampled_from([2, 3, 4]))
+    letters = {2: "HW", 3: "HWC", 4: "NCHW"}[rank]
+    fmt = "".join(draw(st.permutations(letters)))
+    fmt = fmt.lower() if draw(st.booleans()) else fmt
+    sizes = {"H": draw(st.integers(1, 6)), "W": draw(st.integers(1, 6))}
+    sizes["N"] = draw(st.integers(1, 10))
+    sizes["C"] = draw(st.sampled_from([1, 3] if rank == 4 else [1, 2, 3, 4]))
+    shape = tuple(sizes[a] for a in fmt.upper())
+    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+    floats = {"allow_nan": False, "allow_infinity": False}
+    if dtype.kind == "f":
+        elements = st.one_of(
+            st.floats(-0.5, 1.5, width=dtype.itemsize * 8, **floats),
+            st.floats(width=dtype.itemsize * 8, **floats),
+        )
+        img = draw(hnp.arrays(dtype, shape, elements=elements))
+    else:
+        img = draw(hnp.arrays(dtype, shape))
+    return img, fmt
+
+
+@settings(max_examples=100, **COMMON)
+@given(case=_images())
+def test_generated_images_decode_to_torchs_pixels(case):
+    img, fmt = case
+    with np.errstate(over="ignore"):  # torch's float32 product of the largest floats
+        theirs = _torch_image(torch_summary.image("t", img, dataformats=fmt))
+    _assert_same_image(_resolved(img, fmt), theirs, f"{img.dtype} {img.shape} {fmt}")
+
+
+@settings(max_examples=100, **COMMON)
+@given(
+    c=st.sampled_from([1, 2, 3, 4]),
+    h=st.integers(1, 24),
+    w=st.integers(1, 24),
+    boxes=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(0, 5), st.just(4)),
+        elements=st.one_of(st.floats(-10, 40), st.integers(-10, 40).map(float)),
+    ),
+    rescale=st.one_of(st.just(1), st.floats(0.3, 3.0)),
+)
+def test_generated_boxes_and_rescales_are_torchs(c, h, w, boxes, rescale):
+    img = np.random.default_rng(h * 31 + w).random((c, h, w), dtype=np.float32)
+    if int(h * rescale) < 1 or int(w * rescale) < 1:
+        return
+    theirs = _torch_image(
+        torch_summary.image_boxes("t", img, boxes, rescale=rescale, dataformats="CHW")
+    )
+    ours = _resolved(img, "CHW", boxes=boxes, rescale=float(rescale))
+    _assert_same_image(ours, theirs, f"{boxes.tolist()} {rescale}")
