@@ -515,3 +515,26 @@ def test_generated_boxes_and_rescales_are_torchs(c, h, w, boxes, rescale):
     )
     ours = _resolved(img, "CHW", boxes=boxes, rescale=float(rescale))
     _assert_same_image(ours, theirs, f"{boxes.tolist()} {rescale}")
+
+
+def test_queued_pixels_stay_within_the_budget(logdir):
+    """Images waiting for the writer thread hold at most the budget of copied pixels (one
+    image over it when alone); every image still arrives, in order."""
+    from ferroboard._native import _image_queue
+
+    img = np.zeros((3, 64, 64), dtype=np.float32)  # 48 KiB copied per call
+    _, default = _image_queue()
+    seen = []
+    try:
+        _image_queue(4 * img.nbytes)
+        with ferroboard.SummaryWriter(str(logdir)) as w:
+            for i in range(60):
+                w.add_image("a", img, i)
+                seen.append(_image_queue()[0])
+    finally:
+        _image_queue(default)
+    assert max(seen) <= 4 * img.nbytes
+    assert _image_queue()[0] == 0  # all given back after close()
+    (path,) = event_files(logdir)["."]
+    steps = [e.step for e in tb_events(path) if e.summary.value]
+    assert steps == list(range(60))

@@ -115,6 +115,9 @@ def image_pending(
     labels: Optional[Sequence[str]] = None,
     rescale: Optional[float] = None,
 ) -> PendingEvent: ...
+def _image_queue(limit: Optional[int] = None) -> tuple[int, int]:
+    """(bytes of copied pixels waiting for writer threads, the budget); sets the budget first."""
+    ...
 
 # Histograms and PR curves (rust/python/src/histogram.rs): each returns a serialized Event.
 def histogram_event(

@@ -3,6 +3,17 @@
 //! caller's pixels (GIL released; the caller may reuse its buffer at once) and returns a
 //! `PendingEvent` whose closure lays out, scales, draws, rescales and PNG-encodes the image
 //! on the writer thread (`ferroboard_core::summary::image::render`).
+//!
+//! Memory: the copied pixels of images waiting for a writer thread count against one budget
+//! for the process ([`DEFAULT_QUEUE_LIMIT`], all writers together); a call that would go over it
+//! waits, GIL released, until writer threads have encoded enough (the writer's queue is bounded
+//! in events, not bytes, so without this a fast loop could queue gigabytes of images). The wait
+//! is bounded ([`MAX_WAIT`]): after it the call goes on, so a stalled writer slows its callers
+//! down but never deadlocks them. A forked child starts with an empty budget.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use ferroboard_core::summary::image::{self, draw::Boxes, Dataformats, ImageError, Layout, Sample};
 use ferroboard_core::summary::{summary_event, Step, WallTime};
@@ -17,7 +28,76 @@ use crate::pending::PendingEvent;
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(image_pending, m)?)
+    m.add_function(wrap_pyfunction!(image_pending, m)?)?;
+    m.add_function(wrap_pyfunction!(_image_queue, m)?)
+}
+
+/// The default budget of copied pixels waiting for writer threads: 256 MiB.
+pub const DEFAULT_QUEUE_LIMIT: usize = 256 << 20;
+
+/// The longest a call waits for the budget.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+
+static QUEUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_QUEUE_LIMIT);
+
+/// `(pid, bytes)`: the bytes waiting, in the process that counted them.
+static IN_FLIGHT: Mutex<(u32, usize)> = Mutex::new((0, 0));
+static DRAINED: Condvar = Condvar::new();
+
+/// The waiting bytes of this process (a forked child's copy of the parent's count is reset).
+fn in_flight() -> MutexGuard<'static, (u32, usize)> {
+    let mut g = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id();
+    if g.0 != pid {
+        *g = (pid, 0);
+    }
+    g
+}
+
+/// A share of the budget, given back when dropped (after encoding, or with an event that is
+/// never written).
+struct Reservation(usize);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut g = in_flight();
+        g.1 = g.1.saturating_sub(self.0);
+        drop(g);
+        DRAINED.notify_all();
+    }
+}
+
+/// Takes `bytes` of the budget, waiting (at most [`MAX_WAIT`]) while others hold it.
+fn reserve(bytes: usize) -> Reservation {
+    let deadline = Instant::now() + MAX_WAIT;
+    let mut g = in_flight();
+    let limit = QUEUE_LIMIT.load(Ordering::Relaxed);
+    while g.1 > 0 && g.1.saturating_add(bytes) > limit {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        g = DRAINED
+            .wait_timeout(g, deadline - now)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        if g.0 != std::process::id() {
+            *g = (std::process::id(), 0);
+        }
+    }
+    g.1 += bytes;
+    Reservation(bytes)
+}
+
+/// `(bytes of copied pixels waiting for writer threads, the budget)`; `limit` sets a new
+/// budget first (for tests and for processes that want another one).
+#[pyfunction]
+#[pyo3(signature = (limit=None))]
+fn _image_queue(limit: Option<usize>) -> (usize, usize) {
+    if let Some(l) = limit {
+        QUEUE_LIMIT.store(l, Ordering::Relaxed);
+    }
+    (in_flight().1, QUEUE_LIMIT.load(Ordering::Relaxed))
 }
 
 fn value_error(e: ImageError) -> PyErr {
@@ -36,13 +116,15 @@ struct Job {
 }
 
 fn pending<T: Sample>(py: Python<'_>, data: &[T], job: Job) -> PyResult<PendingEvent> {
-    let owned = py
+    let (owned, reservation) = py
         .detach(|| {
             image::check_finite(data)?;
-            Ok(data.to_vec())
+            let reservation = reserve(std::mem::size_of_val(data));
+            Ok((data.to_vec(), reservation))
         })
         .map_err(value_error)?;
     Ok(PendingEvent::new(move || {
+        let _reservation = reservation; // given back once this closure is done or dropped
         let value = image::render(
             job.tag,
             &owned,
