@@ -538,3 +538,16 @@ def test_queued_pixels_stay_within_the_budget(logdir):
     (path,) = event_files(logdir)["."]
     steps = [e.step for e in tb_events(path) if e.summary.value]
     assert steps == list(range(60))
+
+
+@pytest.mark.parametrize("name", ["add_image", "add_images", "add_image_with_boxes", "add_figure"])
+def test_signatures_are_torchs(name):
+    import inspect
+
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    def params(fn: Any) -> list[tuple[str, Any]]:
+        sig = inspect.signature(fn)
+        return [(p.name, p.default) for p in sig.parameters.values() if p.name != "self"]
+
+    assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
