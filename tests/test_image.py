@@ -551,3 +551,10 @@ def test_signatures_are_torchs(name):
         return [(p.name, p.default) for p in sig.parameters.values() if p.name != "self"]
 
     assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
+
+
+def test_a_png_compression_that_is_not_a_str_is_a_type_error(logdir):
+    with ferroboard.SummaryWriter(str(logdir)) as w:
+        w.png_compression = 3  # type: ignore[assignment]
+        with pytest.raises(TypeError, match="png_compression"):
+            w.add_image("a", np.zeros((3, 2, 2)))

@@ -18,8 +18,9 @@ One module per concern:
   fork children, ``close_on_sigterm``).
 * ``_distributed``: ``get_rank``.
 
-A new family of methods (media: ``add_video``, ``add_audio``...; structural: ``add_hparams``, ``add_graph``, ``add_embedding``...) is a new
-module here with its mixin class, plus one entry in ``SummaryWriter``'s bases.
+A new family of methods (media: ``add_video``, ``add_audio``...; structural: ``add_hparams``,
+``add_graph``, ``add_embedding``...) is a new module here with its mixin class, plus one entry
+in ``SummaryWriter``'s bases.
 """
 
 from __future__ import annotations

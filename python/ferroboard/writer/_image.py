@@ -127,6 +127,12 @@ class ImageMethods:
         rescale: Optional[float] = None,
     ) -> None:
         fmt = _dataformats(dataformats)
+        level = self.png_compression
+        if not isinstance(level, str):
+            raise TypeError(
+                f"png_compression: expected one of {PNG_COMPRESSION_LEVELS}, got "
+                f"{type(level).__name__}"
+            )
         arr, enc = _inputs.image_array(img_tensor)
         pending = image_pending(
             tag,
@@ -135,7 +141,7 @@ class ImageMethods:
             global_step,
             walltime,
             enc,
-            self.png_compression,
+            level,
             boxes,
             labels,
             rescale,
