@@ -16,6 +16,7 @@ import sys
 import time
 
 import ferroboard
+import numpy as np
 import torch
 from ferroboard import SummaryWriter
 from sklearn.datasets import load_digits
@@ -71,7 +72,40 @@ def train(log_dir: str, epochs: int = 30) -> None:
             {"val/accuracy": None},
             run_name=".",
         )
+        log_images(w, x[val_idx[:16]], logits[:16].argmax(1), y[val_idx], logits.argmax(1), epochs)
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
+
+
+def log_images(
+    w: SummaryWriter,
+    samples: torch.Tensor,
+    predicted: torch.Tensor,
+    truth: torch.Tensor,
+    all_predicted: torch.Tensor,
+    step: int,
+) -> None:
+    """Images: a batch of validation digits (one grid), the first digit enlarged with a box
+    around its ink labelled with the prediction, and a confusion-matrix figure (when
+    matplotlib is installed)."""
+    digits = samples.reshape(-1, 1, 8, 8)  # float in [0, 1]: scaled by 255, as torch does
+    w.add_images("val/samples", digits, step)
+    big = np.kron(digits[0, 0].numpy(), np.ones((8, 8)))  # 64x64, nearest neighbour
+    ys, xs = np.nonzero(big > 0.2)
+    box = np.array([[xs.min(), ys.min(), xs.max(), ys.max()]])
+    label = f"pred {int(predicted[0])}"
+    w.add_image_with_boxes("val/first_sample", big, box, step, dataformats="HW", labels=[label])
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    confusion = np.zeros((10, 10), dtype=int)
+    np.add.at(confusion, (truth.numpy(), all_predicted.numpy()), 1)
+    fig = Figure(figsize=(4, 4), dpi=80)
+    ax = fig.add_subplot()
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    w.add_figure("val/confusion", fig, step)
 
 
 def log_media(

@@ -108,6 +108,23 @@ class EventIterator:
     def __iter__(self) -> EventIterator: ...
     def __next__(self) -> dict[str, Any]: ...
 
+# Images (rust/python/src/image.rs): the event of one image, encoded on the writer thread.
+def image_pending(
+    tag: str,
+    img_tensor: Any,
+    dataformats: str,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+    encoding: Optional[str] = None,
+    compression: str = "fast",
+    boxes: Optional[Any] = None,
+    labels: Optional[Sequence[str]] = None,
+    rescale: Optional[float] = None,
+) -> PendingEvent: ...
+def _image_queue(limit: Optional[int] = None) -> tuple[int, int]:
+    """(bytes of copied pixels waiting for writer threads, the budget); sets the budget first."""
+    ...
+
 # Histograms and PR curves (rust/python/src/histogram.rs): each returns a serialized Event.
 def histogram_event(
     tag: str,

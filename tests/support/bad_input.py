@@ -1007,6 +1007,64 @@ STRUCTURAL: list[Row] = [
     ("add_tensor", ("t", torch.zeros(2, device="meta")), {}, ValueError, "meta device"),
 ]
 
+# add_image, add_images, add_image_with_boxes, add_figure (torch's signatures).
+IMG = np.zeros((3, 4, 5), dtype=np.float32)
+BOX = np.array([[1.0, 1.0, 3.0, 3.0]])
+_NAN_IMG = np.full((3, 2, 2), NAN, dtype=np.float32)
+_INF_IMG = np.full((3, 2, 2), INF)
+# A 1 x 2**31 view of one byte: too wide for PNG, refused before anything is copied.
+_TOO_WIDE = np.broadcast_to(np.zeros(1, dtype=np.uint8), (1, 2**31))
+IMAGE: list[Row] = [
+    ("add_image", ("i", IMG), {"dataformats": "CHX"}, ValueError, "dataformats"),
+    ("add_image", ("i", IMG), {"dataformats": "CCW"}, ValueError, "dataformats"),
+    ("add_image", ("i", IMG), {"dataformats": "NCHWX"}, ValueError, "dataformats"),
+    ("add_image", ("i", IMG), {"dataformats": 3}, TypeError, "dataformats"),
+    ("add_image", ("i", IMG), {"dataformats": "HW"}, ValueError, "img_tensor: shape"),
+    ("add_image", ("i", np.zeros((4, 5))), {}, ValueError, "img_tensor: shape"),
+    ("add_image", ("i", np.zeros((5, 4, 5))), {}, ValueError, "img_tensor: .*channels"),
+    ("add_image", ("i", np.zeros((3, 0, 5))), {}, ValueError, "img_tensor: .*empty"),
+    ("add_image", ("i", _NAN_IMG), {}, ValueError, "img_tensor: .*finite"),
+    ("add_image", ("i", _INF_IMG), {}, ValueError, "img_tensor: .*finite"),
+    ("add_image", ("i", torch.full((3, 2, 2), NAN)), {}, ValueError, "img_tensor: .*finite"),
+    (
+        "add_image",
+        ("i", torch.full((3, 2, 2), INF, dtype=torch.bfloat16)),
+        {},
+        ValueError,
+        "img_tensor: .*finite",
+    ),
+    ("add_image", ("i", _TOO_WIDE), {"dataformats": "HW"}, ValueError, "img_tensor: .*too large"),
+    ("add_image", ("i", np.zeros((3, 2, 2), np.complex64)), {}, TypeError, "img_tensor"),
+    ("add_image", ("i", "pixels"), {}, TypeError, "img_tensor"),
+    ("add_image", ("i", IMG, "x"), {}, TypeError, "global_step"),
+    ("add_images", ("i", np.zeros((2, 4, 3, 3))), {}, ValueError, "img_tensor: .*1 or 3"),
+    (
+        "add_images",
+        ("i", np.zeros((2, 3, 3, 3))),
+        {"dataformats": "NCH"},
+        ValueError,
+        "dataformats",
+    ),
+    ("add_images", ("i", np.full((2, 3, 2, 2), NAN)), {}, ValueError, "img_tensor: .*finite"),
+    ("add_images", ("i", IMG), {}, ValueError, "img_tensor: shape"),
+    ("add_image_with_boxes", ("i", IMG, np.zeros(4)), {}, ValueError, r"box_tensor: .*\(N, 4\)"),
+    ("add_image_with_boxes", ("i", IMG, np.zeros((2, 3))), {}, ValueError, "box_tensor"),
+    ("add_image_with_boxes", ("i", IMG, [[0, NAN, 1, 1]]), {}, ValueError, "box_tensor"),
+    ("add_image_with_boxes", ("i", IMG, "boxes"), {}, TypeError, "box_tensor"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"labels": ["a", "b"]}, ValueError, "labels"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"labels": [1]}, TypeError, "labels"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"labels": 5}, TypeError, "labels"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": 0}, ValueError, "rescale"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": NAN}, ValueError, "rescale"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": 1e5}, ValueError, "rescale: .*bytes"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"rescale": "2"}, TypeError, "rescale"),
+    ("add_image_with_boxes", ("i", _NAN_IMG, BOX), {}, ValueError, "img_tensor: .*finite"),
+    ("add_image_with_boxes", ("i", IMG, BOX), {"dataformats": "XYZ"}, ValueError, "dataformats"),
+    ("add_figure", ("f", object()), {}, TypeError, "figure"),
+    ("add_figure", ("f", []), {}, ValueError, "figure"),
+    ("add_figure", ("f", [object()]), {}, TypeError, "figure"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
@@ -1014,6 +1072,7 @@ FAMILIES: dict[str, list[Row]] = {
     "pr_curve": PR_CURVE,
     "media_av": MEDIA_AV,
     "structural": STRUCTURAL,
+    "image": IMAGE,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -1024,6 +1083,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "pr_curve": ("add_pr_curve", ("after", L, P, 4)),
     "media_av": ("add_audio", ("after", SND, 2)),
     "structural": ("add_scalar", ("after", 2.0, 2)),
+    "image": ("add_image", ("after", IMG, 9)),
 }
 
 # (family, row) for every add_* row.

@@ -266,6 +266,28 @@ def histogram_values(values: Any) -> tuple[np.ndarray, Optional[str]]:
     return arr, enc
 
 
+# dtypes the native image code reads ("u2" also as float16 or bfloat16 bits).
+_IMAGE_DTYPES = frozenset(["u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8", "f4", "f8"])
+
+
+def _is_bool(value: Any) -> bool:
+    if is_tensor(value):
+        return bool(value.dtype == sys.modules["torch"].bool)
+    return isinstance(value, np.ndarray) and value.dtype.kind == "b"
+
+
+def image_array(value: Any, name: str = "img_tensor") -> tuple[np.ndarray, Optional[str]]:
+    """``value`` for the native image code, read in place when it can be: an array of a dtype
+    it reads, and the encoding of ``uint16`` data. Booleans become float32 (torch scales every
+    dtype but ``uint8`` by 255, so ``True`` is 255); other dtypes (``longdouble``) float64."""
+    arr, enc = to_numpy(value, name)
+    if _is_bool(value):
+        return arr.astype(np.float32), None
+    if enc is None and _key(arr.dtype) not in _IMAGE_DTYPES:
+        arr = arr.astype(np.float64)
+    return arr, enc
+
+
 def as_float64(arr: np.ndarray, enc: Optional[str]) -> np.ndarray:
     """The values of ``histogram_values``' result as float64, flattened (a copy)."""
     if enc in ("float16", "bfloat16"):

@@ -8,22 +8,21 @@ One module per concern:
   and the event file itself live in the native base class, ``ferroboard._native.NativeWriter``.
 * one mixin per family of ``add_*`` methods, each a small class in its own module that
   ``SummaryWriter`` lists among its bases: ``_histogram`` (``add_histogram``,
-  ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``), ``_audio``,
-  ``_video`` and ``_mesh`` (``add_audio``, ``add_video``, ``add_mesh``: these hand a
-  ``PendingEvent`` to ``_write_pending``, encoded on the writer thread). A mixin
-  ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``) and
-  ``_structural`` (``add_hparams``, ``add_custom_scalars*``, ``add_tensor``, ``add_summary``,
-  ``add_event``). A mixin
-  adapts its inputs with ``ferroboard._inputs``, has the event built natively, and hands the
-  bytes to ``_write_event``.
+  ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``), ``_image``
+  (``add_image``, ``add_images``, ``add_image_with_boxes``, ``add_figure``), ``_audio``,
+  ``_video`` and ``_mesh`` (``add_audio``, ``add_video``, ``add_mesh``), ``_structural``
+  (``add_hparams``, ``add_custom_scalars*``, ``add_tensor``, ``add_summary``, ``add_event``).
+  A mixin adapts its inputs with ``ferroboard._inputs``, has the event built natively, and
+  hands the bytes to ``_write_event`` (or, for media encoded on the writer thread, a
+  ``PendingEvent`` to ``_write_pending``).
 * ``_file_writer``: ``FileWriter``, torch's ``writer.file_writer`` for protobuf events.
 * ``_lifecycle``: the set of open writers and what closes them (``atexit``, multiprocessing's
   fork children, ``close_on_sigterm``).
 * ``_distributed``: ``get_rank``.
 
-A new family of methods (media: ``add_image``, ``add_images``, ``add_figure``, ``add_video``,
-``add_audio``...; structural: ``add_hparams``, ``add_graph``, ``add_embedding``...) is a new
-module here with its mixin class, plus one entry in ``SummaryWriter``'s bases.
+A new family of methods (media: ``add_video``, ``add_audio``...; structural: ``add_hparams``,
+``add_graph``, ``add_embedding``...) is a new module here with its mixin class, plus one entry
+in ``SummaryWriter``'s bases.
 """
 
 from __future__ import annotations

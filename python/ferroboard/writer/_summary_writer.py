@@ -23,6 +23,7 @@ from .._native import NativeWriter, set_converters
 from ._audio import AudioMethods
 from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
+from ._image import ImageMethods
 from ._lifecycle import track
 from ._mesh import MeshMethods
 from ._pr_curve import PrCurveMethods
@@ -59,6 +60,7 @@ class SummaryWriter(
     VideoMethods,
     MeshMethods,
     StructuralMethods,
+    ImageMethods,
     NativeWriter,
 ):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.

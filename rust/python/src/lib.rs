@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod events;
 mod histogram;
+mod image;
 mod media_av;
 mod pending;
 mod reader;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     events::register(m)?;
     histogram::register(m)?;
+    image::register(m)?;
     media_av::register(m)?;
     pending::register(m)?;
     reader::register(m)?;

@@ -15,6 +15,7 @@
 //! * [`hparams`]: the experiment, session start and session end summaries of `add_hparams`;
 //! * [`custom_scalars`]: the `custom_scalars` plugin's layout;
 //! * [`tensor`]: whole tensors (`add_tensor`).
+//! * [`image`]: images (torch's layouts, scaling, grid, boxes, rescale), PNG-encoded.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,10 +27,11 @@ use crate::proto::{
 };
 
 pub mod audio;
-pub mod histogram;
-pub mod mesh;
 pub mod custom_scalars;
+pub mod histogram;
 pub mod hparams;
+pub mod image;
+pub mod mesh;
 pub mod pr_curve;
 mod scalar;
 pub mod tensor;
