@@ -89,6 +89,20 @@ impl VideoLayout {
         shape: &[usize],
         fps: f64,
     ) -> Result<VideoLayout, VideoError> {
+        let layout = VideoLayout::for_shape(shape, fps)?;
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        if let Some(i) = data.iter().position(|v| !v.finite()) {
+            return Err(bad(
+                "vid_tensor",
+                format!("expected finite pixels, found NaN or infinity at flat index {i}"),
+            ));
+        }
+        Ok(layout)
+    }
+
+    /// The layout of a video of `shape` shown at `fps`, checked without its pixels (for pixels
+    /// that arrive later: a device's copy still in flight).
+    pub fn for_shape(shape: &[usize], fps: f64) -> Result<VideoLayout, VideoError> {
         if !fps.is_finite() || fps <= 0.0 {
             return Err(bad(
                 "fps",
@@ -125,13 +139,6 @@ impl VideoLayout {
                      than a GIF's {} per side; got shape {shape:?}",
                     gif::MAX_SIDE
                 ),
-            ));
-        }
-        debug_assert_eq!(data.len(), n * t * c * h * w);
-        if let Some(i) = data.iter().position(|v| !v.finite()) {
-            return Err(bad(
-                "vid_tensor",
-                format!("expected finite pixels, found NaN or infinity at flat index {i}"),
             ));
         }
         let delay = (100.0 / fps).round().min(f64::from(u16::MAX)) as u16;
