@@ -12,18 +12,30 @@ fn manifest_dir() -> PathBuf {
 #[test]
 fn committed_protobuf_code_matches_proto_files() {
     let proto_dir = manifest_dir().join("proto");
-    let files = ["tensorboard.proto", "hparams.proto"].map(|f| proto_dir.join(f));
+    let files = [
+        "tensorboard.proto",
+        "hparams.proto",
+        "graph.proto",
+        "run_metadata.proto",
+        "onnx.proto",
+    ]
+    .map(|f| proto_dir.join(f));
     let descriptors = protox::compile(&files, [&proto_dir]).expect("compile .proto files");
 
     let out = tempfile::tempdir().expect("temp dir");
     prost_build::Config::new()
         .out_dir(out.path())
+        // Graph attributes encode in key order, so the same graph gives the same bytes.
+        .btree_map([
+            ".tensorboard.NodeDef.attr",
+            ".tensorboard.NameAttrList.attr",
+        ])
         .compile_fds(descriptors)
         .expect("generate Rust code");
 
     let committed = manifest_dir().join("src").join("proto");
     let regenerate = std::env::var_os("FERROBOARD_REGENERATE").is_some();
-    for name in ["tensorboard.rs", "tensorboard.hparams.rs"] {
+    for name in ["tensorboard.rs", "tensorboard.hparams.rs", "onnx.rs"] {
         let fresh = std::fs::read_to_string(out.path().join(name)).expect("generated file");
         let path: &Path = &committed.join(name);
         if regenerate {
