@@ -21,6 +21,7 @@ from .. import _inputs
 from .._inputs import plain
 from .._native import NativeWriter, set_converters
 from ._file_writer import FileWriter
+from ._graph import GraphMethods
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
 from ._pr_curve import PrCurveMethods
@@ -48,7 +49,7 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(HistogramMethods, PrCurveMethods, NativeWriter):
+class SummaryWriter(HistogramMethods, PrCurveMethods, GraphMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:

@@ -20,7 +20,9 @@ use crate::proto::{
     Summary, SummaryMetadata, TensorShapeProto,
 };
 
+pub mod graph;
 pub mod histogram;
+pub mod onnx;
 pub mod pr_curve;
 mod scalar;
 mod text;
