@@ -11,6 +11,7 @@ what was expected. Afterwards the writer still works and wrote nothing for the r
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any, Callable
 
@@ -762,11 +763,57 @@ PR_CURVE: list[Row] = [
     ),
 ]
 
+
+# add_graph, add_onnx_graph (torch's signatures). A model torch.jit.trace cannot trace is a
+# GraphTraceError (a ValueError and a RuntimeError) naming the model's class.
+class _ReturnsDict(torch.nn.Module):
+    def forward(self, x: Any) -> Any:
+        return {"out": x}
+
+
+class _BadOnnx:
+    """Serializes to bytes that are no ONNX model."""
+
+    def SerializeToString(self) -> bytes:
+        return b"\xff\xff\xff"
+
+
+GRAPH: list[Row] = [
+    ("add_graph", ("model",), {}, TypeError, "model must be a torch.nn.Module, got str"),
+    ("add_graph", (abs, torch.ones(1)), {}, TypeError, "model must be a torch.nn.Module"),
+    (
+        "add_graph",
+        (torch.nn.Linear(3, 2), torch.ones(4)),
+        {},
+        ValueError,
+        "could not trace Linear with torch.jit.trace: RuntimeError: .*shapes",
+    ),
+    (
+        "add_graph",
+        (torch.nn.Linear(3, 2), "x"),
+        {},
+        ValueError,
+        "could not trace Linear.*cannot be traced",
+    ),
+    (
+        "add_graph",
+        (_ReturnsDict(), torch.ones(2)),
+        {},
+        ValueError,
+        "could not trace _ReturnsDict.*strict",
+    ),
+    ("add_onnx_graph", (42,), {}, TypeError, "prototxt must be a path"),
+    ("add_onnx_graph", (io.StringIO("x"),), {}, TypeError, "prototxt must be opened in binary"),
+    ("add_onnx_graph", (_BadOnnx(),), {}, ValueError, "not an ONNX model"),
+    ("add_onnx_graph", ("/nonexistent/missing.onnx",), {}, OSError, r"missing\.onnx"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
     "histogram": HISTOGRAM,
     "pr_curve": PR_CURVE,
+    "graph": GRAPH,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -775,6 +822,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "scalars": ("add_scalar", ("after", 2.0, 2)),
     "histogram": ("add_histogram", ("after", GOOD, 9)),
     "pr_curve": ("add_pr_curve", ("after", L, P, 4)),
+    "graph": ("add_scalar", ("after", 2.0, 2)),  # graphs carry no tag to check
 }
 
 # (family, row) for every add_* row.

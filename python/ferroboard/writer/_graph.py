@@ -17,6 +17,9 @@ Where ferroboard differs from torch, on purpose:
   and a ``RuntimeError``, so code catching torch's ``RuntimeError`` still works) naming the
   model's class and the tracer's reason; torch prints the reason and re-raises. Nothing is
   written and the writer stays usable.
+* ``torch.jit.trace``'s deprecation notice (a ``FutureWarning`` telling to switch to
+  ``torch.compile``) is not shown: the caller of ``add_graph`` cannot act on it. The tracer's
+  own ``TracerWarning`` s are shown as torch shows them.
 * ``add_onnx_graph`` prints nothing (torch prints every input, output and node name) and also
   accepts an open binary file or an ``onnx.ModelProto``; an ONNX attribute holding a subgraph,
   a type or a sparse tensor is shown as ``<graph NAME>``, ``<type>`` or ``<sparse tensor>``
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -34,6 +38,7 @@ from .._native import graph_events, onnx_graph_event
 
 _GETATTR = "prim::GetAttr"
 _CLASSTYPE = "ClassType"
+_TRACE_DEPRECATED = r"`torch\.jit\.trace(_method)?` is deprecated"
 
 Shape = Optional[list[int]]
 Value = tuple[str, Shape]
@@ -171,7 +176,11 @@ class GraphMethods:
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         with _eval_mode(torch, model):
             try:
-                trace = torch.jit.trace(model, input_to_model, strict=use_strict_trace)
+                with warnings.catch_warnings():
+                    # torch's deprecation notice of jit.trace: add_graph's caller cannot act
+                    # on it (the tracer's own warnings, TracerWarning, still show)
+                    warnings.filterwarnings("ignore", _TRACE_DEPRECATED, FutureWarning)
+                    trace = torch.jit.trace(model, input_to_model, strict=use_strict_trace)
                 graph = trace.graph
                 torch._C._jit_pass_inline(graph)
             except Exception as e:
