@@ -129,9 +129,7 @@ def graph_events(
     model_name: str,
     module_aliases: list[tuple[str, str]],
     inputs: list[tuple[str, Optional[list[int]]]],
-    ops: list[
-        tuple[str, str, list[str], list[tuple[str, Optional[list[int]]]], str]
-    ],
+    ops: list[tuple[str, str, list[str], list[tuple[str, Optional[list[int]]]], str]],
     outputs: list[tuple[str, Optional[list[int]]]],
     walltime: Optional[float] = None,
 ) -> tuple[bytes, bytes]:
