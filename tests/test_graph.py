@@ -406,3 +406,30 @@ def test_tensorboard_serves_our_graph_as_torchs(tmp_path: Path) -> None:
         assert b"/device:CPU:0" in metadata[0]
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def test_reader_returns_the_graph_tensorboard_shows(tmp_path: Path) -> None:
+    """ferroboard.read: ``has_graph`` per run and ``graph_defs`` (the last GraphDef's bytes),
+    judged by EventAccumulator's Graph() on files written by torch and by us."""
+    from tensorboard.compat.proto.graph_pb2 import GraphDef
+
+    model, x = nested(), torch.ones(3, 4)
+    logdir = tmp_path / "logs"
+
+    def twice(w: Any) -> None:  # the last graph of a run is the one TensorBoard shows
+        w.add_graph(CNN(), torch.randn(1, 1, 8, 8))
+        w.add_graph(model, x)
+        w.add_scalar("loss", 1.0, 0)
+
+    torch_dir, our_dir = _write_both(logdir, twice)
+    with ferroboard.SummaryWriter(str(logdir / "plain")) as w:
+        w.add_scalar("loss", 1.0, 0)
+    result = ferroboard.read(logdir)
+    assert result.has_graph == {"torch": True, "ours": True, "plain": False}
+    assert set(result.graph_defs) == {"torch", "ours"}
+    for run, run_dir in (("torch", torch_dir), ("ours", our_dir)):
+        shown, _ = _accumulated(run_dir)
+        assert GraphDef.FromString(result.graph_defs[run]) == shown
