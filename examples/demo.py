@@ -33,6 +33,7 @@ def train(log_dir: str, epochs: int = 30) -> None:
 
     with SummaryWriter(log_dir) as w:
         w.add_text("config", f"**model**: `{model}`\n\n**epochs**: {epochs}, **lr**: 1e-2", 0)
+        w.add_graph(model, x[:1])  # the model's graph, for TensorBoard's Graphs tab
         step = 0
         for epoch in range(epochs):
             model.train()

@@ -8,7 +8,8 @@ One module per concern:
   and the event file itself live in the native base class, ``ferroboard._native.NativeWriter``.
 * one mixin per family of ``add_*`` methods, each a small class in its own module that
   ``SummaryWriter`` lists among its bases: ``_histogram`` (``add_histogram``,
-  ``add_histogram_raw``) and ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``). A mixin
+  ``add_histogram_raw``), ``_pr_curve`` (``add_pr_curve``, ``add_pr_curve_raw``) and ``_graph``
+  (``add_graph``, ``add_onnx_graph``). A mixin
   adapts its inputs with ``ferroboard._inputs``, has the event built natively, and hands the
   bytes to ``_write_event``.
 * ``_file_writer``: ``FileWriter``, torch's ``writer.file_writer`` for protobuf events.
