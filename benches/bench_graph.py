@@ -1,6 +1,7 @@
 """add_graph of a CNN, side by side: torch.utils.tensorboard, tensorboardX and ferroboard.
 
-Each round gives every contender (in turn, so drift hits all alike) a fresh writer and times
+Each round gives every contender (in turn, so drift hits all alike; the order rotates from round
+to round) a fresh writer and times
 ``add_graph(model, x)`` plus the ``flush()`` after it; the median over the rounds is reported.
 Tracing (``torch.jit.trace`` and inlining: the same for all three) dominates, so the table
 also splits one call into its stages, timed separately in the same run:
@@ -127,8 +128,12 @@ def check(root: str, model, x) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     args = ap.parse_args()
     rounds = 5 if args.quick else 30
+    # one intra-op thread: the model's forward passes (tracing runs two) vary far less on a
+    # shared machine, and every contender runs the same passes
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, x = CNN(), torch.randn(1, 1, 28, 28)
     with tempfile.TemporaryDirectory() as root:
@@ -137,14 +142,16 @@ def main() -> None:
         for cls in contenders.values():  # warm-up: imports, first trace
             one_call(cls, root, model, x)
         times: dict[str, list[tuple[float, float]]] = {k: [] for k in contenders}
-        for _ in range(rounds):
-            for name, cls in contenders.items():
-                times[name].append(one_call(cls, root, model, x))
+        names = list(contenders)
+        for r in range(rounds):  # each round in a rotated order: no contender always first
+            for name in names[r % 3 :] + names[: r % 3]:
+                times[name].append(one_call(contenders[name], root, model, x))
         parts = stages(model, x, rounds)
     wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
     cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
     print(f"# add_graph of a CNN ({nodes} nodes), median of {rounds} rounds; {machine()}")
-    print(f"# torch {torch.__version__}, {torch.get_num_threads()} intra-op threads")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} intra-op threads; load {load}")
     print()
     print("| contender | add_graph + flush, wall | vs torch | CPU time | vs torch |")
     print("|---|---:|---:|---:|---:|")

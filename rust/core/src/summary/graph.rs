@@ -3,7 +3,7 @@
 //!
 //! The caller walks the traced (inlined) TorchScript graph into a [`TracedGraph`]: the graph's
 //! inputs, its operator nodes in order (kind, raw scope, input and output value names, output
-//! shapes, the attribute text), its outputs, and the module tree's aliases. This module makes
+//! shapes, Python's text of the attributes), its outputs, and the module tree's aliases. This module makes
 //! of it what `torch.utils.tensorboard._pytorch_graph` makes: scope names resolved to
 //! `Net/Linear[fc1]/...`, one `NodeDef` per graph input (`input/...`), per graph output
 //! (`output/output.N`) and per operator output, named, connected and attributed as torch
@@ -80,8 +80,8 @@ pub struct TracedOp {
     pub inputs: Vec<String>,
     /// The node's outputs.
     pub outputs: Vec<TracedValue>,
-    /// The attribute text torch stores under `attr` (Python's `str()` of the node's
-    /// attribute dict, single quotes replaced by spaces).
+    /// Python's `str()` of the node's attribute dict (`{'value': 1}`); torch stores it under
+    /// `attr` with single quotes replaced by spaces (`{ value : 1}`), and so does this module.
     pub attributes: String,
 }
 
@@ -237,7 +237,7 @@ pub fn traced_graph_def(graph: &TracedGraph) -> Result<GraphDef, GraphError> {
                     io: None,
                     shape: output.shape.clone(),
                     op: op.kind.clone(),
-                    attributes: op.attributes.clone(),
+                    attributes: op.attributes.replace('\'', " "),
                 },
             );
         }
@@ -400,6 +400,28 @@ mod tests {
             resolve_scope("__module.conv/conv.bias", "Net", &aliases),
             "Net/Conv2d[conv]/bias"
         );
+    }
+
+    #[test]
+    fn attribute_text_has_torchs_spaces_for_quotes() {
+        let graph = TracedGraph {
+            model_name: "M".into(),
+            ops: vec![TracedOp {
+                kind: "prim::GetAttr".into(),
+                scope: "__module.fc".into(),
+                outputs: vec![value("weight.1", None)],
+                attributes: "{'name': 'weight'}".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let def = traced_graph_def(&graph).unwrap();
+        assert_eq!(def.node[0].name, "M/fc/weight.1");
+        let Some(attr_value::Value::S(s)) = &def.node[0].attr["attr"].value else {
+            panic!("attr is a string")
+        };
+        assert_eq!(s, b"{ name :  weight }");
+        assert!(!def.node[0].attr.contains_key("_output_shapes"));
     }
 
     #[test]
