@@ -83,6 +83,8 @@ def read_back(root: str) -> None:
     for run, tag, kind, count in sorted(rows):
         tail = f"  last {last[(run, tag)]:.4f}" if kind == "scalars" else ""
         print(f"  {run:<{width}}  {tag:<{tag_width}}  {kind:<10} {count:6d}{tail}")
+    graphs = sorted(run for run, has in res.has_graph.items() if has)
+    print(f"runs with a model graph (TensorBoard's Graphs tab): {', '.join(graphs) or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> None:
