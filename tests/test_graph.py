@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -449,3 +451,78 @@ def test_reader_returns_the_graph_tensorboard_shows(tmp_path: Path) -> None:
     for run, run_dir in (("torch", torch_dir), ("ours", our_dir)):
         shown, _ = _accumulated(run_dir)
         assert GraphDef.FromString(result.graph_defs[run]) == shown
+
+
+# ---------------------------------------------------------------- properties
+
+
+def _torch_onnx_graph(model_bytes: bytes) -> Any:
+    """torch's conversion of an ONNX model (its ``_onnx_graph.parse``, prints silenced)."""
+    onnx = pytest.importorskip("onnx")
+    from torch.utils.tensorboard._onnx_graph import parse
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return parse(onnx.load_from_string(model_bytes).graph)
+
+
+def _our_onnx_graph(model_bytes: bytes) -> Any:
+    from ferroboard._native import onnx_graph_event
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.compat.proto.graph_pb2 import GraphDef
+
+    return GraphDef.FromString(event_pb2.Event.FromString(onnx_graph_event(model_bytes)).graph_def)
+
+
+_f32 = st.floats(width=32)
+_text = st.text(max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    f=_f32,
+    floats=st.lists(_f32, min_size=1, max_size=4),
+    ints=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=3),
+    raw=st.binary(max_size=12),
+    strings=st.lists(st.binary(max_size=6), min_size=1, max_size=3),
+    name=_text,
+    dims=st.lists(st.one_of(st.integers(0, 2**40), _text), max_size=3),
+    doubles=st.lists(st.floats(), max_size=3),
+)
+def test_onnx_attribute_text_is_torchs(
+    f: float,
+    floats: list[float],
+    ints: list[int],
+    raw: bytes,
+    strings: list[bytes],
+    name: str,
+    dims: list[Any],
+    doubles: list[float],
+) -> None:
+    """Floats (Python's repr of float32 values, protobuf's shortest float32 text), bytes
+    (Python's repr, protobuf's octal escapes) and names as torch's conversion prints them."""
+    onnx = pytest.importorskip("onnx")
+    helper, tp = onnx.helper, onnx.TensorProto
+    tensor = helper.make_tensor(name, tp.FLOAT, [len(floats)], floats)
+    tensor.raw_data = raw
+    tensor.double_data.extend(doubles)
+    tensor.doc_string = name
+    node = helper.make_node(
+        "Op", ["x"], [name or "y"], f=f, fs=floats, i=ints, s=raw, ss=strings, t=tensor
+    )
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", tp.FLOAT, dims)], [])
+    model = helper.make_model(graph).SerializeToString()
+    assert _our_onnx_graph(model) == _torch_onnx_graph(model)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=64))
+def test_onnx_garbage_is_a_value_error_never_a_crash(data: bytes) -> None:
+    from ferroboard._native import onnx_graph_event
+
+    try:
+        onnx_graph_event(data)
+    except ValueError as e:  # anything else (a panic, a SystemError) fails the test
+        message = str(e)
+    else:
+        message = "an ONNX model after all"
+    assert "ONNX" in message

@@ -9,8 +9,8 @@
 //! * then one node per ONNX node, named after its first output, with the ONNX `op_type`, the
 //!   ONNX inputs as they are, and attribute `parameters`: for each attribute, Python's `str()`
 //!   of every field it has set (field-number order) joined by `" = "`, the attributes joined
-//!   by `", "` (`"kernel_shape = [3, 3] = 7, group = 1 = 2"`; a tensor in protobuf's text
-//!   format);
+//!   by `", "` (`"kernel_shape = [3, 3] = 7, group = 1 = 2"`; a float as Python's `repr()`;
+//!   a tensor in protobuf's (upb's) text format, whose floats are C's `%g`);
 //! * `versions.producer` 22.
 //!
 //! One difference, on purpose: a subgraph-, type- or sparse-tensor-valued attribute (the bodies
@@ -262,26 +262,71 @@ pub fn python_float_repr(x: f64) -> String {
     }
 }
 
-/// protobuf's text-format float: the shortest `%g` (6 to 9 significant digits) that reads
-/// back to the same float32, printed as Python prints that double (`ToShortestFloat`).
-pub fn shortest_float32_text(v: f32) -> String {
-    if v.is_nan() {
-        return "nan".to_owned();
+/// C's `printf("%.{precision}g", x)`: `precision` significant digits, trailing zeros dropped,
+/// exponent form (`1.5e+07`, `3e-07`) when the decimal exponent is below -4 or at least
+/// `precision`.
+fn c_format_g(x: f64, precision: usize) -> String {
+    if x.is_nan() {
+        return "nan".to_owned(); // upb prints every NaN so, before formatting
     }
-    if v.is_infinite() {
-        return python_float_repr(f64::from(v));
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    let wide = f64::from(v);
-    let mut rounded = wide;
-    for precision in 6..=17 {
-        rounded = format!("{:.*e}", precision - 1, wide)
-            .parse()
-            .expect("a formatted float parses");
-        if rounded as f32 == v {
-            break;
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    if x == 0.0 {
+        return format!("{sign}0");
+    }
+    let sci = format!("{:.*e}", precision - 1, x.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
         }
+    };
+    if exp < -4 || exp >= precision as i32 {
+        let m = trim(if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        });
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{m}e{esign}{:02}", exp.abs())
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        let body = if digits.len() > int_len {
+            format!("{}.{}", &digits[..int_len], &digits[int_len..])
+        } else {
+            digits
+        };
+        format!("{sign}{}", trim(body))
+    } else {
+        let body = format!("0.{}{digits}", "0".repeat((-exp - 1) as usize));
+        format!("{sign}{}", trim(body))
     }
-    python_float_repr(rounded)
+}
+
+/// protobuf's (upb's) text format of a float field: `%.6g`, or `%.9g` when that does not read
+/// back to the same float32.
+pub fn float32_text(v: f32) -> String {
+    let short = c_format_g(f64::from(v), 6);
+    match short.parse::<f32>() {
+        Ok(back) if back == v => short,
+        _ => c_format_g(f64::from(v), 9),
+    }
+}
+
+/// protobuf's (upb's) text format of a double field: `%.15g`, or `%.17g` when that does not
+/// read back to the same double.
+pub fn float64_text(v: f64) -> String {
+    let short = c_format_g(v, 15);
+    match short.parse::<f64>() {
+        Ok(back) if back == v => short,
+        _ => c_format_g(v, 17),
+    }
 }
 
 /// Python's `repr()` of a `bytes` value: `b'...'` (double quotes when the bytes hold a single
@@ -316,37 +361,38 @@ pub fn python_bytes_repr(bytes: &[u8]) -> String {
     out
 }
 
-/// protobuf's text-format escaping of a string or bytes field (`CEscape`, not as UTF-8):
-/// printable ASCII as is, `\n`, `\r`, `\t`, `\"`, `\'`, `\\`, and other bytes as octal.
-fn c_escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
+/// protobuf's (upb's) text-format escaping of a bytes (`bytes`) or string field: printable
+/// ASCII as is, `\n`, `\r`, `\t`, `\"`, `\'`, `\\`, other ASCII as octal; bytes from 0x80 up
+/// as octal in a bytes field, as they are (UTF-8) in a string field.
+fn c_escape(data: &[u8], bytes: bool) -> String {
+    let mut out = Vec::with_capacity(data.len() + 2);
+    out.push(b'"');
+    for &b in data {
         match b {
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b'"' => out.push_str("\\\""),
-            b'\'' => out.push_str("\\'"),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\{b:03o}");
-            }
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\'' => out.extend_from_slice(b"\\'"),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x20..=0x7e => out.push(b),
+            0x80.. if !bytes => out.push(b),
+            _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
         }
     }
-    out.push('"');
-    out
+    out.push(b'"');
+    // only whole UTF-8 strings pass through unescaped, so this is valid UTF-8
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn entries_text(out: &mut String, field: &str, entries: &[onnx::StringStringEntryProto]) {
     for e in entries {
         let _ = writeln!(out, "{field} {{");
         if let Some(k) = &e.key {
-            let _ = writeln!(out, "  key: {}", c_escape(k.as_bytes()));
+            let _ = writeln!(out, "  key: {}", c_escape(k.as_bytes(), false));
         }
         if let Some(v) = &e.value {
-            let _ = writeln!(out, "  value: {}", c_escape(v.as_bytes()));
+            let _ = writeln!(out, "  value: {}", c_escape(v.as_bytes(), false));
         }
         out.push_str("}\n");
     }
@@ -373,31 +419,31 @@ pub fn tensor_text(t: &onnx::TensorProto) -> String {
         out.push_str("}\n");
     }
     for &f in &t.float_data {
-        let _ = writeln!(out, "float_data: {}", shortest_float32_text(f));
+        let _ = writeln!(out, "float_data: {}", float32_text(f));
     }
     for v in &t.int32_data {
         let _ = writeln!(out, "int32_data: {v}");
     }
     for s in &t.string_data {
-        let _ = writeln!(out, "string_data: {}", c_escape(s));
+        let _ = writeln!(out, "string_data: {}", c_escape(s, true));
     }
     for v in &t.int64_data {
         let _ = writeln!(out, "int64_data: {v}");
     }
     if let Some(name) = &t.name {
-        let _ = writeln!(out, "name: {}", c_escape(name.as_bytes()));
+        let _ = writeln!(out, "name: {}", c_escape(name.as_bytes(), false));
     }
     if let Some(raw) = &t.raw_data {
-        let _ = writeln!(out, "raw_data: {}", c_escape(raw));
+        let _ = writeln!(out, "raw_data: {}", c_escape(raw, true));
     }
     for &v in &t.double_data {
-        let _ = writeln!(out, "double_data: {}", python_float_repr(v));
+        let _ = writeln!(out, "double_data: {}", float64_text(v));
     }
     for v in &t.uint64_data {
         let _ = writeln!(out, "uint64_data: {v}");
     }
     if let Some(doc) = &t.doc_string {
-        let _ = writeln!(out, "doc_string: {}", c_escape(doc.as_bytes()));
+        let _ = writeln!(out, "doc_string: {}", c_escape(doc.as_bytes(), false));
     }
     entries_text(&mut out, "external_data", &t.external_data);
     if let Some(loc) = t.data_location {
@@ -439,10 +485,20 @@ mod tests {
         for &(x, want) in cases {
             assert_eq!(python_float_repr(x), want, "{x}");
         }
-        assert_eq!(shortest_float32_text(0.1), "0.1");
-        assert_eq!(shortest_float32_text(3e-7), "3e-07");
-        assert_eq!(shortest_float32_text(0.9), "0.9");
-        assert_eq!(shortest_float32_text(16777217.0), "16777216.0");
+        // C's %g, as upb's text format prints float and double fields
+        assert_eq!(float32_text(0.1), "0.1");
+        assert_eq!(float32_text(3e-7), "3e-07");
+        assert_eq!(float32_text(0.0), "0");
+        assert_eq!(float32_text(-0.0), "-0");
+        assert_eq!(float32_text(1.0), "1");
+        assert_eq!(float32_text(16777217.0), "16777216");
+        assert_eq!(float32_text(1234567.0), "1234567");
+        assert_eq!(float32_text(0.000123), "0.000123");
+        assert_eq!(float32_text(1e20), "1e+20");
+        assert_eq!(float32_text(f32::INFINITY), "inf");
+        assert_eq!(float64_text(1e100), "1e+100");
+        assert_eq!(float64_text(0.1), "0.1");
+        assert_eq!(float64_text(1.0 / 3.0), "0.33333333333333331");
     }
 
     #[test]
@@ -450,7 +506,8 @@ mod tests {
         assert_eq!(python_bytes_repr(b"a'b"), "b\"a'b\"");
         assert_eq!(python_bytes_repr(b"x\x00\xff\""), "b'x\\x00\\xff\"'");
         assert_eq!(python_bytes_repr(b"q'\"\n"), "b'q\\'\"\\n'");
-        assert_eq!(c_escape(b"\xcd\xcc\xcc="), "\"\\315\\314\\314=\"");
+        assert_eq!(c_escape(b"\xcd\xcc\xcc=", true), "\"\\315\\314\\314=\"");
+        assert_eq!(c_escape("é\x7f".as_bytes(), false), "\"é\\177\"");
     }
 
     #[test]
