@@ -22,16 +22,12 @@ pub struct GraphProto {
     pub node: ::prost::alloc::vec::Vec<NodeProto>,
     #[prost(string, optional, tag = "2")]
     pub name: ::core::option::Option<::prost::alloc::string::String>,
-    #[prost(message, repeated, tag = "5")]
-    pub initializer: ::prost::alloc::vec::Vec<TensorProto>,
     #[prost(string, optional, tag = "10")]
     pub doc_string: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, repeated, tag = "11")]
     pub input: ::prost::alloc::vec::Vec<ValueInfoProto>,
     #[prost(message, repeated, tag = "12")]
     pub output: ::prost::alloc::vec::Vec<ValueInfoProto>,
-    #[prost(message, repeated, tag = "13")]
-    pub value_info: ::prost::alloc::vec::Vec<ValueInfoProto>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct NodeProto {
