@@ -526,3 +526,16 @@ def test_onnx_garbage_is_a_value_error_never_a_crash(data: bytes) -> None:
     else:
         message = "an ONNX model after all"
     assert "ONNX" in message
+
+
+@pytest.mark.parametrize("name", ["add_graph", "add_onnx_graph"])
+def test_signatures_are_torchs(name: str) -> None:
+    import inspect
+
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    def params(fn: Any) -> list[tuple[str, Any]]:
+        ps = inspect.signature(fn).parameters.values()
+        return [(p.name, p.default) for p in ps if p.name != "self"]
+
+    assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
