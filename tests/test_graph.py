@@ -20,7 +20,7 @@ nn = torch.nn
 F = torch.nn.functional
 
 import ferroboard  # noqa: E402
-from ferroboard.writer._graph import GraphTraceError  # noqa: E402
+from ferroboard.writer import GraphTraceError  # noqa: E402
 
 from tests.support.judges import tb_events  # noqa: E402
 from tests.support.tensorboard_server import TensorBoardServer  # noqa: E402

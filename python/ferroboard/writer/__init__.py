@@ -26,14 +26,15 @@ from __future__ import annotations
 
 from ._distributed import get_rank
 from ._file_writer import FileWriter
+from ._graph import GraphTraceError
 from ._lifecycle import close_on_sigterm
 from ._summary_writer import SummaryWriter
 from ._summary_writer import _reopen as _reopen
 
-__all__ = ["FileWriter", "SummaryWriter", "close_on_sigterm", "get_rank"]
+__all__ = ["FileWriter", "GraphTraceError", "SummaryWriter", "close_on_sigterm", "get_rank"]
 
 # The public names (and ``_reopen``, which pickles of writers name) keep the module they had
 # before this package: ``ferroboard.writer``, so that reprs and pickles are unchanged.
-for _obj in (FileWriter, SummaryWriter, close_on_sigterm, get_rank, _reopen):
+for _obj in (FileWriter, GraphTraceError, SummaryWriter, close_on_sigterm, get_rank, _reopen):
     _obj.__module__ = __name__
 del _obj

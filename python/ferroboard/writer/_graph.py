@@ -13,7 +13,8 @@ not needed.
 
 Where ferroboard differs from torch, on purpose:
 
-* A model ``torch.jit.trace`` cannot trace raises :class:`GraphTraceError` (a ``ValueError``
+* A model ``torch.jit.trace`` cannot trace raises :class:`GraphTraceError` (exported as
+  ``ferroboard.writer.GraphTraceError``; a ``ValueError``
   and a ``RuntimeError``, so code catching torch's ``RuntimeError`` still works) naming the
   model's class and the tracer's reason; torch prints the reason and re-raises. Nothing is
   written and the writer stays usable.
