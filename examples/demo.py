@@ -36,6 +36,7 @@ def train(log_dir: str, epochs: int = 30) -> None:
 
     with SummaryWriter(log_dir) as w:
         w.add_text("config", f"**model**: `{model}`\n\n**epochs**: {epochs}, **lr**: 1e-2", 0)
+        w.add_graph(model, x[:1])  # the model's graph, for TensorBoard's Graphs tab
         step = 0
         for epoch in range(epochs):
             model.train()
@@ -165,6 +166,8 @@ def read_back(root: str) -> None:
     for run, tag, kind, count in sorted(rows):
         tail = f"  last {last[(run, tag)]:.4f}" if kind == "scalars" else ""
         print(f"  {run:<{width}}  {tag:<{tag_width}}  {kind:<10} {count:6d}{tail}")
+    graphs = sorted(run for run, has in res.has_graph.items() if has)
+    print(f"runs with a model graph (TensorBoard's Graphs tab): {', '.join(graphs) or 'none'}")
 
 
 def plot(root: str, out: str) -> None:

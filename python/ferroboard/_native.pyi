@@ -174,6 +174,22 @@ def pr_curve_buckets_pending(
 ) -> PendingEvent:
     """The PR-curve event for buckets a device is still producing: ``producer()``, called on
     the writer thread, returns ``[invalid, positive..., negative...]``."""
+
+def graph_events(
+    model_name: str,
+    module_aliases: list[tuple[str, str]],
+    inputs: list[tuple[str, Optional[list[int]]]],
+    ops: list[tuple[str, str, list[str], list[tuple[str, Optional[list[int]]]], str]],
+    outputs: list[tuple[str, Optional[list[int]]]],
+    walltime: Optional[float] = None,
+) -> tuple[bytes, bytes]:
+    """The serialized ``GraphDef`` event and ``step1`` run-metadata event of ``add_graph``
+    for a traced model walked into plain data (``ferroboard.writer._graph.walk``)."""
+    ...
+
+def onnx_graph_event(model: Union[bytes, str], walltime: Optional[float] = None) -> bytes:
+    """The serialized ``GraphDef`` event of ``add_onnx_graph`` for an ONNX model's bytes or
+    the path of its file."""
     ...
 
 def pr_curve_event(

@@ -11,6 +11,7 @@ what was expected. Afterwards the writer still works and wrote nothing for the r
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any, Callable
 
@@ -1065,6 +1066,51 @@ IMAGE: list[Row] = [
     ("add_figure", ("f", [object()]), {}, TypeError, "figure"),
 ]
 
+
+# add_graph, add_onnx_graph (torch's signatures). A model torch.jit.trace cannot trace is a
+# GraphTraceError (a ValueError and a RuntimeError) naming the model's class.
+class _ReturnsDict(torch.nn.Module):
+    def forward(self, x: Any) -> Any:
+        return {"out": x}
+
+
+class _BadOnnx:
+    """Serializes to bytes that are no ONNX model."""
+
+    def SerializeToString(self) -> bytes:
+        return b"\xff\xff\xff"
+
+
+GRAPH: list[Row] = [
+    ("add_graph", ("model",), {}, TypeError, "model must be a torch.nn.Module, got str"),
+    ("add_graph", (abs, torch.ones(1)), {}, TypeError, "model must be a torch.nn.Module"),
+    (
+        "add_graph",
+        (torch.nn.Linear(3, 2), torch.ones(4)),
+        {},
+        ValueError,
+        "could not trace Linear with torch.jit.trace: RuntimeError: .*shapes",
+    ),
+    (
+        "add_graph",
+        (torch.nn.Linear(3, 2), "x"),
+        {},
+        ValueError,
+        "could not trace Linear.*cannot be traced",
+    ),
+    (
+        "add_graph",
+        (_ReturnsDict(), torch.ones(2)),
+        {},
+        ValueError,
+        "could not trace _ReturnsDict.*strict",
+    ),
+    ("add_onnx_graph", (42,), {}, TypeError, "prototxt must be a path"),
+    ("add_onnx_graph", (io.StringIO("x"),), {}, TypeError, "prototxt must be opened in binary"),
+    ("add_onnx_graph", (_BadOnnx(),), {}, ValueError, "not an ONNX model"),
+    ("add_onnx_graph", ("/nonexistent/missing.onnx",), {}, OSError, r"missing\.onnx"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
@@ -1073,6 +1119,7 @@ FAMILIES: dict[str, list[Row]] = {
     "media_av": MEDIA_AV,
     "structural": STRUCTURAL,
     "image": IMAGE,
+    "graph": GRAPH,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -1084,6 +1131,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "media_av": ("add_audio", ("after", SND, 2)),
     "structural": ("add_scalar", ("after", 2.0, 2)),
     "image": ("add_image", ("after", IMG, 9)),
+    "graph": ("add_scalar", ("after", 2.0, 2)),  # graphs carry no tag to check
 }
 
 # (family, row) for every add_* row.

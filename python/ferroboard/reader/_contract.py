@@ -115,6 +115,7 @@ class NativeReadOutput(TypedDict):
     items: ItemColumns
     tag_info: list[tuple[int, int, str, list[int]]]  # run, tag, plugin, records per kind
     has_graph: list[bool]  # per run
+    graph_defs: list[Optional[bytes]]  # per run: the last GraphDef's bytes, or None
     run_metadata: list[list[str]]  # per run: tags of its RunMetadata
     hparams: list[RunHParams]  # per run
     purges: list[tuple[int, int, int]]  # run, tag, step

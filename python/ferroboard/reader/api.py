@@ -124,7 +124,9 @@ class ReadResult:
     ``runs``, ``tags`` (name lists), ``files`` (per-file reports: ``path``, ``records``,
     ``corrupt`` offsets, ``bad_length_at``, ``pending`` bytes of an incomplete tail,
     ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
-    :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run, and (in a
+    :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run,
+    ``graph_defs`` (run -> the serialized ``GraphDef`` of its last graph event, the graph
+    TensorBoard shows; decode it with ``tensorboard.compat.proto.graph_pb2.GraphDef``), and (in a
     :class:`LogTail` with ``purge_restarts=True``) ``purges``. :meth:`record_counts` gives the
     records per kind; the repr shows runs, files, records per kind and corrupt counts.
 
@@ -139,6 +141,9 @@ class ReadResult:
         self.tags: list[str] = raw["tags"]
         self.files: list[FileReport] = raw["files"]
         self.has_graph: dict[str, bool] = dict(zip(self.runs, raw["has_graph"]))
+        self.graph_defs: dict[str, bytes] = {
+            run: g for run, g in zip(self.runs, raw["graph_defs"]) if g is not None
+        }
         self.run_metadata: dict[str, list[str]] = dict(zip(self.runs, raw["run_metadata"]))
         self._scalars: Optional[dict[str, np.ndarray]] = None
 

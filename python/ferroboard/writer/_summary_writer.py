@@ -22,6 +22,7 @@ from .._inputs import plain
 from .._native import NativeWriter, set_converters
 from ._audio import AudioMethods
 from ._file_writer import FileWriter
+from ._graph import GraphMethods
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._image import ImageMethods
 from ._lifecycle import track
@@ -61,6 +62,7 @@ class SummaryWriter(
     MeshMethods,
     StructuralMethods,
     ImageMethods,
+    GraphMethods,
     NativeWriter,
 ):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.

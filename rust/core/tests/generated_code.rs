@@ -17,6 +17,9 @@ fn committed_protobuf_code_matches_proto_files() {
         "hparams.proto",
         "mesh.proto",
         "custom_scalar.proto",
+        "graph.proto",
+        "run_metadata.proto",
+        "onnx.proto",
     ]
     .map(|f| proto_dir.join(f));
     let descriptors = protox::compile(&files, [&proto_dir]).expect("compile .proto files");
@@ -24,8 +27,13 @@ fn committed_protobuf_code_matches_proto_files() {
     let out = tempfile::tempdir().expect("temp dir");
     prost_build::Config::new()
         .out_dir(out.path())
-        // Session start hparams in name order, so that encoding them is deterministic.
-        .btree_map([".tensorboard.hparams.SessionStartInfo.hparams"])
+        // Session start hparams in name order, and graph attributes in key order, so that
+        // the same summary always encodes to the same bytes.
+        .btree_map([
+            ".tensorboard.hparams.SessionStartInfo.hparams",
+            ".tensorboard.NodeDef.attr",
+            ".tensorboard.NameAttrList.attr",
+        ])
         .compile_fds(descriptors)
         .expect("generate Rust code");
 
@@ -36,6 +44,7 @@ fn committed_protobuf_code_matches_proto_files() {
         "tensorboard.hparams.rs",
         "tensorboard.mesh.rs",
         "tensorboard.custom_scalar.rs",
+        "onnx.rs",
     ] {
         let fresh = std::fs::read_to_string(out.path().join(name)).expect("generated file");
         let path: &Path = &committed.join(name);

@@ -9,6 +9,7 @@ mod codec;
 mod convert;
 mod errors;
 mod events;
+mod graph;
 mod histogram;
 mod image;
 mod media_av;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
     codec::register(m)?;
     events::register(m)?;
+    graph::register(m)?;
     histogram::register(m)?;
     image::register(m)?;
     media_av::register(m)?;

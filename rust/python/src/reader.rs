@@ -226,6 +226,14 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
     }
     d.set_item("tag_info", ti)?;
     d.set_item("has_graph", &out.has_graph)?;
+    let graphs = PyList::empty(py);
+    for g in &out.graph_defs {
+        match g {
+            Some(bytes) => graphs.append(PyBytes::new(py, bytes))?,
+            None => graphs.append(py.None())?,
+        }
+    }
+    d.set_item("graph_defs", graphs)?;
     d.set_item("run_metadata", &out.run_metadata)?;
     let hps = PyList::empty(py);
     for h in &out.hparams {

@@ -5,7 +5,8 @@
 //! the same test, without the variable, fails when the committed code is stale.
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
 
-/// Messages of package `tensorboard`: `Event`, `Summary`, `TensorProto` and friends.
+/// Messages of package `tensorboard`: `Event`, `Summary`, `TensorProto` and friends; the
+/// graph dashboard's `GraphDef` and `RunMetadata`.
 pub mod tensorboard {
     include!("tensorboard.rs");
 
@@ -24,6 +25,11 @@ pub mod tensorboard {
     pub mod custom_scalar {
         include!("tensorboard.custom_scalar.rs");
     }
+}
+
+/// Messages of package `onnx`: the subset of ONNX's model format `add_onnx_graph` reads.
+pub mod onnx {
+    include!("onnx.rs");
 }
 
 pub use tensorboard::*;

@@ -561,3 +561,136 @@ impl DataType {
         }
     }
 }
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GraphDef {
+    #[prost(message, repeated, tag = "1")]
+    pub node: ::prost::alloc::vec::Vec<NodeDef>,
+    #[prost(message, optional, tag = "4")]
+    pub versions: ::core::option::Option<VersionDef>,
+    #[deprecated]
+    #[prost(int32, tag = "3")]
+    pub version: i32,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NodeDef {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub op: ::prost::alloc::string::String,
+    #[prost(string, repeated, tag = "3")]
+    pub input: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(string, tag = "4")]
+    pub device: ::prost::alloc::string::String,
+    #[prost(btree_map = "string, message", tag = "5")]
+    pub attr: ::prost::alloc::collections::BTreeMap<
+        ::prost::alloc::string::String,
+        AttrValue,
+    >,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AttrValue {
+    #[prost(oneof = "attr_value::Value", tags = "2, 3, 4, 5, 6, 7, 8, 1, 10, 9")]
+    pub value: ::core::option::Option<attr_value::Value>,
+}
+/// Nested message and enum types in `AttrValue`.
+pub mod attr_value {
+    #[derive(Clone, PartialEq, ::prost::Message)]
+    pub struct ListValue {
+        #[prost(bytes = "vec", repeated, tag = "2")]
+        pub s: ::prost::alloc::vec::Vec<::prost::alloc::vec::Vec<u8>>,
+        #[prost(int64, repeated, tag = "3")]
+        pub i: ::prost::alloc::vec::Vec<i64>,
+        #[prost(float, repeated, tag = "4")]
+        pub f: ::prost::alloc::vec::Vec<f32>,
+        #[prost(bool, repeated, tag = "5")]
+        pub b: ::prost::alloc::vec::Vec<bool>,
+        #[prost(enumeration = "super::DataType", repeated, tag = "6")]
+        pub r#type: ::prost::alloc::vec::Vec<i32>,
+        #[prost(message, repeated, tag = "7")]
+        pub shape: ::prost::alloc::vec::Vec<super::TensorShapeProto>,
+        #[prost(message, repeated, tag = "8")]
+        pub tensor: ::prost::alloc::vec::Vec<super::TensorProto>,
+        #[prost(message, repeated, tag = "9")]
+        pub func: ::prost::alloc::vec::Vec<super::NameAttrList>,
+    }
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Value {
+        #[prost(bytes, tag = "2")]
+        S(::prost::alloc::vec::Vec<u8>),
+        #[prost(int64, tag = "3")]
+        I(i64),
+        #[prost(float, tag = "4")]
+        F(f32),
+        #[prost(bool, tag = "5")]
+        B(bool),
+        #[prost(enumeration = "super::DataType", tag = "6")]
+        Type(i32),
+        #[prost(message, tag = "7")]
+        Shape(super::TensorShapeProto),
+        #[prost(message, tag = "8")]
+        Tensor(super::TensorProto),
+        #[prost(message, tag = "1")]
+        List(ListValue),
+        #[prost(message, tag = "10")]
+        Func(super::NameAttrList),
+        #[prost(string, tag = "9")]
+        Placeholder(::prost::alloc::string::String),
+    }
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NameAttrList {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub attr: ::prost::alloc::collections::BTreeMap<
+        ::prost::alloc::string::String,
+        AttrValue,
+    >,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct VersionDef {
+    #[prost(int32, tag = "1")]
+    pub producer: i32,
+    #[prost(int32, tag = "2")]
+    pub min_consumer: i32,
+    #[prost(int32, repeated, tag = "3")]
+    pub bad_consumers: ::prost::alloc::vec::Vec<i32>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RunMetadata {
+    #[prost(message, optional, tag = "1")]
+    pub step_stats: ::core::option::Option<StepStats>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct StepStats {
+    #[prost(message, repeated, tag = "1")]
+    pub dev_stats: ::prost::alloc::vec::Vec<DeviceStepStats>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DeviceStepStats {
+    #[prost(string, tag = "1")]
+    pub device: ::prost::alloc::string::String,
+    #[prost(message, repeated, tag = "2")]
+    pub node_stats: ::prost::alloc::vec::Vec<NodeExecStats>,
+    #[prost(map = "uint32, string", tag = "3")]
+    pub thread_names: ::std::collections::HashMap<u32, ::prost::alloc::string::String>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct NodeExecStats {
+    #[prost(string, tag = "1")]
+    pub node_name: ::prost::alloc::string::String,
+    #[prost(int64, tag = "2")]
+    pub all_start_micros: i64,
+    #[prost(int64, tag = "3")]
+    pub op_start_rel_micros: i64,
+    #[prost(int64, tag = "4")]
+    pub op_end_rel_micros: i64,
+    #[prost(int64, tag = "5")]
+    pub all_end_rel_micros: i64,
+    #[prost(string, tag = "8")]
+    pub timeline_label: ::prost::alloc::string::String,
+    #[prost(int64, tag = "9")]
+    pub scheduled_micros: i64,
+    #[prost(uint32, tag = "10")]
+    pub thread_id: u32,
+}

@@ -150,7 +150,11 @@ impl RunState {
                     }
                 }
             }
-            WhatView::GraphDef(_) | WhatView::MetaGraphDef(_) => self.has_graph = true,
+            WhatView::GraphDef(g) => {
+                self.has_graph = true;
+                self.graph_def = Some(g.into());
+            }
+            WhatView::MetaGraphDef(_) => self.has_graph = true,
             WhatView::TaggedRunMetadata(b) => {
                 for f in decode::Fields::new(b) {
                     if let (1, w) = f? {

@@ -148,6 +148,7 @@ impl LogReader {
         }
         result.runs = self.runs.iter().map(|r| r.name.clone()).collect();
         result.has_graph = self.runs.iter().map(|r| r.has_graph).collect();
+        result.graph_defs = self.runs.iter().map(|r| r.graph_def.clone()).collect();
         result.run_metadata = self.runs.iter().map(|r| r.run_metadata.clone()).collect();
         result.hparams = self.runs.iter().map(|r| r.hparams.clone()).collect();
         // Files not read this time still get an entry (their path, no records).

@@ -160,6 +160,8 @@ struct RunState {
     files: Vec<FileState>,
     tags: LocalTags,
     has_graph: bool,
+    /// The last `graph_def` event's bytes (the graph TensorBoard shows for the run).
+    graph_def: Option<std::sync::Arc<[u8]>>,
     run_metadata: Vec<String>,
     hparams: RunHParams,
     /// With `purge_restarts`: per local tag, the largest step among the records returned so

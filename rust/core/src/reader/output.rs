@@ -199,6 +199,9 @@ pub struct ReadOutput {
     /// Whether each run (indexed like `runs`) holds a graph (`graph_def`, `meta_graph_def` or
     /// a summary of a graph plugin).
     pub has_graph: Vec<bool>,
+    /// Per run: the serialized `GraphDef` of its last `graph_def` event (the one
+    /// TensorBoard's graph dashboard shows), if any; shared, not copied, between polls.
+    pub graph_defs: Vec<Option<std::sync::Arc<[u8]>>>,
     /// Tags of `tagged_run_metadata` events per run.
     pub run_metadata: Vec<Vec<String>>,
     /// hparams plugin data per run (default when none).

@@ -243,6 +243,7 @@ fn other_kinds() {
     let kinds: Vec<Kind> = out.items.iter().map(|i| i.kind).collect();
     assert_eq!(kinds, vec![Kind::Histogram, Kind::PrCurve, Kind::Image]);
     assert!(out.has_graph[0]);
+    assert_eq!(out.graph_defs[0].as_deref(), Some(&[1u8, 2][..]));
     match &out.items[1].payload {
         Payload::Tensor(t) => {
             assert_eq!(t.shape, vec![6, 2]);

@@ -28,10 +28,12 @@ use crate::proto::{
 
 pub mod audio;
 pub mod custom_scalars;
+pub mod graph;
 pub mod histogram;
 pub mod hparams;
 pub mod image;
 pub mod mesh;
+pub mod onnx;
 pub mod pr_curve;
 mod scalar;
 pub mod tensor;
