@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.test-deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help demo test build native lint fmt bench wheel-check
+.PHONY: help demo test build native lint fmt bench wheel-check screenshots
 
 ## help: list these targets (the default goal)
 help:
@@ -44,6 +44,12 @@ native:
 ## demo: a short real training run logged with ferroboard, then read back
 demo: build
 	$(PY) examples/demo.py --plot docs/images/demo-plot.png
+
+## screenshots: README's TensorBoard screenshots of the demo's run (needs Chromium)
+## docs/images/tensorboard-*.png, through a real TensorBoard and headless Chromium
+## (scripts/screenshots.sh). Not part of demo or test.
+screenshots: build
+	PYTHON=$(PY) scripts/screenshots.sh
 
 ## test: cargo tests and the whole pytest suite
 # The extension is built by maturin, as users get it. The Rust tests do not share its build of
