@@ -1,6 +1,6 @@
 """Step time of a small CNN on CUDA: no logging, torch's writer, ferroboard's writer.
 
-Each step logs the loss and two histograms of a CUDA model (what a training loop does); torch's
+Each step logs the loss, two histograms and an image of a CUDA model (what a training loop does); torch's
 writer reads each value on the host (``.item()``/``.cpu()``: a stream synchronize per call),
 ours stages them (see ``ferroboard/_inputs/device.py``). Prints ms per step and the overhead
 over no logging. Needs a GPU:  python benches/bench_cuda.py [steps]
@@ -43,6 +43,7 @@ def run(make_writer, steps: int) -> float:
                     w.add_scalar("loss", loss.detach(), step)
                     w.add_histogram("conv1", model[0].weight.detach(), step)
                     w.add_histogram("conv2", model[2].weight.detach(), step)
+                    w.add_image("input", x[0].sigmoid(), step)
             if w is not None:
                 w.flush()
             torch.cuda.synchronize()

@@ -1,7 +1,7 @@
 """CUDA tensors logged with no host sync per call (runs only where a GPU is present).
 
 ``torch.cuda.set_sync_debug_mode("error")`` makes every synchronizing CUDA call raise: a
-training loop logging scalars and a histogram every step must run through under it with our
+training loop logging scalars, a histogram and an image every step must run through under it with our
 writer (torch's writer raises at its first ``add_scalar`` of a CUDA tensor), and the files must
 hold what torch's writer writes for the same tensors.
 """
@@ -40,6 +40,7 @@ def _loop(writer, steps: int, sync_check: bool) -> list[torch.Tensor]:
             opt.step()
             writer.add_scalar("loss", loss.detach(), step)
             writer.add_histogram("conv/weight", model[0].weight.detach(), step)
+            writer.add_image("input", x[0].detach().sigmoid(), step)
             losses.append(loss.detach())
     finally:
         torch.cuda.set_sync_debug_mode("default")
@@ -66,6 +67,8 @@ def test_logging_cuda_tensors_never_syncs_and_matches_torch(tmp_path):
     for (_, tag, a), (_, _, b) in zip(ours, theirs):
         if tag == "loss":
             assert a.simple_value == pytest.approx(b.simple_value, rel=1e-5)
+        elif tag == "input":
+            assert (a.image.height, a.image.width) == (b.image.height, b.image.width)
         else:
             assert a.histo.num == b.histo.num
             assert a.histo.min == pytest.approx(b.histo.min, rel=1e-5)

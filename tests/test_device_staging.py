@@ -312,3 +312,80 @@ def test_invalid_device_pr_curves_are_raised_by_the_next_call(tmp_path, standin)
     w.add_pr_curve("pr", torch.tensor([0, 1]), torch.tensor([0.1, 0.9]), 3)
     w.close()
     assert [s for s, _, _ in _summaries(_file(tmp_path))] == [3]
+
+
+def _host_and_device_events(tmp_path: Path, log: Any) -> tuple[list[Any], list[Any]]:
+    """The summaries ``log(writer)`` writes through the host path and the device path."""
+    out = []
+    for name, backend in (("host", None), ("device", StandIn())):
+        logdir = tmp_path / name
+        with ferroboard.SummaryWriter(logdir) as w:
+            if backend is None:
+                log(w)
+            else:
+                backend.gate.set()
+                with device.use_backend(backend):
+                    log(w)
+                assert backend.staged > 0
+        out.append([v for _, _, v in _summaries(_file(logdir))])
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        torch.uint8,
+        torch.float32,
+        torch.float64,
+        torch.float16,
+        torch.bfloat16,
+        torch.bool,
+        torch.int16,
+    ],
+)
+def test_device_images_and_videos_equal_the_host_path(tmp_path, dtype):
+    g = torch.Generator().manual_seed(3)
+    raw = torch.rand(2, 3, 3, 9, 11, generator=g, dtype=torch.float64) * 1.2 - 0.1
+    if dtype == torch.uint8:
+        data = (raw * 255).clamp(0, 255).to(torch.uint8)
+    elif dtype == torch.bool:
+        data = raw > 0.5
+    elif dtype == torch.int16:
+        data = (raw * 3).round().to(torch.int16)
+    else:
+        data = raw.to(dtype)
+
+    def log(w: Any) -> None:
+        w.add_image("chw", data[0, 0], 0)
+        w.add_image("hwc", data[0, 0].permute(1, 2, 0), 0, dataformats="HWC")
+        w.add_image("hw", data[0, 0, 0], 0, dataformats="HW")
+        w.add_images("batch", data[0], 0)
+        w.add_video("video", data, 0, fps=5)
+
+    host, dev = _host_and_device_events(tmp_path, log)
+    assert [v.tag for v in dev] == [v.tag for v in host]
+    for a, b in zip(dev, host):
+        assert a.image.encoded_image_string == b.image.encoded_image_string, a.tag
+        assert (a.image.height, a.image.width, a.image.colorspace) == (
+            b.image.height,
+            b.image.width,
+            b.image.colorspace,
+        )
+
+
+def test_device_pixels_that_are_not_finite_are_raised_by_the_next_call(tmp_path, standin):
+    standin.gate.set()
+    w = ferroboard.SummaryWriter(tmp_path)
+    w.add_image("i", torch.tensor([[[0.5, float("nan")]]]), 0)
+    with pytest.raises(RuntimeError, match="img_tensor: expected finite"):
+        w.flush()
+    w.add_video("v", torch.full((1, 1, 1, 2, 2), float("inf")), 0)
+    with pytest.raises(RuntimeError, match="vid_tensor: expected finite"):
+        w.flush()
+    with pytest.raises(ValueError, match="dataformats"):
+        w.add_image("i", torch.zeros(3, 4, 4), 0, dataformats="XYZ")
+    with pytest.raises(ValueError, match="fps"):
+        w.add_video("v", torch.zeros(1, 1, 3, 2, 2), 0, fps=0)
+    w.add_image("ok", torch.zeros(3, 4, 4), 5)
+    w.close()
+    assert [(s, t) for s, t, _ in _summaries(_file(tmp_path))] == [(5, "ok")]

@@ -109,6 +109,33 @@ class EventIterator:
     def __next__(self) -> dict[str, Any]: ...
 
 # Images (rust/python/src/image.rs): the event of one image, encoded on the writer thread.
+def image_pending_later(
+    tag: str,
+    producer: Callable[[], bytes],
+    shape: list[int],
+    dataformats: str,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+    compression: str = "fast",
+    boxes: Optional[npt.NDArray[np.float64]] = None,
+    labels: Optional[list[str]] = None,
+    rescale: Optional[float] = None,
+) -> PendingEvent:
+    """An image whose ``uint8`` levels a device is still producing: ``producer()`` returns
+    them (then a non-finite flag byte) on the writer thread; everything else is checked now."""
+    ...
+
+def video_event_later(
+    tag: str,
+    producer: Callable[[], bytes],
+    shape: list[int],
+    fps: float,
+    global_step: Optional[int] = None,
+    walltime: Optional[float] = None,
+) -> PendingEvent:
+    """``add_video`` for levels a device is still producing (as ``image_pending_later``)."""
+    ...
+
 def image_pending(
     tag: str,
     img_tensor: Any,

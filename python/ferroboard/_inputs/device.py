@@ -331,3 +331,26 @@ def pr_buckets(labels: Any, predictions: Any, num_thresholds: int, weights: Any)
     negative.scatter_add_(0, bucket, (1 - lab) * w)
     invalid = (~valid).sum(dtype=torch.float64).reshape(1)
     return _stage(torch.cat([invalid, positive, negative]), _to_list)
+
+
+def _to_bytes(host: Any) -> bytes:
+    data: bytes = host.numpy().tobytes()
+    return data
+
+
+def pixels(tensor: Any) -> Staged:
+    """A device image's or video's ``uint8`` levels, made on the device as the host code makes
+    them (``uint8`` as given; every other dtype, bools included, times 255 in float32, clipped
+    to [0, 255] and truncated), in C order, then one byte that is 1 when a value was NaN or
+    infinite. The staged value is those bytes."""
+    torch = sys.modules["torch"]
+    t = tensor.detach()
+    if t.dtype == torch.uint8:
+        levels = t.reshape(-1)
+        flag = torch.zeros(1, dtype=torch.uint8, device=t.device)
+    else:
+        f = t.to(torch.float32)
+        flag = (~torch.isfinite(f)).any().to(torch.uint8).reshape(1)
+        f = torch.where(torch.isfinite(f), f, 0.0)  # flagged above; keeps the cast defined
+        levels = (f * 255).clamp(0, 255).to(torch.uint8).reshape(-1)
+    return _stage(torch.cat([levels, flag]), _to_bytes)

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from .. import _inputs
-from .._native import PendingEvent, image_pending
+from .._inputs import device
+from .._native import PendingEvent, image_pending, image_pending_later
 
 #: The PNG compression levels ``writer.png_compression`` accepts.
 PNG_COMPRESSION_LEVELS = ("none", "fast", "balanced", "high")
@@ -133,6 +134,30 @@ class ImageMethods:
                 f"png_compression: expected one of {PNG_COMPRESSION_LEVELS}, got "
                 f"{type(level).__name__}"
             )
+        if _inputs.is_foreign_array(img_tensor):
+            img_tensor = _inputs.from_dlpack(img_tensor, "img_tensor")
+        if device.handles(img_tensor):
+            if img_tensor.is_complex():
+                raise TypeError(
+                    f"img_tensor: expected real numbers, got a {_inputs.describe(img_tensor)}"
+                )
+            # Checked now; the levels are made on the device and encoded when they land.
+            staged: list[device.Staged] = []
+            later = image_pending_later(
+                tag,
+                lambda: staged[0](),
+                list(img_tensor.shape),
+                fmt,
+                global_step,
+                walltime,
+                level,
+                boxes,
+                labels,
+                rescale,
+            )
+            staged.append(device.pixels(img_tensor))
+            self._write_pending(later)
+            return
         arr, enc = _inputs.image_array(img_tensor)
         pending = image_pending(
             tag,

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .._native import PendingEvent, video_event
+from .. import _inputs
+from .._inputs import device
+from .._native import PendingEvent, video_event, video_event_later
 from ._audio import media_array, positive_real
 
 _NATIVE = frozenset(["u1", "f4", "f8", "i1", "i2", "i4", "i8", "u2", "u4", "u8"])
@@ -55,6 +57,25 @@ class VideoMethods:
             ValueError: a bad shape, NaN or infinite pixels, a non-positive ``fps``.
             TypeError: not an array of real numbers.
         """
+        if _inputs.is_foreign_array(vid_tensor):
+            vid_tensor = _inputs.from_dlpack(vid_tensor, "vid_tensor")
+        if device.handles(vid_tensor):
+            if vid_tensor.is_complex():
+                raise TypeError(
+                    f"vid_tensor: expected real numbers, got a {_inputs.describe(vid_tensor)}"
+                )
+            staged: list[device.Staged] = []
+            later = video_event_later(
+                tag,
+                lambda: staged[0](),
+                list(vid_tensor.shape),
+                positive_real(fps, "fps"),
+                global_step,
+                walltime,
+            )
+            staged.append(device.pixels(vid_tensor))
+            self._write_pending(later)
+            return
         arr = media_array(vid_tensor, "vid_tensor", _NATIVE)
         if str(getattr(vid_tensor, "dtype", "")) in ("bool", "torch.bool"):
             arr = arr.astype(np.float32)  # as torch: not uint8, so scaled by 255

@@ -24,11 +24,12 @@ use pyo3::prelude::*;
 
 use crate::convert;
 use crate::convert::arrays::dispatch;
-use crate::pending::PendingEvent;
+use crate::pending::{call_on_writer_thread, PendingEvent};
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(image_pending, m)?)?;
+    m.add_function(wrap_pyfunction!(image_pending_later, m)?)?;
     m.add_function(wrap_pyfunction!(_image_queue, m)?)
 }
 
@@ -158,12 +159,7 @@ fn image_pending(
     labels: Option<Vec<String>>,
     rescale: Option<f64>,
 ) -> PyResult<PendingEvent> {
-    let tag = convert::tag(tag, "tag")?.into_owned();
-    let step = convert::step(global_step, "global_step")?;
-    let wall = convert::walltime(walltime, "walltime")?;
     let enc = convert::arrays::encoding(encoding)?;
-    let compression = image::compression(compression).map_err(value_error)?;
-    let fmt = Dataformats::parse(dataformats).map_err(value_error)?;
     let shape = img_tensor
         .cast::<PyUntypedArray>()
         .map_err(|_| {
@@ -174,7 +170,48 @@ fn image_pending(
         })?
         .shape()
         .to_vec();
-    let layout = fmt.layout(&shape).map_err(value_error)?;
+    let job = job(
+        tag,
+        &shape,
+        dataformats,
+        global_step,
+        walltime,
+        compression,
+        boxes,
+        labels,
+        rescale,
+    )?;
+    let mut job = Some(job);
+    dispatch!(
+        img_tensor,
+        "img_tensor",
+        enc,
+        false,
+        |s| pending(py, s, job.take().expect("one arm runs")),
+        [f32, f64, u8, i8, i16, i32, i64, u32, u64]
+    )
+}
+
+/// Everything but the pixels, checked: the tag, when, the layout of `shape` under
+/// `dataformats`, boxes and labels, the rescaled size and the PNG level.
+#[allow(clippy::too_many_arguments)] // torch's arguments plus the level
+fn job(
+    tag: &Bound<'_, PyAny>,
+    shape: &[usize],
+    dataformats: &str,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+    compression: &str,
+    boxes: Option<PyReadonlyArrayDyn<'_, f64>>,
+    labels: Option<Vec<String>>,
+    rescale: Option<f64>,
+) -> PyResult<Job> {
+    let tag = convert::tag(tag, "tag")?.into_owned();
+    let step = convert::step(global_step, "global_step")?;
+    let wall = convert::walltime(walltime, "walltime")?;
+    let compression = image::compression(compression).map_err(value_error)?;
+    let fmt = Dataformats::parse(dataformats).map_err(value_error)?;
+    let layout = fmt.layout(shape).map_err(value_error)?;
     let boxes = match boxes {
         None => None,
         Some(b) => {
@@ -186,7 +223,7 @@ fn image_pending(
         None => None,
         Some(r) => Some(image::rescaled_size(&layout, r).map_err(value_error)?),
     };
-    let job = Job {
+    Ok(Job {
         tag,
         step,
         wall,
@@ -194,14 +231,81 @@ fn image_pending(
         boxes,
         rescale,
         compression,
-    };
-    let mut job = Some(job);
-    dispatch!(
-        img_tensor,
-        "img_tensor",
-        enc,
-        false,
-        |s| pending(py, s, job.take().expect("one arm runs")),
-        [f32, f64, u8, i8, i16, i32, i64, u32, u64]
-    )
+    })
+}
+
+/// The `PendingEvent` of an image whose pixels a device is still producing: `producer()`,
+/// called on the writer thread, returns its `uint8` levels (already scaled as the host scales
+/// them) in `shape`'s C order, then one byte that is 1 when the input held NaN or infinite
+/// values. Everything else is checked now, as `image_pending` checks it.
+#[pyfunction]
+#[pyo3(signature = (tag, producer, shape, dataformats, global_step=None, walltime=None, compression="fast", boxes=None, labels=None, rescale=None))]
+#[allow(clippy::too_many_arguments)] // torch's arguments plus the level
+fn image_pending_later(
+    tag: &Bound<'_, PyAny>,
+    producer: Py<PyAny>,
+    shape: Vec<usize>,
+    dataformats: &str,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+    compression: &str,
+    boxes: Option<PyReadonlyArrayDyn<'_, f64>>,
+    labels: Option<Vec<String>>,
+    rescale: Option<f64>,
+) -> PyResult<PendingEvent> {
+    let job = job(
+        tag,
+        &shape,
+        dataformats,
+        global_step,
+        walltime,
+        compression,
+        boxes,
+        labels,
+        rescale,
+    )?;
+    let pixels: usize = shape.iter().product();
+    Ok(PendingEvent::new(move || {
+        let mut levels = later_levels(producer, pixels, "img_tensor")?;
+        levels.truncate(pixels);
+        let value = image::render(
+            job.tag,
+            &levels,
+            &job.layout,
+            job.boxes.as_ref(),
+            job.rescale,
+            job.compression,
+        )
+        .map_err(|e| e.0)?;
+        Ok(summary_event(job.wall, Step(job.step), vec![value]).encode_to_vec())
+    }))
+}
+
+/// The levels a device produced (see `image_pending_later`), checked: `pixels` of them and the
+/// non-finite flag clear (else an error naming `arg`).
+pub(crate) fn later_levels(
+    producer: Py<PyAny>,
+    pixels: usize,
+    arg: &str,
+) -> Result<Vec<u8>, String> {
+    let bytes = call_on_writer_thread(producer, |out| {
+        out.extract::<Vec<u8>>().map_err(|_| {
+            format!(
+                "device pixels resolved to {}, not bytes",
+                convert::type_name(out)
+            )
+        })
+    })?;
+    if bytes.len() != pixels + 1 {
+        return Err(format!(
+            "device pixels resolved to {} bytes for {pixels} pixels",
+            bytes.len()
+        ));
+    }
+    if bytes[pixels] != 0 {
+        return Err(format!(
+            "{arg}: expected finite pixels, found NaN or infinity"
+        ));
+    }
+    Ok(bytes)
 }

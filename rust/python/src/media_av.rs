@@ -22,6 +22,7 @@ use crate::pending::PendingEvent;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audio_event, m)?)?;
     m.add_function(wrap_pyfunction!(video_event, m)?)?;
+    m.add_function(wrap_pyfunction!(video_event_later, m)?)?;
     m.add_function(wrap_pyfunction!(mesh_event, m)?)?;
     Ok(())
 }
@@ -149,6 +150,35 @@ fn video_event(
         |data, shape| video(py, tag, data, &shape, fps, when),
         [u8, f32, f64, i8, i16, i32, i64, u16, u32, u64]
     )
+}
+
+/// `add_video` for a video whose pixels a device is still producing: `producer()`, called on
+/// the writer thread, returns its `uint8` levels (scaled as the host scales them) in `shape`'s
+/// C order and a trailing non-finite flag byte (see `image_pending_later`). The shape and
+/// `fps` are checked now.
+#[pyfunction]
+#[pyo3(signature = (tag, producer, shape, fps, global_step=None, walltime=None))]
+fn video_event_later(
+    tag: &Bound<'_, PyAny>,
+    producer: Py<PyAny>,
+    shape: Vec<usize>,
+    fps: f64,
+    global_step: Option<&Bound<'_, PyAny>>,
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PendingEvent> {
+    let tag = convert::tag(tag, "tag")?.into_owned();
+    let (step, wall) = when(global_step, walltime)?;
+    let layout =
+        VideoLayout::for_shape(&shape, fps).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let pixels: usize = shape.iter().product();
+    Ok(pending(step, wall, move || {
+        let mut levels = crate::image::later_levels(producer, pixels, "vid_tensor")?;
+        levels.truncate(pixels);
+        layout
+            .value(tag, &levels)
+            .map(|v| vec![v])
+            .map_err(|e| format!("add_video: {e}"))
+    }))
 }
 
 fn part<'a>(arr: &'a PyReadonlyArrayDyn<'_, f64>) -> (std::borrow::Cow<'a, [f64]>, Vec<usize>) {
