@@ -1,9 +1,9 @@
 """Step time of a small CNN on CUDA: no logging, torch's writer, ferroboard's writer.
 
-Each step logs the loss, two histograms and an image of a CUDA model (what a training loop does); torch's
-writer reads each value on the host (``.item()``/``.cpu()``: a stream synchronize per call),
-ours stages them (see ``ferroboard/_inputs/device.py``). Prints ms per step and the overhead
-over no logging. Needs a GPU:  python benches/bench_cuda.py [steps]
+Each step logs the loss, two histograms and an image of a CUDA model (what a training loop
+does); torch's writer reads each value on the host (``.item()``/``.cpu()``: a stream synchronize
+per call), ours stages them (see ``ferroboard/_inputs/device.py``). Prints ms per step and the
+overhead over no logging. Needs a GPU: python benches/bench_cuda.py [steps]
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """CUDA tensors logged with no host sync per call (runs only where a GPU is present).
 
 ``torch.cuda.set_sync_debug_mode("error")`` makes every synchronizing CUDA call raise: a
-training loop logging scalars, a histogram and an image every step must run through under it with our
-writer (torch's writer raises at its first ``add_scalar`` of a CUDA tensor), and the files must
-hold what torch's writer writes for the same tensors.
+training loop logging scalars, a histogram and an image every step must run through under it
+with our writer (torch's writer raises at its first ``add_scalar`` of a CUDA tensor), and the
+files must hold what torch's writer writes for the same tensors.
 """
 
 from __future__ import annotations
