@@ -9,7 +9,8 @@
 //! * scalars (`scalar_simple`, `scalar_tensor`, `encode_simple_scalar`) and text (`text`),
 //!   re-exported here;
 //! * [`histogram`]: histogram bucketing with numpy's exact semantics, torch's layout;
-//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them.
+//! * [`pr_curve`]: precision-recall curves as TensorBoard's `compute_curve` computes them;
+//! * [`embedding`]: the projector's files (no event), as torch lays them out.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,6 +21,7 @@ use crate::proto::{
     Summary, SummaryMetadata, TensorShapeProto,
 };
 
+pub mod embedding;
 pub mod histogram;
 pub mod pr_curve;
 mod scalar;
