@@ -20,6 +20,7 @@ import numpy as np
 from .. import _inputs
 from .._inputs import plain
 from .._native import NativeWriter, set_converters
+from ._embedding import EmbeddingMethods
 from ._file_writer import FileWriter
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
 from ._lifecycle import track
@@ -48,7 +49,7 @@ def _default_log_dir(comment: str) -> str:
     return os.path.join("runs", current_time + "_" + socket.gethostname() + comment)
 
 
-class SummaryWriter(HistogramMethods, PrCurveMethods, NativeWriter):
+class SummaryWriter(HistogramMethods, PrCurveMethods, EmbeddingMethods, NativeWriter):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.
 
     Args:
