@@ -6,6 +6,7 @@ against TensorBoard's own server (its projector plugin's HTTP API); nothing half
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import warnings
@@ -336,3 +337,32 @@ def test_projector_embeddings_reads_torchs_config(tmp_path):
     assert [f["shape"] for f in found] == [(9, 5), (4, 2), (3, 3), (2, 2)]
     assert found[1]["metadata_path"] == cfg.embeddings[1].metadata_path
     assert _native.projector_embeddings(str(tmp_path)) is None
+
+
+def test_cli_ls_shows_embeddings(tmp_path, capsys):
+    from ferroboard.cli import main
+
+    _both(tmp_path, CASES["two_tags_and_steps"])
+    assert main(["ls", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for run in ("ours", "torch"):
+        block = out.split(f"{run}  (")[1].split("\n\n")[0]
+        assert "first:00000  embedding  9x5  (00000/first/tensors.tsv)" in block
+        assert "sec/ond%:00012  embedding  4x2, metadata  (00012/sec%2fond%25/tensors.tsv)" in block
+    assert main(["ls", str(tmp_path), "--json"]) == 0
+    doc = {r["run"]: r["embeddings"] for r in json.loads(capsys.readouterr().out)}
+    assert doc["ours"] == doc["torch"]
+    assert [e["name"] for e in doc["ours"]] == [
+        "first:00000",
+        "sec/ond%:00012",
+        "first:123456",
+        "üñí\\code:-0004",
+    ]
+    assert doc["ours"][2]["shape"] == [3, 3]
+    # A config in the logdir itself, without event files, is shown too (TensorBoard reads it).
+    root = tmp_path / "ours"
+    for p in root.glob("events.out.tfevents*"):
+        p.unlink()
+    assert main(["ls", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(".  (no event files; projector config)\n  first:00000  embedding  9x5")
