@@ -68,6 +68,8 @@ def _same_files(ours: Path, theirs: Path) -> None:
             tb = projector_plugin._read_tensor_tsv_file(str(b))
             assert ta.shape == tb.shape, rel
             np.testing.assert_array_equal(ta, tb, err_msg=rel)
+            # And the text itself: Python's str() of each value, as torch writes it.
+            assert a.read_bytes() == b.read_bytes(), rel
         elif rel.endswith("sprite.png"):
             pa, pb = _pixels(a), _pixels(b)
             assert pa.shape == pb.shape, rel
@@ -188,6 +190,9 @@ def test_tensorboard_reads_back_every_float32(tmp_path_factory, mat):
         got = projector_plugin._read_tensor_tsv_file(str(d / "00000/default/tensors.tsv"))
         want = mat.astype(np.float32)
     assert got.shape == want.shape
+    # The text is torch's (its make_mat: str() of each value's .item()).
+    rows = ["\t".join(str(v.item()) for v in row) + "\n" for row in mat]
+    assert (d / "00000/default/tensors.tsv").read_text() == "".join(rows)
     nan = np.isnan(want)
     np.testing.assert_array_equal(np.isnan(got), nan)
     # Bit for bit (-0.0 included) where not NaN.

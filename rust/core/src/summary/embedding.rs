@@ -127,24 +127,6 @@ impl TsvValue for BF16 {
     }
 }
 
-/// A small stack buffer for `{:e}` output.
-struct Stack {
-    buf: [u8; 40],
-    len: usize,
-}
-
-impl std::fmt::Write for Stack {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        if end > self.buf.len() {
-            return Err(std::fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// Appends Python's `repr(x)`: the shortest digits that read back as `x`, in fixed notation
 /// when the decimal exponent is in `[-4, 16)`, else as `d.ddde±XX`.
 pub fn write_py_float(out: &mut Vec<u8>, x: f64) {
@@ -156,24 +138,32 @@ pub fn write_py_float(out: &mut Vec<u8>, x: f64) {
         out.extend_from_slice(if x > 0.0 { b"inf" } else { b"-inf" });
         return;
     }
-    // Rust's `{:e}` is the shortest round-trip form: "-1.2345e-7", "1e0", "0e0".
-    let mut s = Stack {
-        buf: [0; 40],
-        len: 0,
-    };
-    let _ = write!(s, "{x:e}");
-    let text = &s.buf[..s.len];
+    // ryu gives the shortest round-trip digits, laid out its own way ("1e16", "0.001",
+    // "1.5e-7", "100.0"): take the digits and the exponent, and lay them out as Python does.
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(x).as_bytes();
     let (neg, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
     let e_at = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
+    let mut exp: i32 = 0;
+    if e_at < text.len() {
+        let (sign, digits) = match &text[e_at + 1..] {
+            [b'-', rest @ ..] => (-1, rest),
+            rest => (1, rest),
+        };
+        for &d in digits {
+            exp = exp * 10 + i32::from(d - b'0');
+        }
+        exp *= sign;
+    }
     let mantissa = &text[..e_at];
-    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .unwrap_or(0);
-    let mut digits = [0u8; 24];
+    let point = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let mut digits = [0u8; 32];
     let mut nd = 0;
     for &b in mantissa {
         if b != b'.' && nd < digits.len() {
@@ -181,10 +171,24 @@ pub fn write_py_float(out: &mut Vec<u8>, x: f64) {
             nd += 1;
         }
     }
-    let digits = &digits[..nd];
+    // The decimal exponent of the first digit, then the significant digits alone.
+    let mut first = 0;
+    while first < nd && digits[first] == b'0' {
+        first += 1;
+    }
+    let mut last = nd;
+    while last > first && digits[last - 1] == b'0' {
+        last -= 1;
+    }
     if neg {
         out.push(b'-');
     }
+    if first == last {
+        out.extend_from_slice(b"0.0");
+        return;
+    }
+    let exp = point as i32 - 1 - first as i32 + exp;
+    let digits = &digits[first..last];
     if (-4..16).contains(&exp) {
         if exp >= 0 {
             let int_len = exp as usize + 1;
@@ -208,12 +212,14 @@ pub fn write_py_float(out: &mut Vec<u8>, x: f64) {
             out.push(b'.');
             out.extend_from_slice(&digits[1..]);
         }
-        let _ = write!(
-            out,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let a = exp.unsigned_abs();
+        if a >= 100 {
+            out.push(b'0' + (a / 100) as u8);
+        }
+        out.push(b'0' + (a / 10 % 10) as u8);
+        out.push(b'0' + (a % 10) as u8);
     }
 }
 
@@ -1135,6 +1141,12 @@ mod tests {
             (f64::NEG_INFINITY, "-inf"),
             (12345678901234567.0, "1.2345678901234568e+16"),
             (100.0, "100.0"),
+            (1e22, "1e+22"),
+            (1.25e-5, "1.25e-05"),
+            (0.000123, "0.000123"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (1e-100, "1e-100"),
+            (123456789.0, "123456789.0"),
         ];
         for &(x, want) in cases {
             assert_eq!(py(x), want, "{x:e}");
