@@ -352,8 +352,8 @@ def test_cli_ls_shows_embeddings(tmp_path, capsys):
     out = capsys.readouterr().out
     for run in ("ours", "torch"):
         block = out.split(f"{run}  (")[1].split("\n\n")[0]
-        assert "first:00000  embedding  9x5  (00000/first/tensors.tsv)" in block
-        assert "sec/ond%:00012  embedding  4x2, metadata  (00012/sec%2fond%25/tensors.tsv)" in block
+        assert "first:00000  embedding  9x5  in 00000/first" in block
+        assert "sec/ond%:00012  embedding  4x2, metadata  in 00012/sec%2fond%25" in block
     assert main(["ls", str(tmp_path), "--json"]) == 0
     doc = {r["run"]: r["embeddings"] for r in json.loads(capsys.readouterr().out)}
     assert doc["ours"] == doc["torch"]

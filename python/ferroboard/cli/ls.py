@@ -63,7 +63,7 @@ def _embedding_line(e: dict[str, Any]) -> str:
         for what, key in (("metadata", "metadata_path"), ("sprite", "sprite_path"))
         if e[key]
     )
-    return f"  {e['name']}  embedding  {shape}{extra}  ({e['tensor_path']})\n"
+    return f"  {e['name']}  embedding  {shape}{extra}  in {os.path.dirname(e['tensor_path'])}\n"
 
 
 def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
