@@ -302,6 +302,17 @@ def test_the_same_tag_and_step_replaces_its_entry(tmp_path):
     assert tsv.shape == (3, 2)
 
 
+def test_a_resumed_run_keeps_its_embeddings(tmp_path):
+    with ferroboard.SummaryWriter(str(tmp_path)) as w:
+        w.add_embedding(_mat(), tag="before", global_step=1)
+    with ferroboard.SummaryWriter(str(tmp_path)) as w:
+        w.add_embedding(_mat(), tag="after", global_step=2)
+    assert [e.tensor_name for e in _config(tmp_path).embeddings] == [
+        "before:00001",
+        "after:00002",
+    ]
+
+
 def test_threads_lose_no_entry(tmp_path):
     with ferroboard.SummaryWriter(str(tmp_path)) as w:
         threads = [

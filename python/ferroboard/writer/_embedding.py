@@ -28,6 +28,8 @@ Where ferroboard differs from torch, on purpose:
   written exactly (torch rounds ``mat`` to float16 first); tensor labels are written as
   numpy shows their values (``3``, where torch writes ``tensor(3)``).
 * **write_to_disk=False** checks and encodes, and writes nothing.
+* **A resumed run** (a new writer on a ``log_dir`` with a config) keeps the embeddings listed
+  there; torch starts a new config with each writer.
 """
 
 from __future__ import annotations

@@ -83,17 +83,18 @@ impl Projector {
         let metadata = match metadata {
             None => None,
             Some(m) => {
-                let meta = match metadata_header {
-                    None => Metadata::Column(m.extract().map_err(|_| {
-                        PyTypeError::new_err("metadata: expected a list of str")
-                    })?),
-                    Some(header) => Metadata::Table {
-                        header,
-                        rows: m.extract().map_err(|_| {
-                            PyTypeError::new_err("metadata: expected a list of rows of str")
-                        })?,
-                    },
-                };
+                let meta =
+                    match metadata_header {
+                        None => Metadata::Column(m.extract().map_err(|_| {
+                            PyTypeError::new_err("metadata: expected a list of str")
+                        })?),
+                        Some(header) => Metadata::Table {
+                            header,
+                            rows: m.extract().map_err(|_| {
+                                PyTypeError::new_err("metadata: expected a list of rows of str")
+                            })?,
+                        },
+                    };
                 let n = meta.len();
                 let bytes = py
                     .detach(|| embedding::metadata_tsv(&meta))
