@@ -382,3 +382,13 @@ def test_cli_ls_shows_embeddings(tmp_path, capsys):
     assert main(["ls", str(root)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(".  (no event files; projector config)\n  first:00000  embedding  9x5")
+
+
+def test_signature_is_torchs():
+    import inspect
+
+    def params(fn: Any) -> list[tuple[str, object]]:
+        sig = inspect.signature(fn)
+        return [(p.name, p.default) for p in sig.parameters.values() if p.name != "self"]
+
+    assert params(ferroboard.SummaryWriter.add_embedding) == params(TorchWriter.add_embedding)
