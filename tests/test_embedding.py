@@ -302,6 +302,15 @@ def test_the_same_tag_and_step_replaces_its_entry(tmp_path):
     assert tsv.shape == (3, 2)
 
 
+def test_a_boolean_matrix_is_written_as_numbers(tmp_path):
+    """torch writes ``True``/``False``, which TensorBoard's reader (``float()``) refuses."""
+    mat = np.array([[True, False], [False, True]])
+    with ferroboard.SummaryWriter(str(tmp_path)) as w:
+        w.add_embedding(mat)
+    got = projector_plugin._read_tensor_tsv_file(str(tmp_path / "00000/default/tensors.tsv"))
+    np.testing.assert_array_equal(got, mat.astype(np.float32))
+
+
 def test_a_resumed_run_keeps_its_embeddings(tmp_path):
     with ferroboard.SummaryWriter(str(tmp_path)) as w:
         w.add_embedding(_mat(), tag="before", global_step=1)

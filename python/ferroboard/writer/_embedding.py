@@ -25,7 +25,8 @@ Where ferroboard differs from torch, on purpose:
   multiplies them by 255 too, so every non-zero pixel becomes white. Other dtypes are
   scaled as torch scales them.
 * **label_img** may be a numpy array (torch requires a tensor), and bfloat16 values are
-  written exactly (torch rounds ``mat`` to float16 first); tensor labels are written as
+  written exactly (torch rounds ``mat`` to float16 first); a boolean ``mat`` is written as 0
+  and 1 (torch writes ``True``, which TensorBoard cannot read); tensor labels are written as
   numpy shows their values (``3``, where torch writes ``tensor(3)``).
 * **write_to_disk=False** checks and encodes, and writes nothing.
 * **A resumed run** (a new writer on a ``log_dir`` with a config) keeps the embeddings listed
