@@ -288,6 +288,17 @@ def test_write_to_disk_false_writes_nothing(tmp_path):
     assert not (tmp_path / "quiet").exists()
 
 
+def test_fsync_writers_log_embeddings(tmp_path):
+    with ferroboard.SummaryWriter(str(tmp_path), fsync=True) as w:
+        w.add_embedding(_mat(), metadata=list("abcdefghi"), label_img=_images())
+    assert _assets(tmp_path) == [
+        "00000/default/metadata.tsv",
+        "00000/default/sprite.png",
+        "00000/default/tensors.tsv",
+        CONFIG,
+    ]
+
+
 def test_the_same_tag_and_step_replaces_its_entry(tmp_path):
     with ferroboard.SummaryWriter(str(tmp_path)) as w:
         w.add_embedding(_mat(), metadata=list("abcdefghi"))

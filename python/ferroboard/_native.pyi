@@ -210,7 +210,7 @@ class Projector:
     """One writer's projector: its directory and the embeddings it logged
     (``projector_config.pbtxt``)."""
 
-    def __init__(self, log_dir: Union[str, os.PathLike[str]]) -> None: ...
+    def __init__(self, log_dir: Union[str, os.PathLike[str]], fsync: bool = False) -> None: ...
     def add(
         self,
         mat: npt.NDArray[Any],

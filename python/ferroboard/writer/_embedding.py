@@ -28,7 +28,8 @@ Where ferroboard differs from torch, on purpose:
   written exactly (torch rounds ``mat`` to float16 first); a boolean ``mat`` is written as 0
   and 1 (torch writes ``True``, which TensorBoard cannot read); tensor labels are written as
   numpy shows their values (``3``, where torch writes ``tensor(3)``).
-* **write_to_disk=False** checks and encodes, and writes nothing.
+* **write_to_disk=False** checks and encodes, and writes nothing; with **fsync=True**, every
+  file is on the storage device before ``add_embedding`` returns.
 * **A resumed run** (a new writer on a ``log_dir`` with a config) keeps the embeddings listed
   there; torch starts a new config with each writer.
 """
@@ -51,6 +52,7 @@ class EmbeddingMethods:
     if TYPE_CHECKING:
         log_dir: str  # SummaryWriter's
         _write_to_disk: bool
+        _fsync: bool
 
         def _open(self) -> None: ...  # NativeWriter's
 
@@ -59,7 +61,7 @@ class EmbeddingMethods:
     def _get_projector(self) -> Projector:
         with _PROJECTOR_LOCK:
             if self._projector is None:
-                self._projector = Projector(self.log_dir)
+                self._projector = Projector(self.log_dir, self._fsync)
             return self._projector
 
     def add_embedding(

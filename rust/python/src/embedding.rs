@@ -46,9 +46,13 @@ pub struct Projector(Mutex<embedding::Projector>);
 
 #[pymethods]
 impl Projector {
+    /// `fsync`: every file on the storage device before `add` returns.
     #[new]
-    fn new(log_dir: PathBuf) -> Self {
-        Projector(Mutex::new(embedding::Projector::new(log_dir)))
+    #[pyo3(signature = (log_dir, fsync=false))]
+    fn new(log_dir: PathBuf, fsync: bool) -> Self {
+        Projector(Mutex::new(
+            embedding::Projector::new(log_dir).with_sync(fsync),
+        ))
     }
 
     /// Logs one embedding: `mat` a 2-D numpy array (`uint16` read as `mat_encoding` when

@@ -948,8 +948,10 @@ pub fn layout(step: i64, tag: &str) -> Result<(String, String), EmbeddingError> 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `bytes` to `path` atomically (a temporary file beside it, renamed over it),
-/// creating missing parent directories. The one place embeddings touch the file system.
-pub fn store(path: &Path, bytes: &[u8]) -> Result<(), EmbeddingError> {
+/// creating missing parent directories; with `sync`, the data and then the directory entry
+/// are on the storage device before it returns (the writer's `fsync=True`). The one place
+/// embeddings write to the file system.
+pub fn store(path: &Path, bytes: &[u8], sync: bool) -> Result<(), EmbeddingError> {
     let io_err = |p: &Path, source| EmbeddingError::Io {
         path: p.to_owned(),
         source,
@@ -971,9 +973,26 @@ pub fn store(path: &Path, bytes: &[u8]) -> Result<(), EmbeddingError> {
         std::process::id(),
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = std::fs::write(&tmp, bytes)
+    let write = || -> io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if sync {
+            f.sync_data()?;
+        }
+        Ok(())
+    };
+    let result = write()
         .map_err(|e| io_err(&tmp, e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_err(path, e)));
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_err(path, e)))
+        .and_then(|()| {
+            if sync {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io_err(dir, e))
+            } else {
+                Ok(())
+            }
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -1020,6 +1039,7 @@ pub struct Projector {
     dir: PathBuf,
     config: ProjectorConfig,
     loaded: bool,
+    sync: bool,
 }
 
 impl Projector {
@@ -1029,7 +1049,15 @@ impl Projector {
             dir: dir.into(),
             config: ProjectorConfig::default(),
             loaded: false,
+            sync: false,
         }
+    }
+
+    /// Every file on the storage device before [`Projector::add`] returns (the writer's
+    /// `fsync=True`).
+    pub fn with_sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
+        self
     }
 
     /// The config as written so far.
@@ -1097,14 +1125,18 @@ impl Projector {
         }
         if write {
             let dir = self.dir.join(&subdir);
-            store(&dir.join(TENSORS_FILE), &assets.tensors)?;
+            store(&dir.join(TENSORS_FILE), &assets.tensors, self.sync)?;
             if let Some((m, _)) = &assets.metadata {
-                store(&dir.join(METADATA_FILE), m)?;
+                store(&dir.join(METADATA_FILE), m, self.sync)?;
             }
             if let Some(s) = &assets.sprite {
-                store(&dir.join(SPRITE_FILE), &s.png)?;
+                store(&dir.join(SPRITE_FILE), &s.png, self.sync)?;
             }
-            store(&self.dir.join(CONFIG_FILE), config_text(&next).as_bytes())?;
+            store(
+                &self.dir.join(CONFIG_FILE),
+                config_text(&next).as_bytes(),
+                self.sync,
+            )?;
         }
         self.config = next;
         Ok(info)
@@ -1393,7 +1425,7 @@ mod tests {
         assert_eq!(find(dir.path()).unwrap().unwrap().len(), 1);
         assert!(find(&dir.path().join("00000")).unwrap().is_none());
         // A new projector on the same directory (a resumed run) keeps the entries there.
-        let mut resumed = Projector::new(dir.path());
+        let mut resumed = Projector::new(dir.path()).with_sync(true);
         resumed.add(assets("three", 2), true).unwrap();
         let names: Vec<_> = find(dir.path())
             .unwrap()
