@@ -74,6 +74,16 @@ def train(log_dir: str, epochs: int = 30) -> None:
             run_name=".",
         )
         log_images(w, x[val_idx[:16]], logits[:16].argmax(1), y[val_idx], logits.argmax(1), epochs)
+        with torch.no_grad():
+            hidden = model[1](model[0](x[val_idx]))  # the hidden layer's 64 features
+        # The projector tab: each validation digit as a point, labelled, with its 8x8 image.
+        w.add_embedding(
+            hidden,
+            metadata=y[val_idx].tolist(),
+            label_img=x[val_idx].reshape(-1, 1, 8, 8),
+            global_step=epochs,
+            tag="hidden",
+        )
     print(f"trained {epochs} epochs, final validation accuracy {acc:.3f}")
 
 

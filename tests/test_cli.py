@@ -344,9 +344,13 @@ def written(root: Path) -> Counter:
                         kind = "scalars"
                     elif v.HasField("histo"):
                         kind = "histograms"
+                    elif v.HasField("image"):
+                        kind = "images"
+                    elif v.HasField("audio"):
+                        kind = "audio"
                     elif plugin in ("text", "pr_curves", "hparams"):
                         kind = plugin
-                    elif v.HasField("tensor"):  # other plugins' tensors (custom scalars)
+                    elif v.HasField("tensor"):  # other plugins' tensors (custom scalars, mesh)
                         kind = "tensors"
                     else:
                         kind = f"unexpected {plugin!r}"
@@ -437,11 +441,14 @@ def test_one_naming_rule_for_read_ls_export_and_the_demo(demo_dir):
         lines = run_cli("export", str(root), "-f", "jsonl", "--kind", kind).stdout.splitlines()
         got = Counter((r["run"], r["tag"], kind) for r in map(json.loads, lines))
         assert got == Counter({k: n for k, n in truth.items() if k[2] == kind}), kind
-    # The demo's one tensor is its custom-scalars layout.
+    # The demo's tensors: its custom-scalars layout and the three parts of its mesh.
     out = run_cli("export", str(root), "--kind", "tensors").stdout
     tensors = list(csv.reader(io.StringIO(out)))
     assert tensors[0] == ["run", "tag", "step", "wall_time", "value"]
-    assert [r[:3] for r in tensors[1:]] == [["digits-mlp", "custom_scalars__config__", "0"]]
+    assert sorted(tuple(r[:2]) for r in tensors[1:]) == sorted(
+        (run, tag) for (run, tag, kind) in truth if kind == "tensors"
+    )
+    assert ("digits-mlp", "custom_scalars__config__") in {tuple(r[:2]) for r in tensors[1:]}
 
     # The demo's read-back prints the same (run, tag, kind, count) rows.
     rows = re.findall(r"^  (\S+)\s+(\S+)\s+(\w+)\s+(\d+)", demo_out, re.M)

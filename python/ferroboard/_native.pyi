@@ -380,4 +380,40 @@ def rewrite_logdir(
     """Rewrites ``src`` into ``dst`` (in place when None) with the GIL released; returns one
     dict per output run and the interrupted rewrites finished first. OSError (EBUSY) for a
     live run or a logdir another rewrite holds, ValueError for bad options."""
+
+# ---------------------------------------------------------------- embeddings (embedding.rs)
+
+class Projector:
+    """One writer's projector: its directory and the embeddings it logged
+    (``projector_config.pbtxt``)."""
+
+    def __init__(self, log_dir: Union[str, os.PathLike[str]], fsync: bool = False) -> None: ...
+    def add(
+        self,
+        mat: npt.NDArray[Any],
+        mat_encoding: Optional[str] = None,
+        metadata: Optional[Union[list[str], list[list[str]]]] = None,
+        metadata_header: Optional[list[str]] = None,
+        label_img: Optional[npt.NDArray[Any]] = None,
+        label_encoding: Optional[str] = None,
+        label_scale: bool = True,
+        global_step: Optional[int] = None,
+        tag: Optional[str] = None,
+        write: bool = True,
+    ) -> bool:
+        """Logs one embedding (checked, encoded and, when ``write``, written with the GIL
+        released: asset files first, then the config, each atomically). Returns whether an
+        embedding of the same tag and step was logged before (its entry is replaced).
+        ValueError naming the argument for bad input; OSError naming the file when a write
+        fails (the config then has no entry for it)."""
+        ...
+    def config_text(self) -> str:
+        """``projector_config.pbtxt`` as written so far."""
+        ...
+
+def projector_embeddings(dir: Union[str, os.PathLike[str]]) -> Optional[list[dict[str, Any]]]:
+    """The embeddings listed by ``dir/projector_config.pbtxt`` (``tensor_name``,
+    ``tensor_path``, ``metadata_path``, ``sprite_path``, ``sprite_single_image_dim``, ``shape``:
+    the tensor file's ``(rows, columns)`` or ``None``); ``None`` when there is no config;
+    ValueError when it cannot be parsed."""
     ...

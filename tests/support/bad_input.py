@@ -1111,6 +1111,81 @@ GRAPH: list[Row] = [
     ("add_onnx_graph", ("/nonexistent/missing.onnx",), {}, OSError, r"missing\.onnx"),
 ]
 
+# add_embedding (torch's signature). The family's "after" call is a scalar: embeddings write no
+# event; tests/test_embedding.py checks that each of these rows leaves no file and that the
+# writer logs the next embedding.
+EMB = np.arange(12, dtype=np.float32).reshape(4, 3)
+EMB_IMG = np.zeros((4, 3, 2, 2), dtype=np.float32)
+
+
+def _emb(kw: dict[str, Any]) -> dict[str, Any]:
+    return {"mat": EMB, **kw}
+
+
+EMBEDDING: list[Row] = [
+    ("add_embedding", (), _emb({"mat": np.zeros(4)}), ValueError, r"mat: expected a 2-D matrix"),
+    ("add_embedding", (), _emb({"mat": np.zeros((2, 2, 2))}), ValueError, "mat: expected a 2-D"),
+    ("add_embedding", (), _emb({"mat": np.zeros((0, 3))}), ValueError, "mat: expected at least"),
+    ("add_embedding", (), _emb({"mat": "abc"}), TypeError, "mat"),
+    ("add_embedding", (), _emb({"mat": np.zeros((2, 2), complex)}), TypeError, "mat"),
+    ("add_embedding", (), _emb({"metadata": ["a", "b"]}), ValueError, "metadata: 2 labels for 4"),
+    ("add_embedding", (), _emb({"metadata": "abcd"}), TypeError, "metadata"),
+    ("add_embedding", (), _emb({"metadata": 7}), TypeError, "metadata"),
+    ("add_embedding", (), _emb({"metadata": ["a", "b\tc", "d", "e"]}), ValueError, "metadata"),
+    ("add_embedding", (), _emb({"metadata": ["a", "b", "c\nd", "e"]}), ValueError, "metadata"),
+    (
+        "add_embedding",
+        (),
+        _emb({"metadata": ["a", "b", "c", "d"], "metadata_header": ["only"]}),
+        TypeError,
+        "metadata: with metadata_header",
+    ),
+    (
+        "add_embedding",
+        (),
+        _emb({"metadata": [["a"], ["b"], ["c"], ["d"]], "metadata_header": ["only"]}),
+        ValueError,
+        "metadata_header: a header names two or more columns",
+    ),
+    (
+        "add_embedding",
+        (),
+        _emb({"metadata": [["a", 1], ["b", 2], ["c"], ["d", 4]], "metadata_header": ["x", "y"]}),
+        ValueError,
+        "metadata: row 2 has 1 values",
+    ),
+    (
+        "add_embedding",
+        (),
+        _emb({"metadata": [["a", 1]] * 3, "metadata_header": ["x", "y"]}),
+        ValueError,
+        "metadata: 3 labels for 4 points",
+    ),
+    ("add_embedding", (), _emb({"label_img": EMB_IMG[:3]}), ValueError, "label_img: 3 images"),
+    ("add_embedding", (), _emb({"label_img": np.zeros((4, 2, 2))}), ValueError, "label_img"),
+    (
+        "add_embedding",
+        (),
+        _emb({"label_img": np.zeros((4, 4, 2, 2))}),
+        ValueError,
+        "label_img: expected 1 .gray. or 3",
+    ),
+    (
+        "add_embedding",
+        (),
+        _emb({"label_img": np.zeros((4, 3, 9, 1))}),
+        ValueError,
+        "label_img: .* do not fit the square sprite",
+    ),
+    ("add_embedding", (), _emb({"label_img": "img"}), TypeError, "label_img"),
+    ("add_embedding", (), _emb({"tag": ".."}), ValueError, "tag"),
+    ("add_embedding", (), _emb({"tag": ""}), ValueError, "tag"),
+    ("add_embedding", (), _emb({"tag": 5}), TypeError, "tag must be a str"),
+    ("add_embedding", (), _emb({"tag": "x" * 300}), ValueError, "tag: names a directory"),
+    ("add_embedding", (), _emb({"global_step": 1.5}), ValueError, "global_step"),
+    ("add_embedding", (), _emb({"global_step": "one"}), TypeError, "global_step"),
+]
+
 FAMILIES: dict[str, list[Row]] = {
     "constructor": CONSTRUCTOR,
     "scalars": SCALARS,
@@ -1120,6 +1195,7 @@ FAMILIES: dict[str, list[Row]] = {
     "structural": STRUCTURAL,
     "image": IMAGE,
     "graph": GRAPH,
+    "embedding": EMBEDDING,
 }
 
 # The valid call each family's test makes after a refused one (tag "after"): the writer still
@@ -1132,6 +1208,7 @@ AFTER: dict[str, tuple[str, tuple[Any, ...]]] = {
     "structural": ("add_scalar", ("after", 2.0, 2)),
     "image": ("add_image", ("after", IMG, 9)),
     "graph": ("add_scalar", ("after", 2.0, 2)),  # graphs carry no tag to check
+    "embedding": ("add_scalar", ("after", 2.0, 2)),
 }
 
 # (family, row) for every add_* row.

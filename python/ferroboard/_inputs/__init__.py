@@ -535,3 +535,73 @@ def tensor_data(value: Any, name: str = "tensor") -> tuple[np.ndarray, str, list
     elif dtype_name.startswith("complex"):
         arr = arr.view(np.float32 if dtype_name == "complex64" else np.float64)
     return arr, dtype_name, shape
+
+
+# ---------------------------------------------------------------- embeddings
+
+_EMBEDDING_DTYPES = frozenset(["f4", "f8", "u1", "i1", "i2", "i4", "i8", "u2", "u4", "u8"])
+
+
+def embedding_matrix(mat: Any) -> tuple[np.ndarray, Optional[str]]:
+    """``add_embedding``'s ``mat`` for the native code: an array of a dtype it reads (float16
+    and bfloat16 as ``uint16`` bits with their encoding, bools as ``uint8``); the shape is
+    checked there."""
+    arr, enc = to_numpy(mat, "mat")
+    if _key(arr.dtype) not in _EMBEDDING_DTYPES:
+        arr = arr.astype(np.float64)
+    return arr, enc
+
+
+def _is_uint8(value: Any) -> bool:
+    if is_tensor(value):
+        return bool(value.dtype == sys.modules["torch"].uint8)
+    return isinstance(value, np.ndarray) and value.dtype == np.uint8
+
+
+def label_images(label_img: Any) -> tuple[np.ndarray, Optional[str], bool]:
+    """``add_embedding``'s ``label_img`` ``(N, C, H, W)``: the array, the encoding of ``uint16``
+    bits, and whether values are scaled by 255 (everything but ``uint8``, as torch's
+    ``add_image``)."""
+    scale = not _is_uint8(label_img)
+    arr, enc = to_numpy(label_img, "label_img")
+    if _key(arr.dtype) not in _EMBEDDING_DTYPES:
+        arr = arr.astype(np.float64)
+    return arr, enc, scale
+
+
+def _label_items(value: Any, name: str) -> list[Any]:
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name}: expected a sequence of labels, got {type(value).__name__}")
+    if is_tensor(value):
+        t = value.detach().cpu()
+        if t.dtype == sys.modules["torch"].bfloat16:
+            t = t.float()
+        value = t.numpy()
+    try:
+        return list(value)
+    except TypeError as e:
+        raise TypeError(
+            f"{name}: expected a sequence of labels (a list, tuple, numpy array or tensor), "
+            f"got {describe(value)}"
+        ) from e
+
+
+def embedding_metadata(
+    metadata: Any, header: Any
+) -> tuple[Union[list[str], list[list[str]]], Optional[list[str]]]:
+    """``add_embedding``'s labels as torch turns them into text: ``str()`` of each label, or,
+    with a (non-empty) header, of each value of each row. Tensors' values are shown as numpy
+    shows them (``3``, not torch's ``tensor(3)``)."""
+    items = _label_items(metadata, "metadata")
+    if header is None or len(header) == 0:
+        return [str(x) for x in items], None
+    names = [str(h) for h in _label_items(header, "metadata_header")]
+    rows: list[list[str]] = []
+    for i, row in enumerate(items):
+        if isinstance(row, (str, bytes, bytearray)) or not hasattr(row, "__len__"):
+            raise TypeError(
+                f"metadata: with metadata_header, each label is a row of {len(names)} values; "
+                f"row {i} is a {type(row).__name__}"
+            )
+        rows.append([str(e) for e in _label_items(row, "metadata")])
+    return rows, names

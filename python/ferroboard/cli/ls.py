@@ -1,14 +1,18 @@
-"""``ferroboard ls PATH``: runs, tags, kinds, counts, step ranges and last values."""
+"""``ferroboard ls PATH``: runs, tags, kinds, counts, step ranges and last values, and the
+projector's embeddings (``projector_config.pbtxt`` in a run's directory, or in the logdir
+itself, where TensorBoard's projector looks; the config is read in Rust)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 from typing import Any, Optional, TextIO, Union
 
 import numpy as np
 
+from .._native import projector_embeddings
 from ..reader import FileReport
 from ..reader.api import KINDS, read
 from ._output import EXIT_OK
@@ -27,6 +31,39 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
         "check_crc": not args.no_crc,
         "strict": args.strict,
     }
+
+
+def _embeddings(path: str, run: str) -> list[dict[str, Any]]:
+    """The embeddings of ``run``'s projector config (an ``error`` entry for one that cannot
+    be read)."""
+    if not os.path.isdir(path):
+        return []
+    try:
+        found = projector_embeddings(os.path.join(path, run))
+    except (ValueError, OSError) as e:
+        return [{"error": str(e)}]
+    return [
+        {
+            "name": f["tensor_name"],
+            "shape": list(f["shape"]) if f["shape"] is not None else None,
+            "tensor_path": f["tensor_path"],
+            "metadata_path": f["metadata_path"],
+            "sprite_path": f["sprite_path"],
+        }
+        for f in found or []
+    ]
+
+
+def _embedding_line(e: dict[str, Any]) -> str:
+    if "error" in e:
+        return f"  embeddings: unreadable projector config: {e['error']}\n"
+    shape = "x".join(map(str, e["shape"])) if e["shape"] else "no tensor file"
+    extra = "".join(
+        f", {what}"
+        for what, key in (("metadata", "metadata_path"), ("sprite", "sprite_path"))
+        if e[key]
+    )
+    return f"  {e['name']}  embedding  {shape}{extra}  in {os.path.dirname(e['tensor_path'])}\n"
 
 
 def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
@@ -69,8 +106,17 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
     files_per_run: dict[int, list[FileReport]] = {}
     for f in res.files:
         files_per_run.setdefault(f["run"], []).append(f)
+    embeddings = {run: _embeddings(args.path, run) for run in res.runs}
+    if "." not in embeddings and not args.run:
+        # TensorBoard's projector also reads a config in the logdir itself.
+        root = _embeddings(args.path, ".")
+        if root:
+            embeddings["."] = root
     if args.json:
         doc = []
+        for run in embeddings:
+            if run not in res.runs:
+                doc.append({"run": run, "files": 0, "records": 0, "embeddings": embeddings[run]})
         for ri, run in enumerate(res.runs):
             fs = files_per_run.get(ri, [])
             doc.append(
@@ -86,11 +132,17 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
                         for (r, t, k), st in stats.items()
                         if r == ri
                     ],
+                    "embeddings": embeddings[run],
                 }
             )
         json.dump(doc, out, indent=1)
         out.write("\n")
         return EXIT_OK
+    for run, found in embeddings.items():
+        if run not in res.runs:
+            out.write(f"{run}  (no event files; projector config)\n")
+            for e in found:
+                out.write(_embedding_line(e))
     for ri, run in enumerate(res.runs):
         fs = files_per_run.get(ri, [])
         notes = [f"{len(fs)} file{'s' if len(fs) != 1 else ''}"]
@@ -115,6 +167,8 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
             )
             last = f"  last {_fmt_num(st['last'])}" if "last" in st else ""
             out.write(f"  {tag:<{width}}  {kind:<10} {st['count']:>8}  {steps}{last}\n")
-    if not res.runs:
+        for e in embeddings[run]:
+            out.write(_embedding_line(e))
+    if not res.runs and not embeddings:
         out.write("no event files\n")
     return EXIT_OK

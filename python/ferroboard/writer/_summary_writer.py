@@ -21,6 +21,7 @@ from .. import _inputs
 from .._inputs import plain
 from .._native import NativeWriter, set_converters
 from ._audio import AudioMethods
+from ._embedding import EmbeddingMethods
 from ._file_writer import FileWriter
 from ._graph import GraphMethods
 from ._histogram import TORCH_DEFAULT_BINS, HistogramMethods
@@ -63,6 +64,7 @@ class SummaryWriter(
     StructuralMethods,
     ImageMethods,
     GraphMethods,
+    EmbeddingMethods,
     NativeWriter,
 ):
     """Writes entries directly to event files in ``log_dir`` for TensorBoard to read.

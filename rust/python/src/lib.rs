@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod codec;
 mod convert;
+mod embedding;
 mod errors;
 mod events;
 mod graph;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert::set_converters, m)?)?;
     m.add_function(wrap_pyfunction!(writer::_interpreter_exiting, m)?)?;
     codec::register(m)?;
+    embedding::register(m)?;
     events::register(m)?;
     graph::register(m)?;
     histogram::register(m)?;

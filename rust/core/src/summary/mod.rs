@@ -16,6 +16,7 @@
 //! * [`custom_scalars`]: the `custom_scalars` plugin's layout;
 //! * [`tensor`]: whole tensors (`add_tensor`).
 //! * [`image`]: images (torch's layouts, scaling, grid, boxes, rescale), PNG-encoded.
+//! * [`embedding`]: the projector's files (no event), as torch lays them out.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,6 +29,7 @@ use crate::proto::{
 
 pub mod audio;
 pub mod custom_scalars;
+pub mod embedding;
 pub mod graph;
 pub mod histogram;
 pub mod hparams;
