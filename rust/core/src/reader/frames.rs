@@ -19,7 +19,9 @@ use std::fs::File;
 use std::io::{self, Read};
 
 use crate::format::crc::MaskedCrc;
-use crate::format::record::{FOOTER_LEN, HEADER_LEN};
+#[cfg(target_arch = "x86_64")]
+use crate::format::record::length_crc_sse42;
+use crate::format::record::{length_crc, FOOTER_LEN, HEADER_LEN};
 
 /// Bytes asked of the file per read.
 const CHUNK: usize = 1 << 20;
@@ -208,19 +210,15 @@ impl<'b> Framer<'b> {
                 return unsafe { self.each_sse42(f) };
             }
         }
-        self.each_with(f, |len| MaskedCrc::compute(&len))
+        self.each_with(f, length_crc)
     }
 
     /// [`Framer::each`] compiled for SSE 4.2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "sse4.2")]
     unsafe fn each_sse42<V: Visit>(&mut self, f: V) -> Result<Stop, V::Error> {
-        self.each_with(f, |len| {
-            use std::arch::x86_64::_mm_crc32_u64;
-            let crc = _mm_crc32_u64(u64::from(u32::MAX), u64::from_le_bytes(len));
-            // The CRC of at most 32 bits lives in the low half.
-            MaskedCrc::from_crc(!(crc as u32))
-        })
+        // SAFETY: this function is only called where the processor has SSE 4.2.
+        self.each_with(f, |len| unsafe { length_crc_sse42(len) })
     }
 
     /// The loop of [`Framer::each`], with `length_crc` giving the masked CRC of a length.
@@ -547,7 +545,7 @@ mod tests {
             let mut seen = Vec::new();
             let visit = note_into(&mut seen);
             let stop = if portable {
-                fr.each_with(visit, |len| MaskedCrc::compute(&len))
+                fr.each_with(visit, length_crc)
             } else {
                 fr.each(visit)
             };
