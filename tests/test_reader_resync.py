@@ -168,3 +168,60 @@ def test_a_growing_file_after_damage_loses_nothing_more(tmp_path):
     assert skipped[0][0] == offs[5]
     assert sum(k for _, k in skipped) == offs[6] - offs[5]
     assert len(tail.read().scalars["step"]) == 0
+
+
+_DIGEST = """
+import hashlib, sys
+import ferroboard
+res = ferroboard.read(sys.argv[1])
+s = res.scalars
+h = hashlib.sha256()
+for k in ("step", "wall_time", "value"):
+    h.update(s[k].tobytes())
+h.update("\\0".join(s["tag"].tolist()).encode())
+h.update(repr(res.files[0]["skipped"]).encode())
+h.update(repr([len(res.records(k)) for k in ("text", "histograms")]).encode())
+print(h.hexdigest())
+"""
+
+
+def test_a_big_file_read_on_every_core_equals_the_one_thread_read(tmp_path):
+    """A file big enough to be split between threads (over 8 MiB; this machine has 2 cores):
+    the read with every thread returns what a one-thread read (``RAYON_NUM_THREADS=1``, in a
+    subprocess) does, with damaged lengths in it and text and histogram records among the
+    scalars (the Rust property tests cover the plugin and hparams rules at random cut
+    points)."""
+    import os
+    import struct
+    import subprocess
+    import sys
+
+    w = ferroboard.SummaryWriter(tmp_path, max_queue=100_000)
+    for s in range(230_000):
+        w.add_scalar(f"metric/{s % 7}", s * 1e-3, s)
+        if s % 5000 == 0:
+            w.add_text("note", f"at {s}", s)
+            w.add_histogram("h", np.arange(10.0), s)
+    w.close()
+    path = next(p for p in tmp_path.rglob("*tfevents*") if p.stat().st_size > 8 << 20)
+    data = bytearray(path.read_bytes())
+    starts, pos = [], 0
+    while pos < len(data):
+        starts.append(pos)
+        pos += struct.unpack_from("<Q", data, pos)[0] + 16
+    rng = np.random.default_rng(5)
+    hit = sorted(rng.choice(len(starts) - 1, 4, replace=False) + 1)
+    for i in hit:  # a byte of the length or of its CRC
+        data[starts[i] + int(rng.integers(0, HEADER))] ^= 0x40
+    path.write_bytes(bytes(data))
+    env = dict(os.environ)
+    code = [sys.executable, "-c", _DIGEST, str(path)]
+    one = subprocess.run(
+        code, env={**env, "RAYON_NUM_THREADS": "1"}, capture_output=True, text=True
+    )
+    every = subprocess.run(code, env=env, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    assert every.stdout == one.stdout
+    res = ferroboard.read(path)
+    assert [off for off, _ in res.files[0]["skipped"]] == [starts[i] for i in hit]
+    assert len(res.scalars["step"]) == 230_000 - 4
