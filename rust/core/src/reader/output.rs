@@ -61,14 +61,26 @@ impl ScalarColumns {
         self.value.push(v);
         self.encoding.push(enc);
     }
-    /// Appends the rows of `other` (whose `run` is not filled yet), its tags mapped by `map`.
+    /// Appends the rows of `other` (whose `run` is not filled yet), its tags mapped by `map`,
+    /// each column by its own task (they are independent).
     pub(super) fn append_mapped(&mut self, other: &ScalarColumns, map: &[u32]) {
-        self.file.extend_from_slice(&other.file);
-        self.tag.extend(other.tag.iter().map(|&t| map[t as usize]));
-        self.step.extend_from_slice(&other.step);
-        self.wall_time.extend_from_slice(&other.wall_time);
-        self.value.extend_from_slice(&other.value);
-        self.encoding.extend_from_slice(&other.encoding);
+        let ScalarColumns {
+            file,
+            tag,
+            step,
+            wall_time,
+            value,
+            encoding,
+            ..
+        } = self;
+        rayon::scope(|sc| {
+            sc.spawn(|_| step.extend_from_slice(&other.step));
+            sc.spawn(|_| wall_time.extend_from_slice(&other.wall_time));
+            sc.spawn(|_| value.extend_from_slice(&other.value));
+            sc.spawn(|_| tag.extend(other.tag.iter().map(|&t| map[t as usize])));
+            file.extend_from_slice(&other.file);
+            encoding.extend_from_slice(&other.encoding);
+        });
     }
     /// Keeps the rows from `start` on whose `mask` entry is true (the `run` column, not
     /// filled yet while a group is read, is left alone).
