@@ -138,8 +138,14 @@ impl RunState {
                 });
             },
         );
+        // A file that vanished while being read ends where the reading got to.
+        let gone = |offset| Stop::End {
+            offset,
+            pending: 0,
+            resyncing: false,
+        };
         let Some(first) = first? else {
-            return Ok(None);
+            return Ok(Some(gone(start)));
         };
         let mut stop = first.stop;
         for mut p in parts {
@@ -167,7 +173,7 @@ impl RunState {
                 };
                 match self.scan_stretch(path, file_id, again, opts, out, cols, report)? {
                     Some(s) => stop = s.stop,
-                    None => return Ok(None),
+                    None => return Ok(Some(gone(at))),
                 }
             }
         }
