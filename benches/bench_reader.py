@@ -4,6 +4,8 @@ TensorBoard's Rust data server, on the two datasets of issue 4, in one run.
     python benches/bench_reader.py            # full run (a few minutes: tbparse is slow)
     python benches/bench_reader.py --quick    # ferroboard cases only
     python benches/bench_reader.py --media    # decoding images and audio (see media_main)
+    python benches/bench_reader.py --threads  # one big file on every core vs on one (see
+                                              # threads_main); --baseline DIR adds a checkout
 
 Datasets (written with ferroboard's own writer, which frames records exactly as torch does):
   * single: one event file, 10 tags x 100,000 steps = 1,000,000 scalars
@@ -339,6 +341,88 @@ def media_main(data: Path, rounds: int, baseline: str | None = None) -> None:
         print(f"| {kind} | {name} | {s:.4f} | {tb / s:,.1f}x | {1e3 * (s - raw):+.1f} ms |")
 
 
+# ------------------------------------------------------------------------------ threads
+
+
+def threads_case(path: str, repeats: int) -> dict:
+    """Best of ``repeats`` ``read_scalars(path)`` in this process (its thread count comes from
+    ``RAYON_NUM_THREADS``), with a digest of every returned column, to check that the reads
+    agree exactly."""
+    import hashlib
+
+    import ferroboard
+    import numpy as np
+
+    best = codes = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = ferroboard.read_scalars(path)
+        best = min(best, time.perf_counter() - t0)
+        # The native read alone: columns with run/tag as integer codes (no name arrays).
+        t0 = time.perf_counter()
+        raw = ferroboard.read(path, kinds=["scalars"]).raw_scalars
+        codes = min(codes, time.perf_counter() - t0)
+        del raw
+    h = hashlib.sha256()
+    for k in ("step", "wall_time", "value"):
+        h.update(np.ascontiguousarray(r[k]).tobytes())
+    for k in ("run", "tag"):
+        h.update("\0".join(map(str, r[k].tolist())).encode())
+    return {"seconds": best, "codes": codes, "records": len(r["step"]), "digest": h.hexdigest()}
+
+
+def threads_main(data: Path, rounds: int, baseline: str | None, repeats: int) -> None:
+    """``read_scalars`` of the one-file dataset (1,000,000 records) with all threads against
+    one thread (``RAYON_NUM_THREADS=1``), and of the 200-run logdir both ways, each case in
+    a fresh process, in interleaved rounds, best round kept; with ``--baseline``, the same
+    with another checkout's ferroboard (before the split read) in the same rounds."""
+    paths = make_data(data)
+    mine = str(HERE.parent / "python")
+    checkouts = {"this": mine} | ({"baseline": baseline} if baseline else {})
+    threads = {"all": None, "1": "1"}
+    best: dict[tuple[str, str, str], dict] = {}
+    for _ in range(rounds):
+        for ds, path in paths.items():
+            for who, pythonpath in checkouts.items():
+                for t, n in threads.items():
+                    env = dict(os.environ, PYTHONPATH=pythonpath)
+                    env.pop("RAYON_NUM_THREADS", None)
+                    if n:
+                        env["RAYON_NUM_THREADS"] = n
+                    cmd = [sys.executable, __file__, "--threads-case", str(path)]
+                    cmd += ["--repeats", str(repeats)]
+                    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+                    r = json.loads(out.stdout.strip().splitlines()[-1])
+                    k = (ds, who, t)
+                    if k in best:
+                        r["codes"] = min(r["codes"], best[k]["codes"])
+                        if r["seconds"] > best[k]["seconds"]:
+                            r = {**best[k], "codes": r["codes"]}
+                    best[k] = r
+                    print(k, r["seconds"], file=sys.stderr)
+    digests = {k: r["digest"] for k, r in best.items()}
+    for ds in paths:
+        same = len({d for k, d in digests.items() if k[0] == ds}) == 1
+        print(f"{ds}: every read returned identical columns: {same}")
+    print(
+        f"cpu: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+        f"best of {rounds} rounds x {repeats} reads"
+    )
+    print(
+        "\n| dataset | ferroboard | threads | read_scalars s | all vs one "
+        "| read (codes) s | all vs one |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|")
+    for (ds, who, t), r in best.items():
+        one = best[(ds, who, "1")]
+        ratio = f"{one['seconds'] / r['seconds']:.2f}x" if t == "all" else ""
+        ratio_codes = f"{one['codes'] / r['codes']:.2f}x" if t == "all" else ""
+        print(
+            f"| {ds} | {who} | {t} | {r['seconds']:.4f} | {ratio} "
+            f"| {r['codes']:.4f} | {ratio_codes} |"
+        )
+
+
 # ------------------------------------------------------------------------------ driver
 
 
@@ -366,8 +450,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the fast readers (best kept)")
     ap.add_argument("--media", action="store_true", help="decoding images and audio only")
     ap.add_argument(
-        "--baseline", help="with --media: also time this PYTHONPATH's ferroboard, defaults"
+        "--baseline",
+        help="with --media or --threads: also time this PYTHONPATH's ferroboard",
     )
+    ap.add_argument(
+        "--threads", action="store_true", help="one big file on all threads vs one thread"
+    )
+    ap.add_argument("--threads-case", help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=7, help="with --threads: reads per process")
     ap.add_argument("--media-case", help=argparse.SUPPRESS)
     ap.add_argument("--decode", default="default", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -387,6 +477,12 @@ def main() -> None:
                     t = min(t, time.perf_counter() - t0)
                 res[kind] = t
             print(json.dumps(res))
+        return
+    if a.threads_case:
+        print(json.dumps(threads_case(a.threads_case, a.repeats)))
+        return
+    if a.threads:
+        threads_main(Path(a.data), a.rounds, a.baseline, a.repeats)
         return
     if a.media:
         media_main(Path(a.data), a.rounds, a.baseline)

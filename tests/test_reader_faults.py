@@ -78,19 +78,24 @@ def test_tag_filter_does_not_verify_records_of_known_filtered_out_tags(tmp_path)
         ferroboard.read(p, tags=["keep"], strict=True)
 
 
-def test_bad_length_crc_stops_the_file_and_names_the_offset(tmp_path):
+def test_bad_length_crc_is_skipped_to_the_next_record_and_named(tmp_path):
     data, offsets = scalar_file("x", range(10))
     buf = bytearray(data)
-    buf[offsets[6] + 3] ^= 0x01
+    buf[offsets[6] + 3] ^= 0x01  # the length of the record of step 5
     p = _write(tmp_path / "run" / NAME, bytes(buf))
     other, _ = scalar_file("y", range(3))
     _write(tmp_path / "run2" / NAME, other)
     res = ferroboard.read(tmp_path)
     s = res.scalars
-    assert s["step"][s["tag"] == "x"].tolist() == [0, 1, 2, 3, 4]
-    assert s["step"][s["tag"] == "y"].tolist() == [0, 1, 2]  # other files go on
+    # Resynchronised on the next record: only the damaged record is lost.
+    assert s["step"][s["tag"] == "x"].tolist() == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+    assert s["step"][s["tag"] == "y"].tolist() == [0, 1, 2]
     bad = next(f for f in res.files if f["path"] == str(p))
     assert bad["bad_length_at"] == offsets[6]
+    assert bad["skipped"] == [(offsets[6], offsets[7] - offsets[6])]
+    assert bad["end_offset"] == len(data)
+    assert bad["pending"] == 0
+    assert res.skipped == [(str(p), offsets[6], offsets[7] - offsets[6])]
     with pytest.raises(ferroboard.CorruptRecordError, match=f"offset {offsets[6]}"):
         ferroboard.read(tmp_path, strict=True)
 
@@ -101,6 +106,10 @@ def test_garbage_file_never_raises_without_strict(tmp_path):
     res = ferroboard.read(tmp_path)
     assert len(res.scalars["step"]) == 0
     assert res.files[0]["bad_length_at"] == 0
+    # Nothing verifies in random bytes: all but the last 11 (too few for a header, so
+    # possibly the start of a record still being written) are skipped.
+    assert res.files[0]["skipped"] == [(0, 5000 - 11)]
+    assert res.files[0]["pending"] == 11
 
 
 def test_growing_file_chunk_by_chunk(tmp_path):

@@ -18,10 +18,10 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             problems.append(f"corrupt record (payload CRC mismatch) at byte offset {off}")
         for off in f["malformed"]:
             problems.append(f"malformed event (CRC matched, not an Event) at byte offset {off}")
-        if f["bad_length_at"] is not None:
+        for off, n in f["skipped"]:
             problems.append(
-                f"corrupt record length at byte offset {f['bad_length_at']}: "
-                "the rest of the file is unreadable"
+                f"corrupt record length at byte offset {off}: {n} bytes skipped "
+                "to the next intact record"
             )
         tail = ""
         if f["pending"]:

@@ -27,7 +27,10 @@ class FileReport(TypedDict):
     records: int
     corrupt: list[int]  # byte offsets of records whose payload CRC failed (skipped)
     malformed: list[int]  # byte offsets of records whose CRC matched but hold no Event
-    bad_length_at: Optional[int]  # a corrupt length stopped the file here
+    bad_length_at: Optional[int]  # where the first corrupt length of this read starts
+    # (offset, length) of each byte range passed over by resynchronising after a corrupt
+    # length (the records in it are lost; reading goes on at the next verified record)
+    skipped: list[tuple[int, int]]
     pending: int  # bytes of an incomplete final record, left for the next read
 
 

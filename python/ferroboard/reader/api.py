@@ -122,8 +122,9 @@ class ReadResult:
     """One read's output, with per-kind views.
 
     ``runs``, ``tags`` (name lists), ``files`` (per-file reports: ``path``, ``records``,
-    ``corrupt`` offsets, ``bad_length_at``, ``pending`` bytes of an incomplete tail,
-    ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
+    ``corrupt`` offsets, ``bad_length_at`` and ``skipped`` ``(offset, length)`` byte ranges
+    passed over by resynchronising after a corrupt length, ``pending`` bytes of an incomplete
+    tail, ``end_offset``), ``scalars`` (dict of numpy arrays with ``run``/``tag`` names),
     :meth:`records` for the other kinds, ``has_graph`` and ``hparams`` per run,
     ``graph_defs`` (run -> the serialized ``GraphDef`` of its last graph event, the graph
     TensorBoard shows; decode it with ``tensorboard.compat.proto.graph_pb2.GraphDef``), and (in a
@@ -150,11 +151,10 @@ class ReadResult:
     def __repr__(self) -> str:
         counts = self.record_counts()
         kinds = ", ".join(f"{k}={n}" for k, n in counts.items() if n) or "none"
-        bad_length = sum(1 for f in self.files if f.get("bad_length_at") is not None)
         return (
             f"<ReadResult: {len(self.runs)} runs, {len(self.files)} files, "
             f"records: {kinds}; corrupt records: {self.corrupt_records}, "
-            f"files stopped at a corrupt length: {bad_length}>"
+            f"bytes skipped after corrupt lengths: {self.skipped_bytes}>"
         )
 
     def record_counts(self) -> dict[str, int]:
@@ -179,6 +179,18 @@ class ReadResult:
     def corrupt_records(self) -> int:
         """Records skipped because their payload CRC failed."""
         return sum(len(f["corrupt"]) for f in self.files)
+
+    @property
+    def skipped(self) -> list[tuple[str, int, int]]:
+        """``(path, offset, length)`` of every byte range passed over by resynchronising
+        after a corrupt record length (the records in it are lost; every record after it
+        was read). ``strict=True`` raises at the first one instead."""
+        return [(f["path"], off, n) for f in self.files for off, n in f["skipped"]]
+
+    @property
+    def skipped_bytes(self) -> int:
+        """Bytes passed over by resynchronising after corrupt lengths."""
+        return sum(n for f in self.files for _, n in f["skipped"])
 
     @property
     def raw_scalars(self) -> ScalarColumns:

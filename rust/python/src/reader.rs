@@ -82,6 +82,7 @@ impl NativeReader {
             check_crc,
             strict,
             purge_restarts,
+            ..Default::default()
         };
         Ok(NativeReader {
             inner: LogReader::new(&path, opts),
@@ -122,6 +123,7 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
         fd.set_item("corrupt", &f.corrupt)?;
         fd.set_item("malformed", &f.malformed)?;
         fd.set_item("bad_length_at", f.bad_length_at)?;
+        fd.set_item("skipped", &f.skipped)?;
         fd.set_item("pending", f.pending)?;
         files.append(fd)?;
     }

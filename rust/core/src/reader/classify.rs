@@ -52,11 +52,13 @@ impl RunState {
                     } else {
                         v.tag
                     };
+                    let known = self.tags.slots.len();
                     let id = self.tags.intern(tag, opts);
                     let slot = &mut self.tags.slots[id as usize];
                     if let Some(md) = v.metadata {
                         if !slot.has_metadata {
                             slot.has_metadata = true;
+                            slot.meta_on_first = id as usize >= known;
                             let (name, content) = plugin_of(md)?;
                             slot.plugin = String::from_utf8_lossy(name).into_owned();
                             slot.content = content.to_vec();

@@ -1,14 +1,27 @@
 //! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
 //! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
-//! new. Same policy as [`crate::format::record::RecordParser`]: an incomplete tail ends the
-//! file for now, a bad payload CRC skips one record, a bad length CRC stops the file.
+//! new. Policy: an incomplete tail ends the file for now, a bad payload CRC skips one record,
+//! a bad length CRC starts a resynchronisation (or, with resynchronisation off, stops).
+//!
+//! **Resynchronisation.** After a length whose CRC fails, record boundaries are lost: the
+//! framer searches forward, one byte at a time, for the next position whose length CRC *and*
+//! payload CRC both hold, reports the bytes it passed over ([`Framer::skipped`]) and frames
+//! on from there. A candidate whose record would end past the end of the file cannot be
+//! verified yet: the search goes on past it, and if nothing verifiable follows, the read ends
+//! at the first such candidate (or at the last 11 bytes, too few for a header), which stay
+//! pending with [`Stop::End`]`::resyncing` set, so that a file still being written resumes the
+//! search where it stopped rather than skipping a record not yet complete. The same search,
+//! unreported, finds the first boundary of a part of a file split between threads
+//! ([`Start::Anywhere`]).
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
 
 use crate::format::crc::MaskedCrc;
-use crate::format::record::{FOOTER_LEN, HEADER_LEN};
+#[cfg(target_arch = "x86_64")]
+use crate::format::record::length_crc_sse42;
+use crate::format::record::{length_crc, FOOTER_LEN, HEADER_LEN};
 
 /// Bytes asked of the file per read.
 const CHUNK: usize = 1 << 20;
@@ -57,13 +70,51 @@ impl<E: From<io::Error>, F: FnMut(Record<'_>) -> Result<(), E>> Visit for F {
     }
 }
 
+/// Where a [`Framer`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// At a record boundary (the start of the file, or where the last read ended).
+    Boundary,
+    /// Inside damage (where the last read ended while resynchronising): the bytes from here
+    /// to the next verified boundary are skipped and reported.
+    Damaged,
+    /// Anywhere (a part of a file split between threads): the first verified boundary is
+    /// searched for, and the bytes before it are not reported ([`Framer::found`]).
+    Anywhere,
+}
+
 /// Where [`Framer::each`] stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// The file ends here for now; `pending` bytes of an incomplete record follow `offset`.
-    End { offset: u64, pending: u64 },
-    /// The length CRC of the record at `offset` does not match: the file is not read further.
+    /// The file ends here for now; `pending` bytes follow `offset`: an incomplete record, or
+    /// (`resyncing`) bytes the resynchronisation could not judge yet, from which the next
+    /// read resumes it ([`Start::Damaged`]).
+    End {
+        offset: u64,
+        pending: u64,
+        resyncing: bool,
+    },
+    /// The length CRC of the record at `offset` does not match and resynchronisation is off.
     BadLength { offset: u64 },
+    /// A record boundary at or past the limit ([`Framer::set_limit`]).
+    Limit { offset: u64 },
+}
+
+/// A resynchronisation in progress: the search started at `from`.
+#[derive(Debug, Clone, Copy)]
+struct Search {
+    from: u64,
+    report: bool,
+}
+
+/// What one step of the search found.
+enum Searched {
+    /// A verified boundary, now the framer's position.
+    Found,
+    /// The candidate at the framer's position needs this many bytes in the buffer.
+    NeedMore(u64),
+    /// The bytes end: the read ends with this.
+    Exhausted(Stop),
 }
 
 /// Frames the records of one file from a byte offset on.
@@ -75,10 +126,18 @@ pub(crate) struct Framer<'b> {
     offset: u64,
     check_crc: bool,
     eof: bool,
+    resync: bool,
+    limit: u64,
+    search: Option<Search>,
+    /// The first candidate of the search whose record ends past the end of the file.
+    unverified: Option<u64>,
+    found: Option<u64>,
+    skipped: Vec<(u64, u64)>,
 }
 
 impl<'b> Framer<'b> {
-    /// Frames `file`, already positioned at stream offset `offset`.
+    /// Frames `file`, already positioned at stream offset `offset`, from a record boundary,
+    /// resynchronising after a corrupt length.
     pub(crate) fn new(file: File, offset: u64, check_crc: bool, buf: &'b mut Vec<u8>) -> Self {
         Framer {
             file,
@@ -88,12 +147,56 @@ impl<'b> Framer<'b> {
             offset,
             check_crc,
             eof: false,
+            resync: true,
+            limit: u64::MAX,
+            search: None,
+            unverified: None,
+            found: None,
+            skipped: Vec::new(),
         }
     }
 
-    /// Calls `f` with each whole record from here on, until the data ends or a length is
-    /// corrupt (lengths are always checked; payloads when and if `f` asks
-    /// [`Record::intact`]). An error from `f` stops the scan and is returned.
+    /// Sets where the framing starts (see [`Start`]; [`Start::Boundary`] by default).
+    pub(crate) fn set_start(&mut self, start: Start) {
+        self.search = match start {
+            Start::Boundary => None,
+            Start::Damaged => Some(Search {
+                from: self.offset,
+                report: true,
+            }),
+            Start::Anywhere => Some(Search {
+                from: self.offset,
+                report: false,
+            }),
+        };
+    }
+
+    /// Turns resynchronisation off: a corrupt length ends the scan with [`Stop::BadLength`]
+    /// (strict mode).
+    pub(crate) fn stop_at_bad_length(&mut self) {
+        self.resync = false;
+    }
+
+    /// Stops the scan with [`Stop::Limit`] at the first record boundary at or past `limit`
+    /// (the records that start before it are framed whole, wherever they end).
+    pub(crate) fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
+    /// With [`Start::Anywhere`]: the first verified boundary, once found.
+    pub(crate) fn found(&self) -> Option<u64> {
+        self.found
+    }
+
+    /// The byte ranges `(offset, length)` passed over by resynchronisations, in order.
+    pub(crate) fn take_skipped(&mut self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut self.skipped)
+    }
+
+    /// Calls `f` with each whole record from here on, until the data ends, the limit is
+    /// reached or (with resynchronisation off) a length is corrupt. Lengths are always
+    /// checked; payloads when and if `f` asks [`Record::intact`]. An error from `f` stops the
+    /// scan and is returned.
     ///
     /// The records already in the buffer are framed in one tight loop; the buffer is refilled
     /// only when the next record is not all there. Where the processor has SSE 4.2, the loop
@@ -107,19 +210,15 @@ impl<'b> Framer<'b> {
                 return unsafe { self.each_sse42(f) };
             }
         }
-        self.each_with(f, |len| MaskedCrc::compute(&len))
+        self.each_with(f, length_crc)
     }
 
     /// [`Framer::each`] compiled for SSE 4.2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "sse4.2")]
     unsafe fn each_sse42<V: Visit>(&mut self, f: V) -> Result<Stop, V::Error> {
-        self.each_with(f, |len| {
-            use std::arch::x86_64::_mm_crc32_u64;
-            let crc = _mm_crc32_u64(u64::from(u32::MAX), u64::from_le_bytes(len));
-            // The CRC of at most 32 bits lives in the low half.
-            MaskedCrc::from_crc(!(crc as u32))
-        })
+        // SAFETY: this function is only called where the processor has SSE 4.2.
+        self.each_with(f, |len| unsafe { length_crc_sse42(len) })
     }
 
     /// The loop of [`Framer::each`], with `length_crc` giving the masked CRC of a length.
@@ -130,53 +229,86 @@ impl<'b> Framer<'b> {
         length_crc: impl Fn([u8; 8]) -> MaskedCrc,
     ) -> Result<Stop, V::Error> {
         loop {
-            let filled = self.filled;
-            let mut s = self.start;
-            let mut offset = self.offset;
             let mut need = HEADER_LEN as u64;
-            let buf = &self.buf[..filled];
-            while filled - s >= HEADER_LEN {
-                let len_bytes: [u8; 8] = buf[s..s + 8].try_into().expect("8 bytes");
-                let stored = MaskedCrc::from_le_bytes(buf[s + 8..s + 12].try_into().expect("4"));
-                if length_crc(len_bytes) != stored {
-                    self.start = s;
-                    self.offset = offset;
-                    return Ok(Stop::BadLength { offset });
+            if self.search.is_some() {
+                match self.search_step(&length_crc)? {
+                    Searched::Found => {}
+                    Searched::NeedMore(n) => need = n,
+                    Searched::Exhausted(stop) => return Ok(stop),
                 }
-                let len = u64::from_le_bytes(len_bytes);
-                let total = len.saturating_add((HEADER_LEN + FOOTER_LEN) as u64);
-                if ((filled - s) as u64) < total {
-                    need = total;
-                    break;
+            }
+            if self.search.is_none() {
+                let filled = self.filled;
+                let mut s = self.start;
+                let mut offset = self.offset;
+                let limit = self.limit;
+                let buf = &self.buf[..filled];
+                let mut bad = false;
+                while filled - s >= HEADER_LEN {
+                    if offset >= limit {
+                        break;
+                    }
+                    let len_bytes: [u8; 8] = buf[s..s + 8].try_into().expect("8 bytes");
+                    let stored =
+                        MaskedCrc::from_le_bytes(buf[s + 8..s + 12].try_into().expect("4"));
+                    if length_crc(len_bytes) != stored {
+                        bad = true;
+                        break;
+                    }
+                    let len = u64::from_le_bytes(len_bytes);
+                    let total = len.saturating_add((HEADER_LEN + FOOTER_LEN) as u64);
+                    if ((filled - s) as u64) < total {
+                        need = total;
+                        break;
+                    }
+                    // `total` bytes are in memory, so it fits in usize.
+                    let end = s + HEADER_LEN + len as usize;
+                    let payload = &buf[s + HEADER_LEN..end];
+                    f.record(Record {
+                        offset,
+                        payload,
+                        stored: MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4")),
+                        check: self.check_crc,
+                    })?;
+                    s = end + FOOTER_LEN;
+                    offset += total;
                 }
-                // `total` bytes are in memory, so it fits in usize.
-                let end = s + HEADER_LEN + len as usize;
-                let payload = &buf[s + HEADER_LEN..end];
-                f.record(Record {
-                    offset,
-                    payload,
-                    stored: MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4")),
-                    check: self.check_crc,
-                })?;
-                s = end + FOOTER_LEN;
-                offset += total;
+                self.start = s;
+                self.offset = offset;
+                if offset >= limit {
+                    return Ok(Stop::Limit { offset });
+                }
+                if bad {
+                    if !self.resync {
+                        return Ok(Stop::BadLength { offset });
+                    }
+                    self.search = Some(Search {
+                        from: offset,
+                        report: true,
+                    });
+                    continue;
+                }
+                if self.eof {
+                    return Ok(Stop::End {
+                        offset,
+                        pending: (filled - s) as u64,
+                        resyncing: false,
+                    });
+                }
             }
-            self.start = s;
-            self.offset = offset;
-            let avail = filled - s;
-            if self.eof {
-                return Ok(Stop::End {
-                    offset,
-                    pending: avail as u64,
-                });
-            }
-            // Move the partial record to the front, then read more after it.
+            // Move the partial record (or candidate) to the front, then read more after it.
+            let (s, filled, offset) = (self.start, self.filled, self.offset);
             if s > 0 {
                 self.buf.copy_within(s..filled, 0);
-                self.filled = avail;
+                self.filled = filled - s;
                 self.start = 0;
             }
-            if need > self.buf.len() as u64 {
+            if self.search.is_some() {
+                // A search asks only for bytes the file has.
+                if need > self.buf.len() as u64 {
+                    self.buf.resize(need as usize, 0);
+                }
+            } else if need > self.buf.len() as u64 {
                 // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
                 // still-growing length must not allocate what is not there.
                 let on_disk = self.file.metadata()?.len();
@@ -186,6 +318,7 @@ impl<'b> Framer<'b> {
                     return Ok(Stop::End {
                         offset,
                         pending: have,
+                        resyncing: false,
                     });
                 }
                 self.buf.resize(need as usize, 0);
@@ -196,6 +329,77 @@ impl<'b> Framer<'b> {
             if self.read_some()? == 0 {
                 self.eof = true;
             }
+        }
+    }
+
+    /// Searches the buffer from the current position for a verified boundary (see the module
+    /// documentation), out of line: damage and split points are rare.
+    #[inline(never)]
+    fn search_step(&mut self, length_crc: &impl Fn([u8; 8]) -> MaskedCrc) -> io::Result<Searched> {
+        let filled = self.filled;
+        let mut s = self.start;
+        // Stream offset of `buf[0]`.
+        let base = self.offset - s as u64;
+        let search = self.search.expect("searching");
+        loop {
+            let avail = filled - s;
+            let at = base + s as u64;
+            if avail < HEADER_LEN {
+                self.start = s;
+                self.offset = at;
+                if !self.eof {
+                    return Ok(Searched::NeedMore(HEADER_LEN as u64));
+                }
+                let end = base + filled as u64;
+                let stop_at = self.unverified.take().map_or(at, |u| u.min(at));
+                if search.report && stop_at > search.from {
+                    self.skipped.push((search.from, stop_at - search.from));
+                }
+                return Ok(Searched::Exhausted(Stop::End {
+                    offset: stop_at,
+                    pending: end - stop_at,
+                    resyncing: true,
+                }));
+            }
+            let buf = &self.buf[s..filled];
+            let len_bytes: [u8; 8] = buf[..8].try_into().expect("8 bytes");
+            let stored = MaskedCrc::from_le_bytes(buf[8..12].try_into().expect("4"));
+            if length_crc(len_bytes) != stored {
+                s += 1;
+                continue;
+            }
+            let len = u64::from_le_bytes(len_bytes);
+            let total = len.saturating_add((HEADER_LEN + FOOTER_LEN) as u64);
+            if avail as u64 >= total {
+                let end = HEADER_LEN + len as usize;
+                let data = MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4"));
+                if MaskedCrc::compute(&buf[HEADER_LEN..end]) != data {
+                    s += 1;
+                    continue;
+                }
+                if search.report && at > search.from {
+                    self.skipped.push((search.from, at - search.from));
+                }
+                if self.found.is_none() {
+                    self.found = Some(at);
+                }
+                self.search = None;
+                self.unverified = None;
+                self.start = s;
+                self.offset = at;
+                return Ok(Searched::Found);
+            }
+            if !self.eof {
+                let have = self.file.metadata()?.len().saturating_sub(at);
+                if total <= have {
+                    self.start = s;
+                    self.offset = at;
+                    return Ok(Searched::NeedMore(total));
+                }
+            }
+            // Its record would end past the end of the file: not verifiable now.
+            self.unverified.get_or_insert(at);
+            s += 1;
         }
     }
 
@@ -263,7 +467,8 @@ mod tests {
             end,
             Stop::End {
                 offset: bytes.len() as u64,
-                pending: 0
+                pending: 0,
+                resyncing: false,
             }
         );
         // A cut inside the big record: everything before it, then the tail is pending.
@@ -276,7 +481,8 @@ mod tests {
             end,
             Stop::End {
                 offset: first,
-                pending: cut as u64 - first
+                pending: cut as u64 - first,
+                resyncing: false,
             }
         );
         // Resuming at that offset after the file grew.
@@ -305,7 +511,8 @@ mod tests {
             stop,
             Stop::End {
                 offset: 0,
-                pending: 16
+                pending: 16,
+                resyncing: false,
             }
         );
         drop(fr);
@@ -338,7 +545,7 @@ mod tests {
             let mut seen = Vec::new();
             let visit = note_into(&mut seen);
             let stop = if portable {
-                fr.each_with(visit, |len| MaskedCrc::compute(&len))
+                fr.each_with(visit, length_crc)
             } else {
                 fr.each(visit)
             };
@@ -355,6 +562,132 @@ mod tests {
             if flip.is_none() {
                 assert_eq!(portable.0.len(), 7);
             }
+        }
+    }
+
+    /// Frames `path` from `offset`, starting as `start`: payloads, skipped ranges, stop.
+    fn resync_collect(
+        path: &std::path::Path,
+        offset: u64,
+        start: Start,
+        strict: bool,
+    ) -> (Vec<Vec<u8>>, Vec<(u64, u64)>, Stop) {
+        let mut f = File::open(path).unwrap();
+        f.seek(SeekFrom::Start(offset)).unwrap();
+        let mut buf = Vec::new();
+        let mut fr = Framer::new(f, offset, true, &mut buf);
+        fr.set_start(start);
+        if strict {
+            fr.stop_at_bad_length();
+        }
+        let mut recs = Vec::new();
+        let stop = fr
+            .each(|r: Record<'_>| -> io::Result<()> {
+                assert!(r.intact());
+                recs.push(r.payload.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        (recs, fr.take_skipped(), stop)
+    }
+
+    fn records(n: usize) -> (Vec<Vec<u8>>, Vec<u8>, Vec<u64>) {
+        let payloads: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8 + 1; 20 + i * 7]).collect();
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::new();
+        for p in &payloads {
+            offsets.push(bytes.len() as u64);
+            encode_record(&mut bytes, p);
+        }
+        offsets.push(bytes.len() as u64);
+        (payloads, bytes, offsets)
+    }
+
+    /// A damaged length: the framing resumes at the next record, the damaged one's bytes
+    /// reported; with resynchronisation off it stops there.
+    #[test]
+    fn a_damaged_length_is_skipped_to_the_next_verified_record() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let (payloads, mut bytes, offsets) = records(6);
+        for at in [0usize, 3, 8, 11] {
+            let mut b = bytes.clone();
+            b[offsets[2] as usize + at] ^= 0x10;
+            fs_write(&p, &b);
+            let (recs, skipped, stop) = resync_collect(&p, 0, Start::Boundary, false);
+            let mut want = payloads.clone();
+            want.remove(2);
+            assert_eq!(recs, want, "byte {at}");
+            assert_eq!(skipped, vec![(offsets[2], offsets[3] - offsets[2])]);
+            assert_eq!(
+                stop,
+                Stop::End {
+                    offset: b.len() as u64,
+                    pending: 0,
+                    resyncing: false
+                }
+            );
+            let (recs, skipped, stop) = resync_collect(&p, 0, Start::Boundary, true);
+            assert_eq!((recs.len(), skipped.len()), (2, 0));
+            assert_eq!(stop, Stop::BadLength { offset: offsets[2] });
+        }
+        // Two damaged records in a row: one range.
+        bytes[offsets[1] as usize] ^= 1;
+        bytes[offsets[2] as usize + 1] ^= 1;
+        fs_write(&p, &bytes);
+        let (recs, skipped, _) = resync_collect(&p, 0, Start::Boundary, false);
+        assert_eq!(recs.len(), 4);
+        assert_eq!(skipped, vec![(offsets[1], offsets[3] - offsets[1])]);
+    }
+
+    /// Damage followed by a record still being written: the read ends at that record, which
+    /// stays pending (it cannot be verified yet), and the next read resumes the search there
+    /// and reads it once it is whole.
+    #[test]
+    fn damage_before_an_incomplete_record_leaves_it_pending() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let (payloads, mut bytes, offsets) = records(5);
+        bytes[offsets[2] as usize + 4] ^= 0x80;
+        for cut in [offsets[3] + 5, offsets[3] + 12, offsets[4] - 1] {
+            fs_write(&p, &bytes[..cut as usize]);
+            let (recs, skipped, stop) = resync_collect(&p, 0, Start::Boundary, false);
+            assert_eq!(recs, payloads[..2].to_vec(), "cut {cut}");
+            // With fewer than 12 bytes of the next record, the last 11 bytes stay pending.
+            let end = if cut - offsets[3] < 12 {
+                cut - 11
+            } else {
+                offsets[3]
+            };
+            assert_eq!(skipped, vec![(offsets[2], end - offsets[2])]);
+            assert_eq!(
+                stop,
+                Stop::End {
+                    offset: end,
+                    pending: cut - end,
+                    resyncing: true
+                }
+            );
+            // The file grows: resuming the search there finds the record whole.
+            fs_write(&p, &bytes);
+            let (recs, skipped, _) = resync_collect(&p, end, Start::Damaged, false);
+            assert_eq!(recs, payloads[3..].to_vec());
+            let gap = offsets[3] - end;
+            assert_eq!(skipped, if gap > 0 { vec![(end, gap)] } else { vec![] });
+        }
+    }
+
+    /// A part starting anywhere finds the first verified boundary and reports nothing.
+    #[test]
+    fn anywhere_finds_the_first_boundary_unreported() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let (payloads, bytes, offsets) = records(5);
+        fs_write(&p, &bytes);
+        for from in offsets[1] + 1..=offsets[2] {
+            let (recs, skipped, _) = resync_collect(&p, from, Start::Anywhere, false);
+            assert_eq!(recs, payloads[2..].to_vec(), "from {from}");
+            assert!(skipped.is_empty());
         }
     }
 

@@ -8,6 +8,9 @@ use crate::proto::hparams::{h_params_plugin_data, HParamsPluginData};
 
 impl RunState {
     pub(super) fn note_hparams(&mut self, content: &[u8]) {
+        if let Some(log) = &mut self.hparams_log {
+            log.push(content.to_vec());
+        }
         let Ok(pd) = HParamsPluginData::decode(content) else {
             return;
         };

@@ -21,9 +21,17 @@
 //! a known tag is located without decoding its numbers, then dropped (filtered out) or
 //! appended to the columns; every other record takes the general path, out of line.
 //!
+//! A file big enough to be worth it is split between the pool's threads (`split`): each part
+//! finds its first record boundary, is read with the tag facts known at the split, and is
+//! checked against the parts before it (its start must be the previous part's real end, its
+//! tags' plugins those the parts before it set); a part that fails a check is read again in
+//! order, so the output is the one-thread read's.
+//!
 //! Fault policy: an incomplete tail is normal; a record whose payload CRC fails is skipped and
-//! counted; a corrupt length stops that file and is reported with its byte offset; with
-//! [`ReadOptions::strict`] both raise [`ReaderError::Corrupt`] instead.
+//! counted; after a corrupt length the reader resynchronises on the next position where a
+//! record's length and payload CRCs both hold and reports the bytes passed over
+//! ([`FileReport::skipped`]); with [`ReadOptions::strict`] both raise [`ReaderError::Corrupt`]
+//! instead.
 //!
 //! ```no_run
 //! use ferroboard_core::reader::{LogReader, ReadOptions};
@@ -46,6 +54,7 @@ mod output;
 pub mod plan;
 mod restarts;
 mod scan;
+mod split;
 mod tags;
 pub mod tensor;
 
@@ -98,14 +107,36 @@ pub struct ReadOptions {
     /// be filtered out are skipped unverified, since nothing of them is returned; corrupt
     /// records among them are then not counted. `strict` verifies every record.
     pub check_crc: bool,
-    /// Raise on a corrupt record instead of skipping (bad payload CRC) or stopping the file
-    /// (bad length CRC).
+    /// Raise on a corrupt record instead of skipping it (bad payload CRC) or resynchronising
+    /// after it (bad length CRC).
     pub strict: bool,
     /// TensorBoard data server's view of restarted runs: per run and tag, a record at step `s`
     /// drops the earlier-written records of that tag with step `>= s`. Off: every record as
     /// written. Across [`LogReader::poll`] calls, records already returned are not taken back:
     /// each result lists in [`ReadOutput::purges`] those a restart in it supersedes.
     pub purge_restarts: bool,
+    /// How a big file is split between the pool's threads (the result is the same).
+    pub split: SplitOptions,
+}
+
+/// How a big file is split between the pool's threads: after a head of `head` bytes read in
+/// order, into at most one part per thread and parts of at least `min_part` bytes (a file is
+/// split only if that gives two parts or more). Strict reads are never split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitOptions {
+    /// Bytes read in order first (their tags' plugins are known to every part).
+    pub head: u64,
+    /// The smallest part (`u64::MAX`: never split).
+    pub min_part: u64,
+}
+
+impl Default for SplitOptions {
+    fn default() -> Self {
+        SplitOptions {
+            head: 256 << 10,
+            min_part: 4 << 20,
+        }
+    }
 }
 
 impl Default for ReadOptions {
@@ -117,6 +148,7 @@ impl Default for ReadOptions {
             check_crc: true,
             strict: false,
             purge_restarts: false,
+            split: SplitOptions::default(),
         }
     }
 }
@@ -149,7 +181,8 @@ pub enum ReaderError {
 struct FileState {
     path: PathBuf,
     offset: u64,
-    stopped: bool,
+    /// The last read ended inside a resynchronisation: the next one resumes it.
+    resyncing: bool,
     global: u32,
 }
 
@@ -167,6 +200,9 @@ struct RunState {
     /// With `purge_restarts`: per local tag, the largest step among the records returned so
     /// far that no later record has superseded.
     last_steps: HashMap<u32, i64>,
+    /// In a part of a split file: the hparams plugin contents noted, in order, replayed on
+    /// the run when the part is merged.
+    hparams_log: Option<Vec<Vec<u8>>>,
 }
 
 /// One run's share of a poll, with run-local tag ids. Its scalars are the rows `scalars` of
@@ -263,7 +299,7 @@ impl LogReader {
             run.files.push(FileState {
                 path: f.path,
                 offset: 0,
-                stopped: false,
+                resyncing: false,
                 global: self.next_file,
             });
             self.next_file += 1;

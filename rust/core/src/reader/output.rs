@@ -61,6 +61,27 @@ impl ScalarColumns {
         self.value.push(v);
         self.encoding.push(enc);
     }
+    /// Appends the rows of `other` (whose `run` is not filled yet), its tags mapped by `map`,
+    /// each column by its own task (they are independent).
+    pub(super) fn append_mapped(&mut self, other: &ScalarColumns, map: &[u32]) {
+        let ScalarColumns {
+            file,
+            tag,
+            step,
+            wall_time,
+            value,
+            encoding,
+            ..
+        } = self;
+        rayon::scope(|sc| {
+            sc.spawn(|_| step.extend_from_slice(&other.step));
+            sc.spawn(|_| wall_time.extend_from_slice(&other.wall_time));
+            sc.spawn(|_| value.extend_from_slice(&other.value));
+            sc.spawn(|_| tag.extend(other.tag.iter().map(|&t| map[t as usize])));
+            file.extend_from_slice(&other.file);
+            encoding.extend_from_slice(&other.encoding);
+        });
+    }
     /// Keeps the rows from `start` on whose `mask` entry is true (the `run` column, not
     /// filled yet while a group is read, is left alone).
     pub(super) fn keep_from(&mut self, start: usize, mask: &[bool]) {
@@ -162,8 +183,14 @@ pub struct FileReport {
     pub corrupt: Vec<u64>,
     /// Offsets of records whose CRC matched but whose `Event` could not be parsed (skipped).
     pub malformed: Vec<u64>,
-    /// Offset of a record with a corrupt length: the file was not read past it.
+    /// Where the first damage of this read that broke the framing starts: a record whose
+    /// length CRC fails (or, resuming an unfinished resynchronisation, this read's start).
+    /// Without `strict` the reader resynchronised after it: see `skipped`.
     pub bad_length_at: Option<u64>,
+    /// Byte ranges `(offset, length)` passed over by resynchronisation after a corrupt
+    /// length, in file order: from the damaged record to the next position where a record's
+    /// length CRC and payload CRC both hold.
+    pub skipped: Vec<(u64, u64)>,
     /// Bytes of an incomplete record at the end (0: the file ends on a record boundary).
     pub pending: u64,
 }
@@ -228,5 +255,13 @@ impl ReadOutput {
     /// Records with a bad payload CRC in this read.
     pub fn corrupt_records(&self) -> usize {
         self.files.iter().map(|f| f.corrupt.len()).sum()
+    }
+    /// Bytes passed over by resynchronisation after corrupt lengths in this read.
+    pub fn skipped_bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .flat_map(|f| &f.skipped)
+            .map(|&(_, len)| len)
+            .sum()
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
+use std::path::Path;
 
 use super::classify::bump;
 use super::restarts::purge_restarts;
@@ -31,7 +32,6 @@ impl RunState {
     pub(super) fn unread_bytes(&self) -> u64 {
         self.files
             .iter()
-            .filter(|f| !f.stopped)
             .map(|f| {
                 std::fs::metadata(&f.path)
                     .map(|m| m.len().saturating_sub(f.offset))
@@ -49,13 +49,10 @@ impl RunState {
         let start = cols.len();
         let mut out = RunOutput::default();
         for i in 0..self.files.len() {
-            if self.files[i].stopped {
-                continue;
-            }
-            let report = self.read_file(i, opts, &mut out, cols)?;
+            let (report, resyncing) = self.read_file(i, opts, &mut out, cols)?;
             let f = &mut self.files[i];
             f.offset = report.end_offset;
-            f.stopped = report.bad_length_at.is_some();
+            f.resyncing = resyncing;
             out.reports.push((f.global, report));
         }
         if opts.purge_restarts {
@@ -65,20 +62,19 @@ impl RunState {
         Ok(out)
     }
 
+    /// Reads file `i` from where the last read ended: split between threads when it is big
+    /// enough (see `split`), else whole. Returns its report and whether the read ended inside
+    /// a resynchronisation.
     fn read_file(
         &mut self,
         i: usize,
         opts: &ReadOptions,
         out: &mut RunOutput,
         cols: &mut ScalarColumns,
-    ) -> Result<FileReport, ReaderError> {
-        let (path, offset, file_id) = {
+    ) -> Result<(FileReport, bool), ReaderError> {
+        let (path, offset, file_id, resyncing) = {
             let f = &self.files[i];
-            (f.path.clone(), f.offset, f.global)
-        };
-        let io_err = |source| ReaderError::Io {
-            path: path.clone(),
-            source,
+            (f.path.clone(), f.offset, f.global, f.resyncing)
         };
         let mut report = FileReport {
             run: self.global,
@@ -87,26 +83,91 @@ impl RunState {
             end_offset: offset,
             ..Default::default()
         };
-        let mut file = match File::open(&path) {
+        let mut stop = None;
+        if !resyncing && !opts.strict {
+            stop = self.read_split(&path, file_id, offset, opts, out, cols, &mut report)?;
+        }
+        if stop.is_none() {
+            let how = if resyncing {
+                frames::Start::Damaged
+            } else {
+                frames::Start::Boundary
+            };
+            let whole = Stretch {
+                start: offset,
+                how,
+                limit: u64::MAX,
+            };
+            stop = self
+                .scan_stretch(&path, file_id, whole, opts, out, cols, &mut report)?
+                .map(|s| s.stop);
+        }
+        report.bad_length_at = report.skipped.first().map(|&(at, _)| at);
+        let resyncing = match stop {
+            // A file that vanished between discovery and reading: nothing read.
+            None => resyncing,
+            Some(frames::Stop::End {
+                offset,
+                pending,
+                resyncing,
+            }) => {
+                report.end_offset = offset;
+                report.pending = pending;
+                resyncing
+            }
+            Some(frames::Stop::Limit { offset }) => {
+                report.end_offset = offset;
+                false
+            }
+            Some(frames::Stop::BadLength { offset }) => {
+                // Only in strict mode: resynchronisation is off there.
+                return Err(ReaderError::Corrupt {
+                    path,
+                    offset,
+                    what: "record length CRC mismatch",
+                });
+            }
+        };
+        Ok((report, resyncing))
+    }
+
+    /// Frames one stretch of a file into this run's outputs; the bytes passed over by
+    /// resynchronisation go into `report`, and the stop and first boundary are returned
+    /// (`None`: the file no longer exists).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn scan_stretch(
+        &mut self,
+        path: &Path,
+        file_id: u32,
+        stretch: Stretch,
+        opts: &ReadOptions,
+        out: &mut RunOutput,
+        cols: &mut ScalarColumns,
+        report: &mut FileReport,
+    ) -> Result<Option<Scanned>, ReaderError> {
+        let io_err = |source| ReaderError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = match File::open(path) {
             Ok(f) => f,
-            // A file that vanished between discovery and reading: nothing to read.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
-        if offset > 0 {
-            file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+        if stretch.start > 0 {
+            file.seek(SeekFrom::Start(stretch.start)).map_err(io_err)?;
         }
         // With a tag filter, scalar records of tags known to be filtered out are skipped
         // before their payload CRC is computed (strict mode checks everything).
         let filtered = !opts.strict && opts.tags.is_some();
         let scalars = opts.kinds.has(Kind::Scalar);
-        let result = frames::with_buffer(|buf| -> Result<(), ReaderError> {
-            let mut framer = frames::Framer::new(file, offset, opts.check_crc, buf);
-            let corrupt = |offset, what| ReaderError::Corrupt {
-                path: path.clone(),
-                offset,
-                what,
-            };
+        let result = frames::with_buffer(|buf| -> Result<Scanned, ReaderError> {
+            let mut framer = frames::Framer::new(file, stretch.start, opts.check_crc, buf);
+            framer.set_start(stretch.how);
+            framer.set_limit(stretch.limit);
+            if opts.strict {
+                framer.stop_at_bad_length();
+            }
             let stop = framer
                 .each(FileScan {
                     run: &mut *self,
@@ -116,31 +177,38 @@ impl RunState {
                     scalars,
                     out: &mut *out,
                     cols: &mut *cols,
-                    report: &mut report,
+                    report: &mut *report,
                 })
                 .map_err(|e| match e {
                     ScanError::Io(e) => io_err(e),
-                    ScanError::Strict(offset, what) => corrupt(offset, what),
+                    ScanError::Strict(offset, what) => ReaderError::Corrupt {
+                        path: path.to_path_buf(),
+                        offset,
+                        what,
+                    },
                 })?;
-            match stop {
-                frames::Stop::End { offset, pending } => {
-                    report.end_offset = offset;
-                    report.pending = pending;
-                }
-                frames::Stop::BadLength { offset } => {
-                    if opts.strict {
-                        return Err(corrupt(offset, "record length CRC mismatch"));
-                    }
-                    report.end_offset = offset;
-                    report.bad_length_at = Some(offset);
-                }
-            }
-            Ok(())
+            report.skipped.extend(framer.take_skipped());
+            Ok(Scanned {
+                stop,
+                found: framer.found(),
+            })
         });
         cols.fill_file(file_id);
-        result?;
-        Ok(report)
+        result.map(Some)
     }
+}
+
+/// A stretch of a file to frame: where it starts, how, and the boundary to stop at.
+pub(super) struct Stretch {
+    pub(super) start: u64,
+    pub(super) how: frames::Start,
+    pub(super) limit: u64,
+}
+
+/// How a stretch's framing ended, and (for [`frames::Start::Anywhere`]) its first boundary.
+pub(super) struct Scanned {
+    pub(super) stop: frames::Stop,
+    pub(super) found: Option<u64>,
 }
 
 /// One file's scan: where its records go (see [`RunState::read_file`]).

@@ -4,18 +4,21 @@ use std::collections::HashMap;
 
 use super::ReadOptions;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct TagSlot {
     pub(super) name: String,
     pub(super) wanted: bool,
     pub(super) has_metadata: bool,
+    /// The metadata came with the tag's first record in this table (for the checks of a
+    /// split file's parts).
+    pub(super) meta_on_first: bool,
     pub(super) plugin: String,
     pub(super) content: Vec<u8>,
     pub(super) global: Option<u32>,
 }
 
 /// Interns tag bytes: a linear scan while there are few tags, a hash map after.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct LocalTags {
     pub(super) slots: Vec<TagSlot>,
     pub(super) keys: Vec<Box<[u8]>>,
@@ -101,5 +104,24 @@ impl LocalTags {
         });
         self.last = id;
         id
+    }
+
+    /// A table of the tags whose plugin is known (metadata seen), with it: what a part of a
+    /// split file assumes at its start. Tags without metadata are left out, so that a part
+    /// meeting one again interns it afresh, and its first metadata there can be checked.
+    pub(super) fn with_metadata_only(&self) -> LocalTags {
+        let mut t = LocalTags::default();
+        for (slot, key) in self.slots.iter().zip(&self.keys) {
+            if slot.has_metadata {
+                t.map.insert(key.clone(), t.keys.len() as u32);
+                t.keys.push(key.clone());
+                t.slots.push(TagSlot {
+                    global: None,
+                    meta_on_first: false,
+                    ..slot.clone()
+                });
+            }
+        }
+        t
     }
 }

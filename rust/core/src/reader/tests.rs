@@ -115,7 +115,7 @@ fn plugin_is_remembered_across_files_of_a_run() {
 }
 
 #[test]
-fn corrupt_payload_is_skipped_and_counted_bad_length_stops() {
+fn corrupt_payload_is_skipped_and_counted_bad_length_resyncs() {
     let d = tempfile::tempdir().unwrap();
     let mut evs = vec![header()];
     evs.extend(scalars("x", 0..4));
@@ -145,8 +145,27 @@ fn corrupt_payload_is_skipped_and_counted_bad_length_stops() {
     bytes[second] ^= 1;
     fs::write(&p, &bytes).unwrap();
     let out = read(&p, ReadOptions::default()).unwrap();
-    assert_eq!(out.scalars.step, vec![0]);
+    // Resynchronised on the next record: only the damaged one is lost, and its bytes are
+    // reported as skipped.
+    assert_eq!(out.scalars.step, vec![0, 2, 3]);
     assert_eq!(out.files[0].bad_length_at, Some(second as u64));
+    assert_eq!(
+        out.files[0].skipped,
+        vec![(second as u64, rec_len(&evs[2]) as u64)]
+    );
+    assert_eq!(out.files[0].end_offset, bytes.len() as u64);
+    let err = read(
+        &p,
+        ReadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("offset {second}")),
+        "{err}"
+    );
 }
 
 #[test]
