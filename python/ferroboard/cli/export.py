@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .. import _storage
 from .._native import event_files
 from ..reader.api import ReadResult, read
 from ._output import EXIT_OK, EXIT_USAGE, jsonable
@@ -127,7 +128,7 @@ def _parquet_write(sink: dict[str, Any], table: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    if not os.path.exists(args.path):  # as `ls` and `verify` say, before any output
+    if not _storage.exists(args.path):  # as `ls` and `verify` say, before any output
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
     fmt = args.format
     if fmt == "parquet":

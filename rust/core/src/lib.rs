@@ -10,6 +10,9 @@
 //!   as TensorFlow's decoders return them.
 //! * [`writer`]: a background writer that owns event files and keeps every append in order.
 //! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
+//! * [`storage`]: where event files live: the local filesystem, and S3-compatible object
+//!   storage (`s3://bucket/prefix`, feature `s3`); the reader and the writer reach bytes only
+//!   through it.
 //! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
 //!   forked child.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
@@ -37,6 +40,7 @@ pub mod format;
 pub mod proto;
 pub mod reader;
 pub(crate) mod runtime;
+pub mod storage;
 pub mod summary;
 pub mod writer;
 

@@ -12,6 +12,7 @@ mod events;
 mod histogram;
 mod pending;
 mod reader;
+mod storage;
 mod writer;
 
 /// The native module.
@@ -26,5 +27,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     histogram::register(m)?;
     pending::register(m)?;
     reader::register(m)?;
+    storage::register(m)?;
     Ok(())
 }

@@ -148,6 +148,8 @@ pub enum ReaderError {
 #[derive(Debug)]
 struct FileState {
     path: PathBuf,
+    /// The length the listing gave, for files that cannot grow (objects); `None`: ask.
+    len: Option<u64>,
     offset: u64,
     stopped: bool,
     global: u32,
@@ -260,6 +262,7 @@ impl LogReader {
             let run = &mut self.runs[idx];
             run.files.push(FileState {
                 path: f.path,
+                len: f.len.filter(|_| crate::storage::is_remote(&self.root)),
                 offset: 0,
                 stopped: false,
                 global: self.next_file,

@@ -1,8 +1,7 @@
 //! The per-file hot path: each record of a file, inside the framing loop; plain scalars of
 //! known tags go straight to the columns, everything else to [`RunState::process`].
 
-use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 
 use super::classify::bump;
 use super::restarts::purge_restarts;
@@ -11,6 +10,7 @@ use super::{
     ScalarEncoding,
 };
 use crate::format::plugins;
+use crate::storage;
 
 /// Why a file's scan stopped early.
 pub(super) enum ScanError {
@@ -27,14 +27,16 @@ impl From<io::Error> for ScanError {
 }
 
 impl RunState {
-    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat).
+    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat;
+    /// the length the listing gave, for files that cannot grow such as objects).
     pub(super) fn unread_bytes(&self) -> u64 {
         self.files
             .iter()
             .filter(|f| !f.stopped)
             .map(|f| {
-                std::fs::metadata(&f.path)
-                    .map(|m| m.len().saturating_sub(f.offset))
+                f.len
+                    .map_or_else(|| storage::len(&f.path), Ok)
+                    .map(|n| n.saturating_sub(f.offset))
                     .unwrap_or(0)
             })
             .sum()
@@ -72,9 +74,9 @@ impl RunState {
         out: &mut RunOutput,
         cols: &mut ScalarColumns,
     ) -> Result<FileReport, ReaderError> {
-        let (path, offset, file_id) = {
+        let (path, offset, file_id, len) = {
             let f = &self.files[i];
-            (f.path.clone(), f.offset, f.global)
+            (f.path.clone(), f.offset, f.global, f.len)
         };
         let io_err = |source| ReaderError::Io {
             path: path.clone(),
@@ -87,15 +89,16 @@ impl RunState {
             end_offset: offset,
             ..Default::default()
         };
-        let mut file = match File::open(&path) {
+        if len.is_some_and(|n| n <= offset) {
+            // An object read to its end: it cannot grow, nothing to ask for.
+            return Ok(report);
+        }
+        let file = match storage::open(&path, offset, len) {
             Ok(f) => f,
             // A file that vanished between discovery and reading: nothing to read.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(report),
             Err(e) => return Err(io_err(e)),
         };
-        if offset > 0 {
-            file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
-        }
         // With a tag filter, scalar records of tags known to be filtered out are skipped
         // before their payload CRC is computed (strict mode checks everything).
         let filtered = !opts.strict && opts.tags.is_some();
