@@ -147,8 +147,11 @@ class S3Proxy:
 @contextmanager
 def s3_server() -> Iterator[S3Proxy]:
     """moto's server on a free loopback port, behind an :class:`S3Proxy`."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
