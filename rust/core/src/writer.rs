@@ -718,7 +718,7 @@ impl Worker {
                     next_drain = Instant::now() + drain;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.flush_all(FlushKind::Close);
+                    let _ = self.flush_all(FlushKind::Close { sync: false });
                     return;
                 }
             }
@@ -769,9 +769,7 @@ impl Worker {
                         self.write_batch(b);
                     }
                 }
-                let r = self
-                    .flush_all(FlushKind::Explicit { sync: self.fsync })
-                    .and(self.flush_all(FlushKind::Close));
+                let r = self.flush_all(FlushKind::Close { sync: self.fsync });
                 self.files.clear();
                 let _ = ack.send(r);
                 true
@@ -857,7 +855,10 @@ impl Worker {
     }
 
     fn flush_all(&mut self, kind: FlushKind) -> Result<(), WriteError> {
-        let sync = matches!(kind, FlushKind::Explicit { sync: true });
+        let sync = matches!(
+            kind,
+            FlushKind::Explicit { sync: true } | FlushKind::Close { sync: true }
+        );
         let mut first = Ok(());
         for f in self.files.iter_mut().flatten() {
             if !f.sink.dirty() && !sync {

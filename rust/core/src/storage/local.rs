@@ -174,7 +174,10 @@ impl Sink for LocalSink {
     }
 
     fn flush(&mut self, kind: FlushKind) -> io::Result<()> {
-        let sync = matches!(kind, FlushKind::Explicit { sync: true });
+        let sync = matches!(
+            kind,
+            FlushKind::Explicit { sync: true } | FlushKind::Close { sync: true }
+        );
         self.dirty = false;
         self.file.flush()?;
         if sync {

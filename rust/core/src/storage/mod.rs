@@ -180,8 +180,11 @@ pub enum FlushKind {
         /// Also sync to stable storage.
         sync: bool,
     },
-    /// The writer is closing: everything pending is written now.
-    Close,
+    /// The writer is closing: everything pending is written now (with `sync`: `fsync` too).
+    Close {
+        /// Also sync to stable storage.
+        sync: bool,
+    },
 }
 
 /// A new event file being written (local: appended to; object store: rolled into objects).

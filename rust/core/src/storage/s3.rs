@@ -492,7 +492,7 @@ impl Sink for S3Sink {
             return Ok(());
         }
         let now = Instant::now();
-        if kind == FlushKind::Close {
+        if matches!(kind, FlushKind::Close { .. }) {
             return self.upload();
         }
         if let Some(t) = self.retry_at {
