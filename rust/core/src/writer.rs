@@ -1063,6 +1063,24 @@ mod tests {
         assert_eq!(read_all(&pb)[1].step, 100);
         assert_ne!(pa, pb);
     }
+
+    /// TensorBoard reads a run's files in name order: the parts of a rolled file must sort
+    /// in part order whatever the suffix, and stay event file names.
+    #[test]
+    fn rolled_object_names_sort_in_part_order() {
+        for suffix in ["", ".v2", ".profile-empty"] {
+            let names: Vec<String> = [0u64, 1, 9, 10, 11, 99_999, 1_000_000]
+                .iter()
+                .map(|&p| event_object_name(1_700_000_000, "host", 7, 3, p, suffix))
+                .collect();
+            let mut sorted = names.clone();
+            sorted.sort();
+            assert_eq!(names, sorted, "{suffix}");
+            assert!(names
+                .iter()
+                .all(|n| crate::reader::discovery::is_event_file_name(n) && n.ends_with(suffix)));
+        }
+    }
 }
 
 #[cfg(test)]
