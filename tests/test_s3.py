@@ -163,8 +163,8 @@ def test_every_reader_entry_point_reads_s3(s3, tmp_path, capsys):
 
 @pytest.mark.parametrize("url", ["gs://b/run", "hdfs://nn/run", "az://c/run", "http://h/run"])
 def test_other_schemes_are_refused_not_local_folders(url, tmp_path, monkeypatch):
-    """torch's writer (through TensorBoard's file layer) and ferroboard before this change
-    created a local folder named ``gs:``; every entry point now refuses the URL clearly."""
+    """ferroboard before this change created a local folder named ``gs:``; every entry point
+    now refuses the URL clearly and creates nothing."""
     monkeypatch.chdir(tmp_path)
     scheme = url.split(":")[0]
     with pytest.raises(ValueError, match=f"'{scheme}://' is not supported"):
