@@ -61,7 +61,7 @@ def _download(client, prefix: str, into: Path) -> list[str]:
     return keys
 
 
-def _accumulated(path: Path) -> dict[str, list[tuple[int, float]]]:
+def _accumulated(path: Path | str) -> dict[str, list[tuple[int, float]]]:
     acc = EventAccumulator(str(path), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
     out = {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}
@@ -76,7 +76,7 @@ def _sorted_scalars(d: dict[str, np.ndarray]) -> list[tuple]:
     return sorted(zip(d["run"], d["tag"], d["step"].tolist(), d["value"].tolist()))
 
 
-def test_rolled_objects_read_as_the_local_logs(s3, tmp_path):
+def test_rolled_objects_read_as_the_local_logs(s3, tmp_path, monkeypatch):
     """Written through ferroboard to S3 and to a local directory: boto3 sees objects named
     like local event files with an increasing part, every byte uploaded once; TensorBoard
     (reading the objects in name order) and ferroboard's reader see the same logs as the local
@@ -108,6 +108,9 @@ def test_rolled_objects_read_as_the_local_logs(s3, tmp_path):
     _download(client, "roll/", copy)
     for run in ["run", "run/pair_a", "run/pair_b"]:
         assert _accumulated(copy / run) == _accumulated(tmp_path / "local" / run), run
+    # TensorBoard's own loader straight from the server (its S3 layer: boto3, S3_ENDPOINT).
+    monkeypatch.setenv("S3_ENDPOINT", s3.url)
+    assert _accumulated(f"s3://{BUCKET}/roll/run") == _accumulated(local)
 
     got = read_scalars(f"s3://{BUCKET}/roll")
     want = read_scalars(tmp_path / "local")
