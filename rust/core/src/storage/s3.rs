@@ -491,27 +491,106 @@ impl Sink for S3Sink {
             self.requested = false;
             return Ok(());
         }
-        let now = Instant::now();
-        if matches!(kind, FlushKind::Close { .. }) {
-            return self.upload();
-        }
-        if let Some(t) = self.retry_at {
-            if now < t {
-                return Ok(());
-            }
-        }
         if matches!(kind, FlushKind::Explicit { .. }) {
             self.requested = true;
         }
-        let since = now.duration_since(self.last_upload);
-        let due = self.pending.len() >= ROLL_BYTES
-            || since >= self.flush_interval.max(MIN_UPLOAD_GAP)
-            || (self.requested && since >= MIN_UPLOAD_GAP)
-            || self.retry_at.is_some();
+        let due = upload_due(&UploadState {
+            kind,
+            pending: self.pending.len(),
+            since_upload: self.last_upload.elapsed(),
+            flush_interval: self.flush_interval,
+            requested: self.requested,
+            retry_in: self
+                .retry_at
+                .map(|t| t.saturating_duration_since(Instant::now())),
+        });
         if due {
             self.upload()
         } else {
             Ok(())
         }
+    }
+}
+
+/// What [`upload_due`] decides from.
+struct UploadState {
+    kind: FlushKind,
+    /// Bytes pending (not zero).
+    pending: usize,
+    since_upload: Duration,
+    flush_interval: Duration,
+    /// `flush()` was called since the last upload.
+    requested: bool,
+    /// After a failed upload: the time left before the next try (zero: due).
+    retry_in: Option<Duration>,
+}
+
+/// The coalescing rule of the module documentation: whether pending records go up now.
+fn upload_due(s: &UploadState) -> bool {
+    if matches!(s.kind, FlushKind::Close { .. }) {
+        return true;
+    }
+    match s.retry_in {
+        Some(left) if !left.is_zero() => false,
+        Some(_) => true,
+        None => {
+            s.pending >= ROLL_BYTES
+                || s.since_upload >= s.flush_interval.max(MIN_UPLOAD_GAP)
+                || (s.requested && s.since_upload >= MIN_UPLOAD_GAP)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_coalesced_as_documented() {
+        let secs = Duration::from_secs_f64;
+        let base = UploadState {
+            kind: FlushKind::Tick,
+            pending: 100,
+            since_upload: secs(0.5),
+            flush_interval: secs(120.0),
+            requested: false,
+            retry_in: None,
+        };
+        let due = |f: &dyn Fn(&mut UploadState)| {
+            let mut s = UploadState { ..base };
+            f(&mut s);
+            upload_due(&s)
+        };
+        // A tick with a little pending, well within flush_secs: wait.
+        assert!(!due(&|_| {}));
+        // flush_secs passed, or 8 MiB pending: upload.
+        assert!(due(&|s| s.since_upload = secs(120.0)));
+        assert!(due(&|s| s.pending = ROLL_BYTES));
+        // flush_secs below the floor counts as 1 s.
+        assert!(!due(&|s| s.flush_interval = Duration::ZERO));
+        assert!(due(&|s| {
+            s.flush_interval = Duration::ZERO;
+            s.since_upload = MIN_UPLOAD_GAP;
+        }));
+        // flush(): at most one upload per MIN_UPLOAD_GAP; later ticks carry it out.
+        assert!(!due(&|s| {
+            s.kind = FlushKind::Explicit { sync: false };
+            s.requested = true;
+        }));
+        assert!(due(&|s| {
+            s.requested = true;
+            s.since_upload = MIN_UPLOAD_GAP;
+        }));
+        // Backing off after a failure, even past flush_secs; due when the time comes.
+        assert!(!due(&|s| {
+            s.since_upload = secs(500.0);
+            s.retry_in = Some(secs(3.0));
+        }));
+        assert!(due(&|s| s.retry_in = Some(Duration::ZERO)));
+        // Close: always.
+        assert!(due(&|s| {
+            s.kind = FlushKind::Close { sync: false };
+            s.retry_in = Some(secs(3.0));
+        }));
     }
 }
