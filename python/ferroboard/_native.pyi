@@ -1,7 +1,7 @@
 # Type stubs for the native module ferroboard._native (checked against it by tests/test_stubs.py).
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -273,6 +273,11 @@ def read_plan(path: Union[str, os.PathLike[str]], partitions: int) -> list[list[
 def event_files(path: Union[str, os.PathLike[str]]) -> list[tuple[str, str]]:
     """Every event file under ``path`` (``path`` itself for a file) as ``(run, path)``, in
     the order the reader reads them (OSError if ``path`` cannot be listed)."""
+    ...
+
+def storage_kind(path: Union[str, os.PathLike[str]]) -> Literal["file", "dir", "missing"]:
+    """What ``path`` (a local path or an ``s3://bucket/prefix`` URL) names (ValueError for a
+    URL scheme the core does not support, OSError when the store cannot be asked)."""
     ...
 
 def take_names(table: list[str], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.object_]:

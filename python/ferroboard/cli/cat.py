@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, TextIO
 
+from .. import _storage
 from ..events import iter_events
 from ._output import EXIT_CORRUPT, EXIT_OK, EXIT_USAGE, jsonable
 
@@ -49,7 +49,7 @@ def _value_text(v: dict[str, Any], full: bool) -> str:
 
 def _cat_one(path: str, args: argparse.Namespace, out: TextIO) -> None:
     """Prints the events of one file; raises OSError/ValueError on a bad file."""
-    if os.path.isdir(path):
+    if _storage.isdir(path):
         raise IsADirectoryError("is a directory; give event files")
     n = 0
     for ev in iter_events(path, check_crc=not args.no_crc):

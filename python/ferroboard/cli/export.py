@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .. import _storage
 from .._native import event_files, read_plan
 from ..reader.api import ReadResult, read
 from ._output import EXIT_OK, EXIT_USAGE, jsonable
@@ -186,7 +187,7 @@ def _export_partitions(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    if not os.path.exists(args.path):  # as `ls` and `verify` say, before any output
+    if not _storage.exists(args.path):  # as `ls` and `verify` say, before any output
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
     fmt = args.format
     if fmt == "parquet":

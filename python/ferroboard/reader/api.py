@@ -29,6 +29,7 @@ from typing import Any, Optional, Union, cast
 
 import numpy as np
 
+from .. import _storage
 from .._native import READER_KINDS, CorruptRecordError, NativeReader, take_names
 from ._contract import (
     FileReport,
@@ -77,7 +78,7 @@ def _native(
     purge_restarts: bool = False,
 ) -> NativeReader:
     p = os.fspath(path)
-    if not os.path.exists(p):
+    if not _storage.exists(p):
         raise FileNotFoundError(2, "No such file or directory", p)
     return NativeReader(
         p,

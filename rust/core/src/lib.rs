@@ -12,6 +12,9 @@
 //! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
 //! * [`rewrite`]: log surgery: rewriting event files by tag, run and step rules, streamed, in
 //!   place (atomic per run) or into a new directory.
+//! * [`storage`]: where event files live: the local filesystem, and S3-compatible object
+//!   storage (`s3://bucket/prefix`, feature `s3`); the reader and the writer reach bytes only
+//!   through it.
 //! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
 //!   forked child.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
@@ -40,6 +43,7 @@ pub mod proto;
 pub mod reader;
 pub mod rewrite;
 pub(crate) mod runtime;
+pub mod storage;
 pub mod summary;
 pub mod writer;
 

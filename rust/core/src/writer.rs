@@ -33,8 +33,7 @@
 //! returns [`WriteError::Forked`] without touching its locks, and dropping it leaks its state
 //! rather than risk a deadlock. Open a new writer in the child.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -46,6 +45,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 
 use crate::format::record::encode_record;
 use crate::runtime::fork;
+use crate::storage::{self, FlushKind, NewFile, Sink};
 use crate::summary::{self, WallTime};
 
 /// Tuning of an [`EventWriter`].
@@ -200,67 +200,72 @@ enum Msg {
 }
 
 struct OpenFile {
-    path: PathBuf,
     dir: PathBuf,
     suffix: String,
-    file: File,
-    /// Bytes of whole records written so far.
-    good_len: u64,
-    dirty: bool,
+    /// Where the records go: a local file, or an object store's rolled objects.
+    sink: Box<dyn Sink>,
+    flush_interval: Duration,
     /// The file was found deleted (its directory removed); a new one is needed.
     gone: bool,
 }
 
 impl OpenFile {
-    /// Creates a new event file in `dir` (created if missing), named as TensorBoard's writer
-    /// names them, and writes and flushes its header.
-    fn create(dir: &Path, suffix: &str) -> Result<OpenFile, WriteError> {
-        fs::create_dir_all(dir).map_err(|e| WriteError::io("cannot create directory", dir, &e))?;
-        let host = hostname();
-        let pid = std::process::id();
-        let (path, mut file) = loop {
-            let now = WallTime::now();
-            let counter = FILE_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(event_file_name(now.0 as u64, &host, pid, counter, suffix));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(f) => break (path, f),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(WriteError::io("cannot create", &path, &e)),
-            }
-        };
+    /// Creates a new event file in `dir` (created if missing; a local path or an object store
+    /// URL, see [`crate::storage`]), named as TensorBoard's writer names them, and writes and
+    /// flushes its header.
+    fn create(dir: &Path, suffix: &str, flush_interval: Duration) -> Result<OpenFile, WriteError> {
         let mut header = Vec::new();
         summary::encode_into(&summary::file_header(WallTime::now()), &mut header);
         let mut framed = Vec::new();
         encode_record(&mut framed, &header);
-        if let Err(e) = file.write_all(&framed).and_then(|()| file.flush()) {
-            // Leave no half-written header behind (a full disk, a file-size limit).
-            let _ = fs::remove_file(&path);
-            return Err(WriteError::io("cannot write", &path, &e));
-        }
+        let sink = storage::create(NewFile {
+            dir,
+            name: file_namer(suffix),
+            header: &framed,
+            flush_interval,
+        })
+        .map_err(|e| WriteError::io(e.op, &e.path, &e.source))?;
         Ok(OpenFile {
-            path,
             dir: dir.to_owned(),
             suffix: suffix.to_owned(),
-            file,
-            good_len: framed.len() as u64,
-            dirty: false,
+            sink,
+            flush_interval,
             gone: false,
         })
     }
 
-    /// Whether the file was deleted since it was opened (a removed log directory): writes to it
-    /// would still succeed and reach no one.
-    fn deleted(&self) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            matches!(self.file.metadata(), Ok(m) if m.nlink() == 0)
-        }
-        #[cfg(not(unix))]
-        {
-            !self.path.exists()
-        }
+    fn path(&self) -> &Path {
+        self.sink.path()
     }
+}
+
+/// Names of a new event file: `None` asks for a fresh name of a file appended to (a new
+/// counter each call, for when a name is taken); `Some(part)` the name of the `part`-th
+/// object of a file rolled into objects, every part sharing the time and counter of the first
+/// call (see [`event_object_name`]).
+fn file_namer(suffix: &str) -> Box<dyn FnMut(Option<u64>) -> String + Send> {
+    let host = hostname();
+    let pid = std::process::id();
+    let suffix = suffix.to_owned();
+    let mut base: Option<(u64, u64)> = None;
+    Box::new(move |part| {
+        let fresh = || {
+            (
+                WallTime::now().0 as u64,
+                FILE_COUNTER.fetch_add(1, Ordering::Relaxed),
+            )
+        };
+        match part {
+            None => {
+                let (secs, counter) = fresh();
+                event_file_name(secs, &host, pid, counter, &suffix)
+            }
+            Some(part) => {
+                let (secs, counter) = *base.get_or_insert_with(fresh);
+                event_object_name(secs, &host, pid, counter, part, &suffix)
+            }
+        }
+    })
 }
 
 struct Shared {
@@ -353,6 +358,21 @@ pub fn event_file_name(seconds: u64, host: &str, pid: u32, counter: u64, suffix:
     format!("events.out.tfevents.{seconds:010}.{host}.{pid}.{counter}{suffix}")
 }
 
+/// The name of the `part`-th object of an event file rolled into objects (object stores
+/// cannot append): [`event_file_name`] with a 10-digit part number before the suffix,
+/// `events.out.tfevents.{seconds}.{hostname}.{pid}.{counter}.{part:010}{suffix}`. TensorBoard
+/// reads a run's files in name order, so the parts of one file read as one stream.
+pub fn event_object_name(
+    seconds: u64,
+    host: &str,
+    pid: u32,
+    counter: u64,
+    part: u64,
+    suffix: &str,
+) -> String {
+    format!("events.out.tfevents.{seconds:010}.{host}.{pid}.{counter}.{part:010}{suffix}")
+}
+
 impl EventWriter {
     /// Starts the background thread.
     pub fn spawn(options: WriterOptions) -> io::Result<Self> {
@@ -443,8 +463,8 @@ impl EventWriter {
             );
             return Ok((id, dir.join(name)));
         }
-        let open = OpenFile::create(dir, suffix)?;
-        let path = open.path.clone();
+        let open = OpenFile::create(dir, suffix, inner.options.flush_interval)?;
+        let path = open.path().to_owned();
         let id = FileId(inner.next_file.fetch_add(1, Ordering::Relaxed));
         let mut pending = lock(&inner.shared.pending);
         if inner.shared.closed.load(Ordering::Acquire) {
@@ -698,7 +718,7 @@ impl Worker {
                     next_drain = Instant::now() + drain;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.flush_all(false);
+                    let _ = self.flush_all(FlushKind::Close { sync: false });
                     return;
                 }
             }
@@ -723,7 +743,7 @@ impl Worker {
             }
         }
         self.write_batch(batch);
-        if let Err(e) = self.flush_all(false) {
+        if let Err(e) = self.flush_all(FlushKind::Tick) {
             self.shared.record_error(e);
         }
         false
@@ -737,7 +757,7 @@ impl Worker {
                 false
             }
             Msg::Flush(ack) => {
-                let r = self.flush_all(self.fsync);
+                let r = self.flush_all(FlushKind::Explicit { sync: self.fsync });
                 let _ = ack.send(r);
                 false
             }
@@ -749,7 +769,7 @@ impl Worker {
                         self.write_batch(b);
                     }
                 }
-                let r = self.flush_all(self.fsync);
+                let r = self.flush_all(FlushKind::Close { sync: self.fsync });
                 self.files.clear();
                 let _ = ack.send(r);
                 true
@@ -818,7 +838,7 @@ impl Worker {
             // The file was deleted: continue in a new file in the same (recreated) directory,
             // as TensorFlow's event writer does. While that fails, records are dropped and
             // every failure is reported.
-            match OpenFile::create(&f.dir, &f.suffix) {
+            match OpenFile::create(&f.dir, &f.suffix, f.flush_interval) {
                 Ok(new) => *f = new,
                 Err(e) => {
                     self.shared.record_error(e);
@@ -826,35 +846,30 @@ impl Worker {
                 }
             }
         }
-        match f.file.write_all(bytes) {
-            Ok(()) => {
-                f.good_len += bytes.len() as u64;
-                f.dirty = true;
-            }
-            Err(e) => {
-                // Roll back a partly written record so the file stays readable and later
-                // records (once the fault clears) follow whole records.
-                let _ = f.file.set_len(f.good_len);
-                let _ = f.file.seek(SeekFrom::Start(f.good_len));
-                self.shared
-                    .record_error(WriteError::io("cannot write", &f.path, &e));
-            }
+        // On failure the sink keeps none of `bytes` (a local file is cut back to its last
+        // whole record), so later records (once the fault clears) follow whole records.
+        if let Err(e) = f.sink.append(bytes) {
+            self.shared
+                .record_error(WriteError::io("cannot write", f.sink.path(), &e));
         }
     }
 
-    fn flush_all(&mut self, sync: bool) -> Result<(), WriteError> {
+    fn flush_all(&mut self, kind: FlushKind) -> Result<(), WriteError> {
+        let sync = matches!(
+            kind,
+            FlushKind::Explicit { sync: true } | FlushKind::Close { sync: true }
+        );
         let mut first = Ok(());
         for f in self.files.iter_mut().flatten() {
-            if !f.dirty && !sync {
+            if !f.sink.dirty() && !sync {
                 continue;
             }
-            if !f.gone && f.deleted() {
+            if !f.gone && f.sink.deleted() {
                 f.gone = true;
-                f.dirty = false;
                 if first.is_ok() {
                     first = Err(WriteError::Io {
                         op: "event file deleted (log directory removed?):",
-                        path: f.path.clone(),
+                        path: f.path().to_owned(),
                         message: "records written since it was deleted are lost; later \
                                   records go to a new event file"
                             .to_owned(),
@@ -864,14 +879,9 @@ impl Worker {
                 }
                 continue;
             }
-            let r = f
-                .file
-                .flush()
-                .and_then(|()| if sync { f.file.sync_data() } else { Ok(()) });
-            f.dirty = false;
-            if let Err(e) = r {
+            if let Err(e) = f.sink.flush(kind) {
                 if first.is_ok() {
-                    first = Err(WriteError::io("cannot flush", &f.path, &e));
+                    first = Err(WriteError::io("cannot flush", f.sink.path(), &e));
                 }
             }
         }
@@ -885,6 +895,7 @@ mod tests {
     use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
     use prost::Message;
+    use std::fs::{self, File};
 
     fn read_all(path: &Path) -> Vec<Event> {
         let mut r = RecordReader::new(File::open(path).unwrap());
@@ -1052,6 +1063,24 @@ mod tests {
         assert_eq!(read_all(&pb)[1].step, 100);
         assert_ne!(pa, pb);
     }
+
+    /// TensorBoard reads a run's files in name order: the parts of a rolled file must sort
+    /// in part order whatever the suffix, and stay event file names.
+    #[test]
+    fn rolled_object_names_sort_in_part_order() {
+        for suffix in ["", ".v2", ".profile-empty"] {
+            let names: Vec<String> = [0u64, 1, 9, 10, 11, 99_999, 1_000_000]
+                .iter()
+                .map(|&p| event_object_name(1_700_000_000, "host", 7, 3, p, suffix))
+                .collect();
+            let mut sorted = names.clone();
+            sorted.sort();
+            assert_eq!(names, sorted, "{suffix}");
+            assert!(names
+                .iter()
+                .all(|n| crate::reader::discovery::is_event_file_name(n) && n.ends_with(suffix)));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1060,6 +1089,7 @@ mod robustness_tests {
     use crate::format::record::{ReadOutcome, RecordReader};
     use crate::proto::Event;
     use prost::Message;
+    use std::fs::{self, File};
 
     fn steps(path: &Path) -> Vec<i64> {
         let mut r = RecordReader::new(File::open(path).unwrap());

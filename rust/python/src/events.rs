@@ -8,11 +8,12 @@
 //! `"image"` or `"audio"`. A record whose payload CRC fails is skipped; an incomplete tail ends
 //! the iteration (`truncated` then tells where it starts); a corrupt length raises `OSError`.
 
-use std::fs::File;
+use std::io;
 use std::path::PathBuf;
 
 use ferroboard_core::format::record::{ReadError, ReadOutcome, RecordReader};
 use ferroboard_core::proto::{event::What, summary, DataType, Event, TensorProto};
+use ferroboard_core::storage::{self, Source};
 use prost::Message;
 use pyo3::exceptions::{PyOSError, PyStopIteration};
 use pyo3::prelude::*;
@@ -22,7 +23,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 #[pyclass(module = "ferroboard._native", unsendable)]
 pub struct EventIterator {
     path: PathBuf,
-    reader: RecordReader<File>,
+    reader: RecordReader<Box<dyn Source>>,
     /// Offset where an incomplete final record starts, once seen.
     #[pyo3(get)]
     truncated: Option<u64>,
@@ -36,8 +37,15 @@ pub struct EventIterator {
 impl EventIterator {
     #[new]
     #[pyo3(signature = (path, check_crc=true))]
-    fn new(path: PathBuf, check_crc: bool) -> PyResult<Self> {
-        let file = File::open(&path)?;
+    fn new(py: Python<'_>, path: PathBuf, check_crc: bool) -> PyResult<Self> {
+        crate::storage::check(&path, "path")?;
+        // A remote object is fetched whole here, without the GIL, so that iterating does not
+        // wait on the network while holding it; a local file is read as iterated.
+        let file: Box<dyn Source> = if storage::is_remote(&path) {
+            Box::new(io::Cursor::new(py.detach(|| storage::read_all(&path))?))
+        } else {
+            storage::open(&path, 0, None)?
+        };
         let mut reader = RecordReader::new(file);
         reader.set_check_crc(check_crc);
         Ok(EventIterator {

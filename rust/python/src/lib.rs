@@ -17,6 +17,7 @@ mod media_av;
 mod pending;
 mod reader;
 mod rewrite;
+mod storage;
 mod structural;
 mod writer;
 
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pending::register(m)?;
     reader::register(m)?;
     rewrite::register(m)?;
+    storage::register(m)?;
     structural::register(m)?;
     Ok(())
 }

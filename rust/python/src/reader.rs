@@ -62,6 +62,7 @@ impl NativeReader {
         strict: bool,
         purge_restarts: bool,
     ) -> PyResult<Self> {
+        crate::storage::check(&path, "path")?;
         let kinds = match kinds {
             None => KindSet::ALL,
             Some(names) => {
@@ -286,8 +287,9 @@ fn take_names<'py>(
 /// order the reader reads them: the core's discovery, so that Python finds runs as the reader
 /// does instead of walking the logdir again by its own rules.
 #[pyfunction]
-fn event_files(path: PathBuf) -> PyResult<Vec<(String, String)>> {
-    let files = discovery::discover(&path)?;
+fn event_files(py: Python<'_>, path: PathBuf) -> PyResult<Vec<(String, String)>> {
+    crate::storage::check(&path, "path")?;
+    let files = py.detach(|| discovery::discover(&path))?;
     Ok(files
         .into_iter()
         .map(|f| (f.run, f.path.display().to_string()))

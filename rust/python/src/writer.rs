@@ -386,6 +386,7 @@ impl NativeWriter {
     #[allow(clippy::too_many_arguments)]
     fn _configure(
         &self,
+        py: Python<'_>,
         log_dir: PathBuf,
         max_queue: usize,
         flush_secs: f64,
@@ -398,6 +399,12 @@ impl NativeWriter {
             return Err(PyValueError::new_err(format!(
                 "flush_secs must be a non-negative number of seconds, got {flush_secs}"
             )));
+        }
+        crate::storage::check(&log_dir, "log_dir")?;
+        if write_to_disk && ferroboard_core::storage::is_remote(&log_dir) {
+            // A wrong endpoint or credential fails here, clearly, rather than at the first
+            // upload; without the GIL (the request may take a while).
+            py.detach(|| ferroboard_core::storage::stat(&log_dir))?;
         }
         let purge_step = match purge_step {
             Some(p) if !p.is_none() => Some(convert::step(Some(p), "purge_step")?),

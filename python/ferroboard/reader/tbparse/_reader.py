@@ -10,6 +10,7 @@ from typing import Any, Optional, cast
 
 import numpy as np
 
+from ... import _storage
 from ..._native import decode_images, decode_wavs, wav_infos
 from .._contract import AudioData, HistogramData, ImageData
 from ..api import (
@@ -139,8 +140,10 @@ class SummaryReader:
             purge_restarts=purge_restarts,
         )
         self._children: Optional[_tbparse.Children] = None
-        if not os.path.exists(self._log_path):
+        kind = _storage.path_kind(self._log_path)
+        if kind == "missing":
             raise ValueError(f"File or directory not found: {self._log_path}")
+        self._is_file = kind == "file"
         kinds = set(self._event_types) | {"pr_curves"}
         if not unify and "tensors" in kinds:
             kinds |= {"scalars", "histograms", "images", "audio", "pr_curves"}
@@ -262,7 +265,7 @@ class SummaryReader:
     # ------------------------------------------------------------------ raw tags and events
 
     def _check_file(self) -> None:
-        if os.path.isdir(self._log_path):
+        if not self._is_file:
             raise ValueError(f"Not an event file: {self._log_path}")
 
     @property
@@ -446,7 +449,7 @@ class SummaryReader:
 
     def _dir_name(self, run_codes: np.ndarray) -> np.ndarray:
         names = ["" if r == "." else r for r in self._result.runs]
-        if os.path.isfile(self._log_path):
+        if self._is_file:
             names = ["" for _ in names]
         return _names(names, run_codes)
 
@@ -547,7 +550,7 @@ class SummaryReader:
                     ]
             elif what == "run":
                 table = ["" if x == "." else x for x in r.runs]
-                if os.path.isfile(self._log_path):
+                if self._is_file:
                     table = ["" for _ in table]
             else:
                 table = [os.path.basename(f["path"]) for f in r.files]
@@ -908,7 +911,7 @@ class SummaryReader:
         tree: dict[str, Any] = {}
         for f, rows in by_file.items():
             path = os.path.abspath(files[f]["path"])
-            rel = "" if os.path.isfile(root) else os.path.relpath(path, root)
+            rel = "" if self._is_file else os.path.relpath(path, root)
             parts = rel.split(os.sep) if rel else [os.path.basename(path)]
             node = tree
             for d in parts[:-1]:
@@ -932,7 +935,7 @@ class SummaryReader:
                 dfs.append(df)
             return self._merge_level(dfs)
 
-        if os.path.isfile(root):
+        if self._is_file:
             return next(iter(tree.values()))
         return walk(tree)
 

@@ -4,19 +4,23 @@
 //! name contains `tfevents` is an event file; its run is its directory relative to the logdir
 //! (`.` for the logdir itself). Directories are visited depth-first with entries in name order,
 //! so a run's files come in name order. Symbolic links to files are followed, links to
-//! directories are not (they could loop).
+//! directories are not (they could loop). The listing itself is [`storage`]'s: a local
+//! directory or an object store prefix.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::storage::{self, Listing};
 
 /// One event file and the run it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFile {
     /// The run: the file's directory relative to the logdir, `/`-separated, `.` for the root.
     pub run: String,
-    /// The file's path.
+    /// The file's path (or URL).
     pub path: PathBuf,
+    /// Its length when the listing gave it (object stores), else `None`.
+    pub len: Option<u64>,
 }
 
 /// True when `name` is an event file's name (it contains `tfevents`).
@@ -25,72 +29,33 @@ pub fn is_event_file_name(name: &str) -> bool {
 }
 
 /// All event files under `path` (or `path` itself when it is a file), in reading order.
+/// `path` is a local path or a URL [`storage`] reads.
 pub fn discover(path: &Path) -> io::Result<Vec<EventFile>> {
-    let meta = fs::metadata(path)?;
-    if meta.is_file() {
-        return Ok(vec![EventFile {
+    Ok(match storage::list(path, &is_event_file_name)? {
+        Listing::File { len } => vec![EventFile {
             run: ".".to_owned(),
             path: path.to_path_buf(),
-        }]);
-    }
-    let mut out = Vec::new();
-    walk(path, "", &mut out)?;
-    Ok(out)
-}
-
-fn walk(dir: &Path, rel: &str, out: &mut Vec<EventFile>) -> io::Result<()> {
-    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        // A directory that vanished or is unreadable below the root is skipped, as TensorBoard does.
-        Err(e) if !rel.is_empty() => {
-            let _ = e;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    for entry in rd {
-        let Ok(entry) = entry else { continue };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(ft) = entry.file_type() else { continue };
-        let is_dir = if ft.is_symlink() { false } else { ft.is_dir() };
-        let is_file = if ft.is_symlink() {
-            fs::metadata(entry.path())
-                .map(|m| m.is_file())
-                .unwrap_or(false)
-        } else {
-            ft.is_file()
-        };
-        if is_dir || (is_file && is_event_file_name(&name)) {
-            entries.push((name, entry.path(), is_dir));
-        }
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, path, is_dir) in entries {
-        if is_dir {
-            let sub = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            walk(&path, &sub, out)?;
-        } else {
-            out.push(EventFile {
-                run: if rel.is_empty() {
+            len,
+        }],
+        Listing::Dir(entries) => entries
+            .into_iter()
+            .map(|e| EventFile {
+                run: if e.dir.is_empty() {
                     ".".to_owned()
                 } else {
-                    rel.to_owned()
+                    e.dir
                 },
-                path,
-            });
-        }
-    }
-    Ok(())
+                path: e.path,
+                len: e.len,
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn walks_like_tensorboard() {

@@ -15,13 +15,13 @@
 //! ([`Start::Anywhere`]).
 
 use std::cell::RefCell;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 
 use crate::format::crc::MaskedCrc;
 #[cfg(target_arch = "x86_64")]
 use crate::format::record::length_crc_sse42;
 use crate::format::record::{length_crc, FOOTER_LEN, HEADER_LEN};
+use crate::storage::Source;
 
 /// Bytes asked of the file per read.
 const CHUNK: usize = 1 << 20;
@@ -117,9 +117,9 @@ enum Searched {
     Exhausted(Stop),
 }
 
-/// Frames the records of one file from a byte offset on.
+/// Frames the records of one file (from [`crate::storage`]) from a byte offset on.
 pub(crate) struct Framer<'b> {
-    file: File,
+    file: Box<dyn Source>,
     buf: &'b mut Vec<u8>,
     start: usize,
     filled: usize,
@@ -138,7 +138,12 @@ pub(crate) struct Framer<'b> {
 impl<'b> Framer<'b> {
     /// Frames `file`, already positioned at stream offset `offset`, from a record boundary,
     /// resynchronising after a corrupt length.
-    pub(crate) fn new(file: File, offset: u64, check_crc: bool, buf: &'b mut Vec<u8>) -> Self {
+    pub(crate) fn new(
+        file: Box<dyn Source>,
+        offset: u64,
+        check_crc: bool,
+        buf: &'b mut Vec<u8>,
+    ) -> Self {
         Framer {
             file,
             buf,
@@ -311,7 +316,7 @@ impl<'b> Framer<'b> {
             } else if need > self.buf.len() as u64 {
                 // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
                 // still-growing length must not allocate what is not there.
-                let on_disk = self.file.metadata()?.len();
+                let on_disk = self.file.size()?;
                 let have = on_disk.saturating_sub(offset);
                 if need > have {
                     self.eof = true;
@@ -390,7 +395,7 @@ impl<'b> Framer<'b> {
                 return Ok(Searched::Found);
             }
             if !self.eof {
-                let have = self.file.metadata()?.len().saturating_sub(at);
+                let have = self.file.size()?.saturating_sub(at);
                 if total <= have {
                     self.start = s;
                     self.offset = at;
@@ -425,13 +430,14 @@ impl<'b> Framer<'b> {
 mod tests {
     use super::*;
     use crate::format::record::encode_record;
+    use std::fs::File;
     use std::io::{Seek, SeekFrom, Write};
 
     fn collect(path: &std::path::Path, offset: u64) -> (Vec<Vec<u8>>, Vec<u64>, Stop) {
         let mut f = File::open(path).unwrap();
         f.seek(SeekFrom::Start(offset)).unwrap();
         let mut buf = Vec::new();
-        let mut fr = Framer::new(f, offset, true, &mut buf);
+        let mut fr = Framer::new(Box::new(f), offset, true, &mut buf);
         let (mut recs, mut bad) = (Vec::new(), Vec::new());
         let stop = fr
             .each(|r: Record<'_>| -> io::Result<()> {
@@ -503,7 +509,7 @@ mod tests {
         let mut f = File::open(&p).unwrap();
         f.seek(SeekFrom::Start(0)).unwrap();
         let mut buf = Vec::new();
-        let mut fr = Framer::new(f, 0, true, &mut buf);
+        let mut fr = Framer::new(Box::new(f), 0, true, &mut buf);
         let stop = fr
             .each(|_: Record<'_>| -> io::Result<()> { Ok(()) })
             .unwrap();
@@ -541,7 +547,7 @@ mod tests {
         let run = |portable: bool| {
             let f = File::open(&p).unwrap();
             let mut buf = Vec::new();
-            let mut fr = Framer::new(f, 0, true, &mut buf);
+            let mut fr = Framer::new(Box::new(f), 0, true, &mut buf);
             let mut seen = Vec::new();
             let visit = note_into(&mut seen);
             let stop = if portable {
@@ -575,7 +581,7 @@ mod tests {
         let mut f = File::open(path).unwrap();
         f.seek(SeekFrom::Start(offset)).unwrap();
         let mut buf = Vec::new();
-        let mut fr = Framer::new(f, offset, true, &mut buf);
+        let mut fr = Framer::new(Box::new(f), offset, true, &mut buf);
         fr.set_start(start);
         if strict {
             fr.stop_at_bad_length();

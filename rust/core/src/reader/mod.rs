@@ -180,6 +180,8 @@ pub enum ReaderError {
 #[derive(Debug)]
 struct FileState {
     path: PathBuf,
+    /// The length the listing gave, for files that cannot grow (objects); `None`: ask.
+    len: Option<u64>,
     offset: u64,
     /// The last read ended inside a resynchronisation: the next one resumes it.
     resyncing: bool,
@@ -298,6 +300,7 @@ impl LogReader {
             let run = &mut self.runs[idx];
             run.files.push(FileState {
                 path: f.path,
+                len: f.len.filter(|_| crate::storage::is_remote(&self.root)),
                 offset: 0,
                 resyncing: false,
                 global: self.next_file,

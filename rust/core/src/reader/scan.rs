@@ -1,8 +1,7 @@
 //! The per-file hot path: each record of a file, inside the framing loop; plain scalars of
 //! known tags go straight to the columns, everything else to [`RunState::process`].
 
-use std::fs::File;
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::path::Path;
 
 use super::classify::bump;
@@ -12,6 +11,7 @@ use super::{
     ScalarEncoding,
 };
 use crate::format::plugins;
+use crate::storage;
 
 /// Why a file's scan stopped early.
 pub(super) enum ScanError {
@@ -28,13 +28,15 @@ impl From<io::Error> for ScanError {
 }
 
 impl RunState {
-    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat).
+    /// Bytes of this run's files past where the last read stopped (0 for files it cannot stat;
+    /// the length the listing gave, for files that cannot grow such as objects).
     pub(super) fn unread_bytes(&self) -> u64 {
         self.files
             .iter()
             .map(|f| {
-                std::fs::metadata(&f.path)
-                    .map(|m| m.len().saturating_sub(f.offset))
+                f.len
+                    .map_or_else(|| storage::len(&f.path), Ok)
+                    .map(|n| n.saturating_sub(f.offset))
                     .unwrap_or(0)
             })
             .sum()
@@ -72,9 +74,9 @@ impl RunState {
         out: &mut RunOutput,
         cols: &mut ScalarColumns,
     ) -> Result<(FileReport, bool), ReaderError> {
-        let (path, offset, file_id, resyncing) = {
+        let (path, offset, file_id, resyncing, len) = {
             let f = &self.files[i];
-            (f.path.clone(), f.offset, f.global, f.resyncing)
+            (f.path.clone(), f.offset, f.global, f.resyncing, f.len)
         };
         let mut report = FileReport {
             run: self.global,
@@ -83,8 +85,13 @@ impl RunState {
             end_offset: offset,
             ..Default::default()
         };
+        if len.is_some_and(|n| n <= offset) {
+            // An object read to its end: it cannot grow, nothing to ask for.
+            return Ok((report, resyncing));
+        }
         let mut stop = None;
-        if !resyncing && !opts.strict {
+        // One big local file is read in parts on every core; objects in remote storage whole.
+        if !resyncing && !opts.strict && len.is_none() {
             stop = self.read_split(&path, file_id, offset, opts, out, cols, &mut report)?;
         }
         if stop.is_none() {
@@ -149,14 +156,16 @@ impl RunState {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = match File::open(path) {
+        let len = self
+            .files
+            .iter()
+            .find(|f| f.global == file_id)
+            .and_then(|f| f.len);
+        let file = match storage::open(path, stretch.start, len) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(e)),
         };
-        if stretch.start > 0 {
-            file.seek(SeekFrom::Start(stretch.start)).map_err(io_err)?;
-        }
         // With a tag filter, scalar records of tags known to be filtered out are skipped
         // before their payload CRC is computed (strict mode checks everything).
         let filtered = !opts.strict && opts.tags.is_some();

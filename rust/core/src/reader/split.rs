@@ -60,10 +60,9 @@ impl RunState {
         report: &mut FileReport,
     ) -> Result<Option<Stop>, ReaderError> {
         let threads = rayon::current_num_threads() as u64;
-        let Ok(meta) = std::fs::metadata(path) else {
+        let Ok(size) = crate::storage::len(path) else {
             return Ok(None);
         };
-        let size = meta.len();
         let (head, min_part) = (opts.split.head, opts.split.min_part.max(1));
         let n = (size.saturating_sub(offset.saturating_add(head)) / min_part).min(threads);
         if n < 2 {

@@ -1,0 +1,200 @@
+//! The local filesystem: the only place `std::fs` touches event files.
+//!
+//! Listing walks a directory recursively, depth-first with entries in name order (so a
+//! directory's files come in name order); symbolic links to files are followed, links to
+//! directories are not (they could loop); a directory below the root that vanished or is
+//! unreadable is skipped, as TensorBoard does. Files are appended to; a failed write is cut
+//! back to the last whole record.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{CreateError, Entry, FlushKind, Listing, NewFile, PathKind, Sink, Source, Storage};
+
+/// The local filesystem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalStorage;
+
+impl Source for File {
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
+impl Storage for LocalStorage {
+    fn stat(&self, path: &Path) -> io::Result<PathKind> {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => Ok(PathKind::Dir),
+            Ok(_) => Ok(PathKind::File),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(PathKind::Missing),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn list(&self, root: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<Listing> {
+        let meta = fs::metadata(root)?;
+        if meta.is_file() {
+            return Ok(Listing::File {
+                len: Some(meta.len()),
+            });
+        }
+        let mut out = Vec::new();
+        walk(root, "", keep, &mut out)?;
+        Ok(Listing::Dir(out))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        Ok(fs::metadata(path)?.len())
+    }
+
+    fn open(&self, path: &Path, offset: u64, _len: Option<u64>) -> io::Result<Box<dyn Source>> {
+        let mut f = File::open(path)?;
+        if offset > 0 {
+            f.seek(SeekFrom::Start(offset))?;
+        }
+        Ok(Box::new(f))
+    }
+
+    fn create(&self, new: NewFile<'_>) -> Result<Box<dyn Sink>, CreateError> {
+        Ok(Box::new(LocalSink::create(new)?))
+    }
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Entry>,
+) -> io::Result<()> {
+    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        // A directory that vanished or is unreadable below the root is skipped.
+        Err(_) if !rel.is_empty() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in rd {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(ft) = entry.file_type() else { continue };
+        let is_dir = if ft.is_symlink() { false } else { ft.is_dir() };
+        let is_file = if ft.is_symlink() {
+            fs::metadata(entry.path())
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+        } else {
+            ft.is_file()
+        };
+        if is_dir || (is_file && keep(&name)) {
+            entries.push((name, entry.path(), is_dir));
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, path, is_dir) in entries {
+        if is_dir {
+            let sub = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            walk(&path, &sub, keep, out)?;
+        } else {
+            out.push(Entry {
+                dir: rel.to_owned(),
+                path,
+                len: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A local event file, appended to.
+pub struct LocalSink {
+    path: PathBuf,
+    file: File,
+    /// Bytes of whole records written so far.
+    good_len: u64,
+    dirty: bool,
+}
+
+impl LocalSink {
+    /// Creates a new file in `new.dir` (created if missing) under a fresh name, and writes and
+    /// flushes its header.
+    fn create(mut new: NewFile<'_>) -> Result<LocalSink, CreateError> {
+        let dir = new.dir;
+        fs::create_dir_all(dir).map_err(|e| CreateError::new("cannot create directory", dir, e))?;
+        let (path, mut file) = loop {
+            let path = dir.join((new.name)(None));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(CreateError::new("cannot create", &path, e)),
+            }
+        };
+        if let Err(e) = file.write_all(new.header).and_then(|()| file.flush()) {
+            // Leave no half-written header behind (a full disk, a file-size limit).
+            let _ = fs::remove_file(&path);
+            return Err(CreateError::new("cannot write", &path, e));
+        }
+        Ok(LocalSink {
+            path,
+            file,
+            good_len: new.header.len() as u64,
+            dirty: false,
+        })
+    }
+}
+
+impl Sink for LocalSink {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.good_len += bytes.len() as u64;
+                self.dirty = true;
+                Ok(())
+            }
+            Err(e) => {
+                // Roll back a partly written record so the file stays readable and later
+                // records (once the fault clears) follow whole records.
+                let _ = self.file.set_len(self.good_len);
+                let _ = self.file.seek(SeekFrom::Start(self.good_len));
+                Err(e)
+            }
+        }
+    }
+
+    fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    fn flush(&mut self, kind: FlushKind) -> io::Result<()> {
+        let sync = matches!(
+            kind,
+            FlushKind::Explicit { sync: true } | FlushKind::Close { sync: true }
+        );
+        self.dirty = false;
+        self.file.flush()?;
+        if sync {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    fn deleted(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            matches!(self.file.metadata(), Ok(m) if m.nlink() == 0)
+        }
+        #[cfg(not(unix))]
+        {
+            !self.path.exists()
+        }
+    }
+}
