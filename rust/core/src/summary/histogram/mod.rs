@@ -299,34 +299,37 @@ fn count<T: Sample>(
         Bins::Default => {
             let p = if T::EXACT_IN_F32 {
                 let cells: &[Cell32; CELL_COUNT_F32] = &CELLS32;
-                scan_all(values, DEFAULT_SLOTS, move |v: T| {
-                    default_slot32(cells, v.to_f32())
-                })
+                // SAFETY: every cell's slot, plus one, is below `DEFAULT_SLOTS` (the slots are
+                // `reference_slot`s of the edges: at most `DEFAULT_BIN_COUNT + 1`).
+                unsafe {
+                    scan_all(values, DEFAULT_SLOTS, move |v: T| {
+                        default_slot32(cells, v.to_f32())
+                    })
+                }
             } else {
                 let cells: &[Cell; CELL_COUNT] = &CELLS;
-                scan_all(values, DEFAULT_SLOTS, move |v: T| {
-                    default_slot(cells, v.to_f64())
-                })
+                // SAFETY: as above, for the `f64` table.
+                unsafe {
+                    scan_all(values, DEFAULT_SLOTS, move |v: T| {
+                        default_slot(cells, v.to_f64())
+                    })
+                }
             };
             (p, 1, DEFAULT_BIN_COUNT)
         }
         Bins::Uniform(edges) => {
             check_edges(edges)?;
             let n = edges.len() - 1;
-            (
-                scan_all(values, n + 1, move |v: T| uniform_bin(edges, v.to_f64())),
-                0,
-                n,
-            )
+            // SAFETY: `uniform_bin` returns at most `n` (`n` itself for values outside).
+            let p = unsafe { scan_all(values, n + 1, move |v: T| uniform_bin(edges, v.to_f64())) };
+            (p, 0, n)
         }
         Bins::Edges(edges) => {
             check_edges(edges)?;
             let n = edges.len() - 1;
-            (
-                scan_all(values, n + 1, move |v: T| explicit_bin(edges, v.to_f64())),
-                0,
-                n,
-            )
+            // SAFETY: `explicit_bin` returns at most `n` (`n` itself for values outside).
+            let p = unsafe { scan_all(values, n + 1, move |v: T| explicit_bin(edges, v.to_f64())) };
+            (p, 0, n)
         }
     })
 }
