@@ -21,6 +21,13 @@ pub trait Sample: Copy + Send + Sync {
     fn to_f32(self) -> f32 {
         self.to_f64() as f32
     }
+    /// `values` as `f32`s when the type is `f32` (the statistics then read them as they are).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_f32_slice(values: &[Self]) -> Option<&[f32]> {
+        let _ = values;
+        None
+    }
 }
 
 macro_rules! sample_as {
@@ -41,7 +48,23 @@ macro_rules! sample_as {
     )*};
 }
 sample_as!(false => f64, i32, i64, u32, u64);
-sample_as!(true => f32, i8, i16, u8, u16);
+sample_as!(true => i8, i16, u8, u16);
+
+impl Sample for f32 {
+    const EXACT_IN_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn as_f32_slice(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
+    }
+}
 
 impl Sample for bool {
     const EXACT_IN_F32: bool = true;
@@ -201,6 +224,60 @@ impl Extremes {
         self.add_finite(&v[full..]);
     }
 
+    /// [`Extremes::add_finite_avx2`] reading finite `f32` values: one register of 8 `f32`
+    /// lanes (lane `j` the positions `j mod 8`, as there), its extremes then merged into the
+    /// `f64` lanes with the same comparison. Converting to `f64` keeps order and ties, so the
+    /// result is that of the `f64` values, `-0.0` against `0.0` included (earlier one kept).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add_finite_f32_avx2(&mut self, v: &[f32]) {
+        use std::arch::x86_64::*;
+        let full = v.len() - v.len() % STAT_LANES;
+        let (mut mn, mut mx) = ([f32::INFINITY; 8], [f32::NEG_INFINITY; 8]);
+        // SAFETY: every load reads 8 values within `v[..full]`; the stores fill two [f32; 8].
+        unsafe {
+            let p = v.as_ptr();
+            let mut mn0 = _mm256_set1_ps(f32::INFINITY);
+            let mut mx0 = _mm256_set1_ps(f32::NEG_INFINITY);
+            let mut i = 0;
+            while i < full {
+                let x = _mm256_loadu_ps(p.add(i));
+                mn0 = _mm256_min_ps(x, mn0);
+                mx0 = _mm256_max_ps(x, mx0);
+                i += STAT_LANES;
+            }
+            _mm256_storeu_ps(mn.as_mut_ptr(), mn0);
+            _mm256_storeu_ps(mx.as_mut_ptr(), mx0);
+        }
+        for lane in 0..STAT_LANES {
+            let (a, b) = (f64::from(mn[lane]), f64::from(mx[lane]));
+            self.min[lane] = if a < self.min[lane] {
+                a
+            } else {
+                self.min[lane]
+            };
+            self.max[lane] = if b > self.max[lane] {
+                b
+            } else {
+                self.max[lane]
+            };
+        }
+        for (lane, &x) in v[full..].iter().enumerate() {
+            let x = f64::from(x);
+            self.min[lane] = if x < self.min[lane] {
+                x
+            } else {
+                self.min[lane]
+            };
+            self.max[lane] = if x > self.max[lane] {
+                x
+            } else {
+                self.max[lane]
+            };
+        }
+    }
+
     /// The extremes of the finite values of `v`, and the count of the others.
     #[inline(never)]
     fn add_masked(&mut self, v: &[f64]) {
@@ -258,10 +335,16 @@ fn leaf_sums(v: &[f64]) -> (f64, f64) {
 /// The end of a leaf: the 8 running sums combined as numpy combines them, then the values
 /// from `full` on added one by one.
 #[inline(always)]
-fn leaf_finish(v: &[f64], full: usize, r: &[f64; 8], rq: &[f64; 8]) -> (f64, f64) {
+fn leaf_finish<S: Copy + Into<f64>>(
+    v: &[S],
+    full: usize,
+    r: &[f64; 8],
+    rq: &[f64; 8],
+) -> (f64, f64) {
     let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
     let mut q = ((rq[0] + rq[1]) + (rq[2] + rq[3])) + ((rq[4] + rq[5]) + (rq[6] + rq[7]));
     for &x in &v[full..] {
+        let x: f64 = x.into();
         s += x;
         q += x * x;
     }
@@ -306,6 +389,84 @@ fn leaf_sums_avx2(v: &[f64]) -> (f64, f64) {
     leaf_finish(v, full, &r, &rq)
 }
 
+/// What a leaf of the pairwise tree is read from: the `f64` buffer, or `f32` input as is
+/// (converted in registers, exactly; the same additions in the same order).
+trait Leaf: Copy + Into<f64> {
+    fn sums(v: &[Self]) -> (f64, f64);
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn sums_avx2(v: &[Self]) -> (f64, f64);
+}
+
+impl Leaf for f64 {
+    #[inline(always)]
+    fn sums(v: &[f64]) -> (f64, f64) {
+        leaf_sums(v)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn sums_avx2(v: &[f64]) -> (f64, f64) {
+        // SAFETY: the caller's promise: the CPU has AVX2.
+        unsafe { leaf_sums_avx2(v) }
+    }
+}
+
+impl Leaf for f32 {
+    #[inline(always)]
+    fn sums(v: &[f32]) -> (f64, f64) {
+        let mut b = [0.0f64; PW_BLOCK];
+        for (b, &x) in b.iter_mut().zip(v) {
+            *b = f64::from(x);
+        }
+        leaf_sums(&b[..v.len()])
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn sums_avx2(v: &[f32]) -> (f64, f64) {
+        // SAFETY: the caller's promise: the CPU has AVX2.
+        unsafe { leaf_sums_f32_avx2(v) }
+    }
+}
+
+/// [`leaf_sums_avx2`] reading `f32` values, each converted to `f64` (exactly) as it is
+/// loaded: the same sums as the leaf of their `f64` conversions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn leaf_sums_f32_avx2(v: &[f32]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    if n < STAT_LANES {
+        return <f32 as Leaf>::sums(v);
+    }
+    let full = n - n % STAT_LANES;
+    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
+    unsafe {
+        let p = v.as_ptr();
+        let mut r0 = _mm256_cvtps_pd(_mm_loadu_ps(p));
+        let mut r1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(4)));
+        let mut q0 = _mm256_mul_pd(r0, r0);
+        let mut q1 = _mm256_mul_pd(r1, r1);
+        let mut i = STAT_LANES;
+        while i < full {
+            let x0 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i)));
+            let x1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i + 4)));
+            r0 = _mm256_add_pd(r0, x0);
+            r1 = _mm256_add_pd(r1, x1);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+            i += STAT_LANES;
+        }
+        _mm256_storeu_pd(r.as_mut_ptr(), r0);
+        _mm256_storeu_pd(r.as_mut_ptr().add(4), r1);
+        _mm256_storeu_pd(rq.as_mut_ptr(), q0);
+        _mm256_storeu_pd(rq.as_mut_ptr().add(4), q1);
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
 /// numpy's pairwise sums of the node `v` (and of its squares): halves split at
 /// [`pairwise_split`] down to leaves of at most `PW_BLOCK` values, each node's sum the sum of
 /// its halves'. A leaf is first added as is (the usual case: all values finite); a non-finite
@@ -314,7 +475,7 @@ fn leaf_sums_avx2(v: &[f64]) -> (f64, f64) {
 /// clears `*clean`. Walked with explicit stacks rather than recursion, so that it is inlined,
 /// leaves included, into the caller's vector code.
 #[inline(always)]
-fn pairwise_node<const AVX2: bool>(v: &[f64], clean: &mut bool) -> (f64, f64) {
+fn pairwise_node<S: Leaf, const AVX2: bool>(v: &[S], clean: &mut bool) -> (f64, f64) {
     // A node of `FUSE` values is 5 levels deep: at most 1 + 2 * 4 nodes wait at once.
     const STACK: usize = 16;
     const { assert!(FUSE <= PW_BLOCK << 4) };
@@ -332,16 +493,17 @@ fn pairwise_node<const AVX2: bool>(v: &[f64], clean: &mut bool) -> (f64, f64) {
             #[cfg(target_arch = "x86_64")]
             let (mut s, mut q) = if AVX2 {
                 // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
-                unsafe { leaf_sums_avx2(leaf) }
+                unsafe { S::sums_avx2(leaf) }
             } else {
-                leaf_sums(leaf)
+                S::sums(leaf)
             };
             #[cfg(not(target_arch = "x86_64"))]
-            let (mut s, mut q) = leaf_sums(leaf);
+            let (mut s, mut q) = S::sums(leaf);
             if !(s.is_finite() && q.is_finite()) {
                 *clean = false;
                 let mut zeroed = [0.0f64; PW_BLOCK];
                 for (z, &x) in zeroed.iter_mut().zip(leaf) {
+                    let x: f64 = x.into();
                     *z = if x.is_finite() { x } else { 0.0 };
                 }
                 (s, q) = leaf_sums(&zeroed[..len]);
@@ -414,12 +576,30 @@ impl<F> Scanner<'_, F> {
     where
         F: Fn(T) -> usize + Copy,
     {
+        #[cfg(target_arch = "x86_64")]
+        if let (true, Some(f)) = (AVX2, T::as_f32_slice(v)) {
+            // `f32` input: the statistics read it as is (no `f64` buffer) while all is finite.
+            let mut clean = true;
+            let sums = pairwise_node::<f32, AVX2>(f, &mut clean);
+            if clean {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { self.ext.add_finite_f32_avx2(f) };
+            } else {
+                let buf = &mut self.buf[..v.len()];
+                for (b, &x) in buf.iter_mut().zip(f) {
+                    *b = f64::from(x);
+                }
+                self.ext.add_masked(buf);
+            }
+            self.count_bins(v);
+            return sums;
+        }
         let buf = &mut self.buf[..v.len()];
         for (b, x) in buf.iter_mut().zip(v) {
             *b = x.to_f64();
         }
         let mut clean = true;
-        let sums = pairwise_node::<AVX2>(buf, &mut clean);
+        let sums = pairwise_node::<f64, AVX2>(buf, &mut clean);
         if !clean {
             self.ext.add_masked(buf);
         } else {
@@ -433,6 +613,16 @@ impl<F> Scanner<'_, F> {
             #[cfg(not(target_arch = "x86_64"))]
             self.ext.add_finite(buf);
         }
+        self.count_bins(v);
+        sums
+    }
+
+    /// The bucket step: each value of `v` counted in its slot, in one of the four lanes.
+    #[inline(always)]
+    fn count_bins<T: Sample>(&mut self, v: &[T])
+    where
+        F: Fn(T) -> usize + Copy,
+    {
         if self.pending + v.len() > LANE_LIMIT {
             self.flush();
         }
@@ -464,7 +654,6 @@ impl<F> Scanner<'_, F> {
             // SAFETY: as above.
             unsafe { bump(c0, bin_of(*x)) };
         }
-        sums
     }
 
     #[cfg(target_arch = "x86_64")]
