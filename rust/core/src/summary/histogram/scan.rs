@@ -1,7 +1,9 @@
-//! The counting and statistics pass: values converted to `f64` once per block of `FUSE`,
-//! numpy's pairwise sums and the extremes computed while the block is in the L1 cache, then
-//! each value counted into one of four interleaved counter lanes; split across rayon's
-//! threads along numpy's pairwise tree.
+//! The counting and statistics pass, one block of `FUSE` values at a time: numpy's pairwise
+//! sums and the extremes of the block (from an `f64` copy, or, for `f32` input, from the
+//! values as they are, converted in registers), then, while the block is still in the L1
+//! cache, each value counted into one of four interleaved counter lanes (indexed without a
+//! bounds check: see [`scan_with`]'s safety contract); split across rayon's threads along
+//! numpy's pairwise tree.
 
 use crate::dtype::half::{BF16, F16};
 
@@ -570,7 +572,9 @@ impl<F> Scanner<'_, F> {
 
 impl<F> Scanner<'_, F> {
     /// Statistics then bins of a node of at most `FUSE` values: the values are converted to
-    /// `f64` once, into a buffer the statistics read while it is in the L1 cache.
+    /// `f64` once, into a buffer the statistics read while it is in the L1 cache (`f32` input
+    /// with AVX2 is read as it is; the buffer is filled only for a node with a NaN or
+    /// infinity).
     #[inline(always)]
     fn fused_body<T: Sample, const AVX2: bool>(&mut self, v: &[T]) -> (f64, f64)
     where
