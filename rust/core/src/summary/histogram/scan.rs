@@ -1,0 +1,953 @@
+//! The counting and statistics pass, one block of `FUSE` values at a time: numpy's pairwise
+//! sums and the extremes of the block (from an `f64` copy, or, for `f32` input, from the
+//! values as they are, converted in registers), then, while the block is still in the L1
+//! cache, each value counted into one of four interleaved counter lanes (indexed without a
+//! bounds check: see [`scan_with`]'s safety contract); split across rayon's threads along
+//! numpy's pairwise tree.
+
+use crate::dtype::half::{BF16, F16};
+
+/// Inputs at least this long are split across rayon's threads.
+pub(super) const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
+/// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
+pub trait Sample: Copy + Send + Sync {
+    /// Whether every value of the type is exactly an `f32`: then [`Sample::to_f32`] is exact
+    /// and the default bins are found with a float32 lookup table (half the memory traffic).
+    const EXACT_IN_F32: bool = false;
+    /// The value as `f64`.
+    fn to_f64(self) -> f64;
+    /// The value as `f32` (exact when [`Sample::EXACT_IN_F32`]).
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self.to_f64() as f32
+    }
+    /// `values` as `f32`s when the type is `f32` (the statistics then read them as they are).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn as_f32_slice(values: &[Self]) -> Option<&[f32]> {
+        let _ = values;
+        None
+    }
+}
+
+macro_rules! sample_as {
+    ($exact:expr => $($t:ty),*) => {$(
+        impl Sample for $t {
+            const EXACT_IN_F32: bool = $exact;
+            #[inline(always)]
+            #[allow(clippy::cast_lossless)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            #[allow(clippy::cast_lossless)]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+        }
+    )*};
+}
+sample_as!(false => f64, i32, i64, u32, u64);
+sample_as!(true => i8, i16, u8, u16);
+
+impl Sample for f32 {
+    const EXACT_IN_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn as_f32_slice(values: &[f32]) -> Option<&[f32]> {
+        Some(values)
+    }
+}
+
+impl Sample for bool {
+    const EXACT_IN_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(u8::from(self))
+    }
+}
+
+impl Sample for F16 {
+    const EXACT_IN_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        F16::to_f64(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        F16::to_f32(self)
+    }
+}
+
+impl Sample for BF16 {
+    const EXACT_IN_F32: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        BF16::to_f64(self)
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        BF16::to_f32(self)
+    }
+}
+
+/// Counts and statistics of one stretch of the input: `counts` has one entry per slot of the
+/// binning function; the statistics cover finite values only, `sum` and `sum_squares` being
+/// the stretch's node of numpy's pairwise summation tree (see [`pairwise_split`]).
+pub(super) struct Partial {
+    pub(super) counts: Vec<u64>,
+    pub(super) nonfinite: u64,
+    pub(super) min: f64,
+    pub(super) max: f64,
+    pub(super) sum: f64,
+    pub(super) sum_squares: f64,
+}
+
+impl Partial {
+    /// `self` followed by `right`: counts and extremes combined, sums added as numpy adds the
+    /// two halves of a node.
+    fn merge(mut self, right: &Partial) -> Partial {
+        for (a, b) in self.counts.iter_mut().zip(&right.counts) {
+            *a += b;
+        }
+        self.nonfinite += right.nonfinite;
+        self.min = self.min.min(right.min);
+        self.max = self.max.max(right.max);
+        self.sum += right.sum;
+        self.sum_squares += right.sum_squares;
+        self
+    }
+}
+
+/// Independent counters per thread: runs of equal slots do not wait on one another's stores.
+const LANES: usize = 4;
+
+/// numpy's unrolling: 8 partial sums per leaf of the pairwise tree.
+const STAT_LANES: usize = 8;
+
+/// numpy's `PW_BLOCKSIZE`: nodes at most this long are leaves of the pairwise tree.
+const PW_BLOCK: usize = 128;
+
+/// Nodes of the pairwise tree at most this long are binned right after their statistics,
+/// while they are still in the L1 cache.
+const FUSE: usize = 2048;
+
+/// Largest number of values counted in the per-lane `u32` counters before they are added up.
+const LANE_LIMIT: usize = u32::MAX as usize - FUSE;
+
+/// Where numpy's pairwise summation splits a node of `n > PW_BLOCK` values: half, rounded
+/// down to a multiple of the unrolling (`n2 = n / 2; n2 -= n2 % 8` in numpy's
+/// `pairwise_sum`). The sum of a node is the sum of its two halves' sums.
+#[inline(always)]
+fn pairwise_split(n: usize) -> usize {
+    let h = n / 2;
+    h - h % STAT_LANES
+}
+
+/// Per-lane extremes of the finite values and the count of non-finite ones. Lane `j` sees
+/// the values at positions `j mod 8` of each `FUSE` node, whatever the instruction set.
+#[derive(Clone, Copy)]
+struct Extremes {
+    min: [f64; STAT_LANES],
+    max: [f64; STAT_LANES],
+    nonfinite: u64,
+}
+
+impl Extremes {
+    fn new() -> Self {
+        Extremes {
+            min: [f64::INFINITY; STAT_LANES],
+            max: [f64::NEG_INFINITY; STAT_LANES],
+            nonfinite: 0,
+        }
+    }
+
+    /// The extremes of `v`, all of them finite.
+    #[inline(always)]
+    fn add_finite(&mut self, v: &[f64]) {
+        let (mn, mx) = (&mut self.min, &mut self.max);
+        let mut chunks = v.chunks_exact(STAT_LANES);
+        for chunk in &mut chunks {
+            for lane in 0..STAT_LANES {
+                let x = chunk[lane];
+                mn[lane] = if x < mn[lane] { x } else { mn[lane] };
+                mx[lane] = if x > mx[lane] { x } else { mx[lane] };
+            }
+        }
+        for (lane, &x) in chunks.remainder().iter().enumerate() {
+            mn[lane] = if x < mn[lane] { x } else { mn[lane] };
+            mx[lane] = if x > mx[lane] { x } else { mx[lane] };
+        }
+    }
+
+    /// [`Extremes::add_finite`] with AVX2 instructions: the same lanes, and `vminpd(x, m)` is
+    /// `if x < m { x } else { m }` (and `vmaxpd` likewise).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add_finite_avx2(&mut self, v: &[f64]) {
+        use std::arch::x86_64::*;
+        let full = v.len() - v.len() % STAT_LANES;
+        // SAFETY: every load reads 4 values within `v[..full]`; the extremes are [f64; 8].
+        unsafe {
+            let p = v.as_ptr();
+            let mut mn0 = _mm256_loadu_pd(self.min.as_ptr());
+            let mut mn1 = _mm256_loadu_pd(self.min.as_ptr().add(4));
+            let mut mx0 = _mm256_loadu_pd(self.max.as_ptr());
+            let mut mx1 = _mm256_loadu_pd(self.max.as_ptr().add(4));
+            let mut i = 0;
+            while i < full {
+                let x0 = _mm256_loadu_pd(p.add(i));
+                let x1 = _mm256_loadu_pd(p.add(i + 4));
+                mn0 = _mm256_min_pd(x0, mn0);
+                mn1 = _mm256_min_pd(x1, mn1);
+                mx0 = _mm256_max_pd(x0, mx0);
+                mx1 = _mm256_max_pd(x1, mx1);
+                i += STAT_LANES;
+            }
+            _mm256_storeu_pd(self.min.as_mut_ptr(), mn0);
+            _mm256_storeu_pd(self.min.as_mut_ptr().add(4), mn1);
+            _mm256_storeu_pd(self.max.as_mut_ptr(), mx0);
+            _mm256_storeu_pd(self.max.as_mut_ptr().add(4), mx1);
+        }
+        self.add_finite(&v[full..]);
+    }
+
+    /// [`Extremes::add_finite_avx2`] reading finite `f32` values: one register of 8 `f32`
+    /// lanes (lane `j` the positions `j mod 8`, as there), its extremes then merged into the
+    /// `f64` lanes with the same comparison. Converting to `f64` keeps order and ties, so the
+    /// result is that of the `f64` values, `-0.0` against `0.0` included (earlier one kept).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add_finite_f32_avx2(&mut self, v: &[f32]) {
+        use std::arch::x86_64::*;
+        let full = v.len() - v.len() % STAT_LANES;
+        let (mut mn, mut mx) = ([f32::INFINITY; 8], [f32::NEG_INFINITY; 8]);
+        // SAFETY: every load reads 8 values within `v[..full]`; the stores fill two [f32; 8].
+        unsafe {
+            let p = v.as_ptr();
+            let mut mn0 = _mm256_set1_ps(f32::INFINITY);
+            let mut mx0 = _mm256_set1_ps(f32::NEG_INFINITY);
+            let mut i = 0;
+            while i < full {
+                let x = _mm256_loadu_ps(p.add(i));
+                mn0 = _mm256_min_ps(x, mn0);
+                mx0 = _mm256_max_ps(x, mx0);
+                i += STAT_LANES;
+            }
+            _mm256_storeu_ps(mn.as_mut_ptr(), mn0);
+            _mm256_storeu_ps(mx.as_mut_ptr(), mx0);
+        }
+        for lane in 0..STAT_LANES {
+            let (a, b) = (f64::from(mn[lane]), f64::from(mx[lane]));
+            self.min[lane] = if a < self.min[lane] {
+                a
+            } else {
+                self.min[lane]
+            };
+            self.max[lane] = if b > self.max[lane] {
+                b
+            } else {
+                self.max[lane]
+            };
+        }
+        for (lane, &x) in v[full..].iter().enumerate() {
+            let x = f64::from(x);
+            self.min[lane] = if x < self.min[lane] {
+                x
+            } else {
+                self.min[lane]
+            };
+            self.max[lane] = if x > self.max[lane] {
+                x
+            } else {
+                self.max[lane]
+            };
+        }
+    }
+
+    /// The extremes of the finite values of `v`, and the count of the others.
+    #[inline(never)]
+    fn add_masked(&mut self, v: &[f64]) {
+        for (i, &x) in v.iter().enumerate() {
+            let lane = i % STAT_LANES;
+            if x.is_finite() {
+                self.min[lane] = if x < self.min[lane] {
+                    x
+                } else {
+                    self.min[lane]
+                };
+                self.max[lane] = if x > self.max[lane] {
+                    x
+                } else {
+                    self.max[lane]
+                };
+            } else {
+                self.nonfinite += 1;
+            }
+        }
+    }
+}
+
+/// One leaf of numpy's pairwise summation (`n <= 128` values), for the values and for their
+/// squares, exactly as numpy's `pairwise_sum` adds them: below 8 values one after another
+/// from 0; otherwise 8 running sums started from the first 8 values, combined as
+/// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the values left over one by one.
+#[inline(always)]
+fn leaf_sums(v: &[f64]) -> (f64, f64) {
+    let n = v.len();
+    if n < STAT_LANES {
+        let (mut s, mut q) = (0.0, 0.0);
+        for &x in v {
+            s += x;
+            q += x * x;
+        }
+        return (s, q);
+    }
+    let mut r = [0.0f64; STAT_LANES];
+    let mut rq = [0.0f64; STAT_LANES];
+    for lane in 0..STAT_LANES {
+        r[lane] = v[lane];
+        rq[lane] = v[lane] * v[lane];
+    }
+    let full = n - n % STAT_LANES;
+    for chunk in v[STAT_LANES..full].chunks_exact(STAT_LANES) {
+        for lane in 0..STAT_LANES {
+            r[lane] += chunk[lane];
+            rq[lane] += chunk[lane] * chunk[lane];
+        }
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
+/// The end of a leaf: the 8 running sums combined as numpy combines them, then the values
+/// from `full` on added one by one.
+#[inline(always)]
+fn leaf_finish<S: Copy + Into<f64>>(
+    v: &[S],
+    full: usize,
+    r: &[f64; 8],
+    rq: &[f64; 8],
+) -> (f64, f64) {
+    let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    let mut q = ((rq[0] + rq[1]) + (rq[2] + rq[3])) + ((rq[4] + rq[5]) + (rq[6] + rq[7]));
+    for &x in &v[full..] {
+        let x: f64 = x.into();
+        s += x;
+        q += x * x;
+    }
+    (s, q)
+}
+
+/// [`leaf_sums`] with AVX2 instructions: the same additions and multiplications in the same
+/// order (no fused multiply-add), so the same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn leaf_sums_avx2(v: &[f64]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    if n < STAT_LANES {
+        return leaf_sums(v);
+    }
+    let full = n - n % STAT_LANES;
+    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
+    unsafe {
+        let p = v.as_ptr();
+        let mut r0 = _mm256_loadu_pd(p);
+        let mut r1 = _mm256_loadu_pd(p.add(4));
+        let mut q0 = _mm256_mul_pd(r0, r0);
+        let mut q1 = _mm256_mul_pd(r1, r1);
+        let mut i = STAT_LANES;
+        while i < full {
+            let x0 = _mm256_loadu_pd(p.add(i));
+            let x1 = _mm256_loadu_pd(p.add(i + 4));
+            r0 = _mm256_add_pd(r0, x0);
+            r1 = _mm256_add_pd(r1, x1);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+            i += STAT_LANES;
+        }
+        _mm256_storeu_pd(r.as_mut_ptr(), r0);
+        _mm256_storeu_pd(r.as_mut_ptr().add(4), r1);
+        _mm256_storeu_pd(rq.as_mut_ptr(), q0);
+        _mm256_storeu_pd(rq.as_mut_ptr().add(4), q1);
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
+/// What a leaf of the pairwise tree is read from: the `f64` buffer, or `f32` input as is
+/// (converted in registers, exactly; the same additions in the same order).
+trait Leaf: Copy + Into<f64> {
+    fn sums(v: &[Self]) -> (f64, f64);
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn sums_avx2(v: &[Self]) -> (f64, f64);
+}
+
+impl Leaf for f64 {
+    #[inline(always)]
+    fn sums(v: &[f64]) -> (f64, f64) {
+        leaf_sums(v)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn sums_avx2(v: &[f64]) -> (f64, f64) {
+        // SAFETY: the caller's promise: the CPU has AVX2.
+        unsafe { leaf_sums_avx2(v) }
+    }
+}
+
+impl Leaf for f32 {
+    #[inline(always)]
+    fn sums(v: &[f32]) -> (f64, f64) {
+        let mut b = [0.0f64; PW_BLOCK];
+        for (b, &x) in b.iter_mut().zip(v) {
+            *b = f64::from(x);
+        }
+        leaf_sums(&b[..v.len()])
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn sums_avx2(v: &[f32]) -> (f64, f64) {
+        // SAFETY: the caller's promise: the CPU has AVX2.
+        unsafe { leaf_sums_f32_avx2(v) }
+    }
+}
+
+/// [`leaf_sums_avx2`] reading `f32` values, each converted to `f64` (exactly) as it is
+/// loaded: the same sums as the leaf of their `f64` conversions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn leaf_sums_f32_avx2(v: &[f32]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    if n < STAT_LANES {
+        return <f32 as Leaf>::sums(v);
+    }
+    let full = n - n % STAT_LANES;
+    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
+    unsafe {
+        let p = v.as_ptr();
+        let mut r0 = _mm256_cvtps_pd(_mm_loadu_ps(p));
+        let mut r1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(4)));
+        let mut q0 = _mm256_mul_pd(r0, r0);
+        let mut q1 = _mm256_mul_pd(r1, r1);
+        let mut i = STAT_LANES;
+        while i < full {
+            let x0 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i)));
+            let x1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i + 4)));
+            r0 = _mm256_add_pd(r0, x0);
+            r1 = _mm256_add_pd(r1, x1);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
+            i += STAT_LANES;
+        }
+        _mm256_storeu_pd(r.as_mut_ptr(), r0);
+        _mm256_storeu_pd(r.as_mut_ptr().add(4), r1);
+        _mm256_storeu_pd(rq.as_mut_ptr(), q0);
+        _mm256_storeu_pd(rq.as_mut_ptr().add(4), q1);
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
+/// numpy's pairwise sums of the node `v` (and of its squares): halves split at
+/// [`pairwise_split`] down to leaves of at most `PW_BLOCK` values, each node's sum the sum of
+/// its halves'. A leaf is first added as is (the usual case: all values finite); a non-finite
+/// sum means a NaN or infinity was among them (or the finite values overflow), and the leaf is
+/// added again with non-finite values read as 0 (the same sums for finite values), which
+/// clears `*clean`. Walked with explicit stacks rather than recursion, so that it is inlined,
+/// leaves included, into the caller's vector code.
+#[inline(always)]
+fn pairwise_node<S: Leaf, const AVX2: bool>(v: &[S], clean: &mut bool) -> (f64, f64) {
+    // A node of `FUSE` values is 5 levels deep: at most 1 + 2 * 4 nodes wait at once.
+    const STACK: usize = 16;
+    const { assert!(FUSE <= PW_BLOCK << 4) };
+    assert!(v.len() <= FUSE);
+    // Nodes to visit: (start, len, halves done?).
+    let mut todo = [(0usize, 0usize, false); STACK];
+    let mut sums = [(0.0f64, 0.0f64); STACK];
+    let (mut nt, mut ns) = (1usize, 0usize);
+    todo[0] = (0, v.len(), false);
+    while nt > 0 {
+        nt -= 1;
+        let (start, len, halves_done) = todo[nt];
+        if len <= PW_BLOCK {
+            let leaf = &v[start..start + len];
+            #[cfg(target_arch = "x86_64")]
+            let (mut s, mut q) = if AVX2 {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { S::sums_avx2(leaf) }
+            } else {
+                S::sums(leaf)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (mut s, mut q) = S::sums(leaf);
+            if !(s.is_finite() && q.is_finite()) {
+                *clean = false;
+                let mut zeroed = [0.0f64; PW_BLOCK];
+                for (z, &x) in zeroed.iter_mut().zip(leaf) {
+                    let x: f64 = x.into();
+                    *z = if x.is_finite() { x } else { 0.0 };
+                }
+                (s, q) = leaf_sums(&zeroed[..len]);
+            }
+            sums[ns] = (s, q);
+            ns += 1;
+        } else if halves_done {
+            let (s2, q2) = sums[ns - 1];
+            let (s1, q1) = sums[ns - 2];
+            ns -= 1;
+            sums[ns - 1] = (s1 + s2, q1 + q2);
+        } else {
+            let n2 = pairwise_split(len);
+            todo[nt] = (start, len, true);
+            todo[nt + 1] = (start + n2, len - n2, false);
+            todo[nt + 2] = (start, n2, false);
+            nt += 3;
+        }
+    }
+    sums[0]
+}
+
+/// Adds one to `lane[slot]`, without a bounds check: the bucket step is the hot loop, and its
+/// check (a compare and a branch per value) is a fifth of its instructions.
+///
+/// # Safety
+/// `slot < lane.len()` (checked in debug builds).
+#[inline(always)]
+unsafe fn bump(lane: &mut [u32], slot: usize) {
+    debug_assert!(slot < lane.len(), "slot {slot} of {}", lane.len());
+    // SAFETY: `slot < lane.len()`, the caller's promise.
+    unsafe { *lane.get_unchecked_mut(slot) += 1 };
+}
+
+/// The sequential scan of one node of the pairwise tree: statistics, and a count per slot of
+/// `bin_of` (which maps every value, finite or not, to a slot below `slots`: the counters
+/// are indexed without a bounds check, see [`bump`]).
+struct Scanner<'f, F> {
+    bin_of: &'f F,
+    slots: usize,
+    /// `LANES` rows of `slots` counters.
+    lanes: Vec<u32>,
+    /// Values counted in `lanes` since they were last added to `counts`.
+    pending: usize,
+    counts: Vec<u64>,
+    ext: Extremes,
+    /// `FUSE` values converted to `f64`.
+    buf: Vec<f64>,
+    /// Never use the vector-instruction build (the tests compare both).
+    portable: bool,
+}
+
+impl<F> Scanner<'_, F> {
+    fn flush(&mut self) {
+        for lane in self.lanes.chunks_exact_mut(self.slots) {
+            for (total, c) in self.counts.iter_mut().zip(lane.iter_mut()) {
+                *total += u64::from(*c);
+                *c = 0;
+            }
+        }
+        self.pending = 0;
+    }
+}
+
+impl<F> Scanner<'_, F> {
+    /// Statistics then bins of a node of at most `FUSE` values: the values are converted to
+    /// `f64` once, into a buffer the statistics read while it is in the L1 cache (`f32` input
+    /// with AVX2 is read as it is; the buffer is filled only for a node with a NaN or
+    /// infinity).
+    #[inline(always)]
+    fn fused_body<T: Sample, const AVX2: bool>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        #[cfg(target_arch = "x86_64")]
+        if let (true, Some(f)) = (AVX2, T::as_f32_slice(v)) {
+            // `f32` input: the statistics read it as is (no `f64` buffer) while all is finite.
+            let mut clean = true;
+            let sums = pairwise_node::<f32, AVX2>(f, &mut clean);
+            if clean {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { self.ext.add_finite_f32_avx2(f) };
+            } else {
+                let buf = &mut self.buf[..v.len()];
+                for (b, &x) in buf.iter_mut().zip(f) {
+                    *b = f64::from(x);
+                }
+                self.ext.add_masked(buf);
+            }
+            self.count_bins(v);
+            return sums;
+        }
+        let buf = &mut self.buf[..v.len()];
+        for (b, x) in buf.iter_mut().zip(v) {
+            *b = x.to_f64();
+        }
+        let mut clean = true;
+        let sums = pairwise_node::<f64, AVX2>(buf, &mut clean);
+        if !clean {
+            self.ext.add_masked(buf);
+        } else {
+            #[cfg(target_arch = "x86_64")]
+            if AVX2 {
+                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                unsafe { self.ext.add_finite_avx2(buf) };
+            } else {
+                self.ext.add_finite(buf);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            self.ext.add_finite(buf);
+        }
+        self.count_bins(v);
+        sums
+    }
+
+    /// The bucket step: each value of `v` counted in its slot, in one of the four lanes.
+    #[inline(always)]
+    fn count_bins<T: Sample>(&mut self, v: &[T])
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        if self.pending + v.len() > LANE_LIMIT {
+            self.flush();
+        }
+        self.pending += v.len();
+        let slots = self.slots;
+        let (c0, rest) = self.lanes.split_at_mut(slots);
+        let (c1, rest) = rest.split_at_mut(slots);
+        let (c2, c3) = rest.split_at_mut(slots);
+        // A copy in registers: read through `self`, the captured table would be reloaded
+        // after every counter store (which the compiler cannot tell apart from it).
+        let bin_of = *self.bin_of;
+        // Two values per lane per iteration: half the loop overhead.
+        let mut chunks = v.chunks_exact(2 * LANES);
+        for chunk in &mut chunks {
+            // SAFETY: for every `bump`, each lane holds `slots` counters, and `bin_of` returns a
+            // slot below `slots` for every value, as the caller of `scan_with` promised.
+            unsafe {
+                bump(c0, bin_of(chunk[0]));
+                bump(c1, bin_of(chunk[1]));
+                bump(c2, bin_of(chunk[2]));
+                bump(c3, bin_of(chunk[3]));
+                bump(c0, bin_of(chunk[4]));
+                bump(c1, bin_of(chunk[5]));
+                bump(c2, bin_of(chunk[6]));
+                bump(c3, bin_of(chunk[7]));
+            }
+        }
+        for x in chunks.remainder() {
+            // SAFETY: as above.
+            unsafe { bump(c0, bin_of(*x)) };
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn fused_avx2<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        self.fused_body::<T, true>(v)
+    }
+
+    #[inline(never)]
+    fn fused_portable<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        self.fused_body::<T, false>(v)
+    }
+
+    /// [`Scanner::fused_body`] with AVX2 instructions where the CPU has them. The result does
+    /// not depend on them: every sum is added in numpy's order, with no fused multiply-adds.
+    #[inline(always)]
+    fn fused<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        #[cfg(target_arch = "x86_64")]
+        if !self.portable && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.fused_avx2(v) };
+        }
+        self.fused_portable(v)
+    }
+
+    /// A node of any size: split as numpy splits it down to nodes of at most `FUSE` values.
+    fn node<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        if v.len() <= FUSE {
+            return self.fused(v);
+        }
+        let (left, right) = v.split_at(pairwise_split(v.len()));
+        let (s1, q1) = self.node(left);
+        let (s2, q2) = self.node(right);
+        (s1 + s2, q1 + q2)
+    }
+}
+
+/// [`Scanner::node`] over a whole node of the tree, into a [`Partial`].
+///
+/// # Safety
+/// As [`scan_with`].
+unsafe fn scan<T: Sample, F: Fn(T) -> usize + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: &F,
+) -> Partial {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { scan_with(values, slots, bin_of, false) }
+}
+
+/// [`scan`], optionally never with vector instructions.
+///
+/// # Safety
+/// `bin_of` returns a slot below `slots` for every value of `values` (the counters are
+/// indexed without a bounds check: see [`bump`]). The binning functions of this module do:
+/// `default_slot` and `default_slot32` at most `DEFAULT_SLOTS - 1` (the tables' construction,
+/// checked in `edges`' tests), `uniform_bin` and `explicit_bin` at most `n` of `n + 1` slots.
+unsafe fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: &F,
+    portable: bool,
+) -> Partial {
+    let mut s = Scanner {
+        portable,
+        bin_of,
+        slots,
+        lanes: vec![0u32; LANES * slots],
+        pending: 0,
+        counts: vec![0u64; slots],
+        ext: Extremes::new(),
+        buf: vec![0.0; values.len().min(FUSE)],
+    };
+    let (sum, sum_squares) = s.node(values);
+    s.flush();
+    Partial {
+        counts: s.counts,
+        nonfinite: s.ext.nonfinite,
+        min: s.ext.min.iter().copied().fold(f64::INFINITY, f64::min),
+        max: s.ext.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        sum,
+        sum_squares,
+    }
+}
+
+/// The scan of a node of the pairwise tree, its halves on rayon's threads while the node is
+/// at least `split_from` long. Halves are numpy's, so the sums are numpy's whatever the
+/// split and the number of threads.
+///
+/// # Safety
+/// As [`scan_with`].
+unsafe fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: &F,
+    split_from: usize,
+) -> Partial {
+    if values.len() < split_from {
+        // SAFETY: the caller's promise, passed on.
+        return unsafe { scan(values, slots, bin_of) };
+    }
+    let (left, right) = values.split_at(pairwise_split(values.len()));
+    let (a, b) = rayon::join(
+        // SAFETY: the caller's promise, passed on (for parts of the same values).
+        || unsafe { scan_tree(left, slots, bin_of, split_from) },
+        // SAFETY: as above.
+        || unsafe { scan_tree(right, slots, bin_of, split_from) },
+    );
+    a.merge(&b)
+}
+
+/// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more
+/// (split into about 4 stretches per thread: each has counters of its own to set up and add
+/// up). `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
+/// squares) as float64, with non-finite values read as 0: bit for bit what
+/// `values.astype(float).sum()` gives when they are all finite.
+///
+/// # Safety
+/// As [`scan_with`].
+pub(super) unsafe fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: F,
+) -> Partial {
+    let mut p = if values.len() < PARALLEL_THRESHOLD {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { scan(values, slots, &bin_of) }
+    } else {
+        crate::runtime::parallel::install(|| {
+            let stretch = values.len() / (4 * rayon::current_num_threads());
+            let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
+            // SAFETY: the caller's promise, passed on.
+            unsafe { scan_tree(values, slots, &bin_of, split_from) }
+        })
+    };
+    // numpy's reduction starts from the identity: `0.0 + (-0.0)` is `0.0`.
+    p.sum += 0.0;
+    p.sum_squares += 0.0;
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::histogram::edges::{default_slot, Cell, CELLS, CELL_COUNT, DEFAULT_SLOTS};
+    use crate::summary::histogram::{histogram, Bins};
+
+    /// numpy's `pairwise_sum` (numpy/_core/src/umath/loops_utils.h.src), transcribed as is.
+    fn numpy_pairwise(a: &[f64]) -> f64 {
+        let n = a.len();
+        if n < 8 {
+            let mut res = 0.0;
+            for &x in a {
+                res += x;
+            }
+            res
+        } else if n <= 128 {
+            let mut r = [0.0; 8];
+            r.copy_from_slice(&a[..8]);
+            let mut i = 8;
+            while i < n - (n % 8) {
+                for j in 0..8 {
+                    r[j] += a[i + j];
+                }
+                i += 8;
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            while i < n {
+                res += a[i];
+                i += 1;
+            }
+            res
+        } else {
+            let mut n2 = n / 2;
+            n2 -= n2 % 8;
+            numpy_pairwise(&a[..n2]) + numpy_pairwise(&a[n2..])
+        }
+    }
+
+    fn random_values(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 1e3
+            })
+            .collect()
+    }
+
+    /// `sum` and `sum_squares` are numpy's `np.add.reduce` of the float64 values (and of their
+    /// squares), non-finite values read as 0; the vector build and the portable build agree
+    /// bit for bit on everything, and so do the sequential and parallel paths.
+    #[test]
+    fn sums_are_numpys_pairwise_sums_on_every_instruction_set() {
+        let sizes = [
+            1,
+            7,
+            8,
+            9,
+            127,
+            128,
+            129,
+            136,
+            255,
+            256,
+            1000,
+            2047,
+            2048,
+            2049,
+            4097,
+            10_007,
+            2 * PARALLEL_THRESHOLD + 5,
+            3 * PARALLEL_THRESHOLD + 17,
+        ];
+        for (k, &n) in sizes.iter().enumerate() {
+            let mut values = random_values(n, 99 + k as u64);
+            for with_nonfinite in [false, true] {
+                if with_nonfinite && n < 8 {
+                    continue;
+                }
+                if with_nonfinite {
+                    for (i, bad) in [
+                        (n / 3, f64::NAN),
+                        (n - 1, f64::NEG_INFINITY),
+                        (n / 2, f64::INFINITY),
+                    ] {
+                        values[i] = bad;
+                    }
+                }
+                let zeroed: Vec<f64> = values
+                    .iter()
+                    .map(|&x| if x.is_finite() { x } else { 0.0 })
+                    .collect();
+                let squares: Vec<f64> = zeroed.iter().map(|x| x * x).collect();
+                let h = histogram(&values, Bins::Default, None).unwrap();
+                assert_eq!(
+                    h.sum.to_bits(),
+                    (0.0 + numpy_pairwise(&zeroed)).to_bits(),
+                    "n={n}"
+                );
+                assert_eq!(
+                    h.sum_squares.to_bits(),
+                    (0.0 + numpy_pairwise(&squares)).to_bits(),
+                    "n={n}"
+                );
+                let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+                assert_eq!(h.num, finite.len() as f64);
+                assert_eq!(h.min, finite.iter().copied().fold(f64::INFINITY, f64::min));
+                assert_eq!(
+                    h.max,
+                    finite.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                );
+                let cells: &[Cell; CELL_COUNT] = &CELLS;
+                let bin = move |x: f64| default_slot(cells, x);
+                // SAFETY: `default_slot` is below `DEFAULT_SLOTS` (`cells_cover_the_edges`).
+                let a = unsafe { scan_with(&values, DEFAULT_SLOTS, &bin, false) };
+                // SAFETY: as above.
+                let b = unsafe { scan_with(&values, DEFAULT_SLOTS, &bin, true) };
+                assert_eq!(a.sum.to_bits(), b.sum.to_bits(), "n={n}");
+                assert_eq!(a.sum_squares.to_bits(), b.sum_squares.to_bits(), "n={n}");
+                assert_eq!((a.min, a.max, a.nonfinite), (b.min, b.max, b.nonfinite));
+                assert_eq!(a.counts, b.counts);
+                // The statistics of float32 input are those of its float64 conversion.
+                let v32: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+                let v32_64: Vec<f64> = v32.iter().map(|&x| f64::from(x)).collect();
+                let (h32, h64) = (
+                    histogram(&v32, Bins::Default, None).unwrap(),
+                    histogram(&v32_64, Bins::Default, None).unwrap(),
+                );
+                assert_eq!(h32, h64);
+            }
+        }
+        // An overflowing sum of finite values overflows as numpy's does.
+        let big = vec![f64::MAX; 9];
+        let h = histogram(&big, Bins::Uniform(&[0.0, f64::MAX]), None).unwrap();
+        assert_eq!((h.sum, h.sum_squares), (f64::INFINITY, f64::INFINITY));
+        assert_eq!(h.num, 9.0);
+    }
+}
