@@ -78,9 +78,25 @@ fmt:
 	cargo fmt --all
 	ruff format python tests benches examples
 
-## bench: the side-by-side benchmarks behind BENCHMARKS.md
+## bench: every side-by-side benchmark behind BENCHMARKS.md, one after the other (about an
+## hour; S3_DURATION=600 for the S3 bench's full ten minutes). The CUDA bench runs only where
+## torch sees a GPU.
+S3_DURATION ?= 60
 bench: build $(TEST_STAMP)
 	$(PY) benches/bench_writer.py
+	$(PY) benches/bench_histogram.py
+	$(PY) benches/bench_reader.py
+	$(PY) benches/bench_reader.py --threads
+	$(PY) benches/bench_image.py
+	$(PY) -m pip install -q soundfile  # tensorboardX's add_audio needs it; the tests do not
+	$(PY) benches/bench_audio_video.py
+	$(PY) benches/bench_embedding.py
+	$(PY) benches/bench_graph.py
+	$(PY) benches/bench_rewrite.py
+	$(PY) benches/bench_s3.py --duration $(S3_DURATION)
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		$(PY) benches/bench_cuda.py; \
+	else echo "== bench_cuda.py skipped: no CUDA device"; fi
 
 ## wheel-check: build the abi3 wheel (pip wheel .) and the sdist, install each into a fresh
 ## virtual environment with only numpy, and use it there. Slow (release builds, the sdist's

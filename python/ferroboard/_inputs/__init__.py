@@ -256,6 +256,18 @@ def _decode16(bits: np.ndarray, enc: Optional[str]) -> np.ndarray:
     return bits.view(np.float16) if enc == "float16" else _bf16_to_f32(bits)
 
 
+def media_array(value: Any, name: str, native: frozenset[str]) -> np.ndarray:
+    """``value`` as a numpy array of a dtype in ``native`` (``"f4"``, ``"u1"``, ...: kind and
+    item size), read in place when it is one; 16-bit floats as float32 (exact), other real
+    dtypes as float64."""
+    arr, enc = to_numpy(value, name)
+    if enc is not None:
+        return _decode16(arr, enc).astype(np.float32)
+    if _key(arr.dtype) not in native:
+        return arr.astype(np.float64)
+    return arr
+
+
 def histogram_values(values: Any) -> tuple[np.ndarray, Optional[str]]:
     """``values`` for the native histogram: an array of a dtype it reads, and the encoding of
     ``uint16`` data (``"float16"``, ``"bfloat16"`` or ``None``)."""

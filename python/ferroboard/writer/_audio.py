@@ -18,22 +18,11 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .. import _inputs
+from .._inputs import media_array
 from .._native import PendingEvent, audio_event
 
 # dtypes the native side reads as they are; others become float64.
 _NATIVE = frozenset(["f4", "f8", "u1", "i1", "i2", "i4", "i8"])
-
-
-def media_array(value: Any, name: str, native: frozenset[str]) -> np.ndarray:
-    """``value`` as a numpy array of a dtype in ``native`` (16-bit floats as float32,
-    other real dtypes as float64)."""
-    arr, enc = _inputs.to_numpy(value, name)
-    if enc is not None:
-        return _inputs._decode16(arr, enc).astype(np.float32)
-    if _inputs._key(arr.dtype) not in native:
-        return arr.astype(np.float64)
-    return arr
 
 
 def positive_real(value: Any, name: str) -> float:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from .. import _inputs
-from .._inputs import device
+from .._inputs import device, media_array
 from .._native import PendingEvent, video_event, video_event_later
-from ._audio import media_array, positive_real
+from ._audio import positive_real
 
 _NATIVE = frozenset(["u1", "f4", "f8", "i1", "i2", "i4", "i8", "u2", "u4", "u8"])
 
