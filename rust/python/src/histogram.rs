@@ -18,7 +18,7 @@ use pyo3::types::PyBytes;
 
 use crate::convert;
 use crate::convert::arrays::{dispatch, elements, encoding, readonly, Encoding};
-use crate::pending::{call_on_writer_thread, PendingEvent};
+use crate::pending::{later_value, PendingEvent};
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -159,13 +159,8 @@ fn histogram_counts_pending(
         histogram::check_edges(e).map_err(hist_error)?;
     }
     Ok(PendingEvent::new(move || {
-        let data = call_on_writer_thread(producer, |out| {
-            out.extract::<Vec<f64>>().map_err(|_| {
-                format!(
-                    "a device histogram resolved to {}, not a float64 array",
-                    convert::type_name(out)
-                )
-            })
+        let data = later_value(producer, "a device histogram", "a float64 array", |out| {
+            out.extract::<Vec<f64>>()
         })?;
         if data.len() < 6 {
             return Err(format!(
@@ -206,13 +201,8 @@ fn pr_curve_buckets_pending(
     let step = convert::step(global_step, "global_step")?;
     let wall = convert::walltime(walltime, "walltime")?;
     Ok(PendingEvent::new(move || {
-        let data = call_on_writer_thread(producer, |out| {
-            out.extract::<Vec<f64>>().map_err(|_| {
-                format!(
-                    "a device PR curve resolved to {}, not a float64 array",
-                    convert::type_name(out)
-                )
-            })
+        let data = later_value(producer, "a device PR curve", "a float64 array", |out| {
+            out.extract::<Vec<f64>>()
         })?;
         if data.len() != 1 + 2 * num_thresholds {
             return Err(format!(

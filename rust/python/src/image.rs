@@ -24,7 +24,7 @@ use pyo3::prelude::*;
 
 use crate::convert;
 use crate::convert::arrays::dispatch;
-use crate::pending::{call_on_writer_thread, PendingEvent};
+use crate::pending::{later_value, PendingEvent};
 
 /// Registers this module's functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -288,13 +288,8 @@ pub(crate) fn later_levels(
     pixels: usize,
     arg: &str,
 ) -> Result<Vec<u8>, String> {
-    let bytes = call_on_writer_thread(producer, |out| {
-        out.extract::<Vec<u8>>().map_err(|_| {
-            format!(
-                "device pixels resolved to {}, not bytes",
-                convert::type_name(out)
-            )
-        })
+    let bytes = later_value(producer, "device pixels", "bytes", |out| {
+        out.extract::<Vec<u8>>()
     })?;
     if bytes.len() != pixels + 1 {
         return Err(format!(

@@ -72,6 +72,25 @@ pub(crate) fn call_on_writer_thread<T>(
     .unwrap_or_else(|| Err("the interpreter is not available; the value was dropped".into()))
 }
 
+/// A device value `producer()` gives on the writer thread, converted by `extract`; when it is
+/// of another type, the error names it as `what` ("a device histogram") and says it should be
+/// `expected` ("a float64 array").
+pub(crate) fn later_value<T>(
+    producer: Py<PyAny>,
+    what: &str,
+    expected: &str,
+    extract: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<T>,
+) -> Result<T, String> {
+    call_on_writer_thread(producer, |out| {
+        extract(out).map_err(|_| {
+            format!(
+                "{what} resolved to {}, not {expected}",
+                crate::convert::type_name(out)
+            )
+        })
+    })
+}
+
 /// Registers `PendingEvent`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PendingEvent>()

@@ -31,7 +31,7 @@ use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
 use crate::convert::{self, ScalarArg};
 use crate::errors::write_error;
-use crate::pending::{call_on_writer_thread, PendingEvent};
+use crate::pending::{call_on_writer_thread, later_value, PendingEvent};
 
 /// Payloads at least this large are framed with the GIL released.
 const LARGE_PAYLOAD: usize = 64 * 1024;
@@ -111,13 +111,8 @@ impl DeferredPayload for PyDeferred {
 
 /// A scalar a device is still producing (`ScalarArg::Later`), as a float on the writer thread.
 fn later_scalar(producer: Py<PyAny>) -> Result<f64, String> {
-    call_on_writer_thread(producer, |out| {
-        out.extract::<f64>().map_err(|_| {
-            format!(
-                "a device scalar resolved to {}, not a float",
-                convert::type_name(out)
-            )
-        })
+    later_value(producer, "a device scalar", "a float", |out| {
+        out.extract::<f64>()
     })
 }
 
