@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 
+from . import _storage
 from ._native import READER_KINDS, read_plan
 from .reader.api import read
 
@@ -53,7 +54,7 @@ def read_plan_groups(path: PathLike, partitions: Optional[int] = None) -> list[l
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"partitions: expected a positive int, got {partitions!r}")
     p = os.fspath(path)
-    if not os.path.exists(p):
+    if not _storage.exists(p):  # as every reader entry point: local paths and s3:// alike
         raise FileNotFoundError(2, "No such file or directory", p)
     return read_plan(p, n)
 
@@ -125,6 +126,20 @@ def _groups(
     return p, groups or [[]], all_runs
 
 
+def _meta(pd: Any, all_runs: list[str], value: Any) -> Any:
+    """The empty frame dask plans with: every run of the plan as ``run``'s categories, ``tag``'s
+    unknown until computed, and ``value`` as given."""
+    return pd.DataFrame(
+        {
+            "run": pd.Categorical([], categories=all_runs),
+            "tag": pd.Categorical([], categories=["__UNKNOWN_CATEGORIES__"]),
+            "step": np.zeros(0, np.int64),
+            "wall_time": np.zeros(0, np.float64),
+            "value": value,
+        }
+    )
+
+
 def read_scalars(
     path: PathLike,
     *,
@@ -142,15 +157,7 @@ def read_scalars(
     pd = _pandas()
     p, groups, all_runs = _groups(path, partitions, runs)
     options = _options(tags, check_crc, strict, purge_restarts)
-    meta = pd.DataFrame(
-        {
-            "run": pd.Categorical([], categories=all_runs),
-            "tag": pd.Categorical([], categories=["__UNKNOWN_CATEGORIES__"]),
-            "step": np.zeros(0, np.int64),
-            "wall_time": np.zeros(0, np.float64),
-            "value": np.zeros(0, np.float64),
-        }
-    )
+    meta = _meta(pd, all_runs, np.zeros(0, np.float64))
     specs = [(p, g, all_runs, options) for g in groups]
     return dd.from_map(_scalars_partition, specs, meta=meta, label="ferroboard-read-scalars")
 
@@ -178,15 +185,7 @@ def read_records(
     pd = _pandas()
     p, groups, all_runs = _groups(path, partitions, runs)
     options = _options(tags, check_crc, strict, purge_restarts)
-    meta = pd.DataFrame(
-        {
-            "run": pd.Categorical([], categories=all_runs),
-            "tag": pd.Categorical([], categories=["__UNKNOWN_CATEGORIES__"]),
-            "step": np.zeros(0, np.int64),
-            "wall_time": np.zeros(0, np.float64),
-            "value": pd.Series([], dtype=object),
-        }
-    )
+    meta = _meta(pd, all_runs, pd.Series([], dtype=object))
     specs = [(p, g, all_runs, kind, options) for g in groups]
     import dask
 

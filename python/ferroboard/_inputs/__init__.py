@@ -148,6 +148,12 @@ def _key(dtype: np.dtype) -> str:
     return f"{dtype.kind}{dtype.itemsize}"
 
 
+def check_real(t: Any, name: str) -> None:
+    """``TypeError`` naming ``name`` when the tensor ``t`` holds complex numbers."""
+    if t.is_complex():
+        raise TypeError(f"{name}: expected real numbers, got a {describe(t)}")
+
+
 def _tensor_to_numpy(t: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
     """A CPU tensor as a numpy array sharing its memory where possible, with the encoding of
     16-bit float data."""
@@ -157,8 +163,7 @@ def _tensor_to_numpy(t: Any, name: str) -> tuple[np.ndarray, Optional[str]]:
     t = t.detach()
     if t.device.type != "cpu":
         t = t.cpu()
-    if t.is_complex():
-        raise TypeError(f"{name}: expected real numbers, got a {describe(t)}")
+    check_real(t, name)
     t = t.resolve_conj().resolve_neg()
     if t.dtype == torch.bfloat16:
         return t.view(torch.int16).numpy().view(np.uint16), "bfloat16"

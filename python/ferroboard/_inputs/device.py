@@ -33,7 +33,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, TypeVar
 
 #: Most bytes of pinned host memory held by staged results not yet written.
 PINNED_LIMIT = 64 << 20
@@ -180,6 +180,19 @@ def _stage(result: Any, convert: Callable[[Any], Any]) -> Staged:
         _outstanding[staged] = None
         _outstanding_bytes += nbytes
     return staged
+
+
+P = TypeVar("P")
+
+
+def after_checks(make: Callable[[Callable[[], Any]], P], stage: Callable[[], Staged]) -> P:
+    """The pending event ``make(producer)`` builds, its producer the device result ``stage()``
+    starts. ``make`` runs first, so every argument is checked (and a bad one raised) before any
+    device work is queued or pinned memory taken."""
+    staged: list[Staged] = []
+    pending = make(lambda: staged[0]())
+    staged.append(stage())
+    return pending
 
 
 def _to_float(host: Any) -> float:

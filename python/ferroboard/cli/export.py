@@ -145,6 +145,19 @@ def _write_empty_parquet(kind: str, path: str) -> None:
     )
 
 
+def _read_runs(args: argparse.Namespace, runs: list[str]) -> ReadResult:
+    """One read of ``runs`` under ``args.path`` with the command's kind, tag and fault options."""
+    return read(
+        args.path,
+        kinds=[args.kind],
+        runs=runs,
+        tags=args.tag or None,
+        check_crc=not args.no_crc,
+        strict=args.strict,
+        purge_restarts=args.purge_restarts,
+    )
+
+
 def _export_partitions(args: argparse.Namespace) -> int:
     """``--format parquet --partitions N``: one Parquet file per group of the read plan."""
     os.makedirs(args.output, exist_ok=True)
@@ -161,15 +174,7 @@ def _export_partitions(args: argparse.Namespace) -> int:
             sink: dict[str, Any] = {"path": path}
             try:
                 if group:
-                    res = read(
-                        args.path,
-                        kinds=[args.kind],
-                        runs=group,
-                        tags=args.tag or None,
-                        check_crc=not args.no_crc,
-                        strict=args.strict,
-                        purge_restarts=args.purge_restarts,
-                    )
+                    res = _read_runs(args, group)
                     corrupt += res.corrupt_records
                     total += _write_batch("parquet", args.kind, res, sink)
             finally:
@@ -231,15 +236,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     total, done, corrupt = 0, 0, 0
     try:
         for batch in batches:
-            res = read(
-                args.path,
-                kinds=[args.kind],
-                runs=batch,
-                tags=args.tag or None,
-                check_crc=not args.no_crc,
-                strict=args.strict,
-                purge_restarts=args.purge_restarts,
-            )
+            res = _read_runs(args, batch)
             corrupt += res.corrupt_records
             total += _write_batch(fmt, args.kind, res, sink)
             done += len(batch)

@@ -214,17 +214,16 @@ class HistogramMethods:
             return False
         else:
             edges = _inputs.float_vector(bins, "bins")
-        if values.is_complex():
-            raise TypeError(f"values: expected real numbers, got a {_inputs.describe(values)}")
+        _inputs.check_real(values, "values")
         if values.numel() == 0:
             raise ValueError("values: expected at least one value, got none")
         host_edges = _DEFAULT_EDGES if edges is None else np.asarray(edges, dtype=np.float64)
-        # The native call checks every argument first; the device work starts only then.
-        staged: list[device.Staged] = []
-        pending = histogram_counts_pending(
-            tag, lambda: staged[0](), edges, max_bins, global_step, walltime
+        pending = device.after_checks(
+            lambda producer: histogram_counts_pending(
+                tag, producer, edges, max_bins, global_step, walltime
+            ),
+            lambda: device.histogram(values, host_edges),
         )
-        staged.append(device.histogram(values, host_edges))
         self._write_pending(pending)
         return True
 

@@ -137,25 +137,24 @@ class ImageMethods:
         if _inputs.is_foreign_array(img_tensor):
             img_tensor = _inputs.from_dlpack(img_tensor, "img_tensor")
         if device.handles(img_tensor):
-            if img_tensor.is_complex():
-                raise TypeError(
-                    f"img_tensor: expected real numbers, got a {_inputs.describe(img_tensor)}"
-                )
+            _inputs.check_real(img_tensor, "img_tensor")
             # Checked now; the levels are made on the device and encoded when they land.
-            staged: list[device.Staged] = []
-            later = image_pending_later(
-                tag,
-                lambda: staged[0](),
-                list(img_tensor.shape),
-                fmt,
-                global_step,
-                walltime,
-                level,
-                boxes,
-                labels,
-                rescale,
+            shape = list(img_tensor.shape)
+            later = device.after_checks(
+                lambda producer: image_pending_later(
+                    tag,
+                    producer,
+                    shape,
+                    fmt,
+                    global_step,
+                    walltime,
+                    level,
+                    boxes,
+                    labels,
+                    rescale,
+                ),
+                lambda: device.pixels(img_tensor),
             )
-            staged.append(device.pixels(img_tensor))
             self._write_pending(later)
             return
         arr, enc = _inputs.image_array(img_tensor)

@@ -137,9 +137,10 @@ class PrCurveMethods:
             else:
                 wa = _inputs.weights_arg(weights, predictions.numel())
                 w = wa if isinstance(wa, float) else _inputs.torch_from_host(wa, None)
-        staged: list[device.Staged] = []
-        pending = pr_curve_buckets_pending(tag, lambda: staged[0](), n, global_step, walltime)
-        staged.append(device.pr_buckets(labels, predictions, n, w))
+        pending = device.after_checks(
+            lambda producer: pr_curve_buckets_pending(tag, producer, n, global_step, walltime),
+            lambda: device.pr_buckets(labels, predictions, n, w),
+        )
         self._write_pending(pending)
 
     def add_pr_curve_raw(

@@ -60,20 +60,14 @@ class VideoMethods:
         if _inputs.is_foreign_array(vid_tensor):
             vid_tensor = _inputs.from_dlpack(vid_tensor, "vid_tensor")
         if device.handles(vid_tensor):
-            if vid_tensor.is_complex():
-                raise TypeError(
-                    f"vid_tensor: expected real numbers, got a {_inputs.describe(vid_tensor)}"
-                )
-            staged: list[device.Staged] = []
-            later = video_event_later(
-                tag,
-                lambda: staged[0](),
-                list(vid_tensor.shape),
-                positive_real(fps, "fps"),
-                global_step,
-                walltime,
+            _inputs.check_real(vid_tensor, "vid_tensor")
+            shape, rate = list(vid_tensor.shape), positive_real(fps, "fps")
+            later = device.after_checks(
+                lambda producer: video_event_later(
+                    tag, producer, shape, rate, global_step, walltime
+                ),
+                lambda: device.pixels(vid_tensor),
             )
-            staged.append(device.pixels(vid_tensor))
             self._write_pending(later)
             return
         arr = media_array(vid_tensor, "vid_tensor", _NATIVE)

@@ -32,8 +32,12 @@ pub fn group_sizes(weights: &[u64], n: usize) -> Vec<(usize, u64)> {
 pub fn run_groups(root: &std::path::Path, n: usize) -> std::io::Result<Vec<Vec<String>>> {
     let mut runs: Vec<(String, u64)> = Vec::new();
     for f in super::discovery::discover(root)? {
-        // A file that vanished between listing and sizing weighs nothing; the read reports it.
-        let size = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+        // Sized as the reader sizes it (the listing's length for objects, else the storage
+        // layer's); a file that vanished between listing and sizing weighs nothing.
+        let size = f
+            .len
+            .or_else(|| crate::storage::len(&f.path).ok())
+            .unwrap_or(0);
         match runs.last_mut() {
             Some((run, bytes)) if *run == f.run => *bytes += size,
             _ => runs.push((f.run, size)),
