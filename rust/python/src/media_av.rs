@@ -6,8 +6,9 @@
 //! the writer's thread. Bad input raises here, before anything is queued.
 
 use ferroboard_core::summary::audio::{AudioClip, AudioSample};
+use ferroboard_core::summary::image::Sample as PixelSample;
 use ferroboard_core::summary::mesh::Mesh;
-use ferroboard_core::summary::video::{VideoLayout, VideoSample};
+use ferroboard_core::summary::video::VideoLayout;
 use ferroboard_core::summary::{self as event, Step, WallTime};
 use numpy::{PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use prost::Message;
@@ -109,7 +110,7 @@ fn audio_event(
     )
 }
 
-fn video<T: VideoSample>(
+fn video<T: PixelSample>(
     py: Python<'_>,
     tag: String,
     data: Vec<T>,

@@ -9,6 +9,7 @@
 //! The summary's `height`, `width` and `colorspace` are the tiled frame's, as torch writes
 //! them. NaN and infinite pixels are refused.
 
+use super::image::Sample;
 use super::value;
 use crate::codec::gif;
 use crate::proto::summary;
@@ -26,40 +27,6 @@ pub struct VideoError {
 fn bad(arg: &'static str, detail: String) -> VideoError {
     VideoError { arg, detail }
 }
-
-/// A pixel type `add_video` takes.
-pub trait VideoSample: Copy + Send + Sync + 'static {
-    /// False for NaN and infinities.
-    fn finite(self) -> bool;
-    /// The 8-bit level torch writes for this value.
-    fn level(self) -> u8;
-}
-
-impl VideoSample for u8 {
-    fn finite(self) -> bool {
-        true
-    }
-    fn level(self) -> u8 {
-        self
-    }
-}
-
-macro_rules! scaled {
-    ($($t:ty),*) => {$(
-        impl VideoSample for $t {
-            #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
-            fn finite(self) -> bool {
-                (self as f64).is_finite()
-            }
-            #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
-            fn level(self) -> u8 {
-                // torch: astype(float32), times 255, clipped, truncated.
-                ((self as f32) * 255.0).clamp(0.0, 255.0) as u8
-            }
-        }
-    )*};
-}
-scaled!(f32, f64, i8, i16, i32, i64, u16, u32, u64);
 
 /// A checked `(N, T, C, H, W)` video and the grid its frames are tiled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +51,7 @@ pub struct VideoLayout {
 
 impl VideoLayout {
     /// Checks a video of `shape` with pixels `data` (C order), shown at `fps`.
-    pub fn check<T: VideoSample>(
+    pub fn check<T: Sample>(
         data: &[T],
         shape: &[usize],
         fps: f64,
@@ -160,7 +127,7 @@ impl VideoLayout {
     }
 
     /// The `T` tiled frames, `(T, rows * H, cols * W, C)` `uint8` (padding clips black).
-    pub fn tile<T: VideoSample>(&self, data: &[T]) -> Vec<u8> {
+    pub fn tile<T: Sample>(&self, data: &[T]) -> Vec<u8> {
         let (fh, fw) = self.frame_size();
         let (t, c, h, w) = (self.t, self.c, self.h, self.w);
         let mut out = vec![0u8; t * fh * fw * c];
@@ -176,7 +143,7 @@ impl VideoLayout {
                         let row = &plane[y * w..(y + 1) * w];
                         let base = ((r * h + y) * fw + col * w) * c + ch;
                         for (x, v) in row.iter().enumerate() {
-                            frame[base + x * c] = v.level();
+                            frame[base + x * c] = v.pixel();
                         }
                     }
                 }
@@ -186,7 +153,7 @@ impl VideoLayout {
     }
 
     /// `add_video`'s value: tag as given, a `Summary.Image` of the GIF.
-    pub fn value<T: VideoSample>(
+    pub fn value<T: Sample>(
         &self,
         tag: String,
         data: &[T],
