@@ -65,8 +65,7 @@ test: $(TEST_STAMP) build
 	cargo test -p ferroboard-core --release --lib --no-default-features
 	$(PY) -m pytest -q -p no:cacheprovider
 
-## lint: rustfmt, clippy (pedantic, see Cargo.toml), rustdoc, ruff (lint and format) and mypy,
-## all warnings as errors
+## lint: rustfmt, clippy (pedantic; the core per feature), rustdoc, ruff and mypy; warnings are errors
 # clippy over the workspace checks the core with every feature (the binding turns them all on);
 # then the core alone with none, with each one: code behind a #[cfg(feature)] compiles and is
 # clean in every combination. Only the core is checked again (~20 s each).
