@@ -19,6 +19,11 @@
 //!   forked child.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
 //!
+//! Cargo features: `media` (on by default) builds the PNG and GIF codecs and what needs them
+//! (`codec::png`, `codec::gif`, `codec::decode_image`, `summary::image`, `summary::video`,
+//! `summary::embedding`); `s3` (off by default) adds `s3://` storage. Everything else, WAV and
+//! audio included, needs neither.
+//!
 //! ```no_run
 //! use ferroboard_core::summary::{self, Step, WallTime};
 //! use ferroboard_core::writer::{EventWriter, WriterOptions};

@@ -80,9 +80,7 @@ fn walk(
         let Ok(ft) = entry.file_type() else { continue };
         let is_dir = if ft.is_symlink() { false } else { ft.is_dir() };
         let is_file = if ft.is_symlink() {
-            fs::metadata(entry.path())
-                .map(|m| m.is_file())
-                .unwrap_or(false)
+            fs::metadata(entry.path()).is_ok_and(|m| m.is_file())
         } else {
             ft.is_file()
         };
@@ -129,7 +127,7 @@ impl LocalSink {
             let path = dir.join((new.name)(None));
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => break (path, f),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(CreateError::new("cannot create", &path, e)),
             }
         };

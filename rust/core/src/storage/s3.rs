@@ -75,7 +75,9 @@ static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
 
 fn runtime() -> io::Result<Arc<Runtime>> {
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((p, rt)) = &*slot {
         if *p == pid {
             return Ok(Arc::clone(rt));
@@ -136,7 +138,9 @@ impl S3Storage {
             .collect();
         env.sort();
         let key = (std::process::id(), bucket.to_owned(), env);
-        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        let mut clients = CLIENTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let clients = clients.get_or_insert_with(HashMap::new);
         if let Some(c) = clients.get(&key) {
             return Ok(Arc::clone(c));
