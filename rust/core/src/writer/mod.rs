@@ -36,10 +36,12 @@
 //! The module is split by concern: this file holds the public API ([`EventWriter`], its
 //! options and errors); `batch` the batch protocol between the calling threads and the
 //! background thread; `worker` the background thread and the files it owns; `naming` the
-//! names of event files.
+//! names of event files; [`session`] what torch's `SummaryWriter` keeps between calls (the
+//! main file, sub-run files and their path rule, reopening after close or fork).
 
 mod batch;
 mod naming;
+pub mod session;
 mod worker;
 
 #[cfg(test)]
@@ -62,6 +64,7 @@ use crate::summary::WallTime;
 use batch::{lock, wait_ack, Batch, Msg, Op, Shared};
 use naming::FILE_COUNTER;
 pub use naming::{event_file_name, event_object_name, hostname};
+pub use session::{Session, SessionConfig, SessionError, SubRunError};
 use worker::{OpenFile, Worker};
 
 /// Tuning of an [`EventWriter`].
