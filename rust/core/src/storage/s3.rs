@@ -338,6 +338,14 @@ impl Storage for Arc<S3Storage> {
             requested: false,
         }))
     }
+
+    /// One PUT: an object is replaced whole (readers see the old one or the new one), there
+    /// are no directories to create, and a PUT that returned is durable (`sync` adds nothing).
+    fn write_file(&self, path: &Path, bytes: &[u8], _sync: bool) -> Result<(), CreateError> {
+        let fail = |e| CreateError::new("cannot write", path, e);
+        let key = self.key(path).map_err(fail)?;
+        self.put(key, Bytes::copy_from_slice(bytes)).map_err(fail)
+    }
 }
 
 /// An object read from an offset on, [`READ_AHEAD`] ranged GETs ahead.
