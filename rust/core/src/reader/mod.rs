@@ -46,6 +46,7 @@ mod classify;
 pub mod decode;
 pub mod discovery;
 mod frames;
+pub mod gather;
 mod hparams;
 #[doc(hidden)] // an allocation hint for the binding
 pub mod huge_pages;
