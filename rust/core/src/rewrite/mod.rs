@@ -48,6 +48,7 @@
 //! or the new one, except while a journal exists, and a journal is always finished by
 //! the next rewrite of the logdir (`ferroboard rewrite LOGDIR` with no rules does only that).
 
+mod exchange;
 mod filter;
 pub mod glob;
 mod live;
@@ -194,6 +195,9 @@ pub struct RunReport {
     pub damage: Vec<Damage>,
     /// Why the run looks live (reported in dry runs and with `force`).
     pub live: Option<String>,
+    /// How an in-place rewrite swapped it in: `exchange` (the whole run directory in one
+    /// step) or `per-file: <why not whole>`; `None` when nothing was swapped.
+    pub swap: Option<String>,
 }
 
 /// The outcome of a rewrite.
@@ -436,6 +440,7 @@ pub fn rewrite(
     let units = plan(src, dst, files, opts);
     let rules = rules(opts);
     let mut open = live::OpenFiles::default();
+    let mut no_exchange = None;
     let mut lives = Vec::with_capacity(units.len());
     for u in &units {
         let why = u
@@ -464,7 +469,7 @@ pub fn rewrite(
         } else if let Some(d) = dst {
             rewrite_to(u, &rules, d)?
         } else {
-            swap::rewrite_in_place(&root, k, u, &rules)?
+            swap::rewrite_in_place(&root, k, u, &rules, &mut no_exchange)?
         };
         r.live = live;
         report.runs.push(r);
@@ -544,6 +549,7 @@ fn run_report(u: &Unit, out: filter::Outcome) -> RunReport {
         tags: out.tags,
         damage: out.damage,
         live: None,
+        swap: None,
     }
 }
 
