@@ -72,11 +72,19 @@ pub(super) fn crash_point(_point: &'static str) -> io::Result<()> {
     Ok(())
 }
 
-/// `renameat2(a, b, RENAME_EXCHANGE)`: `a` and `b` trade places in one step.
+/// `renameat2(a, b, RENAME_EXCHANGE)`: `a` and `b` trade places in one step. The environment
+/// variable `FERROBOARD_REWRITE_EXCHANGE=0` makes it answer "unsupported" (the per-file
+/// protocol, for a filesystem that claims the exchange but should not be trusted with it).
 pub(super) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     #[cfg(test)]
     if hooks::NO_EXCHANGE.with(|c| c.get()) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    if std::env::var_os("FERROBOARD_REWRITE_EXCHANGE").is_some_and(|v| v == "0") {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "turned off by FERROBOARD_REWRITE_EXCHANGE=0",
+        ));
     }
     #[cfg(target_os = "linux")]
     {

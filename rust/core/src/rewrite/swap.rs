@@ -213,7 +213,7 @@ fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<Result<(), String
     }
 }
 
-/// The per-file steps 4 and 5 for the unit directory `unit` (idempotent).
+/// Steps 5 (file by file) and 6 for the unit directory `unit` (idempotent).
 fn commit_files(root: &Path, unit: &Path, j: &Journal) -> io::Result<()> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     for (stage, dest) in &j.new {
@@ -439,7 +439,7 @@ pub(super) fn rewrite_in_place(
             .collect(),
         exchange: None,
     };
-    // 2b. The whole run's new tree, where the run can be swapped whole.
+    // 3. The whole run's new tree, where the run can be swapped whole.
     let whole = match no_exchange.clone() {
         Some(why) => Err(why),
         None => whole_run_dir(root, u),
@@ -484,10 +484,10 @@ pub(super) fn rewrite_in_place(
         }
     };
     crash_point("staged")?;
-    // 3. The journal: the commit point.
+    // 4. The journal: the commit point.
     write_journal(&unit, &j)?;
     crash_point("committed")?;
-    // 4 and 5.
+    // 5 and 6.
     let swap = match whole {
         Ok(()) => match commit(root, &unit, &j)? {
             Ok(()) => "exchange".to_owned(),
