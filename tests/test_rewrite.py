@@ -639,7 +639,9 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
             seen_by_reader, _ = reader.communicate("stop\n", timeout=60)
         read = json.loads(seen_by_reader)
         assert read["failures"] == [], f"trial {trial}: the reader saw {read['failures']}"
-        states = {}
+        states = {
+            "<journal left>": "yes" if list((logdir / WORK_DIR).glob("unit-*/journal")) else ""
+        }
         for run in runs:
             got = _own_files(logdir, run)
             # Swapped whole: old or new even while a journal is left (only the cleanup is).
@@ -658,12 +660,24 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
     # How long an uninterrupted one takes, measured three at a time too:
     with ThreadPoolExecutor(3) as pool:
         calibration = list(pool.map(one, [-1, -2, -3], [None] * 3))
-    assert all(set(states.values()) == {"new"} for _, states, _ in calibration)
+    assert all(
+        states["<journal left>"] == "" and set(states.values()) == {"", "new"}
+        for _, states, _ in calibration
+    )
     full = max(took for took, _, _ in calibration)
     delays = [rng.uniform(0, 1.2 * full) for _ in range(24)]
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(one, range(len(delays)), delays))
-    seen = {state for _, states, _ in results for state in states.values()}
+    seen = {s for _, states, _ in results for r, s in states.items() if r in runs}
+    journals = sum(states["<journal left>"] == "yes" for _, states, _ in results)
+    ends = [
+        "old"
+        if {states[r] for r in runs} == {"old"}
+        else "new"
+        if {states[r] for r in runs} == {"new"}
+        else "between units"
+        for _, states, _ in results
+    ]
     # The kills landed before, during and after the swaps.
     assert {"old", "new"} <= seen
     # The readers saw both sides too, and trees swapped under them (retried snapshots).
@@ -674,7 +688,9 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
     retries = sum(r["retries"] for r in reads)
     print(
         f"\nrewrite kill trials: {len(delays)}; reader snapshots judged {snapshots}, "
-        f"retried after a swap under them {retries}; end states {sorted(seen)}"
+        f"retried after a swap under them {retries}; trials left all old "
+        f"{ends.count('old')}, all new {ends.count('new')}, between units "
+        f"{ends.count('between units')}; with a journal left {journals}"
     )
 
 
