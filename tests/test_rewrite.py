@@ -335,6 +335,8 @@ def test_drop_and_keep_runs_in_place(logdir: Path) -> None:
     assert {r.run for r in report.runs if r.action == "dropped"} == {
         r for r in before if fnmatch.fnmatchcase(r, drop)
     }
+    # Each dropped run's directory was swapped whole (RENAME_EXCHANGE: Linux, ext4/tmpfs/...).
+    assert {r.swap for r in report.runs if r.action == "dropped"} == {"exchange"}
     assert tb_view(logdir) == {k: v for k, v in before.items() if not fnmatch.fnmatchcase(k, drop)}
     ferroboard.rewrite(logdir, keep_runs=["[at]*"])
     assert set(tb_view(logdir)) == {
@@ -692,6 +694,25 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
         f"{ends.count('old')}, all new {ends.count('new')}, between units "
         f"{ends.count('between units')}; with a journal left {journals}"
     )
+
+
+def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
+    """A merge spans several directories: swapped file by file, and the command says so."""
+    src = tmp_path / "src"
+    for run in ("a", "b"):
+        with ferroboard.SummaryWriter(src / run) as w:
+            w.add_scalar("x", 1.0, 0)
+            w.add_scalar("y", 1.0, 0)
+    age(src)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli_main(["rewrite", str(src), "--merge-runs", "a=b", "--drop-tag", "y"]) == 0
+    assert "a (merged from a, b): rewritten" in out.getvalue()
+    assert "[swapped per-file: merged runs span several directories]" in out.getvalue()
+    with redirect_stdout(io.StringIO()):
+        report = ferroboard.rewrite(src, drop_tags=["x"])
+    assert [(r.run, r.swap) for r in report.runs] == [("a", "exchange")]
+    assert "swapped" not in report.format()
 
 
 def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:

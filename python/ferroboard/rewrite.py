@@ -79,9 +79,11 @@ class RewriteReport:
         for r in self.runs:
             src = "" if r.sources == [r.run] else f" (merged from {', '.join(r.sources)})"
             live = f" [live: {r.live}]" if r.live else ""
+            # A run not swapped whole says so (a reader could see it part new for a moment).
+            swap = f" [swapped {r.swap}]" if r.swap and r.swap != "exchange" else ""
             lines.append(
                 f"{r.run}{src}: {r.action}, {r.records_in} -> {r.records_out} records, "
-                f"{r.bytes_in} -> {r.bytes_out} bytes{live}"
+                f"{r.bytes_in} -> {r.bytes_out} bytes{live}{swap}"
             )
             for t in r.tags:
                 if t.records_removed or t.metadata_moved:
