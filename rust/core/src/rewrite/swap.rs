@@ -400,11 +400,17 @@ pub(super) fn rewrite_in_place(
         return Ok(report);
     }
     super::keep_mtimes(u, &files)?;
-    // A rewritten file keeps its old file's permissions.
+    // A rewritten file keeps its old file's permissions, and its owner where the user may
+    // give it (root; else the file stays the user's, as a file the user writes).
     for (f, out) in files.iter().zip(&u.outputs) {
         if let Some(old) = u.inputs.iter().find(|p| *p == out) {
-            let perm = fs::metadata(old).map_err(|e| named(e, old))?.permissions();
-            f.set_permissions(perm)?;
+            let meta = fs::metadata(old).map_err(|e| named(e, old))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid()));
+            }
+            f.set_permissions(meta.permissions())?;
         }
     }
     for f in &files {

@@ -321,6 +321,10 @@ fn a_run_with_nested_runs_is_swapped_whole_keeping_its_other_files() {
     let (_, new) = old_and_new(d.path());
     let root = d.path().join("logs");
     nested_logdir(&root);
+    // Another group on the run, a file and the sub-run, where the user may give it (root).
+    let can_chown = ["r", "r/e.tfevents.2", "r/sub"]
+        .iter()
+        .all(|p| std::os::unix::fs::lchown(root.join(p), None, Some(4242)).is_ok());
     let ino = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().ino();
     let (r_ino, notes_ino) = (ino("r"), ino("r/notes.txt"));
     let rep = rewrite(&root, None, &drop_b()).unwrap();
@@ -343,6 +347,13 @@ fn a_run_with_nested_runs_is_swapped_whole_keeping_its_other_files() {
         0o600,
         "a rewritten file keeps its mode"
     );
+    if can_chown {
+        let gid = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().gid();
+        assert_eq!(
+            (gid("r"), gid("r/e.tfevents.2"), gid("r/sub")),
+            (4242, 4242, 4242)
+        );
+    }
     assert!(fs::symlink_metadata(root.join("r/link"))
         .unwrap()
         .is_symlink());
