@@ -72,6 +72,20 @@ pub(super) fn crash_point(_point: &'static str) -> io::Result<()> {
     Ok(())
 }
 
+/// True when the exchange failed for want of it on this system (no `renameat2`, no
+/// `RENAME_EXCHANGE`, turned off), not for the run's place (another mount, permissions).
+pub(super) fn refused_everywhere(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::Unsupported {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS))
+    }
+    #[cfg(not(unix))]
+    false
+}
+
 /// `renameat2(a, b, RENAME_EXCHANGE)`: `a` and `b` trade places in one step. The environment
 /// variable `FERROBOARD_REWRITE_EXCHANGE=0` makes it answer "unsupported" (the per-file
 /// protocol, for a filesystem that claims the exchange but should not be trusted with it).

@@ -65,9 +65,10 @@
 //! hard-linked, a directory whose owner the user cannot give), and when the system refuses the
 //! exchange (`EINVAL`, `ENOSYS`, `EXDEV`...: another OS, an old kernel, a filesystem without it,
 //! or `FERROBOARD_REWRITE_EXCHANGE=0`). The refusal comes after the commit: the journal is then
-//! replaced (one rename) by its per-file form, which is finished at once, and the later units
-//! of the rewrite go file by file without trying. [`RunReport::swap`] says which way each unit
-//! went, and why not whole.
+//! replaced (one rename) by its per-file form, which is finished at once. When the refusal is
+//! the system's (`EINVAL`, `ENOSYS`: no exchange anywhere) rather than the run's (`EXDEV`,
+//! `EACCES`...), the later units of the rewrite go file by file without trying.
+//! [`RunReport::swap`] says which way each unit went, and why not whole.
 //!
 //! Killed before step 4, the run is untouched: the next rewrite of the logdir deletes
 //! `unit-N/`. Killed after it, the journal is there, and the next rewrite (`ferroboard rewrite

@@ -204,12 +204,24 @@ fn rel<'a>(root: &Path, p: &'a Path) -> &'a Path {
     p.strip_prefix(root).unwrap_or(p)
 }
 
+/// Why an exchange was refused, and whether for the whole system (then the later units of the
+/// rewrite do not try).
+struct Refused {
+    why: String,
+    system: bool,
+}
+
 /// Finishes a committed unit (idempotent): by exchange when its journal holds one and the
 /// system allows it, else file by file. Returns how it was swapped.
-fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<Result<(), String>> {
+fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<Result<(), Refused>> {
     match &j.exchange {
         Some(x) => commit_exchange(root, unit, j, x),
-        None => commit_files(root, unit, j).map(|()| Err(String::new())),
+        None => commit_files(root, unit, j).map(|()| {
+            Err(Refused {
+                why: String::new(),
+                system: false,
+            })
+        }),
     }
 }
 
@@ -266,7 +278,7 @@ fn commit_exchange(
     unit: &Path,
     j: &Journal,
     x: &Exchange,
-) -> io::Result<Result<(), String>> {
+) -> io::Result<Result<(), Refused>> {
     let live = root.join(&x.run);
     let tree = unit.join(&x.tree);
     let own: HashSet<OsString> = j
@@ -289,7 +301,11 @@ fn commit_exchange(
         match exchange::exchange(&tree, &live) {
             Ok(()) => {}
             Err(e) if exchange::unsupported(&e) => {
-                let why = format!("renameat2(RENAME_EXCHANGE) on {}: {e}", live.display());
+                let refused = Refused {
+                    why: format!("renameat2(RENAME_EXCHANGE) on {}: {e}", live.display()),
+                    // No exchange on this system at all (rather than for this run's place).
+                    system: exchange::refused_everywhere(&e),
+                };
                 let files = Journal {
                     new: j.new.clone(),
                     old: j.old.clone(),
@@ -297,7 +313,7 @@ fn commit_exchange(
                 };
                 write_journal(unit, &files)?;
                 commit_files(root, unit, &files)?;
-                return Ok(Err(why));
+                return Ok(Err(refused));
             }
             Err(e) => return Err(named(e, &live)),
         }
@@ -497,8 +513,10 @@ pub(super) fn rewrite_in_place(
     let swap = match whole {
         Ok(()) => match commit(root, &unit, &j)? {
             Ok(()) => "exchange".to_owned(),
-            Err(why) => {
-                *no_exchange = Some(why.clone());
+            Err(Refused { why, system }) => {
+                if system {
+                    *no_exchange = Some(why.clone());
+                }
                 format!("per-file: {why}")
             }
         },
