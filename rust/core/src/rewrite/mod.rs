@@ -97,7 +97,7 @@ use filter::{Filter, Rules};
 use glob::{any_match, Glob};
 
 /// The directory, inside the logdir, of an in-place rewrite's staging, backups and journals.
-pub const WORK_DIR: &str = ".ferroboard-rewrite";
+pub const WORK_DIR: &str = crate::reader::discovery::REWRITE_WORK_DIR;
 
 /// What to rewrite and how.
 #[derive(Debug, Clone)]
