@@ -314,9 +314,9 @@ fn take_names<'py>(
 /// How the running interpreter keeps reference counts, as far as [`add_references`] knows.
 #[derive(Clone, Copy, PartialEq)]
 enum RefCounts {
-    /// CPython 3.9 to 3.11: `ob_refcnt` is a plain count.
+    /// `CPython` 3.9 to 3.11: `ob_refcnt` is a plain count.
     Plain,
-    /// CPython 3.12 to 3.14 (64-bit): immortal objects, marked in the low 32 bits.
+    /// `CPython` 3.12 to 3.14 (64-bit): immortal objects, marked in the low 32 bits.
     Immortal,
     /// Anything else: only the interpreter's own `Py_IncRef` is used.
     Unknown,
@@ -326,14 +326,14 @@ static REF_COUNTS: std::sync::OnceLock<RefCounts> = std::sync::OnceLock::new();
 
 /// Gives `obj` `count` new references at once: what `count` calls of `Py_IncRef` do.
 ///
-/// An abi3 module loads only into CPython builds with the GIL, where the reference count is
+/// An abi3 module loads only into `CPython` builds with the GIL, where the reference count is
 /// the first field of every object, `ob_refcnt` (part of the stable ABI). Up to 3.11 it is a
 /// plain count. In 3.12 to 3.14 (64-bit) an object whose count's low 32 bits, read as a
 /// signed number, are negative is immortal and `Py_INCREF` leaves it alone; otherwise it adds
 /// one to the low 32 bits, the same as adding one to the whole field while the low half
 /// cannot carry (pyo3's own version-specific builds do the same). So one addition of `count`
 /// is exact in those versions; where the low half could carry, on a 32-bit build or on a
-/// later CPython, the interpreter's own `Py_IncRef` is called `count` times instead. (A
+/// later `CPython`, the interpreter's own `Py_IncRef` is called `count` times instead. (A
 /// debug interpreter's running total of references is not updated.)
 ///
 /// # Safety
@@ -367,7 +367,7 @@ unsafe fn add_references(py: Python<'_>, obj: *mut pyo3::ffi::PyObject, count: u
             if (low as i32) < 0 {
                 return; // immortal: Py_INCREF leaves it alone
             }
-            if u64::from(low) + count <= u64::from(u32::MAX) {
+            if u32::try_from(u64::from(low) + count).is_ok() {
                 // SAFETY: as above.
                 unsafe { (*obj).ob_refcnt = refcnt + add };
                 return;

@@ -395,7 +395,7 @@ impl NativeWriter {
                         Ok(scalar_event_bytes(wall, step, tag, v, false, false))
                     });
                     let mut op = deferred_op(item);
-                    self.with_file(pick, |w, f| py.detach(|| op(w, f)))?
+                    self.with_file(pick, |w, f| py.detach(|| op(w, f)))?;
                 }
             }
         }

@@ -171,11 +171,11 @@ impl Journal {
                         id: (dev.parse().ok()?, ino.parse().ok()?),
                         hidden: Vec::new(),
                         modes: Vec::new(),
-                    })
+                    });
                 }
                 (["hidden", a, b], Some(x)) => x.hidden.push((unhex(a)?, unhex(b)?)),
                 (["mode", d, m], Some(x)) => {
-                    x.modes.push((unhex(d)?, u32::from_str_radix(m, 8).ok()?))
+                    x.modes.push((unhex(d)?, u32::from_str_radix(m, 8).ok()?));
                 }
                 (["new", a, b], _) => j.new.push((unhex(a)?, unhex(b)?)),
                 (["old", a], _) => j.old.push(unhex(a)?),

@@ -463,12 +463,10 @@ fn a_crash_at_every_point_leaves_old_or_new_and_recovery_finishes_it() {
                 let mix = no_exchange && point == "renamed-one" && run == "r";
                 assert_eq!(ok, !mix, "{what}: {run}: {:?}", p.keys());
             }
-            let journal = fs::read_dir(root.join(WORK_DIR))
-                .map(|it| {
-                    it.filter_map(Result::ok)
-                        .any(|e| e.path().join("journal").exists())
-                })
-                .unwrap_or(false);
+            let journal = fs::read_dir(root.join(WORK_DIR)).is_ok_and(|it| {
+                it.filter_map(Result::ok)
+                    .any(|e| e.path().join("journal").exists())
+            });
             let rep = rewrite(&root, None, &opts()).unwrap();
             NO_EXCHANGE.with(|c| c.set(false));
             assert_eq!(rep.recovered.len(), usize::from(journal), "{what}");

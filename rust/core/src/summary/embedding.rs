@@ -541,7 +541,7 @@ pub fn sprite_png<S: SpriteSample>(
         bands.chunks_mut(band_len).enumerate().for_each(fill);
     } else {
         crate::runtime::parallel::install(|| {
-            bands.par_chunks_mut(band_len).enumerate().for_each(fill)
+            bands.par_chunks_mut(band_len).enumerate().for_each(fill);
         });
     }
     let png = png::encode(&canvas, side, side, 3, PngCompression::Fast)
@@ -1014,6 +1014,7 @@ impl Projector {
 
     /// Every file on the storage device before [`Projector::add`] returns (the writer's
     /// `fsync=True`).
+    #[must_use]
     pub fn with_sync(mut self, sync: bool) -> Self {
         self.sync = sync;
         self

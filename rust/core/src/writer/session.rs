@@ -654,11 +654,11 @@ mod tests {
             }))
             .is_ok();
             // SAFETY: leaving the child without running the parent's destructors.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            unsafe { libc::_exit(i32::from(!ok)) };
         }
         let mut status = 0;
         // SAFETY: waiting on our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        unsafe { libc::waitpid(pid, &raw mut status, 0) };
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
         assert!(!s.is_forked_copy());
         append(&s, None, 3);
