@@ -193,7 +193,7 @@ pub fn encode_pcm16(
     channels: u16,
     sample_rate: u32,
 ) -> Result<Vec<u8>, CodecError> {
-    if channels == 0 || samples.len() % usize::from(channels) != 0 {
+    if channels == 0 || !samples.len().is_multiple_of(usize::from(channels)) {
         return Err(err(format!(
             "{} samples are not a whole number of frames of {channels} channels",
             samples.len()

@@ -564,12 +564,12 @@ impl<'r> Filter<'r> {
         let (pos, total) = match rules.every {
             Some(k) => {
                 let last = count - 1;
-                if j % k != 0 && j != last {
+                if !j.is_multiple_of(k) && j != last {
                     return false;
                 }
                 let regular = last / k + 1;
-                let total = regular + u64::from(last % k != 0);
-                let pos = if j % k == 0 { j / k } else { regular };
+                let total = regular + u64::from(!last.is_multiple_of(k));
+                let pos = if j.is_multiple_of(k) { j / k } else { regular };
                 (pos, total)
             }
             None => (j, count),

@@ -82,7 +82,7 @@ fn hex(p: &Path) -> String {
 }
 
 fn unhex(s: &str) -> Option<PathBuf> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())

@@ -54,6 +54,7 @@ use crate::proto::{summary, HistogramProto};
 
 mod edges;
 mod layout;
+mod logbin;
 mod scan;
 
 pub use edges::{default_bin, default_edges, DEFAULT_BIN_COUNT, DEFAULT_EDGE_COUNT};
@@ -300,19 +301,26 @@ fn count<T: Sample>(
             let p = if T::EXACT_IN_F32 {
                 let cells: &[Cell32; CELL_COUNT_F32] = &CELLS32;
                 // SAFETY: every cell's slot, plus one, is below `DEFAULT_SLOTS` (the slots are
-                // `reference_slot`s of the edges: at most `DEFAULT_BIN_COUNT + 1`).
+                // `reference_slot`s of the edges: at most `DEFAULT_BIN_COUNT + 1`), and the
+                // function is `default_slot32` of the value as `f32`, as `true` says.
                 unsafe {
-                    scan_all(values, DEFAULT_SLOTS, move |v: T| {
-                        default_slot32(cells, v.to_f32())
-                    })
+                    scan_all(
+                        values,
+                        DEFAULT_SLOTS,
+                        move |v: T| default_slot32(cells, v.to_f32()),
+                        true,
+                    )
                 }
             } else {
                 let cells: &[Cell; CELL_COUNT] = &CELLS;
                 // SAFETY: as above, for the `f64` table.
                 unsafe {
-                    scan_all(values, DEFAULT_SLOTS, move |v: T| {
-                        default_slot(cells, v.to_f64())
-                    })
+                    scan_all(
+                        values,
+                        DEFAULT_SLOTS,
+                        move |v: T| default_slot(cells, v.to_f64()),
+                        false,
+                    )
                 }
             };
             (p, 1, DEFAULT_BIN_COUNT)
@@ -321,14 +329,28 @@ fn count<T: Sample>(
             check_edges(edges)?;
             let n = edges.len() - 1;
             // SAFETY: `uniform_bin` returns at most `n` (`n` itself for values outside).
-            let p = unsafe { scan_all(values, n + 1, move |v: T| uniform_bin(edges, v.to_f64())) };
+            let p = unsafe {
+                scan_all(
+                    values,
+                    n + 1,
+                    move |v: T| uniform_bin(edges, v.to_f64()),
+                    false,
+                )
+            };
             (p, 0, n)
         }
         Bins::Edges(edges) => {
             check_edges(edges)?;
             let n = edges.len() - 1;
             // SAFETY: `explicit_bin` returns at most `n` (`n` itself for values outside).
-            let p = unsafe { scan_all(values, n + 1, move |v: T| explicit_bin(edges, v.to_f64())) };
+            let p = unsafe {
+                scan_all(
+                    values,
+                    n + 1,
+                    move |v: T| explicit_bin(edges, v.to_f64()),
+                    false,
+                )
+            };
             (p, 0, n)
         }
     })

@@ -2,8 +2,12 @@
 //! sums and the extremes of the block (from an `f64` copy, or, for `f32` input, from the
 //! values as they are, converted in registers), then, while the block is still in the L1
 //! cache, each value counted into one of four interleaved counter lanes (indexed without a
-//! bounds check: see [`scan_with`]'s safety contract); split across rayon's threads along
-//! numpy's pairwise tree.
+//! bounds check: see [`scan`]'s safety contract); split across rayon's threads along
+//! numpy's pairwise tree. Where the CPU has AVX-512 (F, DQ), `f32` input with the default bins
+//! is counted one leaf of the pairwise tree at a time, right after the leaf's sums, with slots
+//! computed in vector registers (see `logbin`), so that the sums' vector work runs beside the
+//! counter stores, which bound the pass. Every instruction-set level gives the same results
+//! (the tests compare them).
 
 use crate::dtype::half::{BF16, F16};
 
@@ -353,52 +357,23 @@ fn leaf_finish<S: Copy + Into<f64>>(
     (s, q)
 }
 
-/// [`leaf_sums`] with AVX2 instructions: the same additions and multiplications in the same
-/// order (no fused multiply-add), so the same results.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-fn leaf_sums_avx2(v: &[f64]) -> (f64, f64) {
-    use std::arch::x86_64::*;
-    let n = v.len();
-    if n < STAT_LANES {
-        return leaf_sums(v);
-    }
-    let full = n - n % STAT_LANES;
-    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
-    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
-    unsafe {
-        let p = v.as_ptr();
-        let mut r0 = _mm256_loadu_pd(p);
-        let mut r1 = _mm256_loadu_pd(p.add(4));
-        let mut q0 = _mm256_mul_pd(r0, r0);
-        let mut q1 = _mm256_mul_pd(r1, r1);
-        let mut i = STAT_LANES;
-        while i < full {
-            let x0 = _mm256_loadu_pd(p.add(i));
-            let x1 = _mm256_loadu_pd(p.add(i + 4));
-            r0 = _mm256_add_pd(r0, x0);
-            r1 = _mm256_add_pd(r1, x1);
-            q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
-            q1 = _mm256_add_pd(q1, _mm256_mul_pd(x1, x1));
-            i += STAT_LANES;
-        }
-        _mm256_storeu_pd(r.as_mut_ptr(), r0);
-        _mm256_storeu_pd(r.as_mut_ptr().add(4), r1);
-        _mm256_storeu_pd(rq.as_mut_ptr(), q0);
-        _mm256_storeu_pd(rq.as_mut_ptr().add(4), q1);
-    }
-    leaf_finish(v, full, &r, &rq)
-}
-
 /// What a leaf of the pairwise tree is read from: the `f64` buffer, or `f32` input as is
 /// (converted in registers, exactly; the same additions in the same order).
 trait Leaf: Copy + Into<f64> {
+    /// [`leaf_sums`] of the values as `f64`.
     fn sums(v: &[Self]) -> (f64, f64);
+    /// Four values from `p` as `f64` (inlined into AVX2 code only).
+    ///
     /// # Safety
-    /// The CPU has AVX2.
+    /// The CPU has AVX; `p` points at four values.
     #[cfg(target_arch = "x86_64")]
-    unsafe fn sums_avx2(v: &[Self]) -> (f64, f64);
+    unsafe fn load4(p: *const Self) -> std::arch::x86_64::__m256d;
+    /// Eight values from `p` as `f64` (inlined into AVX-512 code only).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F; `p` points at eight values.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m512d;
 }
 
 impl Leaf for f64 {
@@ -408,9 +383,15 @@ impl Leaf for f64 {
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    unsafe fn sums_avx2(v: &[f64]) -> (f64, f64) {
-        // SAFETY: the caller's promise: the CPU has AVX2.
-        unsafe { leaf_sums_avx2(v) }
+    unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
+        // SAFETY: the caller's promise.
+        unsafe { std::arch::x86_64::_mm256_loadu_pd(p) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f64) -> std::arch::x86_64::__m512d {
+        // SAFETY: the caller's promise.
+        unsafe { std::arch::x86_64::_mm512_loadu_pd(p) }
     }
 }
 
@@ -425,36 +406,46 @@ impl Leaf for f32 {
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    unsafe fn sums_avx2(v: &[f32]) -> (f64, f64) {
-        // SAFETY: the caller's promise: the CPU has AVX2.
-        unsafe { leaf_sums_f32_avx2(v) }
+    unsafe fn load4(p: *const f32) -> std::arch::x86_64::__m256d {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's promise.
+        unsafe { _mm256_cvtps_pd(_mm_loadu_ps(p)) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> std::arch::x86_64::__m512d {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's promise.
+        unsafe { _mm512_cvtps_pd(_mm256_loadu_ps(p)) }
     }
 }
 
-/// [`leaf_sums_avx2`] reading `f32` values, each converted to `f64` (exactly) as it is
-/// loaded: the same sums as the leaf of their `f64` conversions.
+/// [`leaf_sums`] with AVX2 instructions, reading `f64` values or `f32` values converted to
+/// `f64` (exactly) as they are loaded: the same additions and multiplications in the same
+/// order (no fused multiply-add), so the same results.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn leaf_sums_f32_avx2(v: &[f32]) -> (f64, f64) {
+fn leaf_sums_avx2<S: Leaf>(v: &[S]) -> (f64, f64) {
     use std::arch::x86_64::*;
     let n = v.len();
     if n < STAT_LANES {
-        return <f32 as Leaf>::sums(v);
+        return S::sums(v);
     }
     let full = n - n % STAT_LANES;
     let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
-    // SAFETY: every load reads 4 values within `v[..full]`; the stores fill the two arrays.
+    // SAFETY: every load reads 4 values within `v[..full]` (the CPU has AVX2: this function's
+    // feature); the stores fill the two arrays.
     unsafe {
         let p = v.as_ptr();
-        let mut r0 = _mm256_cvtps_pd(_mm_loadu_ps(p));
-        let mut r1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(4)));
+        let mut r0 = S::load4(p);
+        let mut r1 = S::load4(p.add(4));
         let mut q0 = _mm256_mul_pd(r0, r0);
         let mut q1 = _mm256_mul_pd(r1, r1);
         let mut i = STAT_LANES;
         while i < full {
-            let x0 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i)));
-            let x1 = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i + 4)));
+            let x0 = S::load4(p.add(i));
+            let x1 = S::load4(p.add(i + 4));
             r0 = _mm256_add_pd(r0, x0);
             r1 = _mm256_add_pd(r1, x1);
             q0 = _mm256_add_pd(q0, _mm256_mul_pd(x0, x0));
@@ -469,6 +460,37 @@ fn leaf_sums_f32_avx2(v: &[f32]) -> (f64, f64) {
     leaf_finish(v, full, &r, &rq)
 }
 
+/// [`leaf_sums_avx2`] with AVX-512: numpy's 8 running sums are the 8 lanes of one register.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn leaf_sums_avx512<S: Leaf>(v: &[S]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    if n < STAT_LANES {
+        return S::sums(v);
+    }
+    let full = n - n % STAT_LANES;
+    let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+    // SAFETY: every load reads 8 values within `v[..full]` (the CPU has AVX-512 F: this
+    // function's feature); the stores fill the two arrays.
+    unsafe {
+        let p = v.as_ptr();
+        let mut r0 = S::load8(p);
+        let mut q0 = _mm512_mul_pd(r0, r0);
+        let mut i = STAT_LANES;
+        while i < full {
+            let x = S::load8(p.add(i));
+            r0 = _mm512_add_pd(r0, x);
+            q0 = _mm512_add_pd(q0, _mm512_mul_pd(x, x));
+            i += STAT_LANES;
+        }
+        _mm512_storeu_pd(r.as_mut_ptr(), r0);
+        _mm512_storeu_pd(rq.as_mut_ptr(), q0);
+    }
+    leaf_finish(v, full, &r, &rq)
+}
+
 /// numpy's pairwise sums of the node `v` (and of its squares): halves split at
 /// [`pairwise_split`] down to leaves of at most `PW_BLOCK` values, each node's sum the sum of
 /// its halves'. A leaf is first added as is (the usual case: all values finite); a non-finite
@@ -477,7 +499,11 @@ fn leaf_sums_f32_avx2(v: &[f32]) -> (f64, f64) {
 /// clears `*clean`. Walked with explicit stacks rather than recursion, so that it is inlined,
 /// leaves included, into the caller's vector code.
 #[inline(always)]
-fn pairwise_node<S: Leaf, const AVX2: bool>(v: &[S], clean: &mut bool) -> (f64, f64) {
+fn pairwise_node<S: Leaf, const AVX2: bool, const AVX512: bool>(
+    v: &[S],
+    clean: &mut bool,
+    mut after_leaf: impl FnMut(usize, usize),
+) -> (f64, f64) {
     // A node of `FUSE` values is 5 levels deep: at most 1 + 2 * 4 nodes wait at once.
     const STACK: usize = 16;
     const { assert!(FUSE <= PW_BLOCK << 4) };
@@ -493,9 +519,14 @@ fn pairwise_node<S: Leaf, const AVX2: bool>(v: &[S], clean: &mut bool) -> (f64, 
         if len <= PW_BLOCK {
             let leaf = &v[start..start + len];
             #[cfg(target_arch = "x86_64")]
-            let (mut s, mut q) = if AVX2 {
-                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
-                unsafe { S::sums_avx2(leaf) }
+            let (mut s, mut q) = if AVX512 {
+                // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F was
+                // detected.
+                unsafe { leaf_sums_avx512(leaf) }
+            } else if AVX2 {
+                // SAFETY: `AVX2` is true only in `fused_avx2` and `fused_avx512`, called once
+                // AVX2 was detected.
+                unsafe { leaf_sums_avx2(leaf) }
             } else {
                 S::sums(leaf)
             };
@@ -510,6 +541,7 @@ fn pairwise_node<S: Leaf, const AVX2: bool>(v: &[S], clean: &mut bool) -> (f64, 
                 }
                 (s, q) = leaf_sums(&zeroed[..len]);
             }
+            after_leaf(start, len);
             sums[ns] = (s, q);
             ns += 1;
         } else if halves_done {
@@ -554,8 +586,38 @@ struct Scanner<'f, F> {
     ext: Extremes,
     /// `FUSE` values converted to `f64`.
     buf: Vec<f64>,
-    /// Never use the vector-instruction build (the tests compare both).
-    portable: bool,
+    /// The instructions used (the tests compare every level the CPU has).
+    isa: Isa,
+    /// `bin_of` is the default bins' `default_slot32` of the value as `f32`: the AVX-512
+    /// build computes most slots of `f32` input itself (see `logbin`).
+    default32: bool,
+}
+
+/// Which build of the scan runs: each gives the same results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Isa {
+    Portable,
+    Avx2,
+    /// AVX2 and AVX-512 F and DQ.
+    Avx512,
+}
+
+impl Isa {
+    /// The best level this CPU has, at most `max`.
+    fn detect(max: Isa) -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if max >= Isa::Avx512 && has!("avx2") && has!("avx512f") && has!("avx512dq") {
+                return Isa::Avx512;
+            }
+            if max >= Isa::Avx2 && has!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        let _ = max;
+        Isa::Portable
+    }
 }
 
 impl<F> Scanner<'_, F> {
@@ -576,7 +638,7 @@ impl<F> Scanner<'_, F> {
     /// with AVX2 is read as it is; the buffer is filled only for a node with a NaN or
     /// infinity).
     #[inline(always)]
-    fn fused_body<T: Sample, const AVX2: bool>(&mut self, v: &[T]) -> (f64, f64)
+    fn fused_body<T: Sample, const AVX2: bool, const AVX512: bool>(&mut self, v: &[T]) -> (f64, f64)
     where
         F: Fn(T) -> usize + Copy,
     {
@@ -584,9 +646,34 @@ impl<F> Scanner<'_, F> {
         if let (true, Some(f)) = (AVX2, T::as_f32_slice(v)) {
             // `f32` input: the statistics read it as is (no `f64` buffer) while all is finite.
             let mut clean = true;
-            let sums = pairwise_node::<f32, AVX2>(f, &mut clean);
+            let computed = AVX512 && self.default32;
+            let sums = if computed {
+                // Each leaf counted right after its sums, so that the sums' vector work runs
+                // beside the counter stores (the bound) instead of in a pass of its own.
+                let bin_of = *self.bin_of;
+                let (slots, base) = (self.slots, self.lanes.as_mut_ptr());
+                self.pending += v.len();
+                pairwise_node::<f32, AVX2, AVX512>(f, &mut clean, |start, len| {
+                    // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F
+                    // and DQ were detected; `default32` means `slots` is `DEFAULT_SLOTS` and
+                    // `bin_of` the exact default slot, so each row holds the counters the
+                    // kernel indexes.
+                    unsafe {
+                        let rows = [0, 1, 2, 3].map(|r| base.add(r * slots));
+                        let leaf = &v[start..start + len];
+                        super::logbin::count_avx512(&f[start..start + len], rows, |i| {
+                            bin_of(leaf[i])
+                        });
+                    }
+                })
+            } else {
+                pairwise_node::<f32, AVX2, AVX512>(f, &mut clean, |_, _| {})
+            };
+            if computed && self.pending > LANE_LIMIT {
+                self.flush();
+            }
             if clean {
-                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                // SAFETY: `AVX2` is true only in `fused_avx2` and `fused_avx512`, called once AVX2 was detected.
                 unsafe { self.ext.add_finite_f32_avx2(f) };
             } else {
                 let buf = &mut self.buf[..v.len()];
@@ -595,7 +682,9 @@ impl<F> Scanner<'_, F> {
                 }
                 self.ext.add_masked(buf);
             }
-            self.count_bins(v);
+            if !computed {
+                self.count_bins(v);
+            }
             return sums;
         }
         let buf = &mut self.buf[..v.len()];
@@ -603,19 +692,19 @@ impl<F> Scanner<'_, F> {
             *b = x.to_f64();
         }
         let mut clean = true;
-        let sums = pairwise_node::<f64, AVX2>(buf, &mut clean);
-        if !clean {
-            self.ext.add_masked(buf);
-        } else {
+        let sums = pairwise_node::<f64, AVX2, AVX512>(buf, &mut clean, |_, _| {});
+        if clean {
             #[cfg(target_arch = "x86_64")]
             if AVX2 {
-                // SAFETY: `AVX2` is true only in `fused_avx2`, called once AVX2 was detected.
+                // SAFETY: `AVX2` is true only in `fused_avx2` and `fused_avx512`, called once AVX2 was detected.
                 unsafe { self.ext.add_finite_avx2(buf) };
             } else {
                 self.ext.add_finite(buf);
             }
             #[cfg(not(target_arch = "x86_64"))]
             self.ext.add_finite(buf);
+        } else {
+            self.ext.add_masked(buf);
         }
         self.count_bins(v);
         sums
@@ -642,7 +731,7 @@ impl<F> Scanner<'_, F> {
         let mut chunks = v.chunks_exact(2 * LANES);
         for chunk in &mut chunks {
             // SAFETY: for every `bump`, each lane holds `slots` counters, and `bin_of` returns a
-            // slot below `slots` for every value, as the caller of `scan_with` promised.
+            // slot below `slots` for every value, as the caller of `scan` promised.
             unsafe {
                 bump(c0, bin_of(chunk[0]));
                 bump(c1, bin_of(chunk[1]));
@@ -666,7 +755,16 @@ impl<F> Scanner<'_, F> {
     where
         F: Fn(T) -> usize + Copy,
     {
-        self.fused_body::<T, true>(v)
+        self.fused_body::<T, true, false>(v)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512dq")]
+    fn fused_avx512<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        self.fused_body::<T, true, true>(v)
     }
 
     #[inline(never)]
@@ -674,7 +772,7 @@ impl<F> Scanner<'_, F> {
     where
         F: Fn(T) -> usize + Copy,
     {
-        self.fused_body::<T, false>(v)
+        self.fused_body::<T, false, false>(v)
     }
 
     /// [`Scanner::fused_body`] with AVX2 instructions where the CPU has them. The result does
@@ -685,9 +783,12 @@ impl<F> Scanner<'_, F> {
         F: Fn(T) -> usize + Copy,
     {
         #[cfg(target_arch = "x86_64")]
-        if !self.portable && std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { self.fused_avx2(v) };
+        match self.isa {
+            // SAFETY: `Isa::detect` found AVX2 and AVX-512 F and DQ on this CPU.
+            Isa::Avx512 => return unsafe { self.fused_avx512(v) },
+            // SAFETY: `Isa::detect` found AVX2 on this CPU.
+            Isa::Avx2 => return unsafe { self.fused_avx2(v) },
+            Isa::Portable => {}
         }
         self.fused_portable(v)
     }
@@ -707,35 +808,31 @@ impl<F> Scanner<'_, F> {
     }
 }
 
+/// What every stretch of one scan shares: the binning function, its number of slots, whether
+/// it is the default bins' `default_slot32` (`Scanner::default32`), and the instructions used.
+#[derive(Clone, Copy)]
+struct Plan<'f, F> {
+    bin_of: &'f F,
+    slots: usize,
+    default32: bool,
+    isa: Isa,
+}
+
 /// [`Scanner::node`] over a whole node of the tree, into a [`Partial`].
 ///
 /// # Safety
-/// As [`scan_with`].
-unsafe fn scan<T: Sample, F: Fn(T) -> usize + Copy>(
-    values: &[T],
-    slots: usize,
-    bin_of: &F,
-) -> Partial {
-    // SAFETY: the caller's promise, passed on.
-    unsafe { scan_with(values, slots, bin_of, false) }
-}
-
-/// [`scan`], optionally never with vector instructions.
-///
-/// # Safety
-/// `bin_of` returns a slot below `slots` for every value of `values` (the counters are
-/// indexed without a bounds check: see [`bump`]). The binning functions of this module do:
-/// `default_slot` and `default_slot32` at most `DEFAULT_SLOTS - 1` (the tables' construction,
-/// checked in `edges`' tests), `uniform_bin` and `explicit_bin` at most `n` of `n + 1` slots.
-unsafe fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
-    values: &[T],
-    slots: usize,
-    bin_of: &F,
-    portable: bool,
-) -> Partial {
+/// `plan.bin_of` returns a slot below `plan.slots` for every value of `values` (the counters
+/// are indexed without a bounds check: see [`bump`]), and when `plan.default32` is set,
+/// `plan.slots` is `DEFAULT_SLOTS` and `plan.bin_of` is `default_slot32` of the value as `f32`.
+/// The binning functions of this module do: `default_slot` and `default_slot32` at most
+/// `DEFAULT_SLOTS - 1` (the tables' construction, checked in `edges`' tests), `uniform_bin`
+/// and `explicit_bin` at most `n` of `n + 1` slots.
+unsafe fn scan<T: Sample, F: Fn(T) -> usize + Copy>(values: &[T], plan: Plan<'_, F>) -> Partial {
+    let slots = plan.slots;
     let mut s = Scanner {
-        portable,
-        bin_of,
+        isa: plan.isa,
+        default32: plan.default32,
+        bin_of: plan.bin_of,
         slots,
         lanes: vec![0u32; LANES * slots],
         pending: 0,
@@ -760,23 +857,22 @@ unsafe fn scan_with<T: Sample, F: Fn(T) -> usize + Copy>(
 /// split and the number of threads.
 ///
 /// # Safety
-/// As [`scan_with`].
+/// As [`scan`].
 unsafe fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     values: &[T],
-    slots: usize,
-    bin_of: &F,
+    plan: Plan<'_, F>,
     split_from: usize,
 ) -> Partial {
     if values.len() < split_from {
         // SAFETY: the caller's promise, passed on.
-        return unsafe { scan(values, slots, bin_of) };
+        return unsafe { scan(values, plan) };
     }
     let (left, right) = values.split_at(pairwise_split(values.len()));
     let (a, b) = rayon::join(
         // SAFETY: the caller's promise, passed on (for parts of the same values).
-        || unsafe { scan_tree(left, slots, bin_of, split_from) },
+        || unsafe { scan_tree(left, plan, split_from) },
         // SAFETY: as above.
-        || unsafe { scan_tree(right, slots, bin_of, split_from) },
+        || unsafe { scan_tree(right, plan, split_from) },
     );
     a.merge(&b)
 }
@@ -788,21 +884,45 @@ unsafe fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
 /// `values.astype(float).sum()` gives when they are all finite.
 ///
 /// # Safety
-/// As [`scan_with`].
+/// `bin_of` returns a slot below `slots` for every value; when `default32` is set, `slots` is
+/// `DEFAULT_SLOTS` and `bin_of(v)` is `default_slot32(&CELLS32, v.to_f32())` (see [`scan`]).
 pub(super) unsafe fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
     values: &[T],
     slots: usize,
     bin_of: F,
+    default32: bool,
 ) -> Partial {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { scan_all_with(values, slots, bin_of, default32, Isa::Avx512) }
+}
+
+/// [`scan_all`] with at most the instructions of `max` (the tests compare every level).
+///
+/// # Safety
+/// As [`scan_all`].
+unsafe fn scan_all_with<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
+    values: &[T],
+    slots: usize,
+    bin_of: F,
+    default32: bool,
+    max: Isa,
+) -> Partial {
+    debug_assert!(!default32 || slots == super::edges::DEFAULT_SLOTS);
+    let plan = Plan {
+        bin_of: &bin_of,
+        slots,
+        default32,
+        isa: Isa::detect(max),
+    };
     let mut p = if values.len() < PARALLEL_THRESHOLD {
         // SAFETY: the caller's promise, passed on.
-        unsafe { scan(values, slots, &bin_of) }
+        unsafe { scan(values, plan) }
     } else {
         crate::runtime::parallel::install(|| {
             let stretch = values.len() / (4 * rayon::current_num_threads());
             let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
             // SAFETY: the caller's promise, passed on.
-            unsafe { scan_tree(values, slots, &bin_of, split_from) }
+            unsafe { scan_tree(values, plan, split_from) }
         })
     };
     // numpy's reduction starts from the identity: `0.0 + (-0.0)` is `0.0`.
@@ -814,10 +934,25 @@ pub(super) unsafe fn scan_all<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summary::histogram::edges::{default_slot, Cell, CELLS, CELL_COUNT, DEFAULT_SLOTS};
+    use crate::summary::histogram::edges::{
+        default_slot, default_slot32, Cell, Cell32, CELLS, CELLS32, CELL_COUNT, CELL_COUNT_F32,
+        DEFAULT_SLOTS,
+    };
     use crate::summary::histogram::{histogram, Bins};
 
-    /// numpy's `pairwise_sum` (numpy/_core/src/umath/loops_utils.h.src), transcribed as is.
+    /// Two scans of the same values agree bit for bit on everything.
+    fn assert_same(a: &Partial, b: &Partial, n: usize) {
+        assert_eq!(a.sum.to_bits(), b.sum.to_bits(), "n={n}");
+        assert_eq!(a.sum_squares.to_bits(), b.sum_squares.to_bits(), "n={n}");
+        assert_eq!(
+            (a.min, a.max, a.nonfinite),
+            (b.min, b.max, b.nonfinite),
+            "n={n}"
+        );
+        assert_eq!(a.counts, b.counts, "n={n}");
+    }
+
+    /// numpy's `pairwise_sum` (numpy/_`core/src/umath/loops_utils.h.src`), transcribed as is.
     fn numpy_pairwise(a: &[f64]) -> f64 {
         let n = a.len();
         if n < 8 {
@@ -927,15 +1062,21 @@ mod tests {
                 let cells: &[Cell; CELL_COUNT] = &CELLS;
                 let bin = move |x: f64| default_slot(cells, x);
                 // SAFETY: `default_slot` is below `DEFAULT_SLOTS` (`cells_cover_the_edges`).
-                let a = unsafe { scan_with(&values, DEFAULT_SLOTS, &bin, false) };
+                let a = unsafe { scan_all_with(&values, DEFAULT_SLOTS, bin, false, Isa::Avx2) };
                 // SAFETY: as above.
-                let b = unsafe { scan_with(&values, DEFAULT_SLOTS, &bin, true) };
-                assert_eq!(a.sum.to_bits(), b.sum.to_bits(), "n={n}");
-                assert_eq!(a.sum_squares.to_bits(), b.sum_squares.to_bits(), "n={n}");
-                assert_eq!((a.min, a.max, a.nonfinite), (b.min, b.max, b.nonfinite));
-                assert_eq!(a.counts, b.counts);
-                // The statistics of float32 input are those of its float64 conversion.
+                let b = unsafe { scan_all_with(&values, DEFAULT_SLOTS, bin, false, Isa::Portable) };
+                assert_same(&a, &b, n);
+                // float32 input: every level, with the computed default bins where the CPU
+                // has AVX-512.
                 let v32: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+                let cells32: &[Cell32; CELL_COUNT_F32] = &CELLS32;
+                let bin32 = move |x: f32| default_slot32(cells32, x);
+                // SAFETY: `default_slot32` is below `DEFAULT_SLOTS`; `default32` is its flag.
+                let [a, b, c] = [Isa::Avx512, Isa::Avx2, Isa::Portable]
+                    .map(|isa| unsafe { scan_all_with(&v32, DEFAULT_SLOTS, bin32, true, isa) });
+                assert_same(&a, &b, n);
+                assert_same(&a, &c, n);
+                // The statistics of float32 input are those of its float64 conversion.
                 let v32_64: Vec<f64> = v32.iter().map(|&x| f64::from(x)).collect();
                 let (h32, h64) = (
                     histogram(&v32, Bins::Default, None).unwrap(),

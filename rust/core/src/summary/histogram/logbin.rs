@@ -1,0 +1,352 @@
+//! The default bin of an `f32` value computed, not looked up: TensorBoard's positive default
+//! edges are `1e-12 * 1.1^k` (built by repeated `f64` multiplication, see `edges`), so a value
+//! `x` with `1e-12 <= |x| < v_max` lies above edge `k = floor(t)` of its sign, where
+//! `t = log2(|x| / 1e-12) / log2(1.1)`. The vector kernel computes `t` on 16 `f32` lanes with no
+//! table (so no gathers): `|x| = m * 2^e` (`vgetexpps`, `vgetmantps`, both exact), then
+//! `t = e * A + P(m)` with `A = 1 / log2(1.1)` and `P` a degree-6 polynomial for
+//! `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32` with fused multiply-adds.
+//!
+//! **Why the computed bins are exact.** Let `t*` be the exact real `log_1.1(|x| / 1e-12)`.
+//! The computed `t` is within `E` of `t*`, with (each term measured or bounded in this module's
+//! tests): the polynomial in `f32` (coefficients rounded, Horner steps rounded) at most
+//! `4.0e-5` over all 2^23 mantissas (`polynomial_error_is_bounded`); the final `fma` rounds
+//! once to an `f32` below 1024 in magnitude, at most half an ulp, `3.05e-5`; `A` rounded to
+//! `f32` is off by `1.5e-7`, times `|e| <= 67`, `1.0e-5`; and the real edges differ from the
+//! geometric sequence by the rounding of 773 multiplications, under `1e-12` in units of `t`.
+//! So `E < 8.1e-5`. A lane is kept only when `t` is finite, below `773 - MARGIN`, and its
+//! distance to the nearest integer exceeds `MARGIN = 2^-11 = 4.9e-4 > 6 E`: then no integer
+//! lies between `t` and `t*`, so `floor(t) = floor(t*)`, which is the bin (a value equal to
+//! an edge has an integer `t*` and is never kept). Every other lane (NaN, infinities, values
+//! at or beyond `v_max`, and about one value in a thousand near an edge) is binned by the
+//! exact table lookup (`default_slot32`). Values below `1e-12` in magnitude (zero included)
+//! have `t < -0.5` (or `-inf`) and are clamped to `t = -0.5`, bin "just below/above 0".
+//! The tests check the computed slots against numpy's `searchsorted` rule near every edge
+//! (every `f32` within 2048 ulps of each), on every cell boundary, and on random bit
+//! patterns; an ignored test checks every positive and negative `f32` between `1e-13` and
+//! `2e20` (run by hand, about 40 s: `cargo test -p ferroboard-core --profile quick every_f32 --
+//! --ignored`; it passed on 2026-12-01).
+
+/// `1 / log2(1.1)` rounded to `f32` (`1.1` as the `f64` torch multiplies by).
+const A: f32 = 7.272_541;
+
+/// `P(m) = C[0] + C[1] m + ... + C[6] m^6`, about `A * log2(m) - A * log2(1e-12)` on `[1, 2)`
+/// (a least-squares fit reweighted towards minimax, then rounded to `f32`).
+const C: [f32; 7] = [
+    267.798,
+    44.454_66,
+    -38.846_382,
+    23.898_458,
+    -9.212_314,
+    2.000_682_4,
+    -0.186_804_01,
+];
+
+/// Lanes whose `t` is within this of an integer are left to the exact lookup.
+const MARGIN: f32 = 1.0 / 2048.0;
+
+/// Largest `t` binned by the computation: `v_max` is edge 773 (the last bin is closed there).
+const T_LIMIT: f32 = 773.0 - MARGIN;
+
+/// Slot of a positive value in bin `775 + k` (above edge `k`), and of a negative one in bin
+/// `772 - k` (at or below `-1e-12 * 1.1^k`): slot = bin + 1 (slot 0 is "below the edges").
+const POSITIVE_SLOT: i32 = 776;
+const NEGATIVE_SLOT: i32 = 773;
+
+/// `t` of `|x|`, computed as the vector kernel computes it (the same `f32` operations in the
+/// same order, each correctly rounded, so the same bits), for normal, finite `x`.
+#[cfg(test)]
+fn t_of(x: f32) -> f32 {
+    let bits = x.to_bits() & 0x7fff_ffff;
+    let e = ((bits >> 23) as i32 - 127) as f32;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let mut p = C[6];
+    for &c in C[..6].iter().rev() {
+        p = p.mul_add(m, c);
+    }
+    e.mul_add(A, p)
+}
+
+/// The slot the vector kernel gives `x`, or `None` where it leaves `x` to the exact lookup:
+/// the kernel's arithmetic in scalar form (for the tests, on any machine).
+#[cfg(test)]
+pub(super) fn computed_slot(x: f32) -> Option<usize> {
+    if !x.is_finite() {
+        return None;
+    }
+    // Zero and subnormals: far below 1e-12 (vgetexpps gives -inf or below -126).
+    let t = if x.abs() < f32::MIN_POSITIVE {
+        -0.5
+    } else {
+        t_of(x).max(-0.5)
+    };
+    if t >= T_LIMIT || (t - t.round_ties_even()).abs() <= MARGIN {
+        return None;
+    }
+    let k = t.floor() as i32;
+    Some(if x >= 0.0 {
+        POSITIVE_SLOT + k
+    } else {
+        NEGATIVE_SLOT - k
+    } as usize)
+}
+
+/// Counts each value of `x` into `rows[i % 4][slot]` (the caller's four counter lanes), the
+/// slot computed 16 at a time with AVX-512 and, for the lanes that need it, taken from
+/// `exact(i)` (the slot of `x[i]` by the exact lookup).
+///
+/// # Safety
+/// The CPU has AVX-512 F and DQ; each of `rows` points at `DEFAULT_SLOTS` counters (every
+/// computed slot is between 1 and `DEFAULT_SLOTS - 2`), and `exact` returns a slot below
+/// `DEFAULT_SLOTS`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[inline]
+pub(super) unsafe fn count_avx512(x: &[f32], rows: [*mut u32; 4], exact: impl Fn(usize) -> usize) {
+    use std::arch::x86_64::*;
+    /// Values whose slots are computed before they are counted: the counting loop then reads
+    /// slots the vector stores have long written (no store-to-load stall on each).
+    const BATCH: usize = 128;
+    let mut idx = [0u32; BATCH];
+    // SAFETY: loads read 16 values within `x`; the stores write 16 slots within `idx`; the
+    // counters are within `rows` by the caller's promise (computed slots are 1..=1548).
+    unsafe {
+        let p = x.as_ptr();
+        let a = _mm512_set1_ps(A);
+        let c: [__m512; 7] = C.map(|c| _mm512_set1_ps(c));
+        let t_limit = _mm512_set1_ps(T_LIMIT);
+        let floor_t = _mm512_set1_ps(-0.5);
+        let margin = _mm512_set1_ps(MARGIN);
+        let zero = _mm512_setzero_ps();
+        let pos = _mm512_set1_epi32(POSITIVE_SLOT);
+        let neg = _mm512_set1_epi32(NEGATIVE_SLOT);
+        let mut start = 0;
+        while start < x.len() {
+            let n = (x.len() - start).min(BATCH);
+            let full = n - n % 16;
+            let mut bad = [0u16; BATCH / 16];
+            let mut j = 0;
+            while j < full {
+                let v = _mm512_loadu_ps(p.add(start + j));
+                let e = _mm512_getexp_ps(v);
+                let m = _mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_ZERO>(v);
+                let mut q = _mm512_fmadd_ps(c[6], m, c[5]);
+                q = _mm512_fmadd_ps(q, m, c[4]);
+                q = _mm512_fmadd_ps(q, m, c[3]);
+                q = _mm512_fmadd_ps(q, m, c[2]);
+                q = _mm512_fmadd_ps(q, m, c[1]);
+                q = _mm512_fmadd_ps(q, m, c[0]);
+                let t = _mm512_fmadd_ps(e, a, q);
+                // NaN and infinite t fail this comparison.
+                let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(t, t_limit);
+                let t = _mm512_max_ps(t, floor_t);
+                // t minus t rounded to the nearest integer (exact).
+                let frac = _mm512_reduce_ps::<0>(t);
+                let good =
+                    _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(in_range, _mm512_abs_ps(frac), margin);
+                let k =
+                    _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
+                let positive = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, zero);
+                let slot = _mm512_mask_add_epi32(_mm512_sub_epi32(neg, k), positive, k, pos);
+                _mm512_storeu_si512(idx.as_mut_ptr().add(j).cast(), slot);
+                bad[j / 16] = !good;
+                j += 16;
+            }
+            for (g, &b) in bad[..full / 16].iter().enumerate() {
+                let mut b = b;
+                while b != 0 {
+                    let l = g * 16 + b.trailing_zeros() as usize;
+                    idx[l] = exact(start + l) as u32;
+                    b &= b - 1;
+                }
+            }
+            for (l, s) in idx[full..n].iter_mut().enumerate() {
+                *s = exact(start + full + l) as u32;
+            }
+            let mut quads = idx[..n].chunks_exact(4);
+            for q in &mut quads {
+                debug_assert!(q
+                    .iter()
+                    .all(|&s| (s as usize) < super::edges::DEFAULT_SLOTS));
+                *rows[0].add(q[0] as usize) += 1;
+                *rows[1].add(q[1] as usize) += 1;
+                *rows[2].add(q[2] as usize) += 1;
+                *rows[3].add(q[3] as usize) += 1;
+            }
+            for &s in quads.remainder() {
+                *rows[0].add(s as usize) += 1;
+            }
+            start += n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::histogram::edges::{
+        default_edges, default_slot32, Cell32, CELLS32, CELL_COUNT_F32, DEFAULT_SLOTS,
+    };
+
+    fn exact(x: f32) -> usize {
+        let t: &[Cell32; CELL_COUNT_F32] = &CELLS32;
+        default_slot32(t, x)
+    }
+
+    /// The values the tests run through: every `f32` within 2048 ulps of every edge (both
+    /// signs), every cell boundary and its neighbours, zeros, subnormals, extremes, and a
+    /// deterministic sample of bit patterns.
+    fn test_values() -> Vec<f32> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f32::MIN_POSITIVE,
+            f32::MAX,
+            f32::MIN,
+            1e-45,
+            -1e-45,
+        ];
+        xs.extend([
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-12,
+            1e20,
+            -1e20,
+        ]);
+        for &e in default_edges() {
+            let b = i64::from((e as f32).to_bits());
+            for d in -2048..=2048i64 {
+                if let Ok(bits) = u32::try_from(b + d) {
+                    xs.push(f32::from_bits(bits));
+                }
+            }
+        }
+        for key in 0..1u32 << 13 {
+            let b = key << 19;
+            xs.extend([b, b.wrapping_add(1), b.wrapping_sub(1)].map(f32::from_bits));
+        }
+        let mut state = 0x2545_f491u32;
+        for _ in 0..1_000_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            xs.push(f32::from_bits(state));
+        }
+        xs
+    }
+
+    /// The polynomial part of `E` (see the module docs): `P(m)` in `f32` against the exact
+    /// `A * log2(m) - A * log2(1e-12)` (in `f64`, with the exact `A`), every mantissa.
+    #[test]
+    fn polynomial_error_is_bounded() {
+        let a = 1.0 / 1.1f64.log2();
+        let offset = -a * 1e-12f64.log2();
+        let mut worst = 0.0f64;
+        for bits in 0..1u32 << 23 {
+            let m = f32::from_bits(bits | 0x3f80_0000);
+            let mut p = C[6];
+            for &c in C[..6].iter().rev() {
+                p = p.mul_add(m, c);
+            }
+            let exact = a * f64::from(m).log2() + offset;
+            worst = worst.max((f64::from(p) - exact).abs());
+        }
+        assert!(worst < 4.0e-5, "polynomial error {worst:e}");
+        // The other terms of E, and the margin's safety factor.
+        let rounding = 0.5 * 1024.0 * f64::from(f32::EPSILON) / 2.0;
+        let a_error = 67.0 * (f64::from(A) - a).abs();
+        assert!(rounding <= 3.06e-5 && a_error < 1.01e-5);
+        assert!(6.0 * (worst + rounding + a_error + 1e-12) < f64::from(MARGIN));
+    }
+
+    /// The kernel's arithmetic (in scalar form) gives the exact slot wherever it keeps a
+    /// value, keeps nearly all of them, and its slots stay within the counters.
+    #[test]
+    fn computed_slots_are_exact() {
+        let (mut kept, mut total) = (0usize, 0usize);
+        for x in test_values() {
+            if let Some(s) = computed_slot(x) {
+                assert_eq!(s, exact(x), "x = {x:e} ({:#x})", x.to_bits());
+                assert!((1..DEFAULT_SLOTS - 1).contains(&s));
+                kept += 1;
+            }
+            total += 1;
+        }
+        assert!(kept > total / 2, "{kept} of {total}");
+        // Away from the edges nearly every value is computed.
+        let mut state = 0x9e37_79b9u32;
+        let mut left = 0;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let x = (state as f32 / u32::MAX as f32 - 0.5) * 8.0;
+            left += usize::from(computed_slot(x).is_none());
+        }
+        assert!(left < 300, "{left} of 100000 left to the lookup");
+    }
+
+    /// The AVX-512 kernel counts exactly what the exact lookup counts, value by value (skipped
+    /// where the CPU lacks AVX-512).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_kernel_counts_exactly() {
+        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
+            return;
+        }
+        let xs = test_values();
+        for chunk in xs.chunks(16 * 4096 + 5) {
+            let mut got = vec![0u32; 4 * DEFAULT_SLOTS];
+            let base = got.as_mut_ptr();
+            // SAFETY: the CPU has AVX-512 F and DQ; each row holds `DEFAULT_SLOTS` counters.
+            unsafe {
+                let rows = [0, 1, 2, 3].map(|r| base.add(r * DEFAULT_SLOTS));
+                count_avx512(chunk, rows, |i| exact(chunk[i]));
+            }
+            let mut want = vec![0u32; DEFAULT_SLOTS];
+            for &x in chunk {
+                want[exact(x)] += 1;
+            }
+            for (s, &w) in want.iter().enumerate() {
+                let total: u32 = (0..4).map(|r| got[r * DEFAULT_SLOTS + s]).sum();
+                assert_eq!(total, w, "slot {s}");
+            }
+        }
+        // Each kept lane is the scalar model's slot (the same operations, bit for bit).
+        let sample: Vec<f32> = xs.iter().copied().step_by(7).collect();
+        for chunk in sample.chunks(16) {
+            let mut got = vec![0u32; 4 * DEFAULT_SLOTS];
+            let base = got.as_mut_ptr();
+            // SAFETY: as above; `exact` here names slot 0, which no kept lane gets.
+            unsafe {
+                let rows = [0, 1, 2, 3].map(|r| base.add(r * DEFAULT_SLOTS));
+                count_avx512(chunk, rows, |_| 0);
+            }
+            for &x in chunk {
+                if let (Some(s), 16) = (computed_slot(x), chunk.len()) {
+                    let total: u32 = (0..4).map(|r| got[r * DEFAULT_SLOTS + s]).sum();
+                    assert!(total > 0, "x = {x:e} ({:#x})", x.to_bits());
+                }
+            }
+        }
+    }
+
+    /// Every `f32` of magnitude between `1e-13` and `2e20`, both signs (about 1.8 billion
+    /// values; about 40 s with the quick profile).
+    #[test]
+    #[ignore = "exhaustive: ~1.8 billion values, ~40 s; run by hand with --ignored"]
+    fn every_f32_in_range_is_exact() {
+        let lo = 1e-13f32.to_bits();
+        let hi = 2e20f32.to_bits();
+        let mut kept = 0u64;
+        for bits in lo..=hi {
+            for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                if let Some(s) = computed_slot(x) {
+                    assert_eq!(s, exact(x), "x = {x:e} ({:#x})", x.to_bits());
+                    kept += 1;
+                }
+            }
+        }
+        assert!(kept > u64::from(hi - lo));
+    }
+}
