@@ -892,7 +892,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::record::{ReadOutcome, RecordReader};
+    use crate::format::record::{Frame, RecordReader};
     use crate::proto::Event;
     use prost::Message;
     use std::fs::{self, File};
@@ -900,7 +900,7 @@ mod tests {
     fn read_all(path: &Path) -> Vec<Event> {
         let mut r = RecordReader::new(File::open(path).unwrap());
         let mut out = Vec::new();
-        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
             out.push(Event::decode(payload).unwrap());
         }
         out
@@ -1086,7 +1086,7 @@ mod tests {
 #[cfg(test)]
 mod robustness_tests {
     use super::*;
-    use crate::format::record::{ReadOutcome, RecordReader};
+    use crate::format::record::{Frame, RecordReader};
     use crate::proto::Event;
     use prost::Message;
     use std::fs::{self, File};
@@ -1094,7 +1094,7 @@ mod robustness_tests {
     fn steps(path: &Path) -> Vec<i64> {
         let mut r = RecordReader::new(File::open(path).unwrap());
         let mut out = Vec::new();
-        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
             out.push(Event::decode(payload).unwrap().step);
         }
         out

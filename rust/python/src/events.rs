@@ -11,7 +11,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use ferroboard_core::format::record::{ReadError, ReadOutcome, RecordReader};
+use ferroboard_core::format::record::{Frame, ReadError, RecordReader};
 use ferroboard_core::proto::{event::What, summary, DataType, Event, TensorProto};
 use ferroboard_core::storage::{self, Source};
 use prost::Message;
@@ -67,7 +67,7 @@ impl EventIterator {
                 return Err(PyStopIteration::new_err(()));
             }
             match self.reader.read_next() {
-                Ok(ReadOutcome::Record { offset, payload }) => {
+                Ok(Frame::Record { offset, payload }) => {
                     let event = Event::decode(payload).map_err(|e| {
                         PyOSError::new_err(format!(
                             "{}: record at byte offset {offset} is not an Event: {e}",
@@ -76,8 +76,8 @@ impl EventIterator {
                     })?;
                     return event_dict(py, offset, &event);
                 }
-                Ok(ReadOutcome::CorruptPayload { .. }) => self.corrupt_records += 1,
-                Ok(ReadOutcome::Truncated { offset, pending }) => {
+                Ok(Frame::BadDataCrc { .. }) => self.corrupt_records += 1,
+                Ok(Frame::Incomplete { offset, pending }) => {
                     if pending > 0 {
                         self.truncated = Some(offset);
                     }

@@ -26,8 +26,8 @@ create_exception!(
 
 fn reader_error(py: Python<'_>, e: ReaderError) -> PyErr {
     match e {
-        ReaderError::Corrupt { path, offset, what } => {
-            let msg = format!("{}: {what} at byte offset {offset}", path.display());
+        ReaderError::Corrupt { path, offset, kind } => {
+            let msg = format!("{}: {kind} at byte offset {offset}", path.display());
             let err = CorruptRecordError::new_err(msg);
             let v = err.value(py);
             let _ = v.setattr("path", path.display().to_string());

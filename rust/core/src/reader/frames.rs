@@ -1,7 +1,11 @@
-//! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
-//! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
-//! new. Policy: an incomplete tail ends the file for now, a bad payload CRC skips one record,
-//! a bad length CRC starts a resynchronisation (or, with resynchronisation off, stops).
+//! TFRecord framing over a file, for the bulk reader and the per-event iterator: reads big
+//! chunks into one reusable buffer (per thread for the bulk reader, never re-zeroed), so
+//! reading many files allocates and faults nothing new. It speaks the vocabulary of
+//! [`crate::format::record`] (a record, an incomplete tail, a bad data CRC, a bad length CRC),
+//! with its own policy for each: an incomplete tail ends the file for now
+//! ([`Stop::Incomplete`]), a bad data CRC skips one record (the reader asks
+//! [`Record::data_crc_ok`]), a bad length CRC starts a resynchronisation (or, with
+//! resynchronisation off, stops: [`Stop::BadLengthCrc`]).
 //!
 //! **Resynchronisation.** After a length whose CRC fails, record boundaries are lost: the
 //! framer searches forward, one byte at a time, for the next position whose length CRC *and*
@@ -9,7 +13,7 @@
 //! on from there. A candidate whose record would end past the end of the file cannot be
 //! verified yet: the search goes on past it, and if nothing verifiable follows, the read ends
 //! at the first such candidate (or at the last 11 bytes, too few for a header), which stay
-//! pending with [`Stop::End`]`::resyncing` set, so that a file still being written resumes the
+//! pending with [`Stop::Incomplete`]`::resyncing` set, so that a file still being written resumes the
 //! search where it stopped rather than skipping a record not yet complete. The same search,
 //! unreported, finds the first boundary of a part of a file split between threads
 //! ([`Start::Anywhere`]).
@@ -46,9 +50,10 @@ pub(crate) struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// Whether the payload matches its CRC (always true when CRCs are not checked).
+    /// Whether the payload matches its data CRC (always true when CRCs are not checked):
+    /// false is a bad data CRC.
     #[inline]
-    pub(crate) fn intact(&self) -> bool {
+    pub(crate) fn data_crc_ok(&self) -> bool {
         !self.check || MaskedCrc::compute(self.payload) == self.stored
     }
 }
@@ -75,27 +80,28 @@ impl<E: From<io::Error>, F: FnMut(Record<'_>) -> Result<(), E>> Visit for F {
 pub(crate) enum Start {
     /// At a record boundary (the start of the file, or where the last read ended).
     Boundary,
-    /// Inside damage (where the last read ended while resynchronising): the bytes from here
-    /// to the next verified boundary are skipped and reported.
-    Damaged,
+    /// Inside a resynchronisation (where the last read ended while resynchronising): the
+    /// bytes from here to the next verified boundary are skipped and reported.
+    Resyncing,
     /// Anywhere (a part of a file split between threads): the first verified boundary is
     /// searched for, and the bytes before it are not reported ([`Framer::found`]).
     Anywhere,
 }
 
-/// Where [`Framer::each`] stopped.
+/// Where [`Framer::each`] stopped (the names of [`crate::format::record::Frame`] and
+/// [`crate::format::record::FramingError`], plus the limit).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
     /// The file ends here for now; `pending` bytes follow `offset`: an incomplete record, or
     /// (`resyncing`) bytes the resynchronisation could not judge yet, from which the next
-    /// read resumes it ([`Start::Damaged`]).
-    End {
+    /// read resumes it ([`Start::Resyncing`]).
+    Incomplete {
         offset: u64,
         pending: u64,
         resyncing: bool,
     },
     /// The length CRC of the record at `offset` does not match and resynchronisation is off.
-    BadLength { offset: u64 },
+    BadLengthCrc { offset: u64 },
     /// A record boundary at or past the limit ([`Framer::set_limit`]).
     Limit { offset: u64 },
 }
@@ -110,11 +116,12 @@ struct Search {
 /// What one step of the search found.
 enum Searched {
     /// A verified boundary, now the framer's position.
-    Found,
+    Boundary,
     /// The candidate at the framer's position needs this many bytes in the buffer.
     NeedMore(u64),
-    /// The bytes end: the read ends with this.
-    Exhausted(Stop),
+    /// The bytes end while resynchronising: the read ends with this
+    /// ([`Stop::Incomplete`], `resyncing`).
+    Incomplete(Stop),
 }
 
 /// Frames the records of one file (from [`crate::storage`]) from a byte offset on.
@@ -165,7 +172,7 @@ impl<'b> Framer<'b> {
     pub(crate) fn set_start(&mut self, start: Start) {
         self.search = match start {
             Start::Boundary => None,
-            Start::Damaged => Some(Search {
+            Start::Resyncing => Some(Search {
                 from: self.offset,
                 report: true,
             }),
@@ -176,7 +183,7 @@ impl<'b> Framer<'b> {
         };
     }
 
-    /// Turns resynchronisation off: a corrupt length ends the scan with [`Stop::BadLength`]
+    /// Turns resynchronisation off: a bad length CRC ends the scan with [`Stop::BadLengthCrc`]
     /// (strict mode).
     pub(crate) fn stop_at_bad_length(&mut self) {
         self.resync = false;
@@ -200,7 +207,7 @@ impl<'b> Framer<'b> {
 
     /// Calls `f` with each whole record from here on, until the data ends, the limit is
     /// reached or (with resynchronisation off) a length is corrupt. Lengths are always
-    /// checked; payloads when and if `f` asks [`Record::intact`]. An error from `f` stops the
+    /// checked; payloads when and if `f` asks [`Record::data_crc_ok`]. An error from `f` stops the
     /// scan and is returned.
     ///
     /// The records already in the buffer are framed in one tight loop; the buffer is refilled
@@ -237,9 +244,9 @@ impl<'b> Framer<'b> {
             let mut need = HEADER_LEN as u64;
             if self.search.is_some() {
                 match self.search_step(&length_crc)? {
-                    Searched::Found => {}
+                    Searched::Boundary => {}
                     Searched::NeedMore(n) => need = n,
-                    Searched::Exhausted(stop) => return Ok(stop),
+                    Searched::Incomplete(stop) => return Ok(stop),
                 }
             }
             if self.search.is_none() {
@@ -285,7 +292,7 @@ impl<'b> Framer<'b> {
                 }
                 if bad {
                     if !self.resync {
-                        return Ok(Stop::BadLength { offset });
+                        return Ok(Stop::BadLengthCrc { offset });
                     }
                     self.search = Some(Search {
                         from: offset,
@@ -294,7 +301,7 @@ impl<'b> Framer<'b> {
                     continue;
                 }
                 if self.eof {
-                    return Ok(Stop::End {
+                    return Ok(Stop::Incomplete {
                         offset,
                         pending: (filled - s) as u64,
                         resyncing: false,
@@ -320,7 +327,7 @@ impl<'b> Framer<'b> {
                 let have = on_disk.saturating_sub(offset);
                 if need > have {
                     self.eof = true;
-                    return Ok(Stop::End {
+                    return Ok(Stop::Incomplete {
                         offset,
                         pending: have,
                         resyncing: false,
@@ -360,7 +367,7 @@ impl<'b> Framer<'b> {
                 if search.report && stop_at > search.from {
                     self.skipped.push((search.from, stop_at - search.from));
                 }
-                return Ok(Searched::Exhausted(Stop::End {
+                return Ok(Searched::Incomplete(Stop::Incomplete {
                     offset: stop_at,
                     pending: end - stop_at,
                     resyncing: true,
@@ -392,7 +399,7 @@ impl<'b> Framer<'b> {
                 self.unverified = None;
                 self.start = s;
                 self.offset = at;
-                return Ok(Searched::Found);
+                return Ok(Searched::Boundary);
             }
             if !self.eof {
                 let have = self.file.size()?.saturating_sub(at);
@@ -441,7 +448,7 @@ mod tests {
         let (mut recs, mut bad) = (Vec::new(), Vec::new());
         let stop = fr
             .each(|r: Record<'_>| -> io::Result<()> {
-                if r.intact() {
+                if r.data_crc_ok() {
                     recs.push(r.payload.to_vec());
                 } else {
                     bad.push(r.offset);
@@ -471,7 +478,7 @@ mod tests {
         assert!(bad.is_empty());
         assert_eq!(
             end,
-            Stop::End {
+            Stop::Incomplete {
                 offset: bytes.len() as u64,
                 pending: 0,
                 resyncing: false,
@@ -485,7 +492,7 @@ mod tests {
         let first = (HEADER_LEN + 10 + FOOTER_LEN) as u64;
         assert_eq!(
             end,
-            Stop::End {
+            Stop::Incomplete {
                 offset: first,
                 pending: cut as u64 - first,
                 resyncing: false,
@@ -515,7 +522,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             stop,
-            Stop::End {
+            Stop::Incomplete {
                 offset: 0,
                 pending: 16,
                 resyncing: false,
@@ -529,7 +536,7 @@ mod tests {
         seen: &mut Vec<(u64, usize, bool)>,
     ) -> impl FnMut(Record<'_>) -> io::Result<()> + '_ {
         |r| {
-            seen.push((r.offset, r.payload.len(), r.intact()));
+            seen.push((r.offset, r.payload.len(), r.data_crc_ok()));
             Ok(())
         }
     }
@@ -589,7 +596,7 @@ mod tests {
         let mut recs = Vec::new();
         let stop = fr
             .each(|r: Record<'_>| -> io::Result<()> {
-                assert!(r.intact());
+                assert!(r.data_crc_ok());
                 recs.push(r.payload.to_vec());
                 Ok(())
             })
@@ -627,7 +634,7 @@ mod tests {
             assert_eq!(skipped, vec![(offsets[2], offsets[3] - offsets[2])]);
             assert_eq!(
                 stop,
-                Stop::End {
+                Stop::Incomplete {
                     offset: b.len() as u64,
                     pending: 0,
                     resyncing: false
@@ -635,7 +642,7 @@ mod tests {
             );
             let (recs, skipped, stop) = resync_collect(&p, 0, Start::Boundary, true);
             assert_eq!((recs.len(), skipped.len()), (2, 0));
-            assert_eq!(stop, Stop::BadLength { offset: offsets[2] });
+            assert_eq!(stop, Stop::BadLengthCrc { offset: offsets[2] });
         }
         // Two damaged records in a row: one range.
         bytes[offsets[1] as usize] ^= 1;
@@ -668,7 +675,7 @@ mod tests {
             assert_eq!(skipped, vec![(offsets[2], end - offsets[2])]);
             assert_eq!(
                 stop,
-                Stop::End {
+                Stop::Incomplete {
                     offset: end,
                     pending: cut - end,
                     resyncing: true
@@ -676,7 +683,7 @@ mod tests {
             );
             // The file grows: resuming the search there finds the record whole.
             fs_write(&p, &bytes);
-            let (recs, skipped, _) = resync_collect(&p, end, Start::Damaged, false);
+            let (recs, skipped, _) = resync_collect(&p, end, Start::Resyncing, false);
             assert_eq!(recs, payloads[3..].to_vec());
             let gap = offsets[3] - end;
             assert_eq!(skipped, if gap > 0 { vec![(end, gap)] } else { vec![] });
