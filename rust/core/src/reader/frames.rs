@@ -18,6 +18,7 @@
 //! unreported, finds the first boundary of a part of a file split between threads
 //! ([`Start::Anywhere`]).
 
+use std::borrow::{Borrow, BorrowMut};
 use std::cell::RefCell;
 use std::io;
 
@@ -125,9 +126,10 @@ enum Searched {
 }
 
 /// Frames the records of one file (from [`crate::storage`]) from a byte offset on.
-pub(crate) struct Framer<'b> {
+pub(crate) struct Framer<B> {
     file: Box<dyn Source>,
-    buf: &'b mut Vec<u8>,
+    /// The read buffer: borrowed (the bulk reader's per-thread one) or owned (an iterator).
+    buf: B,
     start: usize,
     filled: usize,
     offset: u64,
@@ -142,15 +144,10 @@ pub(crate) struct Framer<'b> {
     skipped: Vec<(u64, u64)>,
 }
 
-impl<'b> Framer<'b> {
+impl<B: BorrowMut<Vec<u8>>> Framer<B> {
     /// Frames `file`, already positioned at stream offset `offset`, from a record boundary,
     /// resynchronising after a corrupt length.
-    pub(crate) fn new(
-        file: Box<dyn Source>,
-        offset: u64,
-        check_crc: bool,
-        buf: &'b mut Vec<u8>,
-    ) -> Self {
+    pub(crate) fn new(file: Box<dyn Source>, offset: u64, check_crc: bool, buf: B) -> Self {
         Framer {
             file,
             buf,
@@ -208,7 +205,8 @@ impl<'b> Framer<'b> {
     /// Calls `f` with each whole record from here on, until the data ends, the limit is
     /// reached or (with resynchronisation off) a length is corrupt. Lengths are always
     /// checked; payloads when and if `f` asks [`Record::data_crc_ok`]. An error from `f` stops the
-    /// scan and is returned.
+    /// scan after that record and is returned; calling again goes on with the next record (the
+    /// per-event iterator stops at each event this way).
     ///
     /// The records already in the buffer are framed in one tight loop; the buffer is refilled
     /// only when the next record is not all there. Where the processor has SSE 4.2, the loop
@@ -254,7 +252,7 @@ impl<'b> Framer<'b> {
                 let mut s = self.start;
                 let mut offset = self.offset;
                 let limit = self.limit;
-                let buf = &self.buf[..filled];
+                let buf = &Borrow::<Vec<u8>>::borrow(&self.buf)[..filled];
                 let mut bad = false;
                 while filled - s >= HEADER_LEN {
                     if offset >= limit {
@@ -276,14 +274,20 @@ impl<'b> Framer<'b> {
                     // `total` bytes are in memory, so it fits in usize.
                     let end = s + HEADER_LEN + len as usize;
                     let payload = &buf[s + HEADER_LEN..end];
-                    f.record(Record {
+                    let taken = f.record(Record {
                         offset,
                         payload,
                         stored: MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4")),
                         check: self.check_crc,
-                    })?;
+                    });
                     s = end + FOOTER_LEN;
                     offset += total;
+                    if let Err(e) = taken {
+                        // Past this record: a later call goes on with the next one.
+                        self.start = s;
+                        self.offset = offset;
+                        return Err(e);
+                    }
                 }
                 self.start = s;
                 self.offset = offset;
@@ -310,17 +314,18 @@ impl<'b> Framer<'b> {
             }
             // Move the partial record (or candidate) to the front, then read more after it.
             let (s, filled, offset) = (self.start, self.filled, self.offset);
+            let buf: &mut Vec<u8> = self.buf.borrow_mut();
             if s > 0 {
-                self.buf.copy_within(s..filled, 0);
+                buf.copy_within(s..filled, 0);
                 self.filled = filled - s;
                 self.start = 0;
             }
             if self.search.is_some() {
                 // A search asks only for bytes the file has.
-                if need > self.buf.len() as u64 {
-                    self.buf.resize(need as usize, 0);
+                if need > buf.len() as u64 {
+                    buf.resize(need as usize, 0);
                 }
-            } else if need > self.buf.len() as u64 {
+            } else if need > buf.len() as u64 {
                 // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
                 // still-growing length must not allocate what is not there.
                 let on_disk = self.file.size()?;
@@ -333,10 +338,11 @@ impl<'b> Framer<'b> {
                         resyncing: false,
                     });
                 }
-                self.buf.resize(need as usize, 0);
+                self.buf.borrow_mut().resize(need as usize, 0);
             }
-            if self.buf.len() < CHUNK {
-                self.buf.resize(CHUNK, 0);
+            let buf: &mut Vec<u8> = self.buf.borrow_mut();
+            if buf.len() < CHUNK {
+                buf.resize(CHUNK, 0);
             }
             if self.read_some()? == 0 {
                 self.eof = true;
@@ -373,7 +379,7 @@ impl<'b> Framer<'b> {
                     resyncing: true,
                 }));
             }
-            let buf = &self.buf[s..filled];
+            let buf = &Borrow::<Vec<u8>>::borrow(&self.buf)[s..filled];
             let len_bytes: [u8; 8] = buf[..8].try_into().expect("8 bytes");
             let stored = MaskedCrc::from_le_bytes(buf[8..12].try_into().expect("4"));
             if length_crc(len_bytes) != stored {
@@ -417,11 +423,12 @@ impl<'b> Framer<'b> {
 
     /// Reads into the free part of the buffer; returns the bytes read (0 at end of file).
     fn read_some(&mut self) -> io::Result<usize> {
-        if self.filled == self.buf.len() {
+        let buf: &mut Vec<u8> = self.buf.borrow_mut();
+        if self.filled == buf.len() {
             return Ok(0);
         }
         loop {
-            match self.file.read(&mut self.buf[self.filled..]) {
+            match self.file.read(&mut buf[self.filled..]) {
                 Ok(n) => {
                     self.filled += n;
                     return Ok(n);

@@ -5,6 +5,7 @@
 //! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
 //! * `huge_pages`: transparent huge pages for large output buffers.
 //! * [`plan`]: byte-balanced grouping of runs (one group per thread, or per machine).
+//! * [`events`]: the events of one file one at a time, read as the bulk reader reads them.
 //! * private, by concern: `output` (the output types, re-exported here), `tags` (tag
 //!   interning), `error` ([`ReaderError`], [`CorruptKind`]), `scan` (the per-file hot path), `classify` (the general path: values sorted
 //!   into kinds by plugin), `hparams`, `restarts` (TensorBoard's restart rule), `merge` (the
@@ -46,6 +47,7 @@ mod classify;
 pub mod decode;
 pub mod discovery;
 mod error;
+pub mod events;
 mod frames;
 mod hparams;
 #[doc(hidden)] // an allocation hint for the binding
