@@ -493,6 +493,45 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+        /// On any damage (flipped bytes anywhere, a cut tail), the events and the report are
+        /// the bulk reader's on the same file.
+        #[test]
+        fn the_bulk_readers_records_and_report_under_any_damage(
+            n in 1usize..30,
+            flips in proptest::collection::vec((0.0f64..1.0, 1u8..=255), 0..4),
+            cut in 0.9f64..=1.0,
+        ) {
+            let payloads: Vec<Vec<u8>> =
+                (0..n).map(|i| scalar(i as i64, "x", i as f32)).collect();
+            let (_d, p, _) = file(&payloads);
+            let mut bytes = std::fs::read(&p).unwrap();
+            for (at, x) in flips {
+                let last = bytes.len() - 1;
+                let i = ((bytes.len() as f64) * at) as usize;
+                bytes[i.min(last)] ^= x;
+            }
+            bytes.truncate(((bytes.len() as f64) * cut) as usize);
+            std::fs::write(&p, &bytes).unwrap();
+            let mut r = EventReader::open(&p, EventOptions::default()).unwrap();
+            let mine: Vec<i64> = r
+                .by_ref()
+                .map(Result::unwrap)
+                .filter(|e| matches!(e.what, What::Summary(_)))
+                .map(|e| e.step)
+                .collect();
+            let bulk = super::super::read(&p, super::super::ReadOptions::default()).unwrap();
+            proptest::prop_assert_eq!(&mine, &bulk.scalars.step);
+            let (a, b) = (r.report(), &bulk.files[0]);
+            proptest::prop_assert_eq!(
+                (&a.corrupt, &a.malformed, &a.skipped, a.bad_length_at),
+                (&b.corrupt, &b.malformed, &b.skipped, b.bad_length_at)
+            );
+            proptest::prop_assert_eq!((a.end_offset, a.pending), (b.end_offset, b.pending));
+        }
+    }
+
     #[test]
     fn incomplete_tail_ends_the_iteration() {
         let payloads: Vec<Vec<u8>> = (0..3).map(|i| scalar(i, "x", 1.0)).collect();
