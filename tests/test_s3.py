@@ -120,6 +120,41 @@ def test_rolled_objects_read_as_the_local_logs(s3, tmp_path, monkeypatch):
     assert all(f["path"].startswith(f"s3://{BUCKET}/roll/") for f in r.files)
 
 
+def test_embedding_projector_files_are_objects_as_torch_writes_files(s3, tmp_path, monkeypatch):
+    """add_embedding on an ``s3://`` logdir: the projector's files are objects under the
+    logdir's prefix (nothing is written to the working directory), with the bytes torch's
+    writer writes to a local logdir for the same call."""
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    mat = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    labels = list("abcdef")
+    with ferroboard.SummaryWriter(f"s3://{BUCKET}/emb/run") as w:
+        w.add_embedding(mat, metadata=labels, tag="e", global_step=3)
+    t = TorchWriter(str(tmp_path / "torch"))
+    t.add_embedding(mat, metadata=labels, tag="e", global_step=3)
+    t.close()
+
+    def assets(root: Path) -> list[str]:
+        return sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith("events.out.tfevents")
+        )
+
+    copy = tmp_path / "copy"
+    _download(boto_client(s3.url), "emb/run", copy)
+    theirs = assets(tmp_path / "torch")
+    assert assets(copy) == theirs
+    assert "projector_config.pbtxt" in theirs
+    assert len(theirs) == 3
+    for rel in theirs:
+        assert (copy / rel).read_bytes() == (tmp_path / "torch" / rel).read_bytes(), rel
+    assert list(cwd.iterdir()) == []
+
+
 def test_every_reader_entry_point_reads_s3(s3, tmp_path, capsys):
     with ferroboard.SummaryWriter(f"s3://{BUCKET}/entry/a") as w:
         _log(w, range(30))

@@ -87,6 +87,6 @@ fn clock(id: libc::clockid_t) -> f64 {
         tv_nsec: 0,
     };
     // SAFETY: a valid clock id and a pointer to a timespec we own.
-    unsafe { libc::clock_gettime(id, &mut ts) };
+    unsafe { libc::clock_gettime(id, &raw mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }

@@ -8,16 +8,22 @@
 //!   them).
 //! * [`codec`]: decoding the PNG, GIF and WAV media of image and audio summaries into arrays
 //!   as TensorFlow's decoders return them.
-//! * [`writer`]: a background writer that owns event files and keeps every append in order.
+//! * [`writer`]: a background writer that owns event files and keeps every append in order;
+//!   [`writer::Session`], torch's `SummaryWriter` session (reopen after close or fork, sub-runs).
 //! * [`reader`]: the bulk reader: every event file under a directory, in parallel, into columns.
 //! * [`rewrite`]: log surgery: rewriting event files by tag, run and step rules, streamed, in
 //!   place (atomic per run) or into a new directory.
 //! * [`storage`]: where event files live: the local filesystem, and S3-compatible object
-//!   storage (`s3://bucket/prefix`, feature `s3`); the reader and the writer reach bytes only
-//!   through it.
+//!   storage (`s3://bucket/prefix`, feature `s3`); the reader, the writer and the embedding
+//!   projector reach bytes only through it.
 //! * `runtime` (crate-internal): fork detection and the data-parallel thread pool, rebuilt in a
 //!   forked child.
 //! * [`proto`]: the protobuf messages (`Event`, `Summary`, `TensorProto`, ...), prost-generated.
+//!
+//! Cargo features: `media` (on by default) builds the PNG and GIF codecs and what needs them
+//! (`codec::png`, `codec::gif`, `codec::decode_image`, `summary::image`, `summary::video`,
+//! `summary::embedding`); `s3` (off by default) adds `s3://` storage. Everything else, WAV and
+//! audio included, needs neither.
 //!
 //! ```no_run
 //! use ferroboard_core::summary::{self, Step, WallTime};

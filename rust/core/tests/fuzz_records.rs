@@ -70,7 +70,7 @@ fn largest_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
     ARMED.with(|a| a.set(true));
     let r = f();
     ARMED.with(|a| a.set(false));
-    (r, LARGEST.with(|l| l.get()))
+    (r, LARGEST.with(std::cell::Cell::get))
 }
 
 /// The reader's first read buffer is 64 KiB; beyond that, memory follows the input.
@@ -335,18 +335,6 @@ fn any_protobuf() -> impl Strategy<Value = Vec<u8>> {
 /// Runs every decoder of the bulk reader over `payload` (an `Event`), and over the summary
 /// values, tensors and plugin metadata it finds inside.
 fn bulk_decode(payload: &[u8]) {
-    let _ = decode::simple_scalar_event(payload);
-    let _ = decode::scan_event(payload);
-    {
-        let b = payload;
-        let _ = decode::scan_value(b);
-        let _ = decode::plugin_of(b);
-        let _ = decode::tensor_scalar(b);
-        let _ = tensor::decode_tensor(b).map(|t| (t.num_elements(), t.to_f64().len()));
-        let _ = tensor::decode_histogram(b);
-        let _ = tensor::decode_image(b);
-        let _ = tensor::decode_audio(b);
-    }
     // Every length-delimited field at any depth (up to 4) is tried as each message kind.
     fn walk(b: &[u8], depth: u32) {
         if depth == 0 {
@@ -366,6 +354,18 @@ fn bulk_decode(payload: &[u8]) {
                 walk(inner, depth - 1);
             }
         }
+    }
+    let _ = decode::simple_scalar_event(payload);
+    let _ = decode::scan_event(payload);
+    {
+        let b = payload;
+        let _ = decode::scan_value(b);
+        let _ = decode::plugin_of(b);
+        let _ = decode::tensor_scalar(b);
+        let _ = tensor::decode_tensor(b).map(|t| (t.num_elements(), t.to_f64().len()));
+        let _ = tensor::decode_histogram(b);
+        let _ = tensor::decode_image(b);
+        let _ = tensor::decode_audio(b);
     }
     walk(payload, 4);
 }
@@ -547,7 +547,7 @@ proptest! {
     }
 }
 
-/// TensorProto{dtype: DT_FLOAT, tensor_shape: [dim, dim], float_val: [1.0]}
+/// `TensorProto{dtype: DT_FLOAT, tensor_shape: [dim, dim], float_val: [1.0]}`
 fn tensor_proto(dim: u64) -> Vec<u8> {
     let mut t = Vec::new();
     key(1, 0, &mut t);

@@ -154,7 +154,10 @@ impl Projector {
             sprite,
         };
         py.detach(|| {
-            let mut projector = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let mut projector = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let (_, name) = embedding::layout(assets.step, &assets.tag)?;
             let replaced = projector
                 .config()
@@ -168,7 +171,12 @@ impl Projector {
 
     /// The config as written so far (`projector_config.pbtxt`'s text).
     fn config_text(&self) -> String {
-        embedding::config_text(self.0.lock().unwrap_or_else(|e| e.into_inner()).config())
+        embedding::config_text(
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .config(),
+        )
     }
 }
 

@@ -1,7 +1,8 @@
 //! Mapping core errors to Python exceptions.
 
+use ferroboard_core::writer::{SessionError, SubRunError};
 use ferroboard_core::WriteError;
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::PyErr;
 
 /// Converts a writer error: I/O failures become `OSError` (with errno, so Python picks the
@@ -16,4 +17,22 @@ pub fn write_error(e: WriteError) -> PyErr {
         WriteError::Io { .. } => PyOSError::new_err(e.to_string()),
         other => PyRuntimeError::new_err(format!("ferroboard: {other}")),
     }
+}
+
+/// Converts a session error: a refused sub-run name is a `ValueError`, a failed write as
+/// [`write_error`], an unconfigured writer or a thread that cannot start a `RuntimeError`.
+pub fn session_error(e: SessionError) -> PyErr {
+    match e {
+        SessionError::NotConfigured => {
+            PyRuntimeError::new_err("SummaryWriter.__init__ was not called")
+        }
+        SessionError::Spawn(_) => PyRuntimeError::new_err(e.to_string()),
+        SessionError::Write(e) => write_error(e),
+        SessionError::SubRun(e) => sub_run_error(e),
+    }
+}
+
+/// A refused sub-run directory name: `ValueError`.
+pub fn sub_run_error(e: SubRunError) -> PyErr {
+    PyValueError::new_err(e.to_string())
 }

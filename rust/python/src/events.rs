@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 
 use ferroboard_core::reader::events::{Event, EventOptions, EventReader, Value, ValueData, What};
-use ferroboard_core::reader::Payload;
+use ferroboard_core::reader::{Payload, ReaderError};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -41,8 +41,9 @@ impl EventIterator {
         let inner = py
             .detach(|| EventReader::open(&path, opts))
             .map_err(|e| match e {
-                ferroboard_core::reader::ReaderError::Io { source, .. } => source.into(),
-                e => reader_error(py, e),
+                // As `open()` raises it (`FileNotFoundError`, `IsADirectoryError`, ...).
+                ReaderError::Io { source, .. } => source.into(),
+                e @ ReaderError::Corrupt { .. } => reader_error(py, e),
             })?;
         Ok(EventIterator { inner })
     }

@@ -47,7 +47,9 @@ static DRAINED: Condvar = Condvar::new();
 
 /// The waiting bytes of this process (a forked child's copy of the parent's count is reset).
 fn in_flight() -> MutexGuard<'static, (u32, usize)> {
-    let mut g = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut g = IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let pid = std::process::id();
     if g.0 != pid {
         *g = (pid, 0);
@@ -80,7 +82,7 @@ fn reserve(bytes: usize) -> Reservation {
         }
         g = DRAINED
             .wait_timeout(g, deadline - now)
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .0;
         if g.0 != std::process::id() {
             *g = (std::process::id(), 0);

@@ -34,7 +34,7 @@ impl PendingEvent {
     pub fn take(&self) -> PyResult<Box<dyn DeferredPayload>> {
         self.0
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("this PendingEvent was already written"))
     }

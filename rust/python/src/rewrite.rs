@@ -38,8 +38,8 @@ const fn libc_ebusy() -> i32 {
 #[pyo3(signature = (src, dst, keep_tags, drop_tags, keep_runs, drop_runs, steps, apply_restarts,
     max_media_per_tag, max_points_per_tag, every, merge_runs, dry_run, force, live_seconds))]
 #[allow(clippy::too_many_arguments)]
-fn rewrite_logdir<'py>(
-    py: Python<'py>,
+fn rewrite_logdir(
+    py: Python<'_>,
     src: PathBuf,
     dst: Option<PathBuf>,
     keep_tags: Option<Vec<String>>,
@@ -55,7 +55,7 @@ fn rewrite_logdir<'py>(
     dry_run: bool,
     force: bool,
     live_seconds: f64,
-) -> PyResult<(Bound<'py, PyList>, Vec<String>)> {
+) -> PyResult<(Bound<'_, PyList>, Vec<String>)> {
     let opts = RewriteOptions {
         keep_tags,
         drop_tags,

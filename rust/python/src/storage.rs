@@ -13,7 +13,7 @@ pub fn check(path: &std::path::Path, what: &str) -> PyResult<()> {
 }
 
 /// `"file"`, `"dir"` or `"missing"`: what `path` (a local path or an `s3://` URL) names.
-/// ValueError for an unsupported URL scheme; OSError when the store cannot be asked.
+/// `ValueError` for an unsupported URL scheme; `OSError` when the store cannot be asked.
 #[pyfunction]
 fn storage_kind(py: Python<'_>, path: PathBuf) -> PyResult<&'static str> {
     check(&path, "path")?;

@@ -6,31 +6,32 @@
 //! queue, `flush`, `close`, large payloads) releases it first, because the background thread
 //! may need the GIL to resolve a deferred value.
 //!
-//! Like torch's writer, a closed writer reopens (a new event file) on the next `add_*`, and so
-//! does a forked child's copy, whose file then carries the child's pid.
+//! The session policy (reopen after close or in a forked child, sub-run directories and their
+//! path rule, a close racing an append) is the core's [`Session`]; this file converts
+//! arguments and manages the GIL around it.
 //!
 //! `write_to_disk=False` (tensorboardX's option) configures the core writer to discard: every
 //! call encodes and validates as usual, and the background thread drops the records; no
 //! directory or file is created.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferroboard_core::proto::Event;
 use ferroboard_core::summary::{self, Step, WallTime};
+use ferroboard_core::writer::session::{self, Session, SessionConfig};
 use ferroboard_core::writer::DeferredPayload;
 use ferroboard_core::{EventWriter, FileId, WriteError, WriterOptions};
 use prost::Message;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFloat, PyString, PyTuple};
 
 use crate::convert::{self, ScalarArg};
-use crate::errors::write_error;
+use crate::errors::{session_error, sub_run_error, write_error};
 use crate::pending::{call_on_writer_thread, later_value, PendingEvent};
 
 /// Payloads at least this large are framed with the GIL released.
@@ -38,27 +39,6 @@ const LARGE_PAYLOAD: usize = 64 * 1024;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-struct Config {
-    log_dir: PathBuf,
-    suffix: String,
-    options: WriterOptions,
-}
-
-struct Open {
-    writer: Arc<EventWriter>,
-    main: FileId,
-    main_path: PathBuf,
-    /// Sub-run directory (relative to `log_dir`) -> its file, for `add_scalars`.
-    subs: HashMap<String, FileId>,
-}
-
-#[derive(Default)]
-struct State {
-    config: Option<Config>,
-    purge_step: Option<i64>,
-    open: Option<Open>,
 }
 
 /// `add_scalars` fast path: `{main_tag: {key: file id}}` as Python dicts, so a repeated call
@@ -72,12 +52,8 @@ struct SubRunCache {
 /// Native core of `SummaryWriter` (subclass it; do not use it directly).
 #[pyclass(subclass, module = "ferroboard._native")]
 pub struct NativeWriter {
-    state: Mutex<State>,
+    session: Session,
     sub_cache: Mutex<Option<SubRunCache>>,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Set by `ferroboard`'s exit handler once every writer is closed: from then on the interpreter
@@ -89,10 +65,6 @@ pub(crate) static EXITING: AtomicBool = AtomicBool::new(false);
 pub fn _interpreter_exiting() {
     EXITING.store(true, Ordering::Release);
 }
-
-/// How often an append is retried when another thread's `close()` closed the writer between
-/// taking it and appending (each retry reopens, as an `add_*` after `close()` does).
-const CLOSED_RETRIES: usize = 16;
 
 struct PyDeferred(Py<PyAny>);
 
@@ -133,87 +105,25 @@ fn deferred_op(
 impl NativeWriter {
     /// The open writer and main file, (re)opening like torch's `_get_file_writer` when the
     /// writer was closed or this is a forked child.
-    fn current(&self, st: &mut State) -> PyResult<(Arc<EventWriter>, FileId)> {
-        if let Some(open) = &st.open {
-            if !open.writer.is_closed() && !open.writer.is_forked_copy() {
-                return Ok((Arc::clone(&open.writer), open.main));
-            }
-        }
-        if let Some(old) = st.open.take() {
-            if old.writer.is_forked_copy() {
-                // The parent's writer must not be touched in the child: leak it.
-                std::mem::forget(old);
-            }
-        }
-        let config = st
-            .config
-            .as_ref()
-            .ok_or_else(|| PyRuntimeError::new_err("SummaryWriter.__init__ was not called"))?;
-        let writer = EventWriter::spawn(config.options.clone())
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot start writer thread: {e}")))?;
-        let (main, main_path) = writer
-            .create_file(&config.log_dir, &config.suffix)
-            .map_err(write_error)?;
-        if let Some(step) = st.purge_step.take() {
-            let mut buf = Vec::new();
-            for ev in summary::purge_events(Step(step), WallTime::now()) {
-                summary::encode_into(&ev, &mut buf);
-                writer.append(main, &buf).map_err(write_error)?;
-            }
-        }
-        let writer = Arc::new(writer);
-        st.open = Some(Open {
-            writer: Arc::clone(&writer),
-            main,
-            main_path,
-            subs: HashMap::new(),
-        });
-        Ok((writer, main))
-    }
-
     fn writer_and_main(&self) -> PyResult<(Arc<EventWriter>, FileId)> {
-        let mut st = lock(&self.state);
-        self.current(&mut st)
+        self.session.main().map_err(session_error)
     }
 
-    /// Runs `op` on the current writer and the file `pick` chooses. When another thread's
-    /// `close()` closed that writer in between ([`WriteError::Closed`]: nothing was queued),
-    /// takes the reopened writer and tries again, so the record lands in the new file instead
-    /// of being lost.
+    /// Runs `op` on the current writer and the file `pick` chooses, through the session's
+    /// retry after a concurrent close ([`Session::with_file`]).
     fn with_file(
         &self,
         pick: impl Fn(&Self) -> PyResult<(Arc<EventWriter>, FileId)>,
-        mut op: impl FnMut(&EventWriter, FileId) -> Result<(), WriteError>,
+        op: impl FnMut(&EventWriter, FileId) -> Result<(), WriteError>,
     ) -> PyResult<()> {
-        for _ in 0..CLOSED_RETRIES {
-            let (writer, file) = pick(self)?;
-            match op(&writer, file) {
-                Err(WriteError::Closed) => continue,
-                r => return r.map_err(write_error),
-            }
-        }
-        Err(write_error(WriteError::Closed))
+        self.session
+            .with_file(|_| pick(self), op)?
+            .map_err(write_error)
     }
 
     /// The file of sub-run `rel` (a directory under `log_dir`), created on first use.
     fn sub_file(&self, rel: &str) -> PyResult<(Arc<EventWriter>, FileId)> {
-        let mut st = lock(&self.state);
-        let (writer, _) = self.current(&mut st)?;
-        let open = st.open.as_mut().expect("opened above");
-        if let Some(&id) = open.subs.get(rel) {
-            return Ok((writer, id));
-        }
-        let config = st.config.as_ref().expect("configured");
-        let dir = config.log_dir.join(rel);
-        let (id, _) = writer
-            .create_file(&dir, &config.suffix)
-            .map_err(write_error)?;
-        st.open
-            .as_mut()
-            .expect("opened above")
-            .subs
-            .insert(rel.to_owned(), id);
-        Ok((writer, id))
+        self.session.sub_run(rel).map_err(session_error)
     }
 
     /// The `{key: file id}` dict of `main_tag`'s sub-runs on `writer`.
@@ -285,13 +195,6 @@ fn append_event(
     })
 }
 
-/// Longest name of one directory component on common filesystems, in bytes.
-const MAX_NAME_BYTES: usize = 255;
-
-/// `{main_tag with "/" -> "_"}_{tag}`, torch's sub-run directory for `add_scalars`, refused
-/// when it could point outside the log directory (a `..` component; `/` in `main_tag` is
-/// replaced and the path never starts with one), or could not be created (NUL, a component
-/// over 255 bytes). Backslashes are refused too: they are separators on Windows.
 /// The serialized event of one scalar, as `add_scalar` writes it.
 fn scalar_event_bytes(
     wall: WallTime,
@@ -316,62 +219,13 @@ fn scalar_event_bytes(
     }
 }
 
-fn sub_run_dir(main_tag: &str, tag: &str) -> PyResult<String> {
-    for (name, s) in [("main_tag", main_tag), ("tag_scalar_dict key", tag)] {
-        if s.contains('\0') || s.contains('\\') {
-            return Err(PyValueError::new_err(format!(
-                "{name} {s:?} names a sub-run directory under log_dir (add_scalars) and must \
-                 not contain NUL or backslashes"
-            )));
-        }
-    }
-    let rel = format!("{}_{}", main_tag.replace('/', "_"), tag);
-    for c in Path::new(&rel).components() {
-        match c {
-            Component::Normal(part) if part.len() <= MAX_NAME_BYTES => {}
-            Component::Normal(_) => {
-                return Err(PyValueError::new_err(format!(
-                    "main_tag and tag_scalar_dict key {tag:?} make a sub-run directory name \
-                     longer than {MAX_NAME_BYTES} bytes ({rel:?})"
-                )))
-            }
-            Component::CurDir => {}
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "tag_scalar_dict key {tag:?} would name a directory outside log_dir \
-                     ({rel:?}); keys must not contain '..' path components"
-                )))
-            }
-        }
-    }
-    Ok(rel)
-}
-
-/// `rel` as a sub-run directory under `log_dir` (as [`sub_run_dir`] makes them): relative,
-/// without `..`, NUL or backslashes.
-fn check_sub_run(rel: &str) -> PyResult<()> {
-    let inside = !rel.is_empty()
-        && !rel.contains('\0')
-        && !rel.contains('\\')
-        && Path::new(rel)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if inside {
-        Ok(())
-    } else {
-        Err(PyValueError::new_err(format!(
-            "run {rel:?} must name a directory inside log_dir (relative, without '..')"
-        )))
-    }
-}
-
 #[pymethods]
 impl NativeWriter {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         NativeWriter {
-            state: Mutex::new(State::default()),
+            session: Session::new(),
             sub_cache: Mutex::new(None),
         }
     }
@@ -405,26 +259,20 @@ impl NativeWriter {
             Some(p) if !p.is_none() => Some(convert::step(Some(p), "purge_step")?),
             _ => None,
         };
-        let mut st = lock(&self.state);
-        if let Some(open) = st.open.take() {
-            if open.writer.is_forked_copy() {
-                std::mem::forget(open);
-            }
-        }
-        st.config = Some(Config {
-            log_dir,
-            suffix: filename_suffix.to_owned(),
-            options: WriterOptions {
-                max_queue: max_queue.max(1),
-                flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
-                fsync,
-                discard: !write_to_disk,
-                ..WriterOptions::default()
-            },
-        });
-        st.purge_step = purge_step;
-        self.current(&mut st)?;
-        Ok(())
+        self.session
+            .configure(SessionConfig {
+                log_dir,
+                suffix: filename_suffix.to_owned(),
+                options: WriterOptions {
+                    max_queue: max_queue.max(1),
+                    flush_interval: Duration::from_secs_f64(flush_secs.min(1e9)),
+                    fsync,
+                    discard: !write_to_disk,
+                    ..WriterOptions::default()
+                },
+                purge_step,
+            })
+            .map_err(session_error)
     }
 
     /// Adds a scalar, as torch's `add_scalar`.
@@ -508,7 +356,7 @@ impl NativeWriter {
                 Some(id) => Some(FileId::from_raw(id.extract::<u32>()?)),
                 None => {
                     let key = convert::tag(&k, "tag_scalar_dict key")?;
-                    sub_run_dir(&main_tag_str, &key)?;
+                    session::sub_run_dir(&main_tag_str, &key).map_err(sub_run_error)?;
                     None
                 }
             };
@@ -528,7 +376,8 @@ impl NativeWriter {
                     return Ok((Arc::clone(&writer), id));
                 }
                 let key = convert::tag(&k, "tag_scalar_dict key")?;
-                let (w, id) = s.sub_file(&sub_run_dir(&main_tag_str, &key)?)?;
+                let rel = session::sub_run_dir(&main_tag_str, &key).map_err(sub_run_error)?;
+                let (w, id) = s.sub_file(&rel)?;
                 if Arc::ptr_eq(&w, &writer) {
                     files.set_item(&k, id.raw())?;
                 }
@@ -579,7 +428,7 @@ impl NativeWriter {
     /// Appends one serialized `Event` to the event file of sub-run `run` (a directory under
     /// `log_dir`, as `add_scalars` makes them), created if missing.
     fn _write_event_to(&self, py: Python<'_>, run: &str, payload: &[u8]) -> PyResult<()> {
-        check_sub_run(run)?;
+        session::check_sub_run(run).map_err(sub_run_error)?;
         self.with_file(|s| s.sub_file(run), |w, f| append(py, w, f, payload))
     }
 
@@ -643,100 +492,56 @@ impl NativeWriter {
 
     /// Waits until everything added so far is written to the operating system.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        let writer = {
-            let st = lock(&self.state);
-            match &st.open {
-                Some(o) if !o.writer.is_forked_copy() && !o.writer.is_closed() => {
-                    Arc::clone(&o.writer)
-                }
-                _ => return Ok(()),
-            }
-        };
-        match py.detach(|| writer.flush()) {
-            // Another thread's close() got there first; it writes everything.
-            Err(WriteError::Closed) => Ok(()),
-            r => r.map_err(write_error),
-        }
+        let session = &self.session;
+        py.detach(|| session.flush()).map_err(write_error)
     }
 
     /// Writes everything pending and closes the event files. Idempotent; a later `add_*`
     /// opens a new event file, as torch's writer does.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let open = {
-            let mut st = lock(&self.state);
-            match st.open.take() {
-                Some(o) if o.writer.is_forked_copy() => {
-                    std::mem::forget(o);
-                    return Ok(());
-                }
-                Some(o) => o,
-                None => return Ok(()),
-            }
-        };
-        py.detach(|| open.writer.close()).map_err(write_error)
+        let session = &self.session;
+        py.detach(|| session.close()).map_err(write_error)
     }
 
     /// Path of the current main event file, or `None` while closed or writing nothing
     /// (`write_to_disk=False`).
     #[getter]
     fn _event_file(&self) -> Option<PathBuf> {
-        let st = lock(&self.state);
-        st.open
-            .as_ref()
-            .filter(|o| {
-                !o.writer.is_closed() && !o.writer.is_forked_copy() && !o.writer.options().discard
-            })
-            .map(|o| o.main_path.clone())
+        self.session.event_file()
     }
 
     /// The sub-runs (directories under `log_dir`) that `add_scalars` opened since the writer
     /// was last (re)opened, in the order they were opened; empty while closed.
     #[getter]
     fn _sub_runs(&self) -> Vec<String> {
-        let st = lock(&self.state);
-        let Some(open) = st
-            .open
-            .as_ref()
-            .filter(|o| !o.writer.is_closed() && !o.writer.is_forked_copy())
-        else {
-            return Vec::new();
-        };
-        let mut subs: Vec<(u32, &String)> =
-            open.subs.iter().map(|(rel, id)| (id.raw(), rel)).collect();
-        subs.sort_unstable();
-        subs.into_iter().map(|(_, rel)| rel.clone()).collect()
+        self.session.sub_runs()
     }
 
     /// Whether the writer is closed (a later `add_*` reopens it).
     #[getter]
     fn _closed(&self) -> bool {
-        let st = lock(&self.state);
-        st.open.as_ref().is_none_or(|o| o.writer.is_closed())
+        self.session.is_closed()
     }
 }
 
 impl Drop for NativeWriter {
     fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        let open = st.open.take();
+        let mut session = std::mem::take(&mut self.session);
         let cache = self
             .sub_cache
             .get_mut()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        match open {
-            Some(open) if open.writer.is_forked_copy() => {
-                // The parent's writer must not be touched in a forked child: leak it.
-                std::mem::forget(open);
-                std::mem::forget(cache);
-            }
-            open => {
-                // Dropping the last reference closes the writer, which waits for its thread;
-                // that thread may need the GIL (a deferred value), so wait without holding it.
-                // (Objects are deallocated with the GIL held.)
-                let writer = cache.map(|c| c.writer);
-                Python::attach(|py| py.detach(move || drop((open, writer))));
-            }
+        if session.is_forked_copy() {
+            // The parent's writer must not be touched in a forked child: the session leaks
+            // it when dropped, and the cache's reference to it is leaked here.
+            std::mem::forget(cache);
+            return;
         }
+        // Dropping the last reference closes the writer, which waits for its thread; that
+        // thread may need the GIL (a deferred value), so wait without holding it. (Objects are
+        // deallocated with the GIL held.)
+        let writer = cache.map(|c| c.writer);
+        Python::attach(|py| py.detach(move || drop((session, writer))));
     }
 }

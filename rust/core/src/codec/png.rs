@@ -31,6 +31,8 @@ fn err(e: impl std::fmt::Display) -> CodecError {
 
 /// Decodes one PNG to `(H, W, C)` pixels.
 pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
+    use ::png::ColorType as C;
+
     let mut dec = ::png::Decoder::new(Cursor::new(bytes));
     dec.set_transformations(::png::Transformations::STRIP_16);
     dec.set_ignore_text_chunk(true);
@@ -72,7 +74,6 @@ pub fn decode(bytes: &[u8]) -> Result<Pixels, CodecError> {
     let info = reader.info();
     let depth = out.bit_depth as usize;
     let line = out.line_size;
-    use ::png::ColorType as C;
     let n = width * height;
     let pixels = match out.color_type {
         C::Grayscale | C::GrayscaleAlpha | C::Rgb | C::Rgba if depth == 8 => {

@@ -165,7 +165,7 @@ mod tests {
         for bits in 0..0x7bffu16 {
             let lo = F16(bits).to_f32();
             let hi = F16(bits + 1).to_f32();
-            let mid = (lo + hi) / 2.0;
+            let mid = f32::midpoint(lo, hi);
             let even = if bits % 2 == 0 { bits } else { bits + 1 };
             assert_eq!(F16::from_f32(mid).0, even, "midpoint of {bits:#06x}");
             assert_eq!(F16::from_f32(f32::from_bits(mid.to_bits() + 1)).0, bits + 1);

@@ -311,7 +311,7 @@ impl<R: Read> RecordReader<R> {
             let n = loop {
                 match self.source.read(spare) {
                     Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         self.parser.commit(want, 0);
                         return Err(e.into());

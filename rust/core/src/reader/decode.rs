@@ -487,11 +487,11 @@ pub fn tensor_scalar(tensor: &[u8]) -> Result<Option<(f64, ScalarEncoding)>, Wir
             (4, w) => content = w.bytes(),
             (5, Wire::Fixed32(v)) => float = Some(f32::from_bits(v)),
             (5, Wire::Bytes(b)) if b.len() >= 4 => {
-                float = Some(f32::from_le_bytes(b[b.len() - 4..].try_into().expect("4")))
+                float = Some(f32::from_le_bytes(b[b.len() - 4..].try_into().expect("4")));
             }
             (6, Wire::Fixed64(v)) => double = Some(f64::from_bits(v)),
             (6, Wire::Bytes(b)) if b.len() >= 8 => {
-                double = Some(f64::from_le_bytes(b[b.len() - 8..].try_into().expect("8")))
+                double = Some(f64::from_le_bytes(b[b.len() - 8..].try_into().expect("8")));
             }
             (13, Wire::Varint(v)) => half = Some(v as u16),
             (13, Wire::Bytes(b)) => {
@@ -757,7 +757,7 @@ mod tests {
                 ..Default::default()
             };
             if with_metadata {
-                v.metadata = Some(Default::default());
+                v.metadata = Some(crate::proto::SummaryMetadata::default());
             }
             let mut values = vec![v];
             if extra_value {

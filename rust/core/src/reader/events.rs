@@ -13,7 +13,7 @@
 //! * after a bad length CRC the reader resynchronises on the next record whose length and data
 //!   CRCs both hold, and lists the bytes passed over (`skipped`; `bad_length_at` is the first);
 //! * with `strict`, each of the last three is [`ReaderError::Corrupt`] instead, naming the file,
-//!   the offset and the [`CorruptKind`](super::CorruptKind), and the iteration ends.
+//!   the offset and the [`CorruptKind`], and the iteration ends.
 
 use std::collections::HashMap;
 use std::io;
@@ -475,7 +475,7 @@ mod tests {
         assert_eq!(r.next_event().unwrap().unwrap().step, 0);
         match r.next_event() {
             Err(ReaderError::Corrupt { offset, kind, .. }) => {
-                assert_eq!((offset, kind), (offsets[1], CorruptKind::BadDataCrc))
+                assert_eq!((offset, kind), (offsets[1], CorruptKind::BadDataCrc));
             }
             other => panic!("expected a strict error, got {other:?}"),
         }

@@ -23,15 +23,6 @@ pub(super) fn merge_scalars(
     huge_pages::advise(&mut run);
     let rest = &groups[1..];
     {
-        let ScalarColumns {
-            file,
-            tag,
-            step,
-            wall_time,
-            value,
-            encoding,
-            ..
-        } = &mut cols;
         fn append<T: Copy>(
             v: &mut Vec<T>,
             rest: &[GroupOutput],
@@ -41,6 +32,15 @@ pub(super) fn merge_scalars(
                 v.extend_from_slice(col(&g.scalars));
             }
         }
+        let ScalarColumns {
+            file,
+            tag,
+            step,
+            wall_time,
+            value,
+            encoding,
+            ..
+        } = &mut cols;
         rayon::scope(|sc| {
             sc.spawn(|_| append(step, rest, |c| &c.step));
             sc.spawn(|_| append(wall_time, rest, |c| &c.wall_time));
@@ -170,7 +170,7 @@ impl LogReader {
             }));
         }
         result.files = all_files;
-        result.tags = self.tags.clone();
+        result.tags.clone_from(&self.tags);
         result
     }
 }

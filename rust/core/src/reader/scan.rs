@@ -36,8 +36,7 @@ impl RunState {
             .map(|f| {
                 f.len
                     .map_or_else(|| storage::len(&f.path), Ok)
-                    .map(|n| n.saturating_sub(f.offset))
-                    .unwrap_or(0)
+                    .map_or(0, |n| n.saturating_sub(f.offset))
             })
             .sum()
     }

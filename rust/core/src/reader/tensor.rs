@@ -78,7 +78,6 @@ pub fn numpy_dtype(dtype: i32) -> &'static str {
         4 | 12 => "|u1",
         5 | 15 => "<i2",
         6 | 11 => "|i1",
-        7 => "object",
         8 => "<c8",
         9 => "<i8",
         10 => "|b1",
@@ -87,6 +86,7 @@ pub fn numpy_dtype(dtype: i32) -> &'static str {
         19 => "<f2",
         22 => "<u4",
         23 => "<u8",
+        // 7 (DT_STRING) and anything else.
         _ => "object",
     }
 }
@@ -102,7 +102,7 @@ fn elem_width(dtype: i32) -> usize {
     }
 }
 
-fn push_packed_or_single<'a>(w: Wire<'a>, fixed: usize, out: &mut Vec<u8>) {
+fn push_packed_or_single(w: Wire<'_>, fixed: usize, out: &mut Vec<u8>) {
     match w {
         Wire::Bytes(b) => out.extend_from_slice(&b[..b.len() / fixed * fixed]),
         Wire::Fixed32(v) => out.extend_from_slice(&v.to_le_bytes()),

@@ -272,7 +272,7 @@ fn other_kinds() {
     }
     match &out.items[2].payload {
         Payload::Image(im) => {
-            assert_eq!((im.width, im.height, &im.encoded[..]), (3, 2, &b"png"[..]))
+            assert_eq!((im.width, im.height, &im.encoded[..]), (3, 2, &b"png"[..]));
         }
         other => panic!("{other:?}"),
     }
@@ -415,7 +415,7 @@ fn output_does_not_depend_on_the_number_of_threads() {
     for r in 0..23i64 {
         let dir = d.path().join(format!("run{r:02}"));
         fs::create_dir_all(&dir).unwrap();
-        for f in 0..(r % 3 + 1) {
+        for f in 0..=(r % 3) {
             let mut evs = vec![header()];
             // Runs of very different sizes, tags in a run-dependent order.
             let n = r * 37 % 200;

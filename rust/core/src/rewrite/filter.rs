@@ -198,7 +198,7 @@ fn field_spans(buf: &[u8]) -> Result<Vec<(u32, std::ops::Range<usize>)>, WireErr
                 p = p
                     .checked_add(8)
                     .filter(|&e| e <= buf.len())
-                    .ok_or(WireError)?
+                    .ok_or(WireError)?;
             }
             2 => {
                 let len = read_varint(buf, &mut p)?;
@@ -212,7 +212,7 @@ fn field_spans(buf: &[u8]) -> Result<Vec<(u32, std::ops::Range<usize>)>, WireErr
                 p = p
                     .checked_add(4)
                     .filter(|&e| e <= buf.len())
-                    .ok_or(WireError)?
+                    .ok_or(WireError)?;
             }
             _ => return Err(WireError),
         }
@@ -406,18 +406,15 @@ impl<'r> Filter<'r> {
                 None
             };
         }
-        let ev = match decode::scan_event(payload) {
-            Ok(ev) => ev,
-            Err(_) => {
-                if emit {
-                    self.damage(
-                        path,
-                        offset,
-                        "record whose CRC matches but which is not a valid Event, left out".into(),
-                    );
-                }
-                return None;
+        let Ok(ev) = decode::scan_event(payload) else {
+            if emit {
+                self.damage(
+                    path,
+                    offset,
+                    "record whose CRC matches but which is not a valid Event, left out".into(),
+                );
             }
+            return None;
         };
         match ev.what {
             WhatView::Summary(summary) if !summary.is_empty() => self
@@ -774,7 +771,7 @@ pub(super) fn stream_file(
                     payload,
                 })?,
                 Ok(Frame::BadDataCrc { offset, len }) => {
-                    f(FrameRef::BadDataCrc { path, offset, len })?
+                    f(FrameRef::BadDataCrc { path, offset, len })?;
                 }
                 Err(FramingError::BadLengthCrc { offset }) => {
                     end.bad_length = Some(offset);

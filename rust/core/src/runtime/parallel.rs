@@ -89,13 +89,13 @@ mod tests {
         if pid == 0 {
             let ok = sum(1000) == 499_500;
             // SAFETY: leaving the child without running the parent's destructors.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            unsafe { libc::_exit(i32::from(!ok)) };
         }
         let mut status = 0;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             // SAFETY: polling our own child.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            let r = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
             if r == pid {
                 break;
             }

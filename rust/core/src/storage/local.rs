@@ -4,11 +4,13 @@
 //! directory's files come in name order); symbolic links to files are followed, links to
 //! directories are not (they could loop); a directory below the root that vanished or is
 //! unreadable is skipped, as TensorBoard does. Files are appended to; a failed write is cut
-//! back to the last whole record.
+//! back to the last whole record. A file written whole goes to a temporary file beside it,
+//! renamed over it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CreateError, Entry, FlushKind, Listing, NewFile, PathKind, Sink, Source, Storage};
 
@@ -59,6 +61,61 @@ impl Storage for LocalStorage {
     fn create(&self, new: NewFile<'_>) -> Result<Box<dyn Sink>, CreateError> {
         Ok(Box::new(LocalSink::create(new)?))
     }
+
+    fn write_file(&self, path: &Path, bytes: &[u8], sync: bool) -> Result<(), CreateError> {
+        write_file(path, bytes, sync)
+    }
+}
+
+/// Numbers the temporary files of [`write_file`] within this process.
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary file in `path`'s directory, renamed over `path`; with `sync`, the data and then
+/// the directory entry are on the storage device before it returns.
+fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), CreateError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if let Err(e) = fs::create_dir_all(dir) {
+        // Name the component that is in the way, as Python does (`NotADirectoryError`).
+        let blocked = dir.ancestors().find(|a| a.is_file()).unwrap_or(dir);
+        let e = if blocked.is_file() {
+            io::Error::from_raw_os_error(libc::ENOTDIR)
+        } else {
+            e
+        };
+        return Err(CreateError::new("cannot create directory", blocked, e));
+    }
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let write = || -> io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if sync {
+            f.sync_data()?;
+        }
+        Ok(())
+    };
+    let result = write()
+        .map_err(|e| CreateError::new("cannot write", &tmp, e))
+        .and_then(|()| {
+            fs::rename(&tmp, path).map_err(|e| CreateError::new("cannot rename", path, e))
+        })
+        .and_then(|()| {
+            if sync {
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| CreateError::new("cannot sync", dir, e))
+            } else {
+                Ok(())
+            }
+        });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn walk(
@@ -80,9 +137,7 @@ fn walk(
         let Ok(ft) = entry.file_type() else { continue };
         let is_dir = if ft.is_symlink() { false } else { ft.is_dir() };
         let is_file = if ft.is_symlink() {
-            fs::metadata(entry.path())
-                .map(|m| m.is_file())
-                .unwrap_or(false)
+            fs::metadata(entry.path()).is_ok_and(|m| m.is_file())
         } else {
             ft.is_file()
         };
@@ -129,7 +184,7 @@ impl LocalSink {
             let path = dir.join((new.name)(None));
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(f) => break (path, f),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(CreateError::new("cannot create", &path, e)),
             }
         };
@@ -196,5 +251,39 @@ impl Sink for LocalSink {
         {
             !self.path.exists()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_file_replaces_whole_files_and_names_what_is_in_the_way() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("a/b/f.txt");
+        LocalStorage.write_file(&path, b"old", false).unwrap();
+        LocalStorage.write_file(&path, b"new", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        // Only the file: no temporary file is left beside it.
+        assert_eq!(fs::read_dir(root.path().join("a/b")).unwrap().count(), 1);
+
+        // A file where a directory must go: ENOTDIR, naming that file.
+        fs::write(root.path().join("blocked"), b"x").unwrap();
+        let e = LocalStorage
+            .write_file(&root.path().join("blocked/sub/f.txt"), b"y", false)
+            .unwrap_err();
+        assert_eq!(e.path, root.path().join("blocked"));
+        assert_eq!(e.source.raw_os_error(), Some(libc::ENOTDIR));
+
+        // A directory where the file goes: the rename fails, naming the target, and the
+        // temporary file is removed.
+        let dir_target = root.path().join("a/b/d");
+        fs::create_dir(&dir_target).unwrap();
+        let e = LocalStorage
+            .write_file(&dir_target, b"z", false)
+            .unwrap_err();
+        assert_eq!(e.path, dir_target);
+        assert_eq!(fs::read_dir(root.path().join("a/b")).unwrap().count(), 2);
     }
 }

@@ -11,6 +11,8 @@
 //! a file, a sequential [`Source`] from a byte offset on (ranged, parallel GETs on S3), and a
 //! [`Sink`] for a new event file. Local files are appended to; objects cannot be, so the S3
 //! sink *rolls*: each upload is a new object (see `s3`'s module documentation for the rule).
+//! Small files that are written whole (the embedding projector's) are replaced atomically by
+//! [`Storage::write_file`]: a reader sees the old file or the new one, never part of one.
 //!
 //! Failures are `io::Error`s whose kind says what happened (`NotFound`, `PermissionDenied`,
 //! `Unsupported` for a scheme this build cannot reach, `InvalidInput` for a malformed URL) and
@@ -265,6 +267,11 @@ pub trait Storage: Send + Sync {
     fn open(&self, path: &Path, offset: u64, len: Option<u64>) -> io::Result<Box<dyn Source>>;
     /// Creates a new event file and writes its header.
     fn create(&self, new: NewFile<'_>) -> Result<Box<dyn Sink>, CreateError>;
+    /// Writes `bytes` as the whole of the file at `path`, atomically (a reader sees the old
+    /// file or the new one, never part of one), creating missing parent directories; with
+    /// `sync`, on the storage device before returning. The error names the path that failed
+    /// (a parent in the way, a temporary file, the target).
+    fn write_file(&self, path: &Path, bytes: &[u8], sync: bool) -> Result<(), CreateError>;
 }
 
 /// The backend that holds `path`.
@@ -331,6 +338,13 @@ pub fn create(new: NewFile<'_>) -> Result<Box<dyn Sink>, CreateError> {
     backend(new.dir)
         .map_err(|e| CreateError::new("cannot open", new.dir, e))?
         .create(new)
+}
+
+/// [`Storage::write_file`] on `path`'s backend.
+pub fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), CreateError> {
+    backend(path)
+        .map_err(|e| CreateError::new("cannot open", path, e))?
+        .write_file(path, bytes, sync)
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
 
 fn runtime() -> io::Result<Arc<Runtime>> {
     let pid = std::process::id();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((p, rt)) = &*slot {
         if *p == pid {
             return Ok(Arc::clone(rt));
@@ -136,7 +138,9 @@ impl S3Storage {
             .collect();
         env.sort();
         let key = (std::process::id(), bucket.to_owned(), env);
-        let mut clients = CLIENTS.lock().unwrap_or_else(|p| p.into_inner());
+        let mut clients = CLIENTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let clients = clients.get_or_insert_with(HashMap::new);
         if let Some(c) = clients.get(&key) {
             return Ok(Arc::clone(c));
@@ -333,6 +337,14 @@ impl Storage for Arc<S3Storage> {
             backoff: FIRST_BACKOFF,
             requested: false,
         }))
+    }
+
+    /// One PUT: an object is replaced whole (readers see the old one or the new one), there
+    /// are no directories to create, and a PUT that returned is durable (`sync` adds nothing).
+    fn write_file(&self, path: &Path, bytes: &[u8], _sync: bool) -> Result<(), CreateError> {
+        let fail = |e| CreateError::new("cannot write", path, e);
+        let key = self.key(path).map_err(fail)?;
+        self.put(key, Bytes::copy_from_slice(bytes)).map_err(fail)
     }
 }
 

@@ -28,21 +28,22 @@
 //! * **Config** ([`config_text`]): protobuf's `text_format.MessageToString` of the
 //!   `ProjectorConfig`, byte for byte; [`parse_config`] reads such text back.
 //!
-//! Every file is written by [`store`], the one function here that touches the file system:
-//! a temporary file in the target's directory, renamed over the target, so that a reader
-//! sees the old file or the new one, never part of one. [`Projector::add`] writes an
+//! Every file is written by [`store`] and read by [`load`], the two functions here that do
+//! I/O, both through [`crate::storage`] (so a projector in an `s3://` log directory is
+//! written there): a file is replaced atomically, so that a reader sees the old file or the
+//! new one, never part of one. [`Projector::add`] writes an
 //! embedding's files before the config that names them, so a failure leaves no entry
 //! pointing at missing or partial files.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::codec::png::{self, PngCompression};
 use crate::dtype::half::{BF16, F16};
+use crate::storage;
 
 /// The config's file name in the writer's directory.
 pub const CONFIG_FILE: &str = "projector_config.pbtxt";
@@ -945,58 +946,16 @@ pub fn layout(step: i64, tag: &str) -> Result<(String, String), EmbeddingError> 
 
 // ---------------------------------------------------------------- files
 
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` atomically (a temporary file beside it, renamed over it),
-/// creating missing parent directories; with `sync`, the data and then the directory entry
-/// are on the storage device before it returns (the writer's `fsync=True`). The one place
-/// embeddings write to the file system.
+/// Writes `bytes` to `path` atomically (on the local file system, a temporary file beside it
+/// renamed over it; on an object store, one upload), creating missing parent directories;
+/// with `sync`, the data and then the directory entry are on the storage device before it
+/// returns (the writer's `fsync=True`). The one place embeddings write, through
+/// [`storage::write_file`].
 pub fn store(path: &Path, bytes: &[u8], sync: bool) -> Result<(), EmbeddingError> {
-    let io_err = |p: &Path, source| EmbeddingError::Io {
-        path: p.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        // Name the component that is in the way, as torch does (`NotADirectoryError`).
-        let blocked = dir.ancestors().find(|a| a.is_file()).unwrap_or(dir);
-        let e = if blocked.is_file() {
-            io::Error::from_raw_os_error(libc::ENOTDIR)
-        } else {
-            e
-        };
-        return Err(io_err(blocked, e));
-    }
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{}.tmp",
-        std::process::id(),
-        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let write = || -> io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if sync {
-            f.sync_data()?;
-        }
-        Ok(())
-    };
-    let result = write()
-        .map_err(|e| io_err(&tmp, e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_err(path, e)))
-        .and_then(|()| {
-            if sync {
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| io_err(dir, e))
-            } else {
-                Ok(())
-            }
-        });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    storage::write_file(path, bytes, sync).map_err(|e| EmbeddingError::Io {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// An embedding's encoded files, ready to be written.
@@ -1019,7 +978,7 @@ pub struct Assets {
 /// Reads the file at `path`, `Ok(None)` when there is none: the one place embeddings read
 /// the file system (beside [`store`], which writes).
 pub fn load(path: &Path) -> Result<Option<Vec<u8>>, EmbeddingError> {
-    match std::fs::read(path) {
+    match storage::read_all(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(EmbeddingError::Io {

@@ -44,7 +44,7 @@ pub struct Mesh {
 
 fn part_shape(arg: &'static str, shape: &[usize]) -> Result<[usize; 3], MeshError> {
     match *shape {
-        [b, n, 3] if b > 0 && n > 0 && b <= i32::MAX as usize && n <= i32::MAX as usize => {
+        [b, n, 3] if b > 0 && n > 0 && i32::try_from(b).is_ok() && i32::try_from(n).is_ok() => {
             Ok([b, n, 3])
         }
         _ => Err(bad(

@@ -29,10 +29,12 @@ use crate::proto::{
 
 pub mod audio;
 pub mod custom_scalars;
+#[cfg(feature = "media")]
 pub mod embedding;
 pub mod graph;
 pub mod histogram;
 pub mod hparams;
+#[cfg(feature = "media")]
 pub mod image;
 pub mod mesh;
 pub mod onnx;
@@ -40,6 +42,7 @@ pub mod pr_curve;
 mod scalar;
 pub mod tensor;
 mod text;
+#[cfg(feature = "media")]
 pub mod video;
 
 pub use scalar::{encode_simple_scalar, scalar_simple, scalar_tensor};

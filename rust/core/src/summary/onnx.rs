@@ -473,7 +473,7 @@ mod tests {
             (f64::from(0.1f32), "0.10000000149011612"),
             (1e16, "1e+16"),
             (1e15, "1000000000000000.0"),
-            (123456.789, "123456.789"),
+            (123_456.789, "123456.789"),
             (0.0001, "0.0001"),
             (0.00001, "1e-05"),
             (f64::from(1e-5f32), "9.999999747378752e-06"),
@@ -491,9 +491,9 @@ mod tests {
         assert_eq!(float32_text(0.0), "0");
         assert_eq!(float32_text(-0.0), "-0");
         assert_eq!(float32_text(1.0), "1");
-        assert_eq!(float32_text(16777217.0), "16777216");
-        assert_eq!(float32_text(1234567.0), "1234567");
-        assert_eq!(float32_text(0.000123), "0.000123");
+        assert_eq!(float32_text(16_777_217.0), "16777216");
+        assert_eq!(float32_text(1_234_567.0), "1234567");
+        assert_eq!(float32_text(0.000_123), "0.000123");
         assert_eq!(float32_text(1e20), "1e+20");
         assert_eq!(float32_text(f32::INFINITY), "inf");
         assert_eq!(float64_text(1e100), "1e+100");

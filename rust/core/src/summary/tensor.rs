@@ -119,6 +119,9 @@ pub fn tensor(
     dims: &[i64],
     data: TensorData<'_>,
 ) -> Result<summary::Value, TensorError> {
+    fn ints<T: Copy + Into<i32>>(v: &[T]) -> Vec<i32> {
+        v.iter().map(|&x| x.into()).collect()
+    }
     let expected = dims.iter().map(|&d| d.max(0) as u128).product::<u128>();
     if expected != data.len() as u128 {
         return Err(TensorError::Shape {
@@ -134,9 +137,6 @@ pub fn tensor(
         tensor_shape: Some(shape(dims)),
         ..Default::default()
     };
-    fn ints<T: Copy + Into<i32>>(v: &[T]) -> Vec<i32> {
-        v.iter().map(|&x| x.into()).collect()
-    }
     let dtype = match data {
         TensorData::Half(v) => {
             t.half_val = ints(v);

@@ -234,6 +234,6 @@ mod tests {
         assert!(VideoLayout::check(&[0u8; 2], &[1, 1, 2, 1, 1], 4.0).is_err());
         assert!(VideoLayout::check(&[f32::NAN], &[1, 1, 1, 1, 1], 4.0).is_err());
         assert!(VideoLayout::check::<u8>(&[], &[1, 0, 1, 1, 1], 4.0).is_err());
-        assert!(VideoLayout::check(&[0u8; 70000], &[1, 1, 1, 1, 70000], 4.0).is_err());
+        assert!(VideoLayout::check(&vec![0u8; 70_000], &[1, 1, 1, 1, 70_000], 4.0).is_err());
     }
 }

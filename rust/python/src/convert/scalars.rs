@@ -165,6 +165,5 @@ pub fn walltime(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<WallTime
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".to_owned())
+        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
 }

@@ -489,8 +489,8 @@ mod tests {
         let v32: Vec<f32> = (0..n)
             .map(|_| {
                 state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 8.0
             })
             .collect();

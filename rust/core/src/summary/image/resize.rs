@@ -53,7 +53,7 @@ fn coefficients(in_size: usize, out_size: usize) -> Coeffs {
             ww += w;
         }
         for (x, &kx) in k.iter().enumerate().take(xmax) {
-            let v = if ww != 0.0 { kx / ww } else { kx };
+            let v = if ww == 0.0 { kx } else { kx / ww };
             let f = v * f64::from(1u32 << PRECISION_BITS);
             weights[xx * ksize + x] = if v < 0.0 {
                 (-0.5 + f) as i32
