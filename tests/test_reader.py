@@ -508,6 +508,35 @@ def test_take_names_builds_object_arrays_and_checks_codes():
         take_names(names, np.array([0, 3], dtype=np.uint32))
 
 
+def test_take_names_holds_exactly_one_reference_per_entry():
+    # The entries are written on the reader's threads and each name then gets its count of
+    # references in one step: every entry must own exactly one, all released with the array,
+    # none taken by a call that fails.
+    import sys
+
+    from ferroboard._native import take_names
+
+    names = [f"run-{i}-" * 3 for i in range(3)]  # fresh (mortal) strings
+    # Longer than one task of rows, with runs of one code and alternating codes.
+    codes = np.array([0] * 70_000 + [2] * 5 + [0, 1] * 40_000, dtype=np.uint32)
+
+    def refs() -> list[int]:
+        return [sys.getrefcount(s) for s in names]
+
+    before = refs()
+    got = take_names(names, codes)
+    taken = np.subtract(refs(), before).tolist()
+    assert taken == np.bincount(codes, minlength=3).tolist()
+    assert got.tolist() == [names[c] for c in codes.tolist()]
+    strided = take_names(names, codes[::3])  # codes that are not contiguous
+    assert strided.tolist() == [names[c] for c in codes[::3].tolist()]
+    del got, strided
+    assert refs() == before
+    with pytest.raises(IndexError, match="codes: 7 is out of range"):
+        take_names(names, np.array([1] * 100_000 + [7], dtype=np.uint32))
+    assert refs() == before
+
+
 # ------------------------------------------------------------------ repr, optional packages
 
 

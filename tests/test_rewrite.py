@@ -335,6 +335,8 @@ def test_drop_and_keep_runs_in_place(logdir: Path) -> None:
     assert {r.run for r in report.runs if r.action == "dropped"} == {
         r for r in before if fnmatch.fnmatchcase(r, drop)
     }
+    # Each dropped run's directory was swapped whole (RENAME_EXCHANGE: Linux, ext4/tmpfs/...).
+    assert {r.swap for r in report.runs if r.action == "dropped"} == {"exchange"}
     assert tb_view(logdir) == {k: v for k, v in before.items() if not fnmatch.fnmatchcase(k, drop)}
     ferroboard.rewrite(logdir, keep_runs=["[at]*"])
     assert set(tb_view(logdir)) == {
@@ -447,7 +449,9 @@ def test_a_live_run_is_refused_unless_forced(tmp_path: Path) -> None:
 
 
 def _kill_logdir(root: Path) -> None:
-    """Three runs of two files each, large enough that a rewrite takes a while."""
+    """Three runs of two files each, large enough that a rewrite takes a while; run0 also holds
+    ``add_scalars`` sub-runs (run0/grp_x, run0/grp_y: runs nested in a run) and a file that is
+    not an event file."""
     rng = np.random.default_rng(0)
     for r in range(3):
         for part in range(2):
@@ -455,8 +459,17 @@ def _kill_logdir(root: Path) -> None:
             for s in range(part * 4000, (part + 1) * 4000):
                 w.add_scalar("keep", float(rng.normal()), s)
                 w.add_scalar("drop", 1.0, s)
+                if r == 0 and part == 0 and s % 4 == 0:
+                    w.add_scalars("grp", {"x": float(s), "y": -float(s)}, s)
             w.close()
+    (root / "run0" / "notes.txt").write_text("not an event file")
     age(root)
+
+
+def _own_files(logdir: Path, run: str) -> dict[str, bytes]:
+    """A run's own event files (not its sub-runs'): name -> bytes."""
+    d = logdir / run
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if "tfevents" in p.name}
 
 
 # The child loads the native module alone (no numpy, no package import: it starts in tens of
@@ -473,31 +486,148 @@ native.rewrite_logdir(sys.argv[1], None, None, ["drop"], None, [], None, False, 
 print("done", flush=True)
 """
 
+# A reader, in its own process, that reads each top run's whole tree again and again until a
+# line arrives on stdin, then prints what it saw as JSON. A snapshot opens each directory once
+# and reads its entries relative to it (openat), then checks that the directory's path still
+# names that directory: if not, the tree was swapped while it read (the snapshot is retried:
+# what it read may be the old tree being removed). A snapshot that holds is judged: each run's
+# own event files must be all old or all new, every sub-run there, the other file unchanged.
+# It says "ready" after its first pass; told to stop, it makes one more (the state left).
+READER_CHILD = """
+import hashlib, json, os, stat, sys, threading, time
+
+logdir, want = sys.argv[1], json.load(open(sys.argv[2]))
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+
+
+class Moved(Exception):
+    pass
+
+
+def snap(parent, name, rel, out):
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=parent)
+    err = None
+    try:
+        for entry in sorted(os.listdir(fd)):
+            st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                snap(fd, entry, rel + "/" + entry, out)
+            elif stat.S_ISREG(st.st_mode):
+                f = os.open(entry, os.O_RDONLY, dir_fd=fd)
+                try:
+                    data = b"".join(iter(lambda: os.read(f, 1 << 20), b""))
+                finally:
+                    os.close(f)
+                out[rel + "/" + entry] = hashlib.sha1(data).hexdigest()
+    except (FileNotFoundError, Moved) as e:
+        err = e
+    ino = os.fstat(fd).st_ino
+    os.close(fd)
+    if os.stat(name, dir_fd=parent, follow_symlinks=False).st_ino != ino:
+        raise Moved()
+    if err is not None:
+        raise err
+
+
+root = os.open(logdir, os.O_RDONLY | os.O_DIRECTORY)
+seen = {}
+retries = 0
+failures = []
+passes = 0
+last = False
+while not last:
+    last = stop.is_set()  # once told to stop, one more pass: the state left behind
+    for top in want["tops"]:
+        out = {}
+        try:
+            snap(root, top, top, out)
+        except Moved:
+            retries += 1
+            continue
+        except FileNotFoundError as e:
+            failures.append(f"{top}: missing {e.filename}")
+            continue
+        for run, ref in want["runs"].items():
+            if run != top and not run.startswith(top + "/"):
+                continue
+            own = {k.rsplit("/", 1)[1]: v for k, v in out.items()
+                   if k.rsplit("/", 1)[0] == run and "tfevents" in k.rsplit("/", 1)[1]}
+            state = "old" if own == ref["old"] else "new" if own == ref["new"] else "mix"
+            if state == "mix":
+                failures.append(f"{run}: a mix or a missing file: {sorted(own)}")
+            seen[f"{run} {state}"] = seen.get(f"{run} {state}", 0) + 1
+        for path, digest in want["other"].items():
+            if path.startswith(top + "/") and out.get(path) != digest:
+                failures.append(f"{path}: missing or changed")
+    passes += 1
+    if passes == 1:
+        print("ready", flush=True)
+    time.sleep(0.002)
+print(json.dumps({"seen": seen, "retries": retries, "failures": failures[:20]}), flush=True)
+"""
+
 
 def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) -> None:
-    """SIGKILL at random moments (seeded) of an in-place rewrite: with no journal left the run
-    is already old or new; a journal is finished by the next rewrite; never a mix."""
+    """SIGKILL at random moments (seeded) of an in-place rewrite of runs of several files, one
+    with nested runs, while another process reads the runs: each run is swapped whole, so the
+    reader only ever sees a run complete and old or complete and new, and so does a look after
+    the kill, journal or not; the next rewrite finishes or drops what the kill left."""
+    import hashlib
+    import json
+
     pristine = tmp_path / "pristine"
     _kill_logdir(pristine)
     new_ref = tmp_path / "new"
     ferroboard.rewrite(pristine, new_ref, drop_tags=["drop"], every=2)
-    old = {r: files_bytes(pristine / r) for r in ("run0", "run1", "run2")}
-    new = {r: files_bytes(new_ref / r) for r in ("run0", "run1", "run2")}
+    runs = ["run0", "run0/grp_x", "run0/grp_y", "run1", "run2"]
+    old = {r: _own_files(pristine, r) for r in runs}
+    new = {r: _own_files(new_ref, r) for r in runs}
+    assert all(old[r] != new[r] and old[r].keys() == new[r].keys() for r in runs)
+    assert len(old["run0"]) == 2
+    sha = lambda b: hashlib.sha1(b).hexdigest()  # noqa: E731
+    want = tmp_path / "want.json"
+    want.write_text(
+        json.dumps(
+            {
+                "tops": ["run0", "run1", "run2"],
+                "runs": {
+                    r: {
+                        "old": {k: sha(v) for k, v in old[r].items()},
+                        "new": {k: sha(v) for k, v in new[r].items()},
+                    }
+                    for r in runs
+                },
+                "other": {"run0/notes.txt": sha((pristine / "run0/notes.txt").read_bytes())},
+            }
+        )
+    )
     rng = random.Random(20261201)
 
-    def one(trial: int, delay: float | None) -> tuple[float, dict[str, str]]:
+    def one(trial: int, delay: float | None) -> tuple[float, dict[str, str], dict[str, Any]]:
         logdir = tmp_path / f"t{trial}"
         shutil.copytree(pristine, logdir)
-        with subprocess.Popen(
-            child_argv(KILL_CHILD, str(logdir), ferroboard._native.__file__),
-            env=child_env(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as p:
+        with (
+            subprocess.Popen(
+                child_argv(READER_CHILD, str(logdir), str(want)),
+                env=child_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            ) as reader,
+            subprocess.Popen(
+                child_argv(KILL_CHILD, str(logdir), ferroboard._native.__file__),
+                env=child_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            ) as p,
+        ):
             assert p.stdout is not None
             assert p.stdin is not None
+            assert reader.stdout is not None
             assert p.stdout.readline().strip() == "ready"
+            assert reader.stdout.readline().strip() == "ready"
             t0 = time.perf_counter()
             p.stdin.write("go\n")
             p.stdin.flush()
@@ -508,34 +638,81 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
                 p.send_signal(signal.SIGKILL)
                 p.wait(60)
             took = time.perf_counter() - t0
-        journals = list((logdir / WORK_DIR).glob("unit-*/journal"))
-        states = {}
-        for run in old:
-            got = files_bytes(logdir / run)
-            if not journals:
-                assert got in (old[run], new[run]), f"trial {trial}: {run} is a mix"
-            states[run] = "old" if got == old[run] else "new" if got == new[run] else "mix"
+            seen_by_reader, _ = reader.communicate("stop\n", timeout=60)
+        read = json.loads(seen_by_reader)
+        assert read["failures"] == [], f"trial {trial}: the reader saw {read['failures']}"
+        states = {
+            "<journal left>": "yes" if list((logdir / WORK_DIR).glob("unit-*/journal")) else ""
+        }
+        for run in runs:
+            got = _own_files(logdir, run)
+            # Swapped whole: old or new even while a journal is left (only the cleanup is).
+            assert got in (old[run], new[run]), f"trial {trial}: {run} is a mix"
+            states[run] = "old" if got == old[run] else "new"
         # The next rewrite (no rules) finishes what was committed, deletes what was not.
         ferroboard.rewrite(logdir)
-        for run in old:
-            got = files_bytes(logdir / run)
-            assert got in (old[run], new[run]), f"trial {trial}: {run} after recovery"
+        for run in runs:
+            assert _own_files(logdir, run) in (old[run], new[run]), f"trial {trial}: {run}"
+        assert (logdir / "run0/notes.txt").read_text() == "not an event file"
         assert not (logdir / WORK_DIR).exists()
         shutil.rmtree(logdir)
-        return took, states
+        return took, states, read
 
     # Trials run three at a time (each in its own logdir; a rewrite waits on fsync mostly).
     # How long an uninterrupted one takes, measured three at a time too:
     with ThreadPoolExecutor(3) as pool:
         calibration = list(pool.map(one, [-1, -2, -3], [None] * 3))
-    assert all(set(states.values()) == {"new"} for _, states in calibration)
-    full = max(took for took, _ in calibration)
+    assert all(
+        states["<journal left>"] == "" and set(states.values()) == {"", "new"}
+        for _, states, _ in calibration
+    )
+    full = max(took for took, _, _ in calibration)
     delays = [rng.uniform(0, 1.2 * full) for _ in range(24)]
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(one, range(len(delays)), delays))
-    seen = {state for _, states in results for state in states.values()}
+    seen = {s for _, states, _ in results for r, s in states.items() if r in runs}
+    journals = sum(states["<journal left>"] == "yes" for _, states, _ in results)
+    ends = [
+        "old"
+        if {states[r] for r in runs} == {"old"}
+        else "new"
+        if {states[r] for r in runs} == {"new"}
+        else "between units"
+        for _, states, _ in results
+    ]
     # The kills landed before, during and after the swaps.
     assert {"old", "new"} <= seen
+    # The readers saw both sides too, and trees swapped under them (retried snapshots).
+    reads = [r for _, _, r in calibration + results]
+    sides = {key.split()[1] for r in reads for key in r["seen"]}
+    assert sides == {"old", "new"}, sides
+    snapshots = sum(sum(r["seen"].values()) for r in reads)
+    retries = sum(r["retries"] for r in reads)
+    print(
+        f"\nrewrite kill trials: {len(delays)}; reader snapshots judged {snapshots}, "
+        f"retried after a swap under them {retries}; trials left all old "
+        f"{ends.count('old')}, all new {ends.count('new')}, between units "
+        f"{ends.count('between units')}; with a journal left {journals}"
+    )
+
+
+def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
+    """A merge spans several directories: swapped file by file, and the command says so."""
+    src = tmp_path / "src"
+    for run in ("a", "b"):
+        with ferroboard.SummaryWriter(src / run) as w:
+            w.add_scalar("x", 1.0, 0)
+            w.add_scalar("y", 1.0, 0)
+    age(src)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli_main(["rewrite", str(src), "--merge-runs", "a=b", "--drop-tag", "y"]) == 0
+    assert "a (merged from a, b): rewritten" in out.getvalue()
+    assert "[swapped per-file: merged runs span several directories]" in out.getvalue()
+    with redirect_stdout(io.StringIO()):
+        report = ferroboard.rewrite(src, drop_tags=["x"])
+    assert [(r.run, r.swap) for r in report.runs] == [("a", "exchange")]
+    assert "swapped" not in report.format()
 
 
 def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:

@@ -72,3 +72,13 @@ def test_module_functions_match():
         if isinstance(node, ast.FunctionDef):
             sig = inspect.signature(getattr(_native, name))
             assert list(sig.parameters) == _stub_params(node), name
+
+
+def test_the_literal_kind_names_match_the_native_codes():
+    # The stub types READER_KINDS with the Literal ReaderKind: the same names, in code order,
+    # as the compiled module gives.
+    from typing import get_args
+
+    from ferroboard.reader._contract import ReaderKind
+
+    assert get_args(ReaderKind) == _native.READER_KINDS

@@ -7,7 +7,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self
 
-from .reader._contract import NativeReadOutput
+from .reader._contract import NativeReadOutput, ReaderKind
 
 __version__: str
 
@@ -289,7 +289,7 @@ class NativeReader:
         ...
 
 #: The reader's kind names, in the order of their codes (``items["kind"]``, ``tag_info``).
-READER_KINDS: tuple[str, ...]
+READER_KINDS: tuple[ReaderKind, ...]
 
 def read_plan(path: Union[str, os.PathLike[str]], partitions: int) -> list[list[str]]:
     """The runs under ``path`` in reading order, in at most ``partitions`` contiguous groups of

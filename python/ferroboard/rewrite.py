@@ -38,7 +38,9 @@ class TagChange:
 class RunChange:
     """What happens to one output run: ``action`` is ``rewritten``, ``unchanged`` or
     ``dropped``; ``damage`` lists ``(file, byte offset, what)`` of damaged records left out;
-    ``live`` says why the run looks like it is still being written (dry runs, ``force``)."""
+    ``live`` says why the run looks like it is still being written (dry runs, ``force``);
+    ``swap`` how an in-place rewrite swapped the run in: ``exchange`` (its whole directory in
+    one step) or ``per-file: <why not whole>``, ``None`` when nothing was swapped."""
 
     run: str
     sources: list[str]
@@ -52,6 +54,7 @@ class RunChange:
     tags: list[TagChange]
     damage: list[tuple[str, int, str]]
     live: Optional[str]
+    swap: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class RewriteReport:
         for r in self.runs:
             src = "" if r.sources == [r.run] else f" (merged from {', '.join(r.sources)})"
             live = f" [live: {r.live}]" if r.live else ""
+            # A run not swapped whole says so (a reader could see it part new for a moment).
+            swap = f" [swapped {r.swap}]" if r.swap and r.swap != "exchange" else ""
             lines.append(
                 f"{r.run}{src}: {r.action}, {r.records_in} -> {r.records_out} records, "
-                f"{r.bytes_in} -> {r.bytes_out} bytes{live}"
+                f"{r.bytes_in} -> {r.bytes_out} bytes{live}{swap}"
             )
             for t in r.tags:
                 if t.records_removed or t.metadata_moved:
@@ -226,6 +231,7 @@ def rewrite(
                 tags=[TagChange(**t) for t in r["tags"]],
                 damage=[tuple(d) for d in r["damage"]],
                 live=r["live"],
+                swap=r["swap"],
             )
             for r in runs
         ],

@@ -1,20 +1,37 @@
 """The shape of what ``NativeReader.poll()`` returns (rust/python/src/reader.rs,
 ``output_dict``): the one contract between the Rust reader and this package.
 
-TypedDicts only (plain dicts at run time): ``_native.pyi`` types ``poll()`` with
-:class:`NativeReadOutput`, and :class:`~ferroboard.reader.api.ReadResult` hands its parts out
-through typed accessors (``files``, ``raw_scalars``, ``items``, ``hparams_records``), so no
-code outside :mod:`ferroboard.reader.api` reads the dict itself. Integer codes (``run``,
-``file``, ``tag``) index the ``runs``, ``files`` and ``tags`` lists; ``kind`` codes index
-``KINDS``; ``encoding`` codes index ``ENCODINGS``.
+TypedDicts (plain dicts at run time), ``Literal`` names of the kinds and encodings that
+the integer codes stand for, and type guards that check which payload an item holds, so
+that mypy (strict) checks every use without a ``cast``. ``_native.pyi`` types ``poll()``
+with :class:`NativeReadOutput` and ``READER_KINDS`` with :data:`ReaderKind`;
+:class:`~ferroboard.reader.api.ReadResult` hands the parts out through typed accessors
+(``files``, ``raw_scalars``, ``items``, ``hparams_records``), so no code outside
+:mod:`ferroboard.reader.api` reads the dict itself. Integer codes (``run``, ``file``,
+``tag``) index the ``runs``, ``files`` and ``tags`` lists; ``kind`` codes index ``KINDS``;
+``encoding`` codes index ``ENCODINGS``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+#: A kind of record the reader returns: ``READER_KINDS`` (``ferroboard._native``) holds these
+#: names in the order of their codes (``ItemColumns.kind``, the counts of ``tag_info``);
+#: ``tests/test_stubs.py`` checks that the two agree.
+ReaderKind = Literal[
+    "scalars", "histograms", "images", "audio", "text", "tensors", "pr_curves", "hparams"
+]
+
+#: How a scalar was written (``ScalarColumns.encoding`` codes index ``ENCODINGS``, these
+#: names in this order): a ``simple_value``, or a rank-0 float, double or half tensor.
+ScalarEncoding = Literal["simple_value", "float", "double", "half"]
 
 
 class FileReport(TypedDict):
@@ -106,6 +123,22 @@ class RunHParams(TypedDict):
     status: Optional[int]
     group_name: str
     start_time_secs: float
+
+
+def is_histogram(data: ItemData) -> TypeGuard[HistogramData]:
+    """Whether an item's ``data`` holds a histogram's fields (an item of kind ``histograms``
+    not written as a tensor)."""
+    return isinstance(data, dict) and "limits" in data
+
+
+def is_image(data: ItemData) -> TypeGuard[ImageData]:
+    """Whether an item's ``data`` holds a ``Summary.Image``'s fields."""
+    return isinstance(data, dict) and "colorspace" in data
+
+
+def is_audio(data: ItemData) -> TypeGuard[AudioData]:
+    """Whether an item's ``data`` holds a ``Summary.Audio``'s fields."""
+    return isinstance(data, dict) and "sample_rate" in data
 
 
 class NativeReadOutput(TypedDict):

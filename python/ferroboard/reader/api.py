@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any, Optional, Union, cast
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -35,8 +35,10 @@ from ._contract import (
     FileReport,
     ItemColumns,
     NativeReadOutput,
+    ReaderKind,
     RunHParams,
     ScalarColumns,
+    ScalarEncoding,
     TensorData,
 )
 
@@ -51,13 +53,13 @@ __all__ = [
 PathLike = Union[str, "os.PathLike[str]"]
 
 # Kind names by code, from the native module (the core's ``Kind::name()``).
-KINDS: tuple[str, ...] = READER_KINDS
+KINDS: tuple[ReaderKind, ...] = READER_KINDS
 SCALARS, HISTOGRAMS, IMAGES, AUDIO, TEXT, TENSORS, PR_CURVES, HPARAMS = (
     KINDS.index(k)
     for k in ("scalars", "histograms", "images", "audio", "text", "tensors", "pr_curves", "hparams")
 )
 # Scalar encodings by code (the core's ``ScalarEncoding``; not exported by the binding yet).
-ENCODINGS = ("simple_value", "float", "double", "half")
+ENCODINGS: tuple[ScalarEncoding, ...] = ("simple_value", "float", "double", "half")
 
 
 def _opt_list(x: Optional[Iterable[str]]) -> Optional[list[str]]:
@@ -110,12 +112,12 @@ def _tensor_array(data: TensorData) -> np.ndarray:
     as TensorFlow's ``make_ndarray`` builds it."""
     dtype, shape, body, _tf_dtype = data
     out: np.ndarray
-    if dtype == "object":
+    if isinstance(body, list):  # strings (dtype "object"): one bytes per element
         arr = np.empty(len(body), dtype=object)
         arr[:] = body
         out = arr.reshape(shape)
     else:
-        out = np.frombuffer(cast(bytes, body), dtype=np.dtype(dtype)).copy().reshape(shape)
+        out = np.frombuffer(body, dtype=np.dtype(dtype)).copy().reshape(shape)
     return out
 
 
@@ -160,7 +162,7 @@ class ReadResult:
 
     def record_counts(self) -> dict[str, int]:
         """Records read per kind (scalars of both encodings count as ``scalars``)."""
-        out = {k: 0 for k in KINDS}
+        out: dict[str, int] = {k: 0 for k in KINDS}
         out["scalars"] = len(self._raw["scalars"]["step"])
         codes, n = np.unique(np.asarray(self._raw["items"]["kind"]), return_counts=True)
         for c, k in zip(codes, n):

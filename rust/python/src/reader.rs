@@ -4,14 +4,15 @@
 //! parallel) and returns one dict of plain Python objects and numpy arrays; the Python module
 //! `ferroboard.reader` turns it into DataFrames, Arrow tables or dicts of arrays.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ferroboard_core::reader::{
-    discovery, plan, HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput,
+    discovery, gather, plan, HValue, Kind, KindSet, LogReader, Payload, ReadOptions, ReadOutput,
     ReaderError, TensorData,
 };
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyIndexError, PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -265,8 +266,12 @@ pub(crate) fn payload_object(py: Python<'_>, payload: Payload) -> PyResult<Bound
 }
 
 /// `table[codes]` as a numpy object array: entry `i` is a new reference to
-/// `table[codes[i]]` (run and tag names by their codes, without numpy's generic fancy
-/// indexing of objects).
+/// `table[codes[i]]` (run and tag names by their codes).
+///
+/// The entries are written on the reader's thread pool with the GIL released (the core's
+/// `gather`, which also counts the rows of each name); then, with the GIL, each name gets its
+/// count of references in one step ([`add_references`]) instead of one `Py_IncRef` call per
+/// row, and the array is numpy's own (numpy releases the references when it goes).
 #[pyfunction]
 fn take_names<'py>(
     py: Python<'py>,
@@ -274,19 +279,111 @@ fn take_names<'py>(
     codes: PyReadonlyArray1<'py, u32>,
 ) -> PyResult<Bound<'py, PyArray1<Py<PyAny>>>> {
     let items: Vec<Bound<'py, PyAny>> = table.iter().collect();
+    // The names' addresses, as plain integers that may cross threads (nothing is dereferenced
+    // off the GIL; `items` keeps every name alive).
+    let addrs: Vec<usize> = items.iter().map(|o| o.as_ptr() as usize).collect();
     let codes = codes.as_array();
-    let mut out: Vec<Py<PyAny>> = Vec::with_capacity(codes.len());
-    ferroboard_core::reader::huge_pages::advise(&mut out);
-    for &c in codes.iter() {
-        let item = items.get(c as usize).ok_or_else(|| {
-            PyIndexError::new_err(format!(
+    let codes: Cow<'_, [u32]> = match codes.as_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(codes.iter().copied().collect()),
+    };
+    let n = codes.len();
+    // SAFETY: numpy zero-fills a new object array (a null entry reads as None), so it is
+    // valid as it is; no other code sees it until it is returned.
+    let out = unsafe { PyArray1::<Py<PyAny>>::new(py, n, false) };
+    if n == 0 {
+        return Ok(out);
+    }
+    // SAFETY: the array is C-contiguous with `n` pointer-sized entries, and this slice is the
+    // only access to them while it lives.
+    let slots = unsafe { std::slice::from_raw_parts_mut(out.data().cast::<usize>(), n) };
+    match py.detach(|| gather::gather(&addrs, &codes, slots)) {
+        Ok(counts) => {
+            for (name, count) in items.iter().zip(counts) {
+                // SAFETY: the GIL is held and `name` is alive (held by `items`); these are
+                // the references that `count` of the array's entries hold from now on.
+                unsafe { add_references(py, name.as_ptr(), count) };
+            }
+            Ok(out)
+        }
+        Err(c) => {
+            // No reference was taken: clear the entries so that numpy releases none.
+            slots.fill(0);
+            Err(PyIndexError::new_err(format!(
                 "codes: {c} is out of range for a table of {} names",
                 items.len()
-            ))
-        })?;
-        out.push(item.clone().unbind());
+            )))
+        }
     }
-    Ok(out.into_pyarray(py))
+}
+
+/// How the running interpreter keeps reference counts, as far as [`add_references`] knows.
+#[derive(Clone, Copy, PartialEq)]
+enum RefCounts {
+    /// CPython 3.9 to 3.11: `ob_refcnt` is a plain count.
+    Plain,
+    /// CPython 3.12 to 3.14 (64-bit): immortal objects, marked in the low 32 bits.
+    Immortal,
+    /// Anything else: only the interpreter's own `Py_IncRef` is used.
+    Unknown,
+}
+
+static REF_COUNTS: std::sync::OnceLock<RefCounts> = std::sync::OnceLock::new();
+
+/// Gives `obj` `count` new references at once: what `count` calls of `Py_IncRef` do.
+///
+/// An abi3 module loads only into CPython builds with the GIL, where the reference count is
+/// the first field of every object, `ob_refcnt` (part of the stable ABI). Up to 3.11 it is a
+/// plain count. In 3.12 to 3.14 (64-bit) an object whose count's low 32 bits, read as a
+/// signed number, are negative is immortal and `Py_INCREF` leaves it alone; otherwise it adds
+/// one to the low 32 bits, the same as adding one to the whole field while the low half
+/// cannot carry (pyo3's own version-specific builds do the same). So one addition of `count`
+/// is exact in those versions; where the low half could carry, on a 32-bit build or on a
+/// later CPython, the interpreter's own `Py_IncRef` is called `count` times instead. (A
+/// debug interpreter's running total of references is not updated.)
+///
+/// # Safety
+/// The GIL is held and `obj` is a live object.
+unsafe fn add_references(py: Python<'_>, obj: *mut pyo3::ffi::PyObject, count: u64) {
+    let rules = *REF_COUNTS.get_or_init(|| {
+        let v = py.version_info();
+        let v = (v.major, v.minor);
+        if cfg!(not(target_pointer_width = "64")) || !((3, 9)..(3, 15)).contains(&v) {
+            RefCounts::Unknown
+        } else if v < (3, 12) {
+            RefCounts::Plain
+        } else {
+            RefCounts::Immortal
+        }
+    });
+    if let (true, Ok(add)) = (rules != RefCounts::Unknown, isize::try_from(count)) {
+        // SAFETY: the caller holds the GIL, which guards every reference count (here and for
+        // the writes below), and `obj` is alive; the layout is the one `rules` names.
+        let refcnt = unsafe { (*obj).ob_refcnt };
+        if rules == RefCounts::Plain {
+            if let Some(total) = refcnt.checked_add(add) {
+                // SAFETY: as above.
+                unsafe { (*obj).ob_refcnt = total };
+                return;
+            }
+        } else {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let low = refcnt as u32;
+            #[allow(clippy::cast_possible_wrap)]
+            if (low as i32) < 0 {
+                return; // immortal: Py_INCREF leaves it alone
+            }
+            if u64::from(low) + count <= u64::from(u32::MAX) {
+                // SAFETY: as above.
+                unsafe { (*obj).ob_refcnt = refcnt + add };
+                return;
+            }
+        }
+    }
+    for _ in 0..count {
+        // SAFETY: the caller holds the GIL and `obj` is alive.
+        unsafe { pyo3::ffi::Py_IncRef(obj) };
+    }
 }
 
 /// Every event file under `path` (or `path` itself, for a file) as `(run, path)`, in the

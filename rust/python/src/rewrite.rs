@@ -108,6 +108,7 @@ fn rewrite_logdir(
         }
         d.set_item("damage", damage)?;
         d.set_item("live", &r.live)?;
+        d.set_item("swap", &r.swap)?;
         runs.append(d)?;
     }
     let recovered = report

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, Optional, cast
+from typing import Any, Optional
 
 import numpy as np
 
 from ... import _storage
 from ..._native import decode_images, decode_wavs, wav_infos
-from .._contract import AudioData, HistogramData, ImageData
+from .._contract import is_audio, is_histogram, is_image
 from ..api import (
     AUDIO,
     HISTOGRAMS,
@@ -363,8 +363,7 @@ class SummaryReader:
                 found["tensors"].append((wt, seq, tag, ev))
                 if kind in ("text", "hparams"):
                     found[kind].append((wt, seq, tag, ev))
-            elif kind == "histograms":
-                d = cast(HistogramData, d)
+            elif kind == "histograms" and is_histogram(d):
                 hv = _tbparse.HistogramValue(
                     float(d["min"]),
                     float(d["max"]),
@@ -375,12 +374,10 @@ class SummaryReader:
                     [float(x) for x in d["counts"]],
                 )
                 found["histograms"].append((wt, seq, tag, _tbparse.HistogramEvent(wt, step, hv)))
-            elif kind == "images":
-                d = cast(ImageData, d)
+            elif kind == "images" and is_image(d):
                 iev = _tbparse.ImageEvent(wt, step, d["encoded"], d["width"], d["height"])
                 found["images"].append((wt, seq, tag, iev))
-            elif kind == "audio":
-                d = cast(AudioData, d)
+            elif kind == "audio" and is_audio(d):
                 aev = _tbparse.AudioEvent(
                     wt,
                     step,

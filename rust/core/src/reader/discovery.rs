@@ -6,6 +6,11 @@
 //! so a run's files come in name order. Symbolic links to files are followed, links to
 //! directories are not (they could loop). The listing itself is [`storage`]'s: a local
 //! directory or an object store prefix.
+//!
+//! One directory is never a run: [`REWRITE_WORK_DIR`], where `ferroboard rewrite` stages a
+//! run's new tree before swapping it in. A rewrite killed in the instant between giving the
+//! staged files their final names and removing the old tree leaves event files there until
+//! the next rewrite finishes; read as a run, they would show the logdir's data twice.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,6 +33,9 @@ pub fn is_event_file_name(name: &str) -> bool {
     name.contains("tfevents")
 }
 
+/// The work directory of `ferroboard rewrite` (in the logdir's root): skipped by [`discover`].
+pub const REWRITE_WORK_DIR: &str = ".ferroboard-rewrite";
+
 /// All event files under `path` (or `path` itself when it is a file), in reading order.
 /// `path` is a local path or a URL [`storage`] reads.
 pub fn discover(path: &Path) -> io::Result<Vec<EventFile>> {
@@ -39,6 +47,7 @@ pub fn discover(path: &Path) -> io::Result<Vec<EventFile>> {
         }],
         Listing::Dir(entries) => entries
             .into_iter()
+            .filter(|e| !e.dir.split('/').any(|c| c == REWRITE_WORK_DIR))
             .map(|e| EventFile {
                 run: if e.dir.is_empty() {
                     ".".to_owned()
@@ -96,5 +105,18 @@ mod tests {
         let single = discover(&root.join("a/events.out.tfevents.1.y")).unwrap();
         assert_eq!(single[0].run, ".");
         assert!(discover(&root.join("missing")).is_err());
+    }
+
+    #[test]
+    fn a_rewrites_staged_tree_is_not_a_run() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let staged = root.join(REWRITE_WORK_DIR).join("unit-0/tree");
+        fs::create_dir_all(&staged).unwrap();
+        fs::create_dir_all(root.join("run")).unwrap();
+        fs::write(staged.join("events.out.tfevents.1.x"), b"").unwrap();
+        fs::write(root.join("run/events.out.tfevents.1.x"), b"").unwrap();
+        let runs: Vec<String> = discover(root).unwrap().into_iter().map(|f| f.run).collect();
+        assert_eq!(runs, vec!["run".to_owned()]);
     }
 }

@@ -49,6 +49,7 @@ pub mod discovery;
 mod error;
 pub mod events;
 mod frames;
+pub mod gather;
 mod hparams;
 #[doc(hidden)] // an allocation hint for the binding
 pub mod huge_pages;

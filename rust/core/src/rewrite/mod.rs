@@ -5,8 +5,10 @@
 //! * `filter`: the streaming filter of one *unit* (a run, or the runs merged into one): records
 //!   in, kept records out, per-tag counts of what was removed; memory grows with tags, never
 //!   with records (see its module doc for the passes).
-//! * `swap`: the in-place commit (stage, verify, back up, journal, rename) and the recovery
+//! * `swap`: the in-place commit (stage, verify, back up, journal, swap) and the recovery
 //!   of an interrupted one.
+//! * `exchange`: swapping a run directory whole (`renameat2(RENAME_EXCHANGE)`): staging its
+//!   new tree, the exchange, retiring the old tree.
 //! * `live`: telling a run that is still being written.
 //!
 //! # Rules
@@ -28,26 +30,57 @@
 //!
 //! # Safety of an in-place rewrite
 //!
-//! Everything happens under `LOGDIR/.ferroboard-rewrite/` (no file there has `tfevents` in its
-//! name, so TensorBoard and the reader see no run in it), one unit at a time, while holding an
-//! exclusive lock on `LOGDIR/.ferroboard-rewrite/lock`:
+//! Everything happens under `LOGDIR/.ferroboard-rewrite/`, one unit at a time, while holding
+//! an exclusive lock on `LOGDIR/.ferroboard-rewrite/lock`. A unit is swapped in *whole* (its
+//! run directory exchanged with a staged copy in one system call) where it can be, else *file
+//! by file*:
 //!
-//! 1. the unit's new files are written to `unit-N/stage/`, synced, and read back (every CRC,
-//!    the record count and the size must be what was written);
+//! 1. the unit's new files are written to `unit-N/stage/`, given their old files'
+//!    permissions and modification times, synced, and read back (every CRC, the record count
+//!    and the size must be what was written);
 //! 2. the old files are hard-linked (copied where links fail) into `unit-N/backup/`;
-//! 3. `unit-N/journal` is written (to a temporary name, synced, renamed): from here on the
-//!    rewrite is committed;
-//! 4. each staged file is renamed over its final name (one `rename` per file: a run of one file
-//!    goes from old to new in one step) and the old files that have no new counterpart are
-//!    removed;
-//! 5. the journal is removed, then `unit-N/` with its backup.
+//! 3. whole: the run directory's new tree is staged as `unit-N/tree/` (module `exchange`): the
+//!    same directories with the same modes and owners, every other file hard-linked (the run's
+//!    other files, its nested runs' trees: torch's `add_scalars` sub-runs live inside the run
+//!    that wrote them), its symbolic links recreated, and the new files moved in; every event
+//!    file there waits under a hidden name (`.ferroboard-staged-K`: no walker, TensorBoard's
+//!    or ours, takes it for a run), and the tree is synced;
+//! 4. `unit-N/journal` is written (to a temporary name, synced, renamed): from here on the
+//!    rewrite is committed. A whole journal (version 2) names the run directory, the staged
+//!    tree and its inode, and the hidden names;
+//! 5. whole: the hidden names become the final ones (inside the staged tree, which nobody
+//!    reads), the staged directories get their modes, then `renameat2(tree, run,
+//!    RENAME_EXCHANGE)` puts the new tree at the run's path and the old one at `unit-N/tree`
+//!    in one step, and the run's parent is synced. The old tree is then retired: its entries
+//!    are links to what the new tree holds, the run's old event files and old directories, and
+//!    go; an entry the new tree lacks arrived after the staging (a live writer's new file,
+//!    with `force`) and is moved into the new tree instead.
+//!    File by file: each staged file is renamed over its final name (one `rename` per file) and
+//!    the old files that have no new counterpart are removed;
+//! 6. the journal is removed, then `unit-N/` with its backup.
 //!
-//! A rewrite killed before step 3 left the old run untouched: the next rewrite of the logdir
-//! deletes `unit-N/`. Killed after it, the journal is there: the next rewrite finishes steps
-//! 4 and 5 first (they are idempotent), so the run ends up new. So the run is either the old
-//! or the new one, except while a journal exists, and a journal is always finished by
-//! the next rewrite of the logdir (`ferroboard rewrite LOGDIR` with no rules does only that).
+//! A unit goes file by file when it merges runs (several directories), when it is the logdir's
+//! own run (its directory holds the other runs and the work directory), when its tree holds
+//! something that cannot be mirrored by links (a FIFO or socket, a file that cannot be
+//! hard-linked, a directory whose owner the user cannot give), and when the system refuses the
+//! exchange (`EINVAL`, `ENOSYS`, `EXDEV`...: another OS, an old kernel, a filesystem without it,
+//! or `FERROBOARD_REWRITE_EXCHANGE=0`). The refusal comes after the commit: the journal is then
+//! replaced (one rename) by its per-file form, which is finished at once. When the refusal is
+//! the system's (`EINVAL`, `ENOSYS`: no exchange anywhere) rather than the run's (`EXDEV`,
+//! `EACCES`...), the later units of the rewrite go file by file without trying.
+//! [`RunReport::swap`] says which way each unit went, and why not whole.
+//!
+//! Killed before step 4, the run is untouched: the next rewrite of the logdir deletes
+//! `unit-N/`. Killed after it, the journal is there, and the next rewrite (`ferroboard rewrite
+//! LOGDIR` with no rules does only that) finishes steps 5 and 6 first: they are idempotent.
+//! Whether a whole unit's exchange happened is told by the run directory's inode (the staged
+//! tree's once exchanged), so recovery never exchanges twice. A run swapped whole is the old
+//! or the new one at every moment, journal or not, for a reader that resolves the run's path
+//! once (opens the directory and reads relative to it) or checks that the path still names the
+//! directory it read; a run swapped file by file may be part old, part new while its journal
+//! exists.
 
+mod exchange;
 mod filter;
 pub mod glob;
 mod live;
@@ -64,7 +97,7 @@ use filter::{Filter, Rules};
 use glob::{any_match, Glob};
 
 /// The directory, inside the logdir, of an in-place rewrite's staging, backups and journals.
-pub const WORK_DIR: &str = ".ferroboard-rewrite";
+pub const WORK_DIR: &str = crate::reader::discovery::REWRITE_WORK_DIR;
 
 /// What to rewrite and how.
 #[derive(Debug, Clone)]
@@ -194,6 +227,9 @@ pub struct RunReport {
     pub damage: Vec<Damage>,
     /// Why the run looks live (reported in dry runs and with `force`).
     pub live: Option<String>,
+    /// How an in-place rewrite swapped it in: `exchange` (the whole run directory in one
+    /// step) or `per-file: <why not whole>`; `None` when nothing was swapped.
+    pub swap: Option<String>,
 }
 
 /// The outcome of a rewrite.
@@ -436,6 +472,7 @@ pub fn rewrite(
     let units = plan(src, dst, files, opts);
     let rules = rules(opts);
     let mut open = live::OpenFiles::default();
+    let mut no_exchange = None;
     let mut lives = Vec::with_capacity(units.len());
     for u in &units {
         let why = u
@@ -464,7 +501,7 @@ pub fn rewrite(
         } else if let Some(d) = dst {
             rewrite_to(u, &rules, d)?
         } else {
-            swap::rewrite_in_place(&root, k, u, &rules)?
+            swap::rewrite_in_place(&root, k, u, &rules, &mut no_exchange)?
         };
         r.live = live;
         report.runs.push(r);
@@ -544,6 +581,7 @@ fn run_report(u: &Unit, out: filter::Outcome) -> RunReport {
         tags: out.tags,
         damage: out.damage,
         live: None,
+        swap: None,
     }
 }
 

@@ -5,8 +5,12 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use std::collections::HashSet;
+use std::ffi::OsString;
+
+use super::exchange::{self, crash_point, Staged};
 use super::filter::{self, named, Filter, Rules};
-use super::{run_report, RewriteError, RunAction, RunReport, Unit, WORK_DIR};
+use super::{run_dir, run_report, RewriteError, RunAction, RunReport, Unit, WORK_DIR};
 
 /// The exclusive lock of a logdir's in-place rewrites (`flock` on Unix; released when the
 /// process dies, so a killed rewrite never leaves the logdir locked).
@@ -54,7 +58,7 @@ pub(super) fn finish(root: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         File::open(dir)
@@ -96,15 +100,46 @@ fn unhex(s: &str) -> Option<PathBuf> {
 }
 
 /// A committed unit: staged files and their final paths, old files (paths relative to the
-/// logdir, so that a logdir moved after a crash still recovers).
+/// logdir, so that a logdir moved after a crash still recovers), and for a whole-run swap what
+/// to exchange.
 pub(super) struct Journal {
     pub(super) new: Vec<(PathBuf, PathBuf)>,
     pub(super) old: Vec<PathBuf>,
+    pub(super) exchange: Option<Exchange>,
+}
+
+/// A whole-run swap: the run directory (relative to the logdir), the staged tree (relative to
+/// the unit directory) and its (device, inode), the hidden names to make final (relative to
+/// the tree) and the modes to give its directories after that.
+pub(super) struct Exchange {
+    pub(super) run: PathBuf,
+    pub(super) tree: PathBuf,
+    pub(super) id: (u64, u64),
+    pub(super) hidden: Vec<(PathBuf, PathBuf)>,
+    pub(super) modes: Vec<(PathBuf, u32)>,
 }
 
 impl Journal {
     pub(super) fn encode(&self) -> String {
-        let mut s = String::from("ferroboard-rewrite-journal 1\n");
+        // Version 2 journals hold an exchange: a ferroboard that predates it refuses them (an
+        // unreadable journal) rather than finishing them file by file.
+        let version = if self.exchange.is_some() { 2 } else { 1 };
+        let mut s = format!("ferroboard-rewrite-journal {version}\n");
+        if let Some(x) = &self.exchange {
+            s += &format!(
+                "exchange {} {} {} {}\n",
+                hex(&x.run),
+                hex(&x.tree),
+                x.id.0,
+                x.id.1
+            );
+            for (h, f) in &x.hidden {
+                s += &format!("hidden {} {}\n", hex(h), hex(f));
+            }
+            for (d, m) in &x.modes {
+                s += &format!("mode {} {m:o}\n", hex(d));
+            }
+        }
         for (stage, dest) in &self.new {
             s += &format!("new {} {}\n", hex(stage), hex(dest));
         }
@@ -116,19 +151,35 @@ impl Journal {
 
     fn decode(s: &str) -> Option<Journal> {
         let mut lines = s.lines();
-        if lines.next()? != "ferroboard-rewrite-journal 1" {
-            return None;
-        }
+        let version = match lines.next()? {
+            "ferroboard-rewrite-journal 1" => 1,
+            "ferroboard-rewrite-journal 2" => 2,
+            _ => return None,
+        };
         let mut j = Journal {
             new: Vec::new(),
             old: Vec::new(),
+            exchange: None,
         };
         for line in lines {
             let parts: Vec<&str> = line.split(' ').collect();
-            match parts.as_slice() {
-                ["new", a, b] => j.new.push((unhex(a)?, unhex(b)?)),
-                ["old", a] => j.old.push(unhex(a)?),
-                ["end"] => return Some(j),
+            match (parts.as_slice(), j.exchange.as_mut()) {
+                (["exchange", run, tree, dev, ino], None) if version == 2 => {
+                    j.exchange = Some(Exchange {
+                        run: unhex(run)?,
+                        tree: unhex(tree)?,
+                        id: (dev.parse().ok()?, ino.parse().ok()?),
+                        hidden: Vec::new(),
+                        modes: Vec::new(),
+                    })
+                }
+                (["hidden", a, b], Some(x)) => x.hidden.push((unhex(a)?, unhex(b)?)),
+                (["mode", d, m], Some(x)) => {
+                    x.modes.push((unhex(d)?, u32::from_str_radix(m, 8).ok()?))
+                }
+                (["new", a, b], _) => j.new.push((unhex(a)?, unhex(b)?)),
+                (["old", a], _) => j.old.push(unhex(a)?),
+                (["end"], _) => return (version == 1 || j.exchange.is_some()).then_some(j),
                 _ => return None,
             }
         }
@@ -136,12 +187,46 @@ impl Journal {
     }
 }
 
+/// Writes `j` as `unit`'s journal (a temporary name, synced, renamed over, the directory
+/// synced): replacing a journal is one step too.
+fn write_journal(unit: &Path, j: &Journal) -> io::Result<()> {
+    let tmp = unit.join("journal.tmp");
+    {
+        let mut f = File::create(&tmp).map_err(|e| named(e, &tmp))?;
+        f.write_all(j.encode().as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, unit.join("journal")).map_err(|e| named(e, &tmp))?;
+    sync_dir(unit)
+}
+
 fn rel<'a>(root: &Path, p: &'a Path) -> &'a Path {
     p.strip_prefix(root).unwrap_or(p)
 }
 
-/// Steps 4 and 5 of the protocol for the unit directory `unit` (idempotent).
-fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<()> {
+/// Why an exchange was refused, and whether for the whole system (then the later units of the
+/// rewrite do not try).
+struct Refused {
+    why: String,
+    system: bool,
+}
+
+/// Finishes a committed unit (idempotent): by exchange when its journal holds one and the
+/// system allows it, else file by file. Returns how it was swapped.
+fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<Result<(), Refused>> {
+    match &j.exchange {
+        Some(x) => commit_exchange(root, unit, j, x),
+        None => commit_files(root, unit, j).map(|()| {
+            Err(Refused {
+                why: String::new(),
+                system: false,
+            })
+        }),
+    }
+}
+
+/// Steps 5 (file by file) and 6 for the unit directory `unit` (idempotent).
+fn commit_files(root: &Path, unit: &Path, j: &Journal) -> io::Result<()> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     for (stage, dest) in &j.new {
         let (stage, dest) = (unit.join(stage), root.join(dest));
@@ -150,6 +235,7 @@ fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<()> {
                 fs::create_dir_all(parent).map_err(|e| named(e, parent))?;
             }
             fs::rename(&stage, &dest).map_err(|e| named(e, &dest))?;
+            crash_point("renamed-one")?;
         }
         dirs.extend(dest.parent().map(Path::to_path_buf));
     }
@@ -170,10 +256,78 @@ fn commit(root: &Path, unit: &Path, j: &Journal) -> io::Result<()> {
     for d in &dirs {
         sync_dir(d)?;
     }
+    crash_point("retired")?;
+    finish_unit(unit)
+}
+
+/// Removes a finished unit's journal, then the unit directory.
+fn finish_unit(unit: &Path) -> io::Result<()> {
     let journal = unit.join("journal");
     fs::remove_file(&journal).map_err(|e| named(e, &journal))?;
     sync_dir(unit)?;
-    fs::remove_dir_all(unit).map_err(|e| named(e, unit))
+    exchange::remove_all(unit)
+}
+
+/// The whole-run steps (idempotent): hidden names made final, the exchange, the parent
+/// synced, the old tree retired, the journal removed. Whether the exchange happened is told by
+/// the run directory's inode: the staged tree's once exchanged. A system without
+/// `RENAME_EXCHANGE` gets the journal replaced by its per-file form (one rename: recovery
+/// sees one or the other) and the unit finished file by file: `Err(why)`.
+fn commit_exchange(
+    root: &Path,
+    unit: &Path,
+    j: &Journal,
+    x: &Exchange,
+) -> io::Result<Result<(), Refused>> {
+    let live = root.join(&x.run);
+    let tree = unit.join(&x.tree);
+    let own: HashSet<OsString> = j
+        .old
+        .iter()
+        .filter_map(|p| p.file_name().map(OsString::from))
+        .collect();
+    if exchange::id(&live).ok() != Some(x.id) {
+        if exchange::id(&tree).ok() != Some(x.id) {
+            return Err(io::Error::other(format!(
+                "{}: neither {} nor {} is the staged tree the journal names; the old files \
+                 are in {}",
+                unit.join("journal").display(),
+                live.display(),
+                tree.display(),
+                unit.join("backup").display()
+            )));
+        }
+        exchange::finish_names(&tree, &x.hidden, &x.modes)?;
+        match exchange::exchange(&tree, &live) {
+            Ok(()) => {}
+            Err(e) if exchange::unsupported(&e) => {
+                let refused = Refused {
+                    why: format!("renameat2(RENAME_EXCHANGE) on {}: {e}", live.display()),
+                    // No exchange on this system at all (rather than for this run's place).
+                    system: exchange::refused_everywhere(&e),
+                };
+                let files = Journal {
+                    new: j.new.clone(),
+                    old: j.old.clone(),
+                    exchange: None,
+                };
+                write_journal(unit, &files)?;
+                commit_files(root, unit, &files)?;
+                return Ok(Err(refused));
+            }
+            Err(e) => return Err(named(e, &live)),
+        }
+        crash_point("exchanged")?;
+        if let Some(parent) = live.parent() {
+            sync_dir(parent)?;
+        }
+        sync_dir(unit)?;
+    }
+    exchange::retire(&tree, &live, Some(&own))?;
+    sync_dir(&live)?;
+    crash_point("retired")?;
+    finish_unit(unit)?;
+    Ok(Ok(()))
 }
 
 /// Finishes the committed units left by an interrupted rewrite and deletes the uncommitted
@@ -193,7 +347,7 @@ pub(super) fn recover(root: &Path) -> io::Result<Vec<PathBuf>> {
         match fs::read_to_string(&journal) {
             Ok(text) => match Journal::decode(&text) {
                 Some(j) => {
-                    commit(root, &unit, &j)?;
+                    let _how = commit(root, &unit, &j)?;
                     done.push(unit);
                 }
                 None => {
@@ -204,21 +358,41 @@ pub(super) fn recover(root: &Path) -> io::Result<Vec<PathBuf>> {
                     )))
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::remove_dir_all(&unit).map_err(|e| named(e, &unit))?;
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => exchange::remove_all(&unit)?,
             Err(e) => return Err(named(e, &journal)),
         }
     }
     Ok(done)
 }
 
-/// Rewrites unit `k` in place (steps 1 to 5).
+/// The run directory a unit can be swapped whole in, or why not: one run, not the logdir's
+/// own (its directory holds the other runs and the work directory), its outputs in it.
+fn whole_run_dir(root: &Path, u: &Unit) -> Result<PathBuf, String> {
+    if u.merged {
+        return Err("merged runs span several directories".into());
+    }
+    if u.run == "." {
+        return Err("the logdir's own run (its directory holds the other runs)".into());
+    }
+    let dir = run_dir(root, &u.run);
+    let inside = |p: &PathBuf| p.parent() == Some(dir.as_path());
+    if !u.inputs.iter().all(inside) || !u.outputs.iter().all(inside) {
+        return Err("files outside the run directory".into());
+    }
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(dir),
+        _ => Err(format!("{} is not a plain directory", dir.display())),
+    }
+}
+
+/// Rewrites unit `k` in place (the steps of the parent module's doc). `no_exchange` is why
+/// this system cannot exchange (learnt from an earlier unit), if it cannot.
 pub(super) fn rewrite_in_place(
     root: &Path,
     k: usize,
     u: &Unit,
     rules: &Rules,
+    no_exchange: &mut Option<String>,
 ) -> Result<RunReport, RewriteError> {
     let unit = root.join(WORK_DIR).join(format!("unit-{k:06}"));
     let stage = unit.join("stage");
@@ -235,13 +409,26 @@ pub(super) fn rewrite_in_place(
     )?;
     super::flush(sinks)?;
     let (records, bytes) = (out.out_records.clone(), out.out_bytes.clone());
-    let report = run_report(u, out);
+    let mut report = run_report(u, out);
     if report.action == RunAction::Unchanged {
         drop(files);
         fs::remove_dir_all(&unit).map_err(|e| named(e, &unit))?;
         return Ok(report);
     }
     super::keep_mtimes(u, &files)?;
+    // A rewritten file keeps its old file's permissions, and its owner where the user may
+    // give it (root; else the file stays the user's, as a file the user writes).
+    for (f, out) in files.iter().zip(&u.outputs) {
+        if let Some(old) = u.inputs.iter().find(|p| *p == out) {
+            let meta = fs::metadata(old).map_err(|e| named(e, old))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let _ = std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid()));
+            }
+            f.set_permissions(meta.permissions())?;
+        }
+    }
     for f in &files {
         f.sync_all()?;
     }
@@ -261,8 +448,7 @@ pub(super) fn rewrite_in_place(
         }
     }
     sync_dir(&backup)?;
-    // 3. The journal: the commit point.
-    let j = Journal {
+    let mut j = Journal {
         new: staged
             .iter()
             .zip(&u.outputs)
@@ -273,16 +459,72 @@ pub(super) fn rewrite_in_place(
             .iter()
             .map(|p| rel(root, p).to_path_buf())
             .collect(),
+        exchange: None,
     };
-    let tmp = unit.join("journal.tmp");
-    {
-        let mut f = File::create(&tmp).map_err(|e| named(e, &tmp))?;
-        f.write_all(j.encode().as_bytes())?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, unit.join("journal")).map_err(|e| named(e, &tmp))?;
-    sync_dir(&unit)?;
-    // 4 and 5.
-    commit(root, &unit, &j)?;
+    // 3. The whole run's new tree, where the run can be swapped whole.
+    let whole = match no_exchange.clone() {
+        Some(why) => Err(why),
+        None => whole_run_dir(root, u),
+    };
+    let whole = match whole {
+        Err(why) => Err(why),
+        Ok(live) => {
+            let tree = unit.join("tree");
+            let own: HashSet<OsString> = u
+                .inputs
+                .iter()
+                .filter_map(|p| p.file_name().map(OsString::from))
+                .collect();
+            let outputs: Vec<(PathBuf, OsString)> = staged
+                .iter()
+                .zip(&u.outputs)
+                .map(|(s, o)| (s.clone(), o.file_name().unwrap_or_default().to_os_string()))
+                .collect();
+            match exchange::stage_tree(&live, &tree, &own, &outputs)? {
+                Staged::Tree { hidden, modes, id } => {
+                    j.new = outputs
+                        .iter()
+                        .zip(&u.outputs)
+                        .map(|((_, name), o)| {
+                            (Path::new("tree").join(name), rel(root, o).to_path_buf())
+                        })
+                        .collect();
+                    j.exchange = Some(Exchange {
+                        run: rel(root, &live).to_path_buf(),
+                        tree: PathBuf::from("tree"),
+                        id,
+                        hidden,
+                        modes,
+                    });
+                    Ok(())
+                }
+                Staged::Unsupported(why) => {
+                    exchange::remove_all(&tree)?;
+                    Err(why)
+                }
+            }
+        }
+    };
+    crash_point("staged")?;
+    // 4. The journal: the commit point.
+    write_journal(&unit, &j)?;
+    crash_point("committed")?;
+    // 5 and 6.
+    let swap = match whole {
+        Ok(()) => match commit(root, &unit, &j)? {
+            Ok(()) => "exchange".to_owned(),
+            Err(Refused { why, system }) => {
+                if system {
+                    *no_exchange = Some(why.clone());
+                }
+                format!("per-file: {why}")
+            }
+        },
+        Err(why) => {
+            commit_files(root, &unit, &j)?;
+            format!("per-file: {why}")
+        }
+    };
+    report.swap = Some(swap);
     Ok(report)
 }

@@ -162,6 +162,7 @@ fn a_committed_journal_is_finished_and_an_uncommitted_unit_dropped() {
             ("stage/1".into(), "r/e.tfevents.2".into()),
         ],
         old: vec!["r/e.tfevents.1".into(), "r/e.tfevents.2".into()],
+        exchange: None,
     };
     fs::write(unit.join("journal"), journal.encode()).unwrap();
     // Unit 1 (run q) was killed while staging: no journal.
@@ -220,4 +221,290 @@ fn a_corrupt_length_is_reported_with_the_bytes_left_out() {
         vec![0, 1]
     );
     assert_eq!(rep.runs[0].action, RunAction::Rewritten);
+}
+
+// ------------------------------------------------------------------ whole-run swap
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use super::exchange::hooks::{CRASH_AT, NO_EXCHANGE};
+
+/// A run `r` of two event files (tags a and b), a nested run `r/sub` of one, a non-event
+/// file, a symbolic link, a plugin directory and a read-only directory; another run `q`.
+fn nested_logdir(root: &Path) {
+    let ev = |k: i64| -> Vec<Vec<u8>> {
+        (0..4)
+            .flat_map(|s| [scalar("a", s + k, 1.0), scalar("b", s + k, 2.0)])
+            .collect()
+    };
+    write_file(&root.join("r/e.tfevents.1"), &ev(0));
+    write_file(&root.join("r/e.tfevents.2"), &ev(10));
+    write_file(&root.join("r/sub/e.tfevents.3"), &ev(20));
+    write_file(&root.join("q/e.tfevents.4"), &ev(30));
+    fs::write(root.join("r/notes.txt"), b"kept").unwrap();
+    fs::create_dir_all(root.join("r/plugins/projector")).unwrap();
+    fs::write(root.join("r/plugins/projector/config.pbtxt"), b"cfg").unwrap();
+    std::os::unix::fs::symlink("notes.txt", root.join("r/link")).unwrap();
+    fs::create_dir_all(root.join("r/ro")).unwrap();
+    fs::write(root.join("r/ro/f"), b"ro").unwrap();
+    let mode = |p: &str, m: u32| {
+        fs::set_permissions(root.join(p), fs::Permissions::from_mode(m)).unwrap();
+    };
+    mode("r/ro", 0o555);
+    mode("r", 0o750);
+    mode("r/e.tfevents.1", 0o600);
+    mode("r/notes.txt", 0o640);
+}
+
+/// Every file of `dir`'s tree: relative path -> bytes (link targets for links).
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_symlink() {
+                let t = fs::read_link(&p).unwrap();
+                out.insert(rel, t.display().to_string().into_bytes());
+            } else if m.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn drop_b() -> RewriteOptions {
+    RewriteOptions {
+        drop_tags: vec!["b".into()],
+        ..opts()
+    }
+}
+
+/// (old tree, new tree) of the nested logdir under `drop_b`, made into a destination.
+fn old_and_new(d: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let src = d.join("ref-src");
+    nested_logdir(&src);
+    let old = tree(&src);
+    rewrite(&src, Some(&d.join("ref-dst")), &drop_b()).unwrap();
+    let mut new = old.clone();
+    for (k, v) in tree(&d.join("ref-dst")) {
+        new.insert(k, v); // the event files; the other files are the old ones
+    }
+    assert_ne!(old, new);
+    (old, new)
+}
+
+fn part(t: &BTreeMap<String, Vec<u8>>, run: &str) -> BTreeMap<String, Vec<u8>> {
+    // The run's own event files (not its sub-runs'), and its other files.
+    t.iter()
+        .filter(|(k, _)| {
+            let (dir, _) = k.rsplit_once('/').unwrap_or(("", k));
+            if k.contains("tfevents") {
+                dir == run
+            } else {
+                k.starts_with(&format!("{run}/"))
+            }
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn a_run_with_nested_runs_is_swapped_whole_keeping_its_other_files() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = old_and_new(d.path());
+    let root = d.path().join("logs");
+    nested_logdir(&root);
+    // Another group on the run, a file and the sub-run, where the user may give it (root).
+    let can_chown = ["r", "r/e.tfevents.2", "r/sub"]
+        .iter()
+        .all(|p| std::os::unix::fs::lchown(root.join(p), None, Some(4242)).is_ok());
+    let ino = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().ino();
+    let (r_ino, notes_ino) = (ino("r"), ino("r/notes.txt"));
+    let rep = rewrite(&root, None, &drop_b()).unwrap();
+    for r in &rep.runs {
+        assert_eq!(r.swap.as_deref(), Some("exchange"), "{}", r.run);
+    }
+    assert_eq!(tree(&root), new);
+    assert_ne!(ino("r"), r_ino, "the run directory was exchanged");
+    assert_eq!(
+        ino("r/notes.txt"),
+        notes_ino,
+        "other files are the same files"
+    );
+    let mode = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().mode() & 0o7777;
+    assert_eq!(mode("r"), 0o750);
+    assert_eq!(mode("r/ro"), 0o555);
+    assert_eq!(mode("r/notes.txt"), 0o640);
+    assert_eq!(
+        mode("r/e.tfevents.1"),
+        0o600,
+        "a rewritten file keeps its mode"
+    );
+    if can_chown {
+        let gid = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().gid();
+        assert_eq!(
+            (gid("r"), gid("r/e.tfevents.2"), gid("r/sub")),
+            (4242, 4242, 4242)
+        );
+    }
+    assert!(fs::symlink_metadata(root.join("r/link"))
+        .unwrap()
+        .is_symlink());
+    assert!(!root.join(WORK_DIR).exists());
+    fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn without_rename_exchange_the_units_go_file_by_file() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = old_and_new(d.path());
+    let root = d.path().join("logs");
+    nested_logdir(&root);
+    let r_ino = fs::metadata(root.join("r")).unwrap().ino();
+    NO_EXCHANGE.with(|c| c.set(true));
+    let rep = rewrite(&root, None, &drop_b());
+    NO_EXCHANGE.with(|c| c.set(false));
+    let rep = rep.unwrap();
+    assert_eq!(tree(&root), new);
+    assert_eq!(fs::metadata(root.join("r")).unwrap().ino(), r_ino);
+    // The first unit met the refusal; the others knew it already.
+    for r in &rep.runs {
+        let swap = r.swap.as_deref().unwrap();
+        assert!(
+            swap.starts_with("per-file: renameat2(RENAME_EXCHANGE)"),
+            "{}: {swap}",
+            r.run
+        );
+    }
+    assert!(!root.join(WORK_DIR).exists());
+    fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn merged_and_root_runs_go_file_by_file() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    write_file(
+        &root.join("e.tfevents.0"),
+        &[scalar("a", 0, 1.0), scalar("b", 0, 1.0)],
+    );
+    write_file(&root.join("x/e.tfevents.1"), &[scalar("a", 1, 1.0)]);
+    write_file(&root.join("y/e.tfevents.2"), &[scalar("a", 2, 1.0)]);
+    let o = RewriteOptions {
+        merge_runs: vec![("x".into(), vec!["y".into()])],
+        ..drop_b()
+    };
+    let rep = rewrite(&root, None, &o).unwrap();
+    let swaps: Vec<(&str, &str)> = rep
+        .runs
+        .iter()
+        .map(|r| (r.run.as_str(), r.swap.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![
+            (
+                ".",
+                "per-file: the logdir's own run (its directory holds the other runs)"
+            ),
+            ("x", "per-file: merged runs span several directories"),
+        ]
+    );
+    assert_eq!(steps_of(&root.join("x/e.tfevents.1"), "a"), vec![1, 2]);
+}
+
+#[test]
+fn a_crash_at_every_point_leaves_old_or_new_and_recovery_finishes_it() {
+    let points = [
+        "staged",
+        "committed",
+        "named-one",
+        "renamed-one",
+        "exchanged",
+        "retiring",
+        "retired",
+    ];
+    let d = tempfile::tempdir().unwrap();
+    let (old, new) = old_and_new(d.path());
+    for no_exchange in [false, true] {
+        for point in points {
+            let root = d.path().join(format!("logs-{point}-{no_exchange}"));
+            nested_logdir(&root);
+            fs::remove_dir_all(root.join("q")).unwrap(); // r is the unit the crash hits
+            NO_EXCHANGE.with(|c| c.set(no_exchange));
+            CRASH_AT.with(|c| c.set(Some(point)));
+            let res = rewrite(&root, None, &drop_b());
+            CRASH_AT.with(|c| c.set(None));
+            let what = format!("{point}, no_exchange={no_exchange}");
+            let unreached = if no_exchange {
+                ["exchanged", "retiring"].contains(&point)
+            } else {
+                point == "renamed-one" // the per-file renames
+            };
+            if unreached {
+                assert!(res.is_ok(), "{what}: never reached");
+            } else {
+                let err = res.unwrap_err().to_string();
+                assert!(err.contains("simulated crash"), "{what}: {err}");
+            }
+            let got = tree(&root);
+            for run in ["r", "r/sub"] {
+                let p = part(&got, run);
+                let ok = p == part(&old, run) || p == part(&new, run);
+                // Only the per-file protocol leaves a mix: after the first of r's two renames
+                // (until the next rewrite finishes its journal).
+                let mix = no_exchange && point == "renamed-one" && run == "r";
+                assert_eq!(ok, !mix, "{what}: {run}: {:?}", p.keys());
+            }
+            let journal = fs::read_dir(root.join(WORK_DIR))
+                .map(|it| {
+                    it.filter_map(Result::ok)
+                        .any(|e| e.path().join("journal").exists())
+                })
+                .unwrap_or(false);
+            let rep = rewrite(&root, None, &opts()).unwrap();
+            NO_EXCHANGE.with(|c| c.set(false));
+            assert_eq!(rep.recovered.len(), usize::from(journal), "{what}");
+            // Finished, or (crashed before the commit point) still old: rewrite again.
+            rewrite(&root, None, &drop_b()).unwrap();
+            let mut want = new.clone();
+            want.retain(|k, _| !k.starts_with("q/"));
+            assert_eq!(tree(&root), want, "{what}");
+            assert!(!root.join(WORK_DIR).exists(), "{what}");
+            fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_file_created_in_the_run_during_the_swap_is_kept() {
+    // What a live writer (with force) creates in the old tree after it was staged is moved
+    // into the new tree, not deleted with the old one.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    nested_logdir(&root);
+    CRASH_AT.with(|c| c.set(Some("exchanged")));
+    fs::remove_dir_all(root.join("q")).unwrap(); // r is the first unit
+    let _ = rewrite(&root, None, &drop_b()).unwrap_err();
+    CRASH_AT.with(|c| c.set(None));
+    // The old tree is now inside the unit directory: a late file, and a late sub-run.
+    let unit = fs::read_dir(root.join(WORK_DIR))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().join("journal").exists())
+        .unwrap()
+        .path();
+    fs::write(unit.join("tree/late.txt"), b"late").unwrap();
+    write_file(&unit.join("tree/sub2/e.tfevents.9"), &[scalar("a", 9, 1.0)]);
+    rewrite(&root, None, &opts()).unwrap();
+    assert_eq!(fs::read(root.join("r/late.txt")).unwrap(), b"late");
+    assert_eq!(steps_of(&root.join("r/sub2/e.tfevents.9"), "a"), vec![9]);
+    fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
 }
