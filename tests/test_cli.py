@@ -145,11 +145,11 @@ def test_cat(tmp_path):
     f.write_bytes(data)
     out = run_cli("cat", str(f)).stdout.splitlines()
     assert out[0].startswith("@0 step=0 wall_time=1.000000 file_version")
-    assert out[2].endswith('summary tag="x" simple_value=0.5')
+    assert out[2].endswith('summary tag="x" kind=scalars value=0.5')
     assert len(out) == 4
     js = [json.loads(x) for x in run_cli("cat", str(f), "--json", "-n", "2").stdout.splitlines()]
     assert len(js) == 2
-    assert js[1]["values"][0]["simple_value"] == 0.0
+    assert js[1]["values"][0]["value"] == 0.0
     assert run_cli("cat", str(tmp_path), check=False).returncode == 2
 
 
@@ -205,15 +205,15 @@ def test_cat_several_files_a_header_each_in_order(tmp_path):
     assert out[0] == f"==> {a} <=="
     assert "file_version" in out[1]
     assert [ln.split(" summary ")[1] for ln in out[2:4]] == [
-        'tag="x" simple_value=0.0',
-        'tag="x" simple_value=0.5',
+        'tag="x" kind=scalars value=0.0',
+        'tag="x" kind=scalars value=0.5',
     ]
     assert out[4:6] == ["", f"==> {b} <=="]
     assert "file_version" in out[6]
     assert [ln.split(" summary ")[1] for ln in out[7:]] == [
-        'tag="y" simple_value=0.0',
-        'tag="y" simple_value=0.5',
-        'tag="y" simple_value=1.0',
+        'tag="y" kind=scalars value=0.0',
+        'tag="y" kind=scalars value=0.5',
+        'tag="y" kind=scalars value=1.0',
     ]
     # One file: no header, as before.
     assert run_cli("cat", str(a)).stdout.splitlines() == out[1:4]
@@ -240,21 +240,28 @@ def test_cat_names_the_file_in_every_error_and_goes_on(tmp_path):
     bad = tmp_path / "bad.tfevents"
     data, offsets = scalar_file("x", range(4))
     buf = bytearray(data)
-    buf[offsets[2] + 2] ^= 0xFF  # a corrupt length: the rest of that file is unreadable
+    buf[offsets[2] + 2] ^= 0xFF  # a corrupt length: that record is lost, the ones after it read
     bad.write_bytes(bytes(buf))
     missing = tmp_path / "missing.tfevents"
     p = run_cli("cat", str(missing), str(bad), str(tmp_path), str(good), check=False)
     errors = p.stderr.splitlines()
     assert errors[0].startswith(f"ferroboard cat: {missing}: ")
     assert "No such file" in errors[0]
-    assert errors[1].startswith(f"ferroboard cat: {bad}: corrupt record length at byte offset ")
-    assert str(offsets[2]) in errors[1]
+    assert errors[1] == (
+        f"ferroboard cat: {bad}: corrupt record length at byte offset {offsets[2]}: "
+        f"skipped {offsets[3] - offsets[2]} bytes"
+    )
     assert errors[2] == f"ferroboard cat: {tmp_path}: is a directory; give event files"
     assert len(errors) == 3
-    # The good file is printed whole, and the corrupt one up to its corruption.
+    # The good file is printed whole, and the corrupt one but for its damaged record: the
+    # reading resynchronises after it, as the bulk reader does.
     sections = p.stdout.split("\n\n")
     assert sections[1].splitlines()[0] == f"==> {bad} <=="
-    assert len(sections[1].splitlines()) == 1 + 2  # header, file_version, the first record
+    assert [ln.split(" ")[1] for ln in sections[1].splitlines()[2:]] == [
+        "step=0",
+        "step=2",
+        "step=3",
+    ]
     assert sections[3].splitlines()[0] == f"==> {good} <=="
     assert len(sections[3].splitlines()) == 1 + 3
     assert p.returncode == 2
@@ -267,12 +274,14 @@ def test_cat_names_the_file_in_every_error_and_goes_on(tmp_path):
     assert p.stderr.startswith(f"ferroboard cat: {missing}: ")
 
 
-def test_cat_tf_scalar_tensor_shows_its_packed_content():
+def test_cat_tf_scalar_tensor_shows_its_value():
+    from tensorboard.util import tensor_util
+
     f = next((TF_FIXTURES / "train").glob("*tfevents*"))
     out = run_cli("cat", str(f), "-n", "2").stdout.splitlines()
-    assert out[1].endswith(
-        'tag="loss" plugin=scalars tensor DT_FLOAT shape=[] tensor_content=<4 bytes>'
-    )
+    (v,) = tb_events(f)[1].summary.value
+    want = float(tensor_util.make_ndarray(v.tensor))  # a packed float32 scalar tensor
+    assert out[1].endswith(f'tag="loss" plugin=scalars kind=scalars value={want}')
 
 
 # --------------------------------------------------------------------------- export, missing path

@@ -170,6 +170,15 @@ def test_every_reader_entry_point_reads_s3(s3, tmp_path, capsys):
     first = read(url).files[0]["path"]
     # All 30 steps went up in one object (at close), the header first.
     assert SummaryReader(first).scalars["step"].tolist() == list(range(30))
+    # iter_events reads the object as the local file.
+    local = next(p for p in (tmp_path / "a").iterdir() if "tfevents" in p.name)
+
+    def strip(e: dict) -> tuple:
+        return e["step"], e["kind"], [(v["tag"], v["kind"]) for v in e.get("values", ())]
+
+    remote = [strip(e) for e in ferroboard.iter_events(first)]
+    assert remote == [strip(e) for e in ferroboard.iter_events(local)]
+    assert len(remote) == 1 + 30 + 3 + 3
 
     # LogTail picks up new objects.
     tail = LogTail(url, kinds=["scalars"])

@@ -5,6 +5,7 @@ from typing import Any, Literal, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Self
 
 from .reader._contract import NativeReadOutput, ReaderKind
 
@@ -99,14 +100,39 @@ class NativeWriter:
         order they were opened; empty while closed."""
         ...
 
+# The events of one file (rust/python/src/events.rs); ``ferroboard.iter_events`` subclasses it.
 class EventIterator:
-    truncated: Optional[int]
-    corrupt_records: int
+    """The events of one event file as dicts, with the report of the read so far."""
+
     def __new__(
-        cls, path: Union[str, os.PathLike[str]], check_crc: bool = True
-    ) -> EventIterator: ...
-    def __iter__(self) -> EventIterator: ...
+        cls, path: Union[str, os.PathLike[str]], check_crc: bool = True, strict: bool = False
+    ) -> Self: ...
+    def __iter__(self) -> Self: ...
     def __next__(self) -> dict[str, Any]: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def truncated(self) -> Optional[int]:
+        """Offset where an incomplete final record starts, once the iteration reached it."""
+        ...
+    @property
+    def corrupt_records(self) -> int: ...
+    @property
+    def corrupt(self) -> list[int]:
+        """Byte offsets of the records skipped for a bad data CRC."""
+        ...
+    @property
+    def malformed(self) -> list[int]:
+        """Byte offsets of the records whose CRCs hold but which are not an ``Event``."""
+        ...
+    @property
+    def skipped(self) -> list[tuple[int, int]]:
+        """``(offset, length)`` of each byte range passed over after a bad length CRC."""
+        ...
+    @property
+    def bad_length_at(self) -> Optional[int]: ...
+    @property
+    def records(self) -> int: ...
 
 # Images (rust/python/src/image.rs): the event of one image, encoded on the writer thread.
 def image_pending_later(

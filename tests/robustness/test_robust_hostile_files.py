@@ -17,7 +17,6 @@ from pathlib import Path
 import ferroboard
 import pytest
 from ferroboard import SummaryWriter
-from ferroboard._native import EventIterator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,17 +31,18 @@ EXAMPLES = int(os.environ.get("FERROBOARD_FUZZ_EXAMPLES", "1500"))
 def read_hostile(path: Path) -> list[dict]:
     """Reads ``path`` fully; only clean, documented exceptions may escape."""
     events = []
-    it = EventIterator(str(path))
     start = time.monotonic()
-    try:
-        for event in it:
-            assert isinstance(event, dict)
-            assert isinstance(event["kind"], str)
-            assert isinstance(event["step"], int)
-            events.append(event)
-            assert len(events) <= path.stat().st_size // 16 + 1
-    except (OSError, ValueError):
-        pass
+    for strict in (False, True):
+        try:
+            for event in ferroboard.iter_events(path, strict=strict):
+                assert isinstance(event, dict)
+                assert isinstance(event["kind"], str)
+                assert isinstance(event["step"], int)
+                if not strict:
+                    events.append(event)
+                assert len(events) <= path.stat().st_size // 16 + 1
+        except (OSError, ValueError):  # CorruptRecordError is an OSError
+            pass
     assert time.monotonic() - start < 10
     read_bulk(path)
     return events
@@ -139,7 +139,7 @@ def test_what_the_reader_reports_on_broken_files(tmp_path: Path, valid_file: byt
     # An incomplete tail ends the iteration quietly and says where it starts.
     p = tmp_path / "cut.tfevents"
     p.write_bytes(valid_file[:-5])
-    it = EventIterator(str(p))
+    it = ferroboard.iter_events(p)
     n = len(list(it))
     assert n > 0
     assert it.truncated is not None
@@ -148,16 +148,20 @@ def test_what_the_reader_reports_on_broken_files(tmp_path: Path, valid_file: byt
     data = bytearray(valid_file)
     data[-5] ^= 0xFF  # inside the last payload
     p2.write_bytes(bytes(data))
-    it2 = EventIterator(str(p2))
+    it2 = ferroboard.iter_events(p2)
     assert len(list(it2)) == n
     assert it2.corrupt_records == 1
-    # A bad length CRC: OSError naming the offset.
+    # A bad length CRC: that record is passed over and reported, the rest read; strict
+    # raises, naming the offset.
     p3 = tmp_path / "len.tfevents"
     data = bytearray(valid_file)
     data[0] ^= 1
     p3.write_bytes(bytes(data))
-    with pytest.raises(OSError, match="offset 0"):
-        list(ferroboard.iter_events(p3))
+    it3 = ferroboard.iter_events(p3)
+    assert len(list(it3)) == n + 1 - 1  # every record but the damaged header
+    assert it3.bad_length_at == 0
+    with pytest.raises(ferroboard.reader.CorruptRecordError, match="offset 0"):
+        list(ferroboard.iter_events(p3, strict=True))
     # Not a file, or missing.
     with pytest.raises(OSError, match="directory"):
         list(ferroboard.iter_events(tmp_path))

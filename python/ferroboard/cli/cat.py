@@ -7,9 +7,19 @@ import json
 import sys
 from typing import Any, TextIO
 
+import numpy as np
+
 from .. import _storage
 from ..events import iter_events
 from ._output import EXIT_CORRUPT, EXIT_OK, EXIT_USAGE, jsonable
+
+
+def _array_text(a: np.ndarray, full: bool) -> str:
+    """A numpy array's values as JSON, the first 8 only unless ``full``."""
+    vals = a.reshape(-1).tolist()
+    shown = vals if full or len(vals) <= 8 else [*vals[:8], "..."]
+    shown = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in shown]
+    return json.dumps(jsonable(shown), ensure_ascii=False)
 
 
 def _value_text(v: dict[str, Any], full: bool) -> str:
@@ -17,29 +27,18 @@ def _value_text(v: dict[str, Any], full: bool) -> str:
     if v.get("plugin"):
         parts.append(f"plugin={v['plugin']}")
     for key, val in v.items():
-        if key in ("tag", "plugin"):
+        if key in ("tag", "plugin") or val is None:
             continue
-        if key == "tensor" and isinstance(val, dict):
-            vals = val.get("values", [])
-            shown = vals if full or len(vals) <= 8 else [*vals[:8], "..."]
-            shown = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in shown]
-            text = f"tensor {val.get('dtype')} shape={val.get('shape')}"
-            if vals or "tensor_content" not in val:
-                text += f" values={json.dumps(jsonable(shown), ensure_ascii=False)}"
-            for k2, x in val.items():  # packed tensor_content: its size (bytes stay unparsed)
-                if k2 not in ("dtype", "shape", "values"):
-                    text += f" {k2}=<{len(x)} bytes>" if isinstance(x, bytes) else f" {k2}={x}"
-            parts.append(text)
-        elif isinstance(val, dict):
-            inner = []
-            for k2, x in val.items():
-                if isinstance(x, bytes):
-                    inner.append(f"{k2}=<{len(x)} bytes>")
-                elif isinstance(x, list) and not full and len(x) > 8:
-                    inner.append(f"{k2}=[{len(x)} values]")
-                else:
-                    inner.append(f"{k2}={jsonable(x)}")
-            parts.append(f"{key}{{{' '.join(inner)}}}")
+        if key == "tensor" and isinstance(val, np.ndarray):
+            parts.append(
+                f"tensor {val.dtype} shape={list(val.shape)} values={_array_text(val, full)}"
+            )
+        elif isinstance(val, np.ndarray):
+            parts.append(
+                f"{key}=[{val.size} values]"
+                if val.size > 8 and not full
+                else f"{key}={_array_text(val, full)}"
+            )
         elif isinstance(val, bytes):
             parts.append(f"{key}=<{len(val)} bytes>")
         else:
@@ -52,7 +51,8 @@ def _cat_one(path: str, args: argparse.Namespace, out: TextIO) -> None:
     if _storage.isdir(path):
         raise IsADirectoryError("is a directory; give event files")
     n = 0
-    for ev in iter_events(path, check_crc=not args.no_crc):
+    events = iter_events(path, check_crc=not args.no_crc)
+    for ev in events:
         if args.limit is not None and n >= args.limit:
             break
         n += 1
@@ -76,6 +76,18 @@ def _cat_one(path: str, args: argparse.Namespace, out: TextIO) -> None:
                 for k, v in rest.items()
             )
             out.write(f"{head} {kind} {body}".rstrip() + "\n")
+    # Damage passed over on the way (as the bulk reader does): named once the events are out.
+    damage = [
+        f"corrupt record length at byte offset {o}: skipped {k} bytes" for o, k in events.skipped
+    ]
+    damage += [f"record payload CRC mismatch at byte offset {o}" for o in events.corrupt]
+    damage += [f"malformed event at byte offset {o}" for o in events.malformed]
+    if damage:
+        raise _Damaged("; ".join(damage))
+
+
+class _Damaged(OSError):
+    """A file read to its end past damage (reported, exit status 1)."""
 
 
 def _error_text(path: str, e: BaseException) -> str:

@@ -2,7 +2,7 @@
 use std::fs::File;
 use std::time::Instant;
 
-use ferroboard_core::format::record::{ReadOutcome, RecordReader};
+use ferroboard_core::format::record::{Frame, RecordReader};
 use ferroboard_core::reader::{self, decode, Kind, KindSet, ReadOptions};
 
 fn main() {
@@ -19,7 +19,7 @@ fn main() {
         for f in &files {
             let mut r = RecordReader::new(File::open(&f.path).unwrap());
             r.set_check_crc(check);
-            while let Ok(ReadOutcome::Record { payload, .. }) = r.read_next() {
+            while let Ok(Frame::Record { payload, .. }) = r.read_next() {
                 n += 1;
                 let ev = decode::scan_event(payload).unwrap();
                 if let decode::WhatView::Summary(s) = ev.what {

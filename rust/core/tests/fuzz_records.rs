@@ -13,9 +13,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use ferroboard_core::format::record::{
-    encode_record, Frame, ReadOutcome, RecordParser, RecordReader,
-};
+use ferroboard_core::format::record::{encode_record, Frame, RecordParser, RecordReader};
 use ferroboard_core::proto::{summary, Event, HistogramProto, TensorProto};
 use ferroboard_core::reader::{decode, tensor, ReadOptions};
 use ferroboard_core::summary::{self as event, Step, WallTime};
@@ -96,14 +94,14 @@ fn read_all(bytes: &[u8]) -> Outcome {
     // Each step consumes at least 16 bytes or ends: more steps than this would be a hang.
     for _ in 0..bytes.len() / 16 + 2 {
         match r.read_next() {
-            Ok(ReadOutcome::Record { payload, .. }) => {
+            Ok(Frame::Record { payload, .. }) => {
                 if Event::decode(payload).is_ok() {
                     out.decoded += 1;
                 }
                 out.payloads.push(payload.to_vec());
             }
-            Ok(ReadOutcome::CorruptPayload { .. }) => out.corrupt += 1,
-            Ok(ReadOutcome::Truncated { .. }) => return out,
+            Ok(Frame::BadDataCrc { .. }) => out.corrupt += 1,
+            Ok(Frame::Incomplete { .. }) => return out,
             Err(_) => {
                 out.framing_error = true;
                 return out;
@@ -479,8 +477,8 @@ proptest! {
             loop {
                 match parser.next_frame() {
                     Ok(Frame::Record { payload, .. }) => got.push(payload.to_vec()),
-                    Ok(Frame::CorruptPayload { .. }) => corrupt += 1,
-                    Ok(Frame::Incomplete) => break,
+                    Ok(Frame::BadDataCrc { .. }) => corrupt += 1,
+                    Ok(Frame::Incomplete { .. }) => break,
                     Err(_) => {
                         framing_error = true;
                         break 'feed;

@@ -25,10 +25,10 @@ create_exception!(
     "A corrupt record in strict mode; `path` and `offset` name it."
 );
 
-fn reader_error(py: Python<'_>, e: ReaderError) -> PyErr {
+pub(crate) fn reader_error(py: Python<'_>, e: ReaderError) -> PyErr {
     match e {
-        ReaderError::Corrupt { path, offset, what } => {
-            let msg = format!("{}: {what} at byte offset {offset}", path.display());
+        ReaderError::Corrupt { path, offset, kind } => {
+            let msg = format!("{}: {kind} at byte offset {offset}", path.display());
             let err = CorruptRecordError::new_err(msg);
             let v = err.value(py);
             let _ = v.setattr("path", path.display().to_string());
@@ -157,61 +157,7 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
         tag.push(it.tag);
         step.push(it.step);
         wall_time.push(it.wall_time);
-        let obj: Bound<'_, PyAny> = match it.payload {
-            Payload::Histogram(h) => {
-                let hd = PyDict::new(py);
-                hd.set_item("min", h.min)?;
-                hd.set_item("max", h.max)?;
-                hd.set_item("num", h.num)?;
-                hd.set_item("sum", h.sum)?;
-                hd.set_item("sum_squares", h.sum_squares)?;
-                hd.set_item("limits", h.bucket_limit.into_pyarray(py))?;
-                hd.set_item("counts", h.bucket.into_pyarray(py))?;
-                hd.into_any()
-            }
-            Payload::Image(im) => {
-                let id = PyDict::new(py);
-                id.set_item("width", im.width)?;
-                id.set_item("height", im.height)?;
-                id.set_item("colorspace", im.colorspace)?;
-                id.set_item("encoded", PyBytes::new(py, &im.encoded))?;
-                id.into_any()
-            }
-            Payload::Audio(a) => {
-                let ad = PyDict::new(py);
-                ad.set_item("sample_rate", a.sample_rate)?;
-                ad.set_item("num_channels", a.num_channels)?;
-                ad.set_item("length_frames", a.length_frames)?;
-                ad.set_item("content_type", a.content_type)?;
-                ad.set_item("encoded", PyBytes::new(py, &a.encoded))?;
-                ad.into_any()
-            }
-            Payload::Tensor(t) => {
-                let dtype = t.numpy_dtype();
-                let shape = PyTuple::new(py, &t.shape)?;
-                let body: Bound<'_, PyAny> = match t.data {
-                    TensorData::Numeric(bytes) => PyBytes::new(py, &bytes).into_any(),
-                    TensorData::Strings(strs) => {
-                        let l = PyList::empty(py);
-                        for s in strs {
-                            l.append(PyBytes::new(py, &s))?;
-                        }
-                        l.into_any()
-                    }
-                };
-                PyTuple::new(
-                    py,
-                    [
-                        dtype.into_pyobject(py)?.into_any(),
-                        shape.into_any(),
-                        body,
-                        t.dtype.into_pyobject(py)?.into_any(),
-                    ],
-                )?
-                .into_any()
-            }
-            Payload::None => py.None().into_bound(py),
-        };
+        let obj = payload_object(py, it.payload)?;
         data.append(obj)?;
     }
     let idict = PyDict::new(py);
@@ -257,6 +203,66 @@ fn output_dict(py: Python<'_>, out: ReadOutput) -> PyResult<Bound<'_, PyDict>> {
     let purges: Vec<(u32, u32, i64)> = out.purges.iter().map(|p| (p.run, p.tag, p.step)).collect();
     d.set_item("purges", purges)?;
     Ok(d)
+}
+
+/// The Python object of one record's data (the `data` of `items`, and of the values
+/// `EventIterator` yields): a dict of the decoded fields, a tensor tuple, or None.
+pub(crate) fn payload_object(py: Python<'_>, payload: Payload) -> PyResult<Bound<'_, PyAny>> {
+    Ok(match payload {
+        Payload::Histogram(h) => {
+            let hd = PyDict::new(py);
+            hd.set_item("min", h.min)?;
+            hd.set_item("max", h.max)?;
+            hd.set_item("num", h.num)?;
+            hd.set_item("sum", h.sum)?;
+            hd.set_item("sum_squares", h.sum_squares)?;
+            hd.set_item("limits", h.bucket_limit.into_pyarray(py))?;
+            hd.set_item("counts", h.bucket.into_pyarray(py))?;
+            hd.into_any()
+        }
+        Payload::Image(im) => {
+            let id = PyDict::new(py);
+            id.set_item("width", im.width)?;
+            id.set_item("height", im.height)?;
+            id.set_item("colorspace", im.colorspace)?;
+            id.set_item("encoded", PyBytes::new(py, &im.encoded))?;
+            id.into_any()
+        }
+        Payload::Audio(a) => {
+            let ad = PyDict::new(py);
+            ad.set_item("sample_rate", a.sample_rate)?;
+            ad.set_item("num_channels", a.num_channels)?;
+            ad.set_item("length_frames", a.length_frames)?;
+            ad.set_item("content_type", a.content_type)?;
+            ad.set_item("encoded", PyBytes::new(py, &a.encoded))?;
+            ad.into_any()
+        }
+        Payload::Tensor(t) => {
+            let dtype = t.numpy_dtype();
+            let shape = PyTuple::new(py, &t.shape)?;
+            let body: Bound<'_, PyAny> = match t.data {
+                TensorData::Numeric(bytes) => PyBytes::new(py, &bytes).into_any(),
+                TensorData::Strings(strs) => {
+                    let l = PyList::empty(py);
+                    for s in strs {
+                        l.append(PyBytes::new(py, &s))?;
+                    }
+                    l.into_any()
+                }
+            };
+            PyTuple::new(
+                py,
+                [
+                    dtype.into_pyobject(py)?.into_any(),
+                    shape.into_any(),
+                    body,
+                    t.dtype.into_pyobject(py)?.into_any(),
+                ],
+            )?
+            .into_any()
+        }
+        Payload::None => py.None().into_bound(py),
+    })
 }
 
 /// `table[codes]` as a numpy object array: entry `i` is a new reference to

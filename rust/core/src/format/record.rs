@@ -1,16 +1,30 @@
 //! TFRecord framing: writing records, and a resumable, chunk-fed record parser.
 //!
 //! A record is `u64 LE length`, `masked CRC32C of those 8 bytes`, `payload`,
-//! `masked CRC32C of the payload`. [`RecordParser`] takes bytes in arbitrary chunks (a file
-//! still being written, a socket, a fuzzer) and yields one [`Frame`] at a time, with one policy
-//! per failure:
+//! `masked CRC32C of the payload` (its data CRC). [`RecordParser`] takes bytes in arbitrary
+//! chunks (a file still being written, a socket, a fuzzer) and yields one [`Frame`] at a time;
+//! [`RecordReader`] does the same over any [`Read`].
 //!
-//! * [`Frame::Incomplete`]: the bytes end inside a record. Normal for a file that is still being
-//!   written; nothing is consumed, so feeding more bytes later resumes at the same offset.
-//! * [`Frame::CorruptPayload`]: the payload CRC does not match. The record is skipped and parsing
-//!   goes on with the next one.
-//! * [`FramingError::BadLengthCrc`]: the length's CRC does not match, so record boundaries can no
-//!   longer be trusted. Parsing of this stream stops; the error names the byte offset.
+//! **One vocabulary for both framers.** The names below are the ones this parser and the bulk
+//! reader's framer (`reader::frames`, which reads files in big chunks and can resynchronise)
+//! both use, each defined here once:
+//!
+//! * a *record* ([`Frame::Record`]): whole, its length CRC and data CRC hold;
+//! * an *incomplete* tail ([`Frame::Incomplete`]): the bytes end inside a record (or exactly at
+//!   a boundary, with nothing pending);
+//! * a *bad data CRC* at an offset ([`Frame::BadDataCrc`]): the record is whole but its payload
+//!   does not match its CRC;
+//! * a *bad length CRC* at an offset ([`FramingError::BadLengthCrc`]): the length field does
+//!   not match its CRC, so where the record ends is unknown.
+//!
+//! The policy here, one per failure:
+//!
+//! * [`Frame::Incomplete`]: normal for a file that is still being written; nothing is consumed,
+//!   so feeding more bytes later resumes at the same offset.
+//! * [`Frame::BadDataCrc`]: the record is skipped and parsing goes on with the next one.
+//! * [`FramingError::BadLengthCrc`]: record boundaries can no longer be trusted. Parsing of
+//!   this stream stops; the error names the byte offset. (The bulk reader's framer instead
+//!   searches on for the next verified record: see `reader::frames`.)
 //!
 //! A length that claims more bytes than exist allocates nothing up front: the parser only ever
 //! holds bytes it was actually given.
@@ -67,26 +81,33 @@ pub fn write_record<W: Write>(w: &mut W, payload: &[u8]) -> io::Result<()> {
     w.write_all(&MaskedCrc::compute(payload).to_le_bytes())
 }
 
-/// What [`RecordParser::next_frame`] found at the current position.
+/// What [`RecordParser::next_frame`] and [`RecordReader::read_next`] found at the current
+/// position (see the module documentation for the vocabulary).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
-    /// A whole record whose CRCs match (or were not checked).
+    /// A whole record whose CRCs match (or whose data CRC was not checked).
     Record {
         /// Byte offset of the record's first byte in the stream.
         offset: u64,
         /// The payload (one serialized `Event` in an event file).
         payload: &'a [u8],
     },
-    /// A whole record whose payload CRC does not match; it has been skipped.
-    CorruptPayload {
+    /// A whole record whose data CRC does not match; it has been skipped.
+    BadDataCrc {
         /// Byte offset of the record's first byte in the stream.
         offset: u64,
         /// Payload length claimed by the (valid) header.
         len: u64,
     },
-    /// The bytes given so far end inside a record (or exactly at a record boundary).
-    /// Nothing was consumed: feed more bytes and call again.
-    Incomplete,
+    /// The bytes given so far end inside a record (`pending` bytes of it, from `offset`), or
+    /// exactly at a record boundary (`pending` 0). Nothing was consumed: with more bytes (fed,
+    /// or once the source grows) the next call resumes at `offset`.
+    Incomplete {
+        /// Offset where the incomplete record (or the end) starts.
+        offset: u64,
+        /// Bytes of the incomplete record at hand.
+        pending: u64,
+    },
 }
 
 /// A failure after which record boundaries in this stream can no longer be trusted.
@@ -181,8 +202,12 @@ impl RecordParser {
     /// Parses the next frame from the bytes fed so far.
     pub fn next_frame(&mut self) -> Result<Frame<'_>, FramingError> {
         let avail = &self.buf[self.start..];
+        let incomplete = Frame::Incomplete {
+            offset: self.offset,
+            pending: avail.len() as u64,
+        };
         if avail.len() < HEADER_LEN {
-            return Ok(Frame::Incomplete);
+            return Ok(incomplete);
         }
         let len_bytes: [u8; 8] = avail[..8].try_into().expect("8 bytes");
         let stored = MaskedCrc::from_le_bytes(avail[8..12].try_into().expect("4 bytes"));
@@ -194,7 +219,7 @@ impl RecordParser {
         let len = u64::from_le_bytes(len_bytes);
         let remaining = (avail.len() - HEADER_LEN) as u64;
         if remaining < len.saturating_add(FOOTER_LEN as u64) {
-            return Ok(Frame::Incomplete);
+            return Ok(incomplete);
         }
         // `len` fits in usize now: that many bytes are in memory.
         let len_usize = len as usize;
@@ -209,38 +234,11 @@ impl RecordParser {
             let stored =
                 MaskedCrc::from_le_bytes(self.buf[crc_at..crc_at + 4].try_into().expect("4 bytes"));
             if MaskedCrc::compute(payload) != stored {
-                return Ok(Frame::CorruptPayload { offset, len });
+                return Ok(Frame::BadDataCrc { offset, len });
             }
         }
         Ok(Frame::Record { offset, payload })
     }
-}
-
-/// What [`RecordReader::read_next`] returns.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ReadOutcome<'a> {
-    /// A record whose CRCs match.
-    Record {
-        /// Byte offset of the record in the file.
-        offset: u64,
-        /// Its payload.
-        payload: &'a [u8],
-    },
-    /// A record with a bad payload CRC, skipped.
-    CorruptPayload {
-        /// Byte offset of the record in the file.
-        offset: u64,
-        /// Payload length claimed by its header.
-        len: u64,
-    },
-    /// The source has no more bytes for now. `pending` bytes of an incomplete record remain
-    /// (0 at a clean record boundary); calling again after the source grows resumes there.
-    Truncated {
-        /// Offset where the incomplete record (or the end) starts.
-        offset: u64,
-        /// Bytes of the incomplete record read so far.
-        pending: usize,
-    },
 }
 
 /// Errors of [`RecordReader`]: I/O, or framing that can no longer be trusted.
@@ -254,7 +252,7 @@ pub enum ReadError {
     Framing(#[from] FramingError),
 }
 
-/// Pulls records from any [`Read`], resumable after a [`ReadOutcome::Truncated`] result.
+/// Pulls records from any [`Read`], resumable after a [`Frame::Incomplete`] result.
 #[derive(Debug)]
 pub struct RecordReader<R> {
     source: R,
@@ -292,21 +290,20 @@ impl<R: Read> RecordReader<R> {
         self.source
     }
 
-    /// Reads the next record, a skipped corrupt one, or the end of the bytes available now.
-    pub fn read_next(&mut self) -> Result<ReadOutcome<'_>, ReadError> {
+    /// Reads the next record, a skipped one with a bad data CRC, or the end of the bytes
+    /// available now ([`Frame::Incomplete`]).
+    pub fn read_next(&mut self) -> Result<Frame<'_>, ReadError> {
         loop {
             // Probe first (without holding the borrow) so the loop can refill.
             match self.parser.next_frame()? {
-                Frame::Incomplete => {}
-                Frame::CorruptPayload { offset, len } => {
-                    return Ok(ReadOutcome::CorruptPayload { offset, len })
-                }
+                Frame::Incomplete { .. } => {}
+                Frame::BadDataCrc { offset, len } => return Ok(Frame::BadDataCrc { offset, len }),
                 Frame::Record { offset, payload } => {
                     // Re-borrow to satisfy the borrow checker across loop iterations.
                     let (offset, len) = (offset, payload.len());
                     let end = self.parser.start;
                     let payload = &self.parser.buf[end - FOOTER_LEN - len..end - FOOTER_LEN];
-                    return Ok(ReadOutcome::Record { offset, payload });
+                    return Ok(Frame::Record { offset, payload });
                 }
             }
             let want = self.chunk;
@@ -314,7 +311,7 @@ impl<R: Read> RecordReader<R> {
             let n = loop {
                 match self.source.read(spare) {
                     Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         self.parser.commit(want, 0);
                         return Err(e.into());
@@ -323,9 +320,9 @@ impl<R: Read> RecordReader<R> {
             };
             self.parser.commit(want, n);
             if n == 0 {
-                return Ok(ReadOutcome::Truncated {
+                return Ok(Frame::Incomplete {
                     offset: self.parser.offset(),
-                    pending: self.parser.pending(),
+                    pending: self.parser.pending() as u64,
                 });
             }
             // Grow reads for large records, but never beyond what was actually read.
@@ -362,8 +359,8 @@ mod tests {
             loop {
                 match parser.next_frame().expect("framing") {
                     Frame::Record { payload, .. } => records.push(payload.to_vec()),
-                    Frame::CorruptPayload { offset, .. } => corrupt.push(offset),
-                    Frame::Incomplete => break,
+                    Frame::BadDataCrc { offset, .. } => corrupt.push(offset),
+                    Frame::Incomplete { .. } => break,
                 }
             }
         }
@@ -424,16 +421,14 @@ mod tests {
         bytes.extend_from_slice(b"tiny");
         let mut p = RecordParser::new();
         p.feed(&bytes);
-        assert_eq!(p.next_frame(), Ok(Frame::Incomplete));
+        let incomplete = || Frame::Incomplete {
+            offset: 0,
+            pending: bytes.len() as u64,
+        };
+        assert_eq!(p.next_frame(), Ok(incomplete()));
         assert!(p.buf.capacity() < 1 << 20);
         let mut r = RecordReader::new(&bytes[..]);
-        assert_eq!(
-            r.read_next().unwrap(),
-            ReadOutcome::Truncated {
-                offset: 0,
-                pending: bytes.len()
-            }
-        );
+        assert_eq!(r.read_next().unwrap(), incomplete());
     }
 
     #[test]
@@ -442,12 +437,12 @@ mod tests {
         let cut = bytes.len() - 3;
         let mut r = RecordReader::new(&bytes[..cut]);
         assert!(
-            matches!(r.read_next().unwrap(), ReadOutcome::Record { payload, .. } if payload == b"alpha")
+            matches!(r.read_next().unwrap(), Frame::Record { payload, .. } if payload == b"alpha")
         );
         let out = r.read_next().unwrap();
         let resume = match out {
-            ReadOutcome::Truncated { offset, pending } => {
-                assert_eq!(pending, cut - (HEADER_LEN + 5 + FOOTER_LEN));
+            Frame::Incomplete { offset, pending } => {
+                assert_eq!(pending as usize, cut - (HEADER_LEN + 5 + FOOTER_LEN));
                 offset
             }
             other => panic!("expected truncation, got {other:?}"),
@@ -455,11 +450,11 @@ mod tests {
         // Later, the file has grown: a new reader resumes at the reported offset.
         let mut r2 = RecordReader::resuming(&bytes[resume as usize..], resume);
         assert!(
-            matches!(r2.read_next().unwrap(), ReadOutcome::Record { payload, offset } if payload == b"beta" && offset == resume)
+            matches!(r2.read_next().unwrap(), Frame::Record { payload, offset } if payload == b"beta" && offset == resume)
         );
         assert!(matches!(
             r2.read_next().unwrap(),
-            ReadOutcome::Truncated { pending: 0, .. }
+            Frame::Incomplete { pending: 0, .. }
         ));
     }
 
@@ -493,7 +488,7 @@ mod tests {
             let mut r = RecordReader::new(&bytes[..]);
             for _ in 0..1000 {
                 match r.read_next() {
-                    Ok(ReadOutcome::Truncated { .. }) | Err(_) => break,
+                    Ok(Frame::Incomplete { .. }) | Err(_) => break,
                     Ok(_) => {}
                 }
             }

@@ -3,7 +3,8 @@
 
 use super::decode::{self, plugin_of, scan_event, tensor_scalar, ValueKind, WhatView};
 use super::{
-    tensor, Item, Kind, Payload, ReadOptions, RunOutput, RunState, ScalarColumns, ScalarEncoding,
+    tensor, Item, Kind, KindSet, Payload, ReadOptions, RunOutput, RunState, ScalarColumns,
+    ScalarEncoding,
 };
 use crate::format::plugins;
 
@@ -93,62 +94,24 @@ impl RunState {
                     if !slot.wanted {
                         continue;
                     }
-                    let kind_payload = match v.value {
-                        ValueKind::Simple(x) => {
-                            if opts.kinds.has(Kind::Scalar) {
-                                cols.push(
-                                    id,
-                                    ev.step,
-                                    ev.wall_time,
-                                    f64::from(x),
-                                    ScalarEncoding::Simple as u8,
-                                );
-                                bump(&mut out.counts, id, Kind::Scalar);
-                            }
-                            None
+                    match read_value(v.value, &slot.plugin, opts.kinds)? {
+                        ValueRead::Scalar(x, enc) => {
+                            cols.push(id, ev.step, ev.wall_time, x, enc as u8);
+                            bump(&mut out.counts, id, Kind::Scalar);
                         }
-                        ValueKind::Histogram(b) => want(opts, Kind::Histogram, || {
-                            Ok(Payload::Histogram(tensor::decode_histogram(b)?))
-                        })?,
-                        ValueKind::Image(b) => want(opts, Kind::Image, || {
-                            Ok(Payload::Image(tensor::decode_image(b)?))
-                        })?,
-                        ValueKind::Audio(b) => want(opts, Kind::Audio, || {
-                            Ok(Payload::Audio(tensor::decode_audio(b)?))
-                        })?,
-                        ValueKind::Tensor(b) => {
-                            let kind = plugins::tensor_kind(&slot.plugin);
-                            match kind {
-                                Kind::Scalar => match tensor_scalar(b)? {
-                                    Some((x, enc)) => {
-                                        if opts.kinds.has(Kind::Scalar) {
-                                            cols.push(id, ev.step, ev.wall_time, x, enc as u8);
-                                            bump(&mut out.counts, id, Kind::Scalar);
-                                        }
-                                        None
-                                    }
-                                    None => want(opts, Kind::Tensor, || {
-                                        Ok(Payload::Tensor(tensor::decode_tensor(b)?))
-                                    })?,
-                                },
-                                k => want(opts, k, || {
-                                    Ok(Payload::Tensor(tensor::decode_tensor(b)?))
-                                })?,
-                            }
+                        ValueRead::Item(kind, payload) => {
+                            bump(&mut out.counts, id, kind);
+                            out.items.push(Item {
+                                kind,
+                                run: self.global,
+                                file,
+                                tag: id,
+                                step: ev.step,
+                                wall_time: ev.wall_time,
+                                payload,
+                            });
                         }
-                        ValueKind::ObsoleteHistogram(_) | ValueKind::None => None,
-                    };
-                    if let Some((kind, payload)) = kind_payload {
-                        bump(&mut out.counts, id, kind);
-                        out.items.push(Item {
-                            kind,
-                            run: self.global,
-                            file,
-                            tag: id,
-                            step: ev.step,
-                            wall_time: ev.wall_time,
-                            payload,
-                        });
+                        ValueRead::Nothing => {}
                     }
                 }
             }
@@ -182,17 +145,63 @@ pub(super) fn bump(counts: &mut Vec<[u64; 8]>, tag: u32, kind: Kind) {
     counts[i][kind as usize] += 1;
 }
 
-pub(super) type KP = Option<(Kind, Payload)>;
+/// What one value is, read by its tag's plugin.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum ValueRead {
+    /// A scalar (a `simple_value`, or a one-number tensor of the scalars plugin).
+    Scalar(f64, ScalarEncoding),
+    /// A value of another kind, decoded.
+    Item(Kind, Payload),
+    /// A value of a kind not asked for, an obsolete histogram, or no value.
+    Nothing,
+}
 
+/// Reads the value `v` of a tag whose plugin (from its first metadata) is `plugin`: the
+/// reader's one rule from a value to its kind ([`plugins::tensor_kind`] for tensors), for the
+/// bulk reader and the per-event iterator. Values of kinds not in `kinds` are not decoded.
+/// hparams values are the caller's: their data is in the plugin content.
 #[inline]
-pub(super) fn want(
-    opts: &ReadOptions,
-    kind: Kind,
-    f: impl FnOnce() -> Result<Payload, decode::WireError>,
-) -> Result<KP, decode::WireError> {
-    if opts.kinds.has(kind) {
-        Ok(Some((kind, f()?)))
-    } else {
-        Ok(None)
+pub(super) fn read_value(
+    v: ValueKind<'_>,
+    plugin: &str,
+    kinds: KindSet,
+) -> Result<ValueRead, decode::WireError> {
+    let want = |kind: Kind, f: &dyn Fn() -> Result<Payload, decode::WireError>| {
+        Ok(if kinds.has(kind) {
+            ValueRead::Item(kind, f()?)
+        } else {
+            ValueRead::Nothing
+        })
+    };
+    match v {
+        ValueKind::Simple(x) => Ok(if kinds.has(Kind::Scalar) {
+            ValueRead::Scalar(f64::from(x), ScalarEncoding::Simple)
+        } else {
+            ValueRead::Nothing
+        }),
+        ValueKind::Histogram(b) => want(Kind::Histogram, &|| {
+            Ok(Payload::Histogram(tensor::decode_histogram(b)?))
+        }),
+        ValueKind::Image(b) => want(Kind::Image, &|| {
+            Ok(Payload::Image(tensor::decode_image(b)?))
+        }),
+        ValueKind::Audio(b) => want(Kind::Audio, &|| {
+            Ok(Payload::Audio(tensor::decode_audio(b)?))
+        }),
+        ValueKind::Tensor(b) => {
+            let decoded = || Ok(Payload::Tensor(tensor::decode_tensor(b)?));
+            match plugins::tensor_kind(plugin) {
+                Kind::Scalar => match tensor_scalar(b)? {
+                    Some((x, enc)) => Ok(if kinds.has(Kind::Scalar) {
+                        ValueRead::Scalar(x, enc)
+                    } else {
+                        ValueRead::Nothing
+                    }),
+                    None => want(Kind::Tensor, &decoded),
+                },
+                k => want(k, &decoded),
+            }
+        }
+        ValueKind::ObsoleteHistogram(_) | ValueKind::None => Ok(ValueRead::Nothing),
     }
 }

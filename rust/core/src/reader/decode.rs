@@ -206,6 +206,8 @@ pub struct EventView<'a> {
     pub step: i64,
     /// The `what` oneof.
     pub what: WhatView<'a>,
+    /// 10: the serialized `SourceMetadata`, if present.
+    pub source_metadata: Option<&'a [u8]>,
 }
 
 /// Scans one serialized `Event`.
@@ -224,6 +226,7 @@ pub fn scan_event(payload: &[u8]) -> Result<EventView<'_>, WireError> {
             7 => ev.what = WhatView::SessionLog(w.bytes()),
             8 => ev.what = WhatView::TaggedRunMetadata(w.bytes()),
             9 => ev.what = WhatView::MetaGraphDef(w.bytes()),
+            10 => ev.source_metadata = Some(w.bytes()),
             _ => {}
         }
     }

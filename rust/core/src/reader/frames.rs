@@ -1,7 +1,11 @@
-//! TFRecord framing over a file, for the bulk reader: reads big chunks into one reusable
-//! buffer (per thread, never re-zeroed), so reading many files allocates and faults nothing
-//! new. Policy: an incomplete tail ends the file for now, a bad payload CRC skips one record,
-//! a bad length CRC starts a resynchronisation (or, with resynchronisation off, stops).
+//! TFRecord framing over a file, for the bulk reader and the per-event iterator: reads big
+//! chunks into one reusable buffer (per thread for the bulk reader, never re-zeroed), so
+//! reading many files allocates and faults nothing new. It speaks the vocabulary of
+//! [`crate::format::record`] (a record, an incomplete tail, a bad data CRC, a bad length CRC),
+//! with its own policy for each: an incomplete tail ends the file for now
+//! ([`Stop::Incomplete`]), a bad data CRC skips one record (the reader asks
+//! [`Record::data_crc_ok`]), a bad length CRC starts a resynchronisation (or, with
+//! resynchronisation off, stops: [`Stop::BadLengthCrc`]).
 //!
 //! **Resynchronisation.** After a length whose CRC fails, record boundaries are lost: the
 //! framer searches forward, one byte at a time, for the next position whose length CRC *and*
@@ -9,11 +13,12 @@
 //! on from there. A candidate whose record would end past the end of the file cannot be
 //! verified yet: the search goes on past it, and if nothing verifiable follows, the read ends
 //! at the first such candidate (or at the last 11 bytes, too few for a header), which stay
-//! pending with [`Stop::End`]`::resyncing` set, so that a file still being written resumes the
+//! pending with [`Stop::Incomplete`]`::resyncing` set, so that a file still being written resumes the
 //! search where it stopped rather than skipping a record not yet complete. The same search,
 //! unreported, finds the first boundary of a part of a file split between threads
 //! ([`Start::Anywhere`]).
 
+use std::borrow::{Borrow, BorrowMut};
 use std::cell::RefCell;
 use std::io;
 
@@ -46,9 +51,10 @@ pub(crate) struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// Whether the payload matches its CRC (always true when CRCs are not checked).
+    /// Whether the payload matches its data CRC (always true when CRCs are not checked):
+    /// false is a bad data CRC.
     #[inline]
-    pub(crate) fn intact(&self) -> bool {
+    pub(crate) fn data_crc_ok(&self) -> bool {
         !self.check || MaskedCrc::compute(self.payload) == self.stored
     }
 }
@@ -75,27 +81,28 @@ impl<E: From<io::Error>, F: FnMut(Record<'_>) -> Result<(), E>> Visit for F {
 pub(crate) enum Start {
     /// At a record boundary (the start of the file, or where the last read ended).
     Boundary,
-    /// Inside damage (where the last read ended while resynchronising): the bytes from here
-    /// to the next verified boundary are skipped and reported.
-    Damaged,
+    /// Inside a resynchronisation (where the last read ended while resynchronising): the
+    /// bytes from here to the next verified boundary are skipped and reported.
+    Resyncing,
     /// Anywhere (a part of a file split between threads): the first verified boundary is
     /// searched for, and the bytes before it are not reported ([`Framer::found`]).
     Anywhere,
 }
 
-/// Where [`Framer::each`] stopped.
+/// Where [`Framer::each`] stopped (the names of [`crate::format::record::Frame`] and
+/// [`crate::format::record::FramingError`], plus the limit).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Stop {
     /// The file ends here for now; `pending` bytes follow `offset`: an incomplete record, or
     /// (`resyncing`) bytes the resynchronisation could not judge yet, from which the next
-    /// read resumes it ([`Start::Damaged`]).
-    End {
+    /// read resumes it ([`Start::Resyncing`]).
+    Incomplete {
         offset: u64,
         pending: u64,
         resyncing: bool,
     },
     /// The length CRC of the record at `offset` does not match and resynchronisation is off.
-    BadLength { offset: u64 },
+    BadLengthCrc { offset: u64 },
     /// A record boundary at or past the limit ([`Framer::set_limit`]).
     Limit { offset: u64 },
 }
@@ -110,17 +117,19 @@ struct Search {
 /// What one step of the search found.
 enum Searched {
     /// A verified boundary, now the framer's position.
-    Found,
+    Boundary,
     /// The candidate at the framer's position needs this many bytes in the buffer.
     NeedMore(u64),
-    /// The bytes end: the read ends with this.
-    Exhausted(Stop),
+    /// The bytes end while resynchronising: the read ends with this
+    /// ([`Stop::Incomplete`], `resyncing`).
+    Incomplete(Stop),
 }
 
 /// Frames the records of one file (from [`crate::storage`]) from a byte offset on.
-pub(crate) struct Framer<'b> {
+pub(crate) struct Framer<B> {
     file: Box<dyn Source>,
-    buf: &'b mut Vec<u8>,
+    /// The read buffer: borrowed (the bulk reader's per-thread one) or owned (an iterator).
+    buf: B,
     start: usize,
     filled: usize,
     offset: u64,
@@ -135,15 +144,10 @@ pub(crate) struct Framer<'b> {
     skipped: Vec<(u64, u64)>,
 }
 
-impl<'b> Framer<'b> {
+impl<B: BorrowMut<Vec<u8>>> Framer<B> {
     /// Frames `file`, already positioned at stream offset `offset`, from a record boundary,
     /// resynchronising after a corrupt length.
-    pub(crate) fn new(
-        file: Box<dyn Source>,
-        offset: u64,
-        check_crc: bool,
-        buf: &'b mut Vec<u8>,
-    ) -> Self {
+    pub(crate) fn new(file: Box<dyn Source>, offset: u64, check_crc: bool, buf: B) -> Self {
         Framer {
             file,
             buf,
@@ -165,7 +169,7 @@ impl<'b> Framer<'b> {
     pub(crate) fn set_start(&mut self, start: Start) {
         self.search = match start {
             Start::Boundary => None,
-            Start::Damaged => Some(Search {
+            Start::Resyncing => Some(Search {
                 from: self.offset,
                 report: true,
             }),
@@ -176,7 +180,7 @@ impl<'b> Framer<'b> {
         };
     }
 
-    /// Turns resynchronisation off: a corrupt length ends the scan with [`Stop::BadLength`]
+    /// Turns resynchronisation off: a bad length CRC ends the scan with [`Stop::BadLengthCrc`]
     /// (strict mode).
     pub(crate) fn stop_at_bad_length(&mut self) {
         self.resync = false;
@@ -200,8 +204,9 @@ impl<'b> Framer<'b> {
 
     /// Calls `f` with each whole record from here on, until the data ends, the limit is
     /// reached or (with resynchronisation off) a length is corrupt. Lengths are always
-    /// checked; payloads when and if `f` asks [`Record::intact`]. An error from `f` stops the
-    /// scan and is returned.
+    /// checked; payloads when and if `f` asks [`Record::data_crc_ok`]. An error from `f` stops the
+    /// scan after that record and is returned; calling again goes on with the next record (the
+    /// per-event iterator stops at each event this way).
     ///
     /// The records already in the buffer are framed in one tight loop; the buffer is refilled
     /// only when the next record is not all there. Where the processor has SSE 4.2, the loop
@@ -237,9 +242,9 @@ impl<'b> Framer<'b> {
             let mut need = HEADER_LEN as u64;
             if self.search.is_some() {
                 match self.search_step(&length_crc)? {
-                    Searched::Found => {}
+                    Searched::Boundary => {}
                     Searched::NeedMore(n) => need = n,
-                    Searched::Exhausted(stop) => return Ok(stop),
+                    Searched::Incomplete(stop) => return Ok(stop),
                 }
             }
             if self.search.is_none() {
@@ -247,7 +252,7 @@ impl<'b> Framer<'b> {
                 let mut s = self.start;
                 let mut offset = self.offset;
                 let limit = self.limit;
-                let buf = &self.buf[..filled];
+                let buf = &Borrow::<Vec<u8>>::borrow(&self.buf)[..filled];
                 let mut bad = false;
                 while filled - s >= HEADER_LEN {
                     if offset >= limit {
@@ -269,14 +274,20 @@ impl<'b> Framer<'b> {
                     // `total` bytes are in memory, so it fits in usize.
                     let end = s + HEADER_LEN + len as usize;
                     let payload = &buf[s + HEADER_LEN..end];
-                    f.record(Record {
+                    let taken = f.record(Record {
                         offset,
                         payload,
                         stored: MaskedCrc::from_le_bytes(buf[end..end + 4].try_into().expect("4")),
                         check: self.check_crc,
-                    })?;
+                    });
                     s = end + FOOTER_LEN;
                     offset += total;
+                    if let Err(e) = taken {
+                        // Past this record: a later call goes on with the next one.
+                        self.start = s;
+                        self.offset = offset;
+                        return Err(e);
+                    }
                 }
                 self.start = s;
                 self.offset = offset;
@@ -285,7 +296,7 @@ impl<'b> Framer<'b> {
                 }
                 if bad {
                     if !self.resync {
-                        return Ok(Stop::BadLength { offset });
+                        return Ok(Stop::BadLengthCrc { offset });
                     }
                     self.search = Some(Search {
                         from: offset,
@@ -294,7 +305,7 @@ impl<'b> Framer<'b> {
                     continue;
                 }
                 if self.eof {
-                    return Ok(Stop::End {
+                    return Ok(Stop::Incomplete {
                         offset,
                         pending: (filled - s) as u64,
                         resyncing: false,
@@ -303,33 +314,35 @@ impl<'b> Framer<'b> {
             }
             // Move the partial record (or candidate) to the front, then read more after it.
             let (s, filled, offset) = (self.start, self.filled, self.offset);
+            let buf: &mut Vec<u8> = self.buf.borrow_mut();
             if s > 0 {
-                self.buf.copy_within(s..filled, 0);
+                buf.copy_within(s..filled, 0);
                 self.filled = filled - s;
                 self.start = 0;
             }
             if self.search.is_some() {
                 // A search asks only for bytes the file has.
-                if need > self.buf.len() as u64 {
-                    self.buf.resize(need as usize, 0);
+                if need > buf.len() as u64 {
+                    buf.resize(need as usize, 0);
                 }
-            } else if need > self.buf.len() as u64 {
+            } else if need > buf.len() as u64 {
                 // Grow only for bytes the file actually has: a corrupt (but CRC-valid) or
                 // still-growing length must not allocate what is not there.
                 let on_disk = self.file.size()?;
                 let have = on_disk.saturating_sub(offset);
                 if need > have {
                     self.eof = true;
-                    return Ok(Stop::End {
+                    return Ok(Stop::Incomplete {
                         offset,
                         pending: have,
                         resyncing: false,
                     });
                 }
-                self.buf.resize(need as usize, 0);
+                self.buf.borrow_mut().resize(need as usize, 0);
             }
-            if self.buf.len() < CHUNK {
-                self.buf.resize(CHUNK, 0);
+            let buf: &mut Vec<u8> = self.buf.borrow_mut();
+            if buf.len() < CHUNK {
+                buf.resize(CHUNK, 0);
             }
             if self.read_some()? == 0 {
                 self.eof = true;
@@ -360,13 +373,13 @@ impl<'b> Framer<'b> {
                 if search.report && stop_at > search.from {
                     self.skipped.push((search.from, stop_at - search.from));
                 }
-                return Ok(Searched::Exhausted(Stop::End {
+                return Ok(Searched::Incomplete(Stop::Incomplete {
                     offset: stop_at,
                     pending: end - stop_at,
                     resyncing: true,
                 }));
             }
-            let buf = &self.buf[s..filled];
+            let buf = &Borrow::<Vec<u8>>::borrow(&self.buf)[s..filled];
             let len_bytes: [u8; 8] = buf[..8].try_into().expect("8 bytes");
             let stored = MaskedCrc::from_le_bytes(buf[8..12].try_into().expect("4"));
             if length_crc(len_bytes) != stored {
@@ -392,7 +405,7 @@ impl<'b> Framer<'b> {
                 self.unverified = None;
                 self.start = s;
                 self.offset = at;
-                return Ok(Searched::Found);
+                return Ok(Searched::Boundary);
             }
             if !self.eof {
                 let have = self.file.size()?.saturating_sub(at);
@@ -410,11 +423,12 @@ impl<'b> Framer<'b> {
 
     /// Reads into the free part of the buffer; returns the bytes read (0 at end of file).
     fn read_some(&mut self) -> io::Result<usize> {
-        if self.filled == self.buf.len() {
+        let buf: &mut Vec<u8> = self.buf.borrow_mut();
+        if self.filled == buf.len() {
             return Ok(0);
         }
         loop {
-            match self.file.read(&mut self.buf[self.filled..]) {
+            match self.file.read(&mut buf[self.filled..]) {
                 Ok(n) => {
                     self.filled += n;
                     return Ok(n);
@@ -441,7 +455,7 @@ mod tests {
         let (mut recs, mut bad) = (Vec::new(), Vec::new());
         let stop = fr
             .each(|r: Record<'_>| -> io::Result<()> {
-                if r.intact() {
+                if r.data_crc_ok() {
                     recs.push(r.payload.to_vec());
                 } else {
                     bad.push(r.offset);
@@ -471,7 +485,7 @@ mod tests {
         assert!(bad.is_empty());
         assert_eq!(
             end,
-            Stop::End {
+            Stop::Incomplete {
                 offset: bytes.len() as u64,
                 pending: 0,
                 resyncing: false,
@@ -485,7 +499,7 @@ mod tests {
         let first = (HEADER_LEN + 10 + FOOTER_LEN) as u64;
         assert_eq!(
             end,
-            Stop::End {
+            Stop::Incomplete {
                 offset: first,
                 pending: cut as u64 - first,
                 resyncing: false,
@@ -515,7 +529,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             stop,
-            Stop::End {
+            Stop::Incomplete {
                 offset: 0,
                 pending: 16,
                 resyncing: false,
@@ -529,7 +543,7 @@ mod tests {
         seen: &mut Vec<(u64, usize, bool)>,
     ) -> impl FnMut(Record<'_>) -> io::Result<()> + '_ {
         |r| {
-            seen.push((r.offset, r.payload.len(), r.intact()));
+            seen.push((r.offset, r.payload.len(), r.data_crc_ok()));
             Ok(())
         }
     }
@@ -589,7 +603,7 @@ mod tests {
         let mut recs = Vec::new();
         let stop = fr
             .each(|r: Record<'_>| -> io::Result<()> {
-                assert!(r.intact());
+                assert!(r.data_crc_ok());
                 recs.push(r.payload.to_vec());
                 Ok(())
             })
@@ -627,7 +641,7 @@ mod tests {
             assert_eq!(skipped, vec![(offsets[2], offsets[3] - offsets[2])]);
             assert_eq!(
                 stop,
-                Stop::End {
+                Stop::Incomplete {
                     offset: b.len() as u64,
                     pending: 0,
                     resyncing: false
@@ -635,7 +649,7 @@ mod tests {
             );
             let (recs, skipped, stop) = resync_collect(&p, 0, Start::Boundary, true);
             assert_eq!((recs.len(), skipped.len()), (2, 0));
-            assert_eq!(stop, Stop::BadLength { offset: offsets[2] });
+            assert_eq!(stop, Stop::BadLengthCrc { offset: offsets[2] });
         }
         // Two damaged records in a row: one range.
         bytes[offsets[1] as usize] ^= 1;
@@ -668,7 +682,7 @@ mod tests {
             assert_eq!(skipped, vec![(offsets[2], end - offsets[2])]);
             assert_eq!(
                 stop,
-                Stop::End {
+                Stop::Incomplete {
                     offset: end,
                     pending: cut - end,
                     resyncing: true
@@ -676,7 +690,7 @@ mod tests {
             );
             // The file grows: resuming the search there finds the record whole.
             fs_write(&p, &bytes);
-            let (recs, skipped, _) = resync_collect(&p, end, Start::Damaged, false);
+            let (recs, skipped, _) = resync_collect(&p, end, Start::Resyncing, false);
             assert_eq!(recs, payloads[3..].to_vec());
             let gap = offsets[3] - end;
             assert_eq!(skipped, if gap > 0 { vec![(end, gap)] } else { vec![] });

@@ -5,8 +5,9 @@
 //! * [`tensor`]: owned decoding of tensors, histograms, images and audio.
 //! * `huge_pages`: transparent huge pages for large output buffers.
 //! * [`plan`]: byte-balanced grouping of runs (one group per thread, or per machine).
+//! * [`events`]: the events of one file one at a time, read as the bulk reader reads them.
 //! * private, by concern: `output` (the output types, re-exported here), `tags` (tag
-//!   interning), `scan` (the per-file hot path), `classify` (the general path: values sorted
+//!   interning), `error` ([`ReaderError`], [`CorruptKind`]), `scan` (the per-file hot path), `classify` (the general path: values sorted
 //!   into kinds by plugin), `hparams`, `restarts` (TensorBoard's restart rule), `merge` (the
 //!   groups' outputs into one).
 //!
@@ -45,6 +46,8 @@ mod classify;
 #[doc(hidden)] // the zero-copy wire scanner: public for the fuzz tests and benchmarks
 pub mod decode;
 pub mod discovery;
+mod error;
+pub mod events;
 mod frames;
 pub mod gather;
 mod hparams;
@@ -60,12 +63,12 @@ mod tags;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 pub use decode::ScalarEncoding;
+pub use error::{CorruptKind, ReaderError};
 pub use output::{
     FileReport, HValue, Item, Payload, Purge, ReadOutput, RunHParams, ScalarColumns, TagInfo,
 };
@@ -152,30 +155,6 @@ impl Default for ReadOptions {
             split: SplitOptions::default(),
         }
     }
-}
-
-/// Errors of the reader.
-#[derive(Debug, thiserror::Error)]
-pub enum ReaderError {
-    /// The path (or a file under it) could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: io::Error,
-    },
-    /// Strict mode: a corrupt record.
-    #[error("{path}: {what} at byte offset {offset}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Byte offset of the record.
-        offset: u64,
-        /// What is wrong.
-        what: &'static str,
-    },
 }
 
 #[derive(Debug)]

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::classify::bump;
 use super::restarts::purge_restarts;
 use super::{
-    decode, frames, FileReport, Kind, ReadOptions, ReaderError, RunOutput, RunState, ScalarColumns,
-    ScalarEncoding,
+    decode, frames, CorruptKind, FileReport, Kind, ReadOptions, ReaderError, RunOutput, RunState,
+    ScalarColumns, ScalarEncoding,
 };
 use crate::format::plugins;
 use crate::storage;
@@ -18,7 +18,7 @@ pub(super) enum ScanError {
     /// Reading the file failed.
     Io(io::Error),
     /// Strict mode met a corrupt record: its offset, and what is wrong.
-    Strict(u64, &'static str),
+    Strict(u64, CorruptKind),
 }
 
 impl From<io::Error> for ScanError {
@@ -95,7 +95,7 @@ impl RunState {
         }
         if stop.is_none() {
             let how = if resyncing {
-                frames::Start::Damaged
+                frames::Start::Resyncing
             } else {
                 frames::Start::Boundary
             };
@@ -112,7 +112,7 @@ impl RunState {
         let resyncing = match stop {
             // A file that vanished between discovery and reading: nothing read.
             None => resyncing,
-            Some(frames::Stop::End {
+            Some(frames::Stop::Incomplete {
                 offset,
                 pending,
                 resyncing,
@@ -125,12 +125,12 @@ impl RunState {
                 report.end_offset = offset;
                 false
             }
-            Some(frames::Stop::BadLength { offset }) => {
+            Some(frames::Stop::BadLengthCrc { offset }) => {
                 // Only in strict mode: resynchronisation is off there.
                 return Err(ReaderError::Corrupt {
                     path,
                     offset,
-                    what: "record length CRC mismatch",
+                    kind: CorruptKind::BadLengthCrc,
                 });
             }
         };
@@ -189,10 +189,10 @@ impl RunState {
                 })
                 .map_err(|e| match e {
                     ScanError::Io(e) => io_err(e),
-                    ScanError::Strict(offset, what) => ReaderError::Corrupt {
+                    ScanError::Strict(offset, kind) => ReaderError::Corrupt {
                         path: path.to_path_buf(),
                         offset,
-                        what,
+                        kind,
                     },
                 })?;
             report.skipped.extend(framer.take_skipped());
@@ -255,7 +255,7 @@ impl frames::Visit for FileScan<'_> {
                         if self.filtered {
                             return Ok(());
                         }
-                    } else if self.scalars && rec.intact() {
+                    } else if self.scalars && rec.data_crc_ok() {
                         let (wall_time, step, _, x) = p.fields();
                         let simple = ScalarEncoding::Simple as u8;
                         self.cols.push(id, step, wall_time, f64::from(x), simple);
@@ -280,9 +280,9 @@ impl FileScan<'_> {
         plain: Option<(decode::PlainScalar<'_>, Option<u32>)>,
     ) -> Result<(), ScanError> {
         let strict = self.opts.strict;
-        if !rec.intact() {
+        if !rec.data_crc_ok() {
             if strict {
-                return Err(ScanError::Strict(rec.offset, "record payload CRC mismatch"));
+                return Err(ScanError::Strict(rec.offset, CorruptKind::BadDataCrc));
             }
             self.report.corrupt.push(rec.offset);
             return Ok(());
@@ -297,10 +297,7 @@ impl FileScan<'_> {
         );
         if read.is_err() {
             if strict {
-                return Err(ScanError::Strict(
-                    rec.offset,
-                    "malformed event (CRC matched)",
-                ));
+                return Err(ScanError::Strict(rec.offset, CorruptKind::MalformedEvent));
             }
             self.report.malformed.push(rec.offset);
         }

@@ -138,7 +138,7 @@ impl RunState {
             },
         );
         // A file that vanished while being read ends where the reading got to.
-        let gone = |offset| Stop::End {
+        let gone = |offset| Stop::Incomplete {
             offset,
             pending: 0,
             resyncing: false,

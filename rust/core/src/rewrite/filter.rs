@@ -370,7 +370,7 @@ impl<'r> Filter<'r> {
             FrameRef::Record {
                 offset, payload, ..
             } => (offset, payload),
-            FrameRef::Corrupt { path, offset, len } => {
+            FrameRef::BadDataCrc { path, offset, len } => {
                 if self.pass == Pass::Emit {
                     self.out.records_in += 1;
                     self.damage(
@@ -727,7 +727,8 @@ pub(super) enum FrameRef<'a> {
         offset: u64,
         payload: &'a [u8],
     },
-    Corrupt {
+    /// A record whose data CRC does not match.
+    BadDataCrc {
         path: &'a Path,
         offset: u64,
         len: u64,
@@ -737,7 +738,7 @@ pub(super) enum FrameRef<'a> {
 impl FrameRef<'_> {
     fn path(&self) -> &Path {
         match self {
-            FrameRef::Record { path, .. } | FrameRef::Corrupt { path, .. } => path,
+            FrameRef::Record { path, .. } | FrameRef::BadDataCrc { path, .. } => path,
         }
     }
 }
@@ -763,14 +764,14 @@ pub(super) fn stream_file(
     loop {
         loop {
             match parser.next_frame() {
-                Ok(Frame::Incomplete) => break,
+                Ok(Frame::Incomplete { .. }) => break,
                 Ok(Frame::Record { offset, payload }) => f(FrameRef::Record {
                     path,
                     offset,
                     payload,
                 })?,
-                Ok(Frame::CorruptPayload { offset, len }) => {
-                    f(FrameRef::Corrupt { path, offset, len })?;
+                Ok(Frame::BadDataCrc { offset, len }) => {
+                    f(FrameRef::BadDataCrc { path, offset, len })?;
                 }
                 Err(FramingError::BadLengthCrc { offset }) => {
                     end.bad_length = Some(offset);
@@ -813,7 +814,7 @@ pub(super) fn verify(path: &Path, records: u64, bytes: u64) -> io::Result<()> {
     let end = stream_file(path, |fr| {
         match fr {
             FrameRef::Record { .. } => n += 1,
-            FrameRef::Corrupt { offset, .. } => {
+            FrameRef::BadDataCrc { offset, .. } => {
                 bad.get_or_insert(offset);
             }
         }

@@ -385,7 +385,7 @@ impl Drop for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::record::{ReadOutcome, RecordReader};
+    use crate::format::record::{Frame, RecordReader};
     use crate::proto::{event, Event};
     use prost::Message;
     use std::fs::{self, File};
@@ -393,7 +393,7 @@ mod tests {
     fn events(path: &Path) -> Vec<Event> {
         let mut r = RecordReader::new(File::open(path).unwrap());
         let mut out = Vec::new();
-        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
             out.push(Event::decode(payload).unwrap());
         }
         out

@@ -2,7 +2,7 @@
 
 mod api {
     use super::super::*;
-    use crate::format::record::{ReadOutcome, RecordReader};
+    use crate::format::record::{Frame, RecordReader};
     use crate::proto::Event;
     use crate::summary;
     use prost::Message;
@@ -12,7 +12,7 @@ mod api {
     fn read_all(path: &Path) -> Vec<Event> {
         let mut r = RecordReader::new(File::open(path).unwrap());
         let mut out = Vec::new();
-        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
             out.push(Event::decode(payload).unwrap());
         }
         out
@@ -179,7 +179,7 @@ mod api {
 
 mod robustness {
     use super::super::*;
-    use crate::format::record::{ReadOutcome, RecordReader};
+    use crate::format::record::{Frame, RecordReader};
     use crate::proto::Event;
     use crate::summary;
     use prost::Message;
@@ -189,7 +189,7 @@ mod robustness {
     fn steps(path: &Path) -> Vec<i64> {
         let mut r = RecordReader::new(File::open(path).unwrap());
         let mut out = Vec::new();
-        while let ReadOutcome::Record { payload, .. } = r.read_next().unwrap() {
+        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
             out.push(Event::decode(payload).unwrap().step);
         }
         out
