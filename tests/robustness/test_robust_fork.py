@@ -124,7 +124,7 @@ def test_fork_while_a_thread_logs(tmp_path: Path) -> None:
         assert [e["kind"] for e in ev[:1]] == ["file_version"]
         steps = [e["step"] for e in ev[1:]]
         assert steps == list(range(CHILD_RECORDS)), (k, len(steps))
-        assert {e["values"][0]["simple_value"] for e in ev[1:]} == {float(k)}
+        assert {e["values"][0]["value"] for e in ev[1:]} == {float(k)}
     assert not by_pid, by_pid
 
 
@@ -158,7 +158,7 @@ def test_multiprocessing_fork_child_without_close_loses_nothing(tmp_path: Path) 
         k = pids[pid_of(f)]
         seen.add(k)
         assert [e["step"] for e in ev] == list(range(CHILD_RECORDS))
-        assert {e["values"][0]["simple_value"] for e in ev} == {float(k)}
+        assert {e["values"][0]["value"] for e in ev} == {float(k)}
     assert seen == {0, 1, 2}
 
 
@@ -214,7 +214,7 @@ def test_spawn_workers_receive_a_writer(tmp_path: Path) -> None:
     files = all_event_files(tmp_path)
     assert {pid_of(f) for f in files} == {os.getpid(), *pids}
     spawned = sorted(
-        e["values"][0]["simple_value"]
+        e["values"][0]["value"]
         for f in files
         for e in our_events(f)
         if e["kind"] == "summary" and e["values"][0]["tag"] == "spawned"

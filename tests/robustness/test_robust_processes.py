@@ -65,7 +65,7 @@ def test_four_processes_one_logdir(tmp_path: Path, robust_report) -> None:
         assert events[0]["kind"] == "file_version"
         for e in events[1:]:
             v = e["values"][0]
-            key = (f.parent.name, v["tag"], v["simple_value"] if v["tag"] != "m" else 0.0)
+            key = (f.parent.name, v["tag"], v["value"] if v["tag"] != "m" else 0.0)
             per_tag.setdefault(key, []).append(e["step"])
             records += 1
     for r in range(PROCS):
