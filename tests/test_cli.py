@@ -284,6 +284,45 @@ def test_cat_tf_scalar_tensor_shows_its_value():
     assert out[1].endswith(f'tag="loss" plugin=scalars kind=scalars value={want}')
 
 
+def _reader_closes_early(*args: str) -> subprocess.CompletedProcess:
+    """Runs the command with stdout a pipe that the reader closes after one line, as
+    ``ferroboard ... | head -1`` does."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    with subprocess.Popen(
+        [sys.executable, "-m", "ferroboard.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.wait(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, first, err)
+
+
+def test_cat_into_a_pipe_closed_early_stops_quietly(tmp_path):
+    # `ferroboard cat FILE | head -1`: far more output than a pipe holds; the reader goes
+    # away after one line. Like `cat`, stop there: no error, and not one per file.
+    f = tmp_path / NAME
+    f.write_bytes(scalar_file("x", range(50_000))[0])
+    for args in ((str(f),), (str(f), str(f)), ("--json", str(f)), ("--json", str(f), str(f))):
+        p = _reader_closes_early("cat", *args)
+        assert p.stdout
+        assert (p.returncode, p.stderr) == (0, b""), args
+
+
+def test_cat_limit_must_not_be_negative(tmp_path):
+    f = tmp_path / NAME
+    f.write_bytes(scalar_file("x", range(3))[0])
+    assert len(run_cli("cat", str(f), "-n", "0").stdout.splitlines()) == 0
+    p = run_cli("cat", str(f), "-n", "-1", check=False)
+    assert (p.returncode, p.stdout) == (2, "")
+    assert "--limit" in p.stderr and "-1" in p.stderr
+
+
 # --------------------------------------------------------------------------- export, missing path
 
 
