@@ -295,7 +295,8 @@ def _reader_closes_early(*args: str) -> subprocess.CompletedProcess:
         stderr=subprocess.PIPE,
         env=env,
     ) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         first = proc.stdout.readline()
         proc.stdout.close()
         err = proc.stderr.read()
@@ -320,7 +321,8 @@ def test_cat_limit_must_not_be_negative(tmp_path):
     assert len(run_cli("cat", str(f), "-n", "0").stdout.splitlines()) == 0
     p = run_cli("cat", str(f), "-n", "-1", check=False)
     assert (p.returncode, p.stdout) == (2, "")
-    assert "--limit" in p.stderr and "-1" in p.stderr
+    assert "--limit" in p.stderr
+    assert "-1" in p.stderr
 
 
 # --------------------------------------------------------------------------- export, missing path
