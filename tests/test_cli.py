@@ -72,6 +72,15 @@ def test_ls(logdir):
     ]
 
 
+def test_ls_says_when_the_filters_match_nothing(logdir):
+    # The logdir has event files: a --run that matches no run says so, not "no event files"
+    # (a --tag that matches nothing lists the runs, without tags).
+    for args in (("--run", "nosuch"), ("--run", "tr*"), ("--run", "nosuch", "--tag", "loss")):
+        out = run_cli("ls", str(logdir), *args).stdout
+        assert out == "no run or tag matches --run/--tag (exact names)\n", args
+    assert run_cli("ls", str(logdir / "train"), "--tag", "loss").stdout.startswith(".  (1 file")
+
+
 def test_ls_tf_fixtures():
     out = run_cli("ls", str(TF_FIXTURES)).stdout
     assert "graph  (1 file; 2 records; graph)" in out
