@@ -57,6 +57,27 @@ def test_help_for_each_command():
         assert out.startswith(f"usage: ferroboard {cmd}")
 
 
+def test_python_dash_m_ferroboard_is_the_command(logdir):
+    # Where the console script is not on PATH (a PYTHONPATH checkout, an odd venv):
+    # `python -m ferroboard` runs the same command as `python -m ferroboard.cli`.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    for args in (["ls", str(logdir)], ["--version"], ["cat", str(logdir)]):
+        a, b = (
+            subprocess.run(
+                [sys.executable, "-m", module, *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            for module in ("ferroboard", "ferroboard.cli")
+        )
+        assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), args
+        if args[0] == "ls":
+            assert "train  (1 file; 21 records)" in a.stdout
+
+
 def test_ls(logdir):
     out = run_cli("ls", str(logdir)).stdout
     assert "train  (1 file; 21 records)" in out
