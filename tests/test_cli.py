@@ -137,6 +137,33 @@ def test_export_csv_jsonl_parquet(logdir, tmp_path):
     assert run_cli("export", str(logdir), "-f", "parquet", check=False).returncode == 2
 
 
+def test_export_format_follows_the_output_name_unless_given(logdir, tmp_path):
+    # `-o scalars.parquet` without -f was a CSV file named .parquet.
+    pq = pytest.importorskip("pyarrow.parquet")
+    want = pq.read_table(
+        _export_to(logdir, tmp_path / "given.parquet", "-f", "parquet")
+    ).to_pylist()
+    for name in ("s.parquet", "s.PQ"):
+        assert pq.read_table(_export_to(logdir, tmp_path / name)).to_pylist() == want, name
+    for name in ("s.jsonl", "s.ndjson"):
+        lines = _export_to(logdir, tmp_path / name).read_text().splitlines()
+        assert [json.loads(x) for x in lines] == want, name
+    for name in ("s.csv", "s.txt", "noext"):
+        text = _export_to(logdir, tmp_path / name).read_text()
+        assert text.startswith("run,tag,step,wall_time,value\n"), name
+    # -f given: as asked, whatever the name says.
+    forced = _export_to(logdir, tmp_path / "forced.parquet", "-f", "csv")
+    assert forced.read_text().startswith("run,tag,step,wall_time,value\n")
+    # --partitions writes Parquet: a directory named anything.
+    parts = _export_to(logdir, tmp_path / "parts", "--partitions", "2")
+    assert sum(pq.read_table(f).num_rows for f in sorted(parts.iterdir())) == len(want)
+
+
+def _export_to(logdir: Path, target: Path, *args: str) -> Path:
+    run_cli("export", str(logdir), "-o", str(target), *args)
+    return target
+
+
 def test_export_text_jsonl_tf_fixtures():
     lines = run_cli("export", str(TF_FIXTURES), "-f", "jsonl", "--kind", "text").stdout
     recs = [json.loads(x) for x in lines.splitlines()]

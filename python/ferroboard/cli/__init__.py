@@ -95,7 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr when it is a terminal and the logdir is large.",
     )
     p.add_argument("path", help="logdir or event file")
-    p.add_argument("--format", "-f", choices=("csv", "parquet", "jsonl"), default="csv")
+    p.add_argument(
+        "--format",
+        "-f",
+        choices=("csv", "parquet", "jsonl"),
+        help="default: from --output's name (.parquet or .pq: parquet, .jsonl or .ndjson: "
+        "jsonl, else csv); parquet with --partitions; csv on stdout",
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="output file (default: stdout)")
     p.add_argument(
         "--kind",
