@@ -159,6 +159,20 @@ def test_export_format_follows_the_output_name_unless_given(logdir, tmp_path):
     assert sum(pq.read_table(f).num_rows for f in sorted(parts.iterdir())) == len(want)
 
 
+def test_export_parquet_to_stdout_is_refused(logdir, tmp_path):
+    # `-o -` is stdout for CSV and JSON lines; Parquet needs a file: no file named "-".
+    pytest.importorskip("pyarrow.parquet")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "ferroboard.cli", "export", str(logdir), "-o", "-"]
+    p = subprocess.run([*cmd, "-f", "parquet"], cwd=tmp_path, capture_output=True, env=env)
+    assert (p.returncode, p.stdout) == (2, b"")
+    assert p.stderr == b"ferroboard export: --format parquet needs --output FILE\n"
+    assert list(tmp_path.iterdir()) == []
+    p = subprocess.run(cmd, cwd=tmp_path, capture_output=True, env=env, check=True)
+    assert p.stdout.startswith(b"run,tag,step,wall_time,value\n")
+
+
 def _export_to(logdir: Path, target: Path, *args: str) -> Path:
     run_cli("export", str(logdir), "-o", str(target), *args)
     return target

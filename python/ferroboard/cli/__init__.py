@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: from --output's name (.parquet or .pq: parquet, .jsonl or .ndjson: "
         "jsonl, else csv); parquet with --partitions; csv on stdout",
     )
-    p.add_argument("--output", "-o", metavar="FILE", help="output file (default: stdout)")
+    p.add_argument(
+        "--output", "-o", metavar="FILE", help="output file (default, or -: stdout; not parquet)"
+    )
     p.add_argument(
         "--kind",
         choices=[k for k in KINDS if k != "hparams"],

@@ -208,7 +208,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
     fmt = args.format or _format_of(args.output, args.partitions)
     if fmt == "parquet":
-        if not args.output:
+        if not args.output or args.output == "-":  # "-" is stdout, for the text formats
             print("ferroboard export: --format parquet needs --output FILE", file=sys.stderr)
             return EXIT_USAGE
         try:

@@ -172,7 +172,9 @@ def add_parser(sub: Any) -> None:
         "double-click to reset, a smoothing slider), no server.",
     )
     p.add_argument("path", help="logdir or event file")
-    p.add_argument("-o", "--output", default="plot.html", help="FILE.png, .svg or .html")
+    p.add_argument(
+        "-o", "--output", default="plot.html", help="FILE.png, .svg or .html (default: plot.html)"
+    )
     p.add_argument("--run", action="append", metavar="GLOB", help="only these runs (repeatable)")
     p.add_argument("--tag", action="append", metavar="GLOB", help="only these tags (repeatable)")
     p.add_argument(
