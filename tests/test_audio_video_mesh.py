@@ -260,6 +260,40 @@ def test_video_through_both_writers(tmp_path):
     assert np.abs(a.astype(int) - b).max() <= 3
 
 
+@pytest.mark.parametrize("fmt", ["NTHWC", "TNCHW", "nthwc", "NTCHW"])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_video_dataformats_as_tensorboardx_reads_them(tmp_path, fmt, as_tensor):
+    """tensorboardX's ``add_video(..., dataformats=...)``: the axes of ``vid_tensor`` in any
+    order of N, T, C, H, W; the video is the one its ``NTCHW`` transpose gives."""
+    from tensorboardX import summary as x_summary
+
+    v = _few_colors((3, 2, 3, 4, 5), seed=11)
+    given = np.ascontiguousarray(np.transpose(v, ["NTCHW".index(c) for c in fmt.upper()]))
+    with ferroboard.SummaryWriter(tmp_path) as w:
+        w.add_video("v", torch.from_numpy(given) if as_tensor else given, 0, dataformats=fmt)
+    (val,) = [x for e in tb_events(event_files(tmp_path)["."][0]) for x in e.summary.value]
+    got = _gif(val.image.encoded_image_string)
+    np.testing.assert_array_equal(got, _torch_levels(v))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # moviepy's deprecations
+        theirs = x_summary.video("v", given, fps=4, dataformats=fmt).value[0].image
+    assert (val.image.height, val.image.width) == (theirs.height, theirs.width)
+    assert np.abs(_gif(theirs.encoded_image_string).astype(int) - got).max() <= 3
+
+
+def test_video_bad_dataformats(tmp_path):
+    v = _few_colors((1, 2, 3, 4, 4), seed=0)
+    with ferroboard.SummaryWriter(tmp_path) as w:
+        for bad in ("NTCH", "NTCHWW", "NTCCW", "XTCHW"):
+            with pytest.raises(ValueError, match=r"dataformats: expected .*NTCHW.*got"):
+                w.add_video("v", v, 0, dataformats=bad)
+        with pytest.raises(TypeError, match=r"dataformats: expected a str"):
+            w.add_video("v", v, 0, dataformats=5)
+        with pytest.raises(ValueError, match=r"vid_tensor: .*5 dimensions.*NTHWC"):
+            w.add_video("v", v[0], 0, dataformats="NTHWC")
+    assert [x for e in tb_events(event_files(tmp_path)["."][0]) for x in e.summary.value] == []
+
+
 # ----------------------------------------------------------------- mesh
 
 
@@ -458,14 +492,19 @@ def test_ferroboard_read_returns_the_kinds(tmp_path):
 def test_signatures_are_torchs(name):
     import inspect
 
-    def params(fn):
+    def params(fn, kinds):
         return [
             (p.name, p.default)
             for p in inspect.signature(fn).parameters.values()
-            if p.name != "self"
+            if p.name != "self" and p.kind in kinds
         ]
 
-    assert params(getattr(ferroboard.SummaryWriter, name)) == params(getattr(TorchWriter, name))
+    positional = (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
+    ours, theirs = getattr(ferroboard.SummaryWriter, name), getattr(TorchWriter, name)
+    assert params(ours, positional) == params(theirs, positional)
+    # After torch's: tensorboardX's add_video option, keyword only.
+    extra = [("dataformats", "NTCHW")] if name == "add_video" else []
+    assert params(ours, (inspect.Parameter.KEYWORD_ONLY,)) == extra
 
 
 def test_cli_lists_the_kinds(tmp_path):

@@ -57,6 +57,27 @@ def test_help_for_each_command():
         assert out.startswith(f"usage: ferroboard {cmd}")
 
 
+def test_python_dash_m_ferroboard_is_the_command(logdir):
+    # Where the console script is not on PATH (a PYTHONPATH checkout, an odd venv):
+    # `python -m ferroboard` runs the same command as `python -m ferroboard.cli`.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    for args in (["ls", str(logdir)], ["--version"], ["cat", str(logdir)]):
+        a, b = (
+            subprocess.run(
+                [sys.executable, "-m", module, *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+            )
+            for module in ("ferroboard", "ferroboard.cli")
+        )
+        assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), args
+        if args[0] == "ls":
+            assert "train  (1 file; 21 records)" in a.stdout
+
+
 def test_ls(logdir):
     out = run_cli("ls", str(logdir)).stdout
     assert "train  (1 file; 21 records)" in out
@@ -70,6 +91,15 @@ def test_ls(logdir):
     assert doc[1]["tags"] == [
         {"tag": "loss", "kind": "scalars", "count": 20, "min_step": 0, "max_step": 19, "last": 9.5}
     ]
+
+
+def test_ls_says_when_the_filters_match_nothing(logdir):
+    # The logdir has event files: a --run that matches no run says so, not "no event files"
+    # (a --tag that matches nothing lists the runs, without tags).
+    for args in (("--run", "nosuch"), ("--run", "tr*"), ("--run", "nosuch", "--tag", "loss")):
+        out = run_cli("ls", str(logdir), *args).stdout
+        assert out == "no run or tag matches --run/--tag (exact names)\n", args
+    assert run_cli("ls", str(logdir / "train"), "--tag", "loss").stdout.startswith(".  (1 file")
 
 
 def test_ls_tf_fixtures():
@@ -105,6 +135,47 @@ def test_export_csv_jsonl_parquet(logdir, tmp_path):
     assert t.num_rows == 25
     assert t.column_names == ["run", "tag", "step", "wall_time", "value"]
     assert run_cli("export", str(logdir), "-f", "parquet", check=False).returncode == 2
+
+
+def test_export_format_follows_the_output_name_unless_given(logdir, tmp_path):
+    # `-o scalars.parquet` without -f was a CSV file named .parquet.
+    pq = pytest.importorskip("pyarrow.parquet")
+    want = pq.read_table(
+        _export_to(logdir, tmp_path / "given.parquet", "-f", "parquet")
+    ).to_pylist()
+    for name in ("s.parquet", "s.PQ"):
+        assert pq.read_table(_export_to(logdir, tmp_path / name)).to_pylist() == want, name
+    for name in ("s.jsonl", "s.ndjson"):
+        lines = _export_to(logdir, tmp_path / name).read_text().splitlines()
+        assert [json.loads(x) for x in lines] == want, name
+    for name in ("s.csv", "s.txt", "noext"):
+        text = _export_to(logdir, tmp_path / name).read_text()
+        assert text.startswith("run,tag,step,wall_time,value\n"), name
+    # -f given: as asked, whatever the name says.
+    forced = _export_to(logdir, tmp_path / "forced.parquet", "-f", "csv")
+    assert forced.read_text().startswith("run,tag,step,wall_time,value\n")
+    # --partitions writes Parquet: a directory named anything.
+    parts = _export_to(logdir, tmp_path / "parts", "--partitions", "2")
+    assert sum(pq.read_table(f).num_rows for f in sorted(parts.iterdir())) == len(want)
+
+
+def test_export_parquet_to_stdout_is_refused(logdir, tmp_path):
+    # `-o -` is stdout for CSV and JSON lines; Parquet needs a file: no file named "-".
+    pytest.importorskip("pyarrow.parquet")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "ferroboard.cli", "export", str(logdir), "-o", "-"]
+    p = subprocess.run([*cmd, "-f", "parquet"], cwd=tmp_path, capture_output=True, env=env)
+    assert (p.returncode, p.stdout) == (2, b"")
+    assert p.stderr == b"ferroboard export: --format parquet needs --output FILE\n"
+    assert list(tmp_path.iterdir()) == []
+    p = subprocess.run(cmd, cwd=tmp_path, capture_output=True, env=env, check=True)
+    assert p.stdout.startswith(b"run,tag,step,wall_time,value\n")
+
+
+def _export_to(logdir: Path, target: Path, *args: str) -> Path:
+    run_cli("export", str(logdir), "-o", str(target), *args)
+    return target
 
 
 def test_export_text_jsonl_tf_fixtures():
@@ -282,6 +353,47 @@ def test_cat_tf_scalar_tensor_shows_its_value():
     (v,) = tb_events(f)[1].summary.value
     want = float(tensor_util.make_ndarray(v.tensor))  # a packed float32 scalar tensor
     assert out[1].endswith(f'tag="loss" plugin=scalars kind=scalars value={want}')
+
+
+def _reader_closes_early(*args: str) -> subprocess.CompletedProcess:
+    """Runs the command with stdout a pipe that the reader closes after one line, as
+    ``ferroboard ... | head -1`` does."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    with subprocess.Popen(
+        [sys.executable, "-m", "ferroboard.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.wait(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, first, err)
+
+
+def test_cat_into_a_pipe_closed_early_stops_quietly(tmp_path):
+    # `ferroboard cat FILE | head -1`: far more output than a pipe holds; the reader goes
+    # away after one line. Like `cat`, stop there: no error, and not one per file.
+    f = tmp_path / NAME
+    f.write_bytes(scalar_file("x", range(50_000))[0])
+    for args in ((str(f),), (str(f), str(f)), ("--json", str(f)), ("--json", str(f), str(f))):
+        p = _reader_closes_early("cat", *args)
+        assert p.stdout
+        assert (p.returncode, p.stderr) == (0, b""), args
+
+
+def test_cat_limit_must_not_be_negative(tmp_path):
+    f = tmp_path / NAME
+    f.write_bytes(scalar_file("x", range(3))[0])
+    assert len(run_cli("cat", str(f), "-n", "0").stdout.splitlines()) == 0
+    p = run_cli("cat", str(f), "-n", "-1", check=False)
+    assert (p.returncode, p.stdout) == (2, "")
+    assert "--limit" in p.stderr
+    assert "-1" in p.stderr
 
 
 # --------------------------------------------------------------------------- export, missing path

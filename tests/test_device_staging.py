@@ -361,6 +361,7 @@ def test_device_images_and_videos_equal_the_host_path(tmp_path, dtype):
         w.add_image("hw", data[0, 0, 0], 0, dataformats="HW")
         w.add_images("batch", data[0], 0)
         w.add_video("video", data, 0, fps=5)
+        w.add_video("video_nthwc", data.permute(0, 1, 3, 4, 2), 0, fps=5, dataformats="NTHWC")
 
     host, dev = _host_and_device_events(tmp_path, log)
     assert [v.tag for v in dev] == [v.tag for v in host]

@@ -69,6 +69,20 @@ def _hparams(ea: Any) -> dict[str, Any]:
     }
 
 
+def _same_pixels(ours: Any, theirs: Any) -> bool:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def px(e: Any) -> Any:
+        return np.asarray(Image.open(io.BytesIO(e.encoded_image_string)))
+
+    return [e.step for e in ours] == [e.step for e in theirs] and all(
+        np.array_equal(px(a), px(b)) for a, b in zip(ours, theirs)
+    )
+
+
 def _assert_same(
     theirs: dict[str, Any], ours: dict[str, Any], text_equal: Callable[[str], bool]
 ) -> None:
@@ -78,6 +92,17 @@ def _assert_same(
         t_tags, o_tags = t.Tags(), o.Tags()
         for kind in ("scalars", "tensors", "images", "histograms"):
             assert sorted(o_tags[kind]) == sorted(t_tags[kind]), (run, kind)
+        assert o_tags["graph"] == t_tags["graph"], run
+        if t_tags["graph"]:
+            assert o.Graph() == t.Graph(), run
+        for tag in t_tags["images"]:
+            assert [(e.step, e.encoded_image_string) for e in o.Images(tag)] == [
+                (e.step, e.encoded_image_string) for e in t.Images(tag)
+            ] or _same_pixels(o.Images(tag), t.Images(tag)), (run, tag)
+        for tag in t_tags["histograms"]:
+            assert [(e.step, e.histogram_value) for e in o.Histograms(tag)] == [
+                (e.step, e.histogram_value) for e in t.Histograms(tag)
+            ], (run, tag)
         ts, os_ = _scalars(t), _scalars(o)
         for tag, points in ts.items():
             assert [s for s, _ in os_[tag]] == [s for s, _ in points], (run, tag)
@@ -108,11 +133,20 @@ def _train_lightning(root: Path, patched: bool) -> Any:
                 torch.nn.Tanh(),
                 torch.nn.Linear(hidden, 1),
             )
+            self.example_input_array = torch.zeros(2, 3)  # for log_graph=True
 
-        def training_step(self, batch: Any, _idx: int) -> Any:
+        def forward(self, x: Any) -> Any:
+            return self.net(x)
+
+        def training_step(self, batch: Any, idx: int) -> Any:
             x, y = batch
             loss = torch.nn.functional.mse_loss(self.net(x), y)
             self.log("train/loss", loss)
+            if idx == 0:  # what users log through logger.experiment
+                tb = self.logger.experiment
+                g = torch.Generator().manual_seed(self.current_epoch)
+                tb.add_image("sample", torch.rand(3, 8, 8, generator=g), self.global_step)
+                tb.add_histogram("weight", self.net[0].weight, self.global_step)
             return loss
 
         def validation_step(self, batch: Any, _idx: int) -> None:
@@ -127,7 +161,7 @@ def _train_lightning(root: Path, patched: bool) -> Any:
     data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
     loader = torch.utils.data.DataLoader(data, batch_size=8)
     with _patched(patched):
-        logger = TensorBoardLogger(str(root), name="tiny", version=0)
+        logger = TensorBoardLogger(str(root), name="tiny", version=0, log_graph=True)
         trainer = pl.Trainer(
             max_epochs=2,
             logger=logger,
@@ -165,6 +199,10 @@ def test_lightning_tensorboard_logger(tmp_path):
     assert start["lr"].number_value == 0.1
     assert start["hidden"].number_value == 4
     assert "hp_metric" in o[run].Tags()["scalars"]
+    tags = o[run].Tags()
+    assert tags["graph"]
+    assert tags["images"] == ["sample"]
+    assert tags["histograms"] == ["weight"]
     assert [s for s, _ in _scalars(o[run])["epoch"]][-1] > 0
 
 

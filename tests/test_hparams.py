@@ -451,3 +451,44 @@ def test_generated_inputs_give_torchs_summaries(inputs):
         (value,) = event_pb2.Event.FromString(b).summary.value
         assert value.tag == k
         assert value.simple_value == v  # float32 values: exact
+
+
+# ---------------------------------------------------------------- tensorboardX's spelling
+
+
+def test_tensorboardx_name_is_run_name(tmp_path):
+    """tensorboardX's ``add_hparams(..., name=...)`` is torch's ``run_name``: the same run and
+    the same events as torch's with ``run_name``, as tensorboardX names its sub-run."""
+    from tensorboardX import SummaryWriter as XWriter
+
+    def torch_call(w: Any) -> None:
+        w.add_hparams({"lr": 0.1, "opt": "adam"}, {"hp/acc": 0.5}, run_name="trial", global_step=3)
+
+    t, o = _both(
+        tmp_path,
+        lambda w: w.add_hparams(
+            {"lr": 0.1, "opt": "adam"}, {"hp/acc": 0.5}, name="trial", global_step=3
+        ),
+        torch_call,
+    )
+    assert list(o) == list(t) == [".", "trial"]
+    assert _view(o["trial"]) == _view(t["trial"])
+    x = _write(
+        XWriter, tmp_path / "x", lambda w: w.add_hparams({"lr": 0.1}, {"m": 1.0}, name="trial")
+    )
+    assert list(x) == list(
+        _write(
+            ferroboard.SummaryWriter,
+            tmp_path / "o2",
+            lambda w: w.add_hparams({"lr": 0.1}, {"m": 1.0}, name="trial"),
+        )
+    )
+    w = ferroboard.SummaryWriter(str(tmp_path / "both"))
+    w.add_hparams({"lr": 0.1}, {"m": 1.0}, run_name="same", name="same")
+    with pytest.raises(TypeError, match=r"run_name and name .*'a'.*'b'"):
+        w.add_hparams({"lr": 0.1}, {"m": 1.0}, run_name="a", name="b")
+    # tensorboardX's third parameter is the name; torch's (and ours) the discrete domains.
+    with pytest.raises(TypeError, match=r"hparam_domain_discrete .*got str.*name="):
+        w.add_hparams({"lr": 0.1}, {"m": 1.0}, "trial2")
+    w.close()
+    assert sorted(event_files(tmp_path / "both")) == [".", "same"]

@@ -164,3 +164,13 @@ def test_bad_arguments(logdir: Path, tmp_path: Path) -> None:
     code, text, _ = run_cli(str(logdir), "-o", str(tmp_path / "x.html"), "--tag", "nope")
     assert code == 2
     assert "no scalars" in text
+
+
+def test_size_must_be_positive(logdir: Path, tmp_path: Path) -> None:
+    # A clear usage error naming --size, not matplotlib's "Singular matrix".
+    for size in ("0x0", "640x0", "0x480", "100x-5", "10x20x30"):
+        out = tmp_path / "x.png"
+        code, _, err = run_cli(str(logdir), "-o", str(out), "--size", size)
+        assert code == 2, size
+        assert err == f"ferroboard plot: --size: expected WxH in pixels, got {size!r}\n", size
+        assert not out.exists()

@@ -65,6 +65,16 @@ def test_constructor_signature_matches_torch_then_tensorboardx_keywords():
     assert tbx_names[1:7] == [n for n, _ in torch_params[1:]] + ["write_to_disk"]
 
 
+def test_add_hparams_is_torchs_then_tensorboardx_name():
+    """torch's parameters in torch's order, then tensorboardX's ``name`` (its spelling of
+    ``run_name``), keyword only: tensorboardX's third position is ``name``, torch's is
+    ``hparam_domain_discrete``."""
+    ours = inspect.signature(ferroboard.SummaryWriter.add_hparams).parameters
+    assert _params(ferroboard.SummaryWriter.add_hparams)[:-1] == _params(TorchWriter.add_hparams)
+    assert (ours["name"].kind, ours["name"].default) == (inspect.Parameter.KEYWORD_ONLY, None)
+    assert "name" in inspect.signature(tensorboardX.SummaryWriter.add_hparams).parameters
+
+
 def test_pr_curve_raw_default_is_shown_as_torchs():
     ours = inspect.signature(ferroboard.SummaryWriter.add_pr_curve_raw)
     theirs = inspect.signature(TorchWriter.add_pr_curve_raw)

@@ -273,6 +273,33 @@ def media_array(value: Any, name: str, native: frozenset[str]) -> np.ndarray:
     return arr
 
 
+def video_axes(value: Any, dataformats: Any) -> Any:
+    """``vid_tensor`` with its axes in ``NTCHW`` order: ``dataformats`` (tensorboardX's
+    ``add_video`` option) names its axes, a permutation of ``NTCHW`` in any case. A torch
+    tensor stays a tensor (a permuted view, on its device); anything else becomes a numpy
+    array (a transposed view)."""
+    if not isinstance(dataformats, str):
+        raise TypeError(
+            f"dataformats: expected a str, a permutation of 'NTCHW', got {describe(dataformats)}"
+        )
+    fmt = dataformats.upper()
+    if sorted(fmt) != sorted("NTCHW"):
+        raise ValueError(
+            f"dataformats: expected a permutation of 'NTCHW' (any case), got {dataformats!r}"
+        )
+    if fmt == "NTCHW":
+        return value
+    shape = tuple(getattr(value, "shape", np.shape(value)))
+    if len(shape) != 5:
+        raise ValueError(
+            f"vid_tensor: expected 5 dimensions ({dataformats}), got shape {list(shape)}"
+        )
+    order = [fmt.index(c) for c in "NTCHW"]
+    if is_tensor(value):
+        return value.permute(*order)
+    return np.transpose(np.asarray(value), order)
+
+
 def histogram_values(values: Any) -> tuple[np.ndarray, Optional[str]]:
     """``values`` for the native histogram: an array of a dtype it reads, and the encoding of
     ``uint16`` data (``"float16"``, ``"bfloat16"`` or ``None``)."""

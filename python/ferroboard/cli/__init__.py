@@ -56,6 +56,17 @@ def _common(p: argparse.ArgumentParser, filters: bool = True) -> None:
     p.add_argument("--no-crc", action="store_true", help="skip payload CRC checks (faster)")
 
 
+def _count(text: str) -> int:
+    """An ``int >= 0`` argument (argparse names the option in its error)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ferroboard",
@@ -84,8 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr when it is a terminal and the logdir is large.",
     )
     p.add_argument("path", help="logdir or event file")
-    p.add_argument("--format", "-f", choices=("csv", "parquet", "jsonl"), default="csv")
-    p.add_argument("--output", "-o", metavar="FILE", help="output file (default: stdout)")
+    p.add_argument(
+        "--format",
+        "-f",
+        choices=("csv", "parquet", "jsonl"),
+        help="default: from --output's name (.parquet or .pq: parquet, .jsonl or .ndjson: "
+        "jsonl, else csv); parquet with --partitions; csv on stdout",
+    )
+    p.add_argument(
+        "--output", "-o", metavar="FILE", help="output file (default, or -: stdout; not parquet)"
+    )
     p.add_argument(
         "--kind",
         choices=[k for k in KINDS if k != "hparams"],
@@ -132,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="event files")
     p.add_argument("--json", action="store_true", help="one JSON object per event, with its 'file'")
     p.add_argument("--full", action="store_true", help="do not abbreviate long values")
-    p.add_argument("--limit", "-n", type=int, help="print at most N events of each file")
+    p.add_argument(
+        "--limit", "-n", type=_count, help="print at most N events of each file (N >= 0)"
+    )
     _common(p, filters=False)
     p.set_defaults(func=cmd_cat)
     _add_rewrite(sub)

@@ -109,6 +109,8 @@ def cmd_cat(args: argparse.Namespace, out: TextIO) -> int:
             out.write(("\n" if i else "") + f"==> {path} <==\n")
         try:
             _cat_one(path, args, out)
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): main() stops quietly, no file is to blame
         except (OSError, ValueError) as e:
             out.flush()
             print(f"ferroboard cat: {_error_text(path, e)}", file=sys.stderr)

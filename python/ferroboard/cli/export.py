@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Optional, TextIO
 
 from .. import _storage
 from .._native import event_files, read_plan
@@ -191,12 +191,24 @@ def _export_partitions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_FORMAT_OF_SUFFIX = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def _format_of(output: Optional[str], partitions: Optional[int]) -> str:
+    """The format when ``--format`` is not given: Parquet for ``--partitions``, else by the
+    output file's suffix, else CSV."""
+    if partitions is not None:
+        return "parquet"
+    suffix = os.path.splitext(output or "")[1].lower()
+    return _FORMAT_OF_SUFFIX.get(suffix, "csv")
+
+
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     if not _storage.exists(args.path):  # as `ls` and `verify` say, before any output
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), args.path)
-    fmt = args.format
+    fmt = args.format or _format_of(args.output, args.partitions)
     if fmt == "parquet":
-        if not args.output:
+        if not args.output or args.output == "-":  # "-" is stdout, for the text formats
             print("ferroboard export: --format parquet needs --output FILE", file=sys.stderr)
             return EXIT_USAGE
         try:

@@ -170,5 +170,8 @@ def cmd_ls(args: argparse.Namespace, out: TextIO) -> int:
         for e in embeddings[run]:
             out.write(_embedding_line(e))
     if not res.runs and not embeddings:
-        out.write("no event files\n")
+        if args.run or args.tag:
+            out.write("no run or tag matches --run/--tag (exact names)\n")
+        else:
+            out.write("no event files\n")
     return EXIT_OK

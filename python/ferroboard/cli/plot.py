@@ -172,7 +172,9 @@ def add_parser(sub: Any) -> None:
         "double-click to reset, a smoothing slider), no server.",
     )
     p.add_argument("path", help="logdir or event file")
-    p.add_argument("-o", "--output", default="plot.html", help="FILE.png, .svg or .html")
+    p.add_argument(
+        "-o", "--output", default="plot.html", help="FILE.png, .svg or .html (default: plot.html)"
+    )
     p.add_argument("--run", action="append", metavar="GLOB", help="only these runs (repeatable)")
     p.add_argument("--tag", action="append", metavar="GLOB", help="only these tags (repeatable)")
     p.add_argument(
@@ -182,12 +184,24 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_plot)
 
 
+def _parse_size(text: str) -> tuple[int, int]:
+    """``--size WxH``: two positive whole numbers of pixels."""
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if w < 1 or h < 1:
+        raise ValueError(f"--size: expected WxH in pixels, got {text!r}")
+    return w, h
+
+
 def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".png", ".svg", ".html", ".htm"):
         raise ValueError(f"-o: expected a .png, .svg or .html file, got {args.output!r}")
     if not 0 <= args.smoothing < 1:
         raise ValueError(f"--smoothing: expected 0 <= w < 1, got {args.smoothing}")
+    size = None if args.size is None else _parse_size(args.size)
     series = load_series(args.path, args.run, args.tag)
     if not series:
         out.write(f"ferroboard plot: no scalars in {args.path} match the filters\n")
@@ -196,15 +210,8 @@ def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(html_page(series, args.smoothing, os.fspath(args.path)))
     else:
-        size = default_size(len(series))
-        if args.size:
-            try:
-                w, h = (int(x) for x in args.size.lower().split("x"))
-            except ValueError:
-                raise ValueError(f"--size: expected WxH in pixels, got {args.size!r}") from None
-            size = (w, h)
         try:
-            plot_image(series, args.output, size, args.smoothing)
+            plot_image(series, args.output, size or default_size(len(series)), args.smoothing)
         except ImportError as e:
             print(str(e), file=sys.stderr)
             return EXIT_USAGE

@@ -92,6 +92,8 @@ class StructuralMethods:
         hparam_domain_discrete: Optional[Any] = None,
         run_name: Optional[str] = None,
         global_step: Optional[int] = None,
+        *,
+        name: Optional[str] = None,
     ) -> None:
         """Adds a set of hyperparameters and metrics for TensorBoard's HPARAMS dashboard.
 
@@ -107,7 +109,22 @@ class StructuralMethods:
             run_name: The sub-run of ``log_dir`` to write into (default: the current time, a
                 new sub-run per call, as torch); ``"."`` writes into the writer's own run.
             global_step: The step of every event written.
+            name: tensorboardX's name for ``run_name`` (keyword only); giving both, with
+                different values, is a ``TypeError``.
         """
+        if name is not None:
+            if run_name is not None and run_name != name:
+                raise TypeError(
+                    "run_name and name (tensorboardX's name for it) were both given, with "
+                    f"different values: {run_name!r} and {name!r}"
+                )
+            run_name = name
+        if isinstance(hparam_domain_discrete, str):
+            raise TypeError(
+                "hparam_domain_discrete must be a dict of str to list of values, got str "
+                f"{hparam_domain_discrete!r} (tensorboardX's third parameter is the run's name: "
+                "pass it as name= or run_name=)"
+            )
         hp = _inputs.hparam_items(hparam_dict)
         metrics = _inputs.metric_items(metric_dict)
         domains = _inputs.hparam_domains(hparam_domain_discrete)

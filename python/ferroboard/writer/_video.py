@@ -41,6 +41,8 @@ class VideoMethods:
         global_step: Optional[int] = None,
         fps: float = 4,
         walltime: Optional[float] = None,
+        *,
+        dataformats: str = "NTCHW",
     ) -> None:
         """Adds a video, as torch's ``add_video``.
 
@@ -52,13 +54,17 @@ class VideoMethods:
             global_step: Global step value to record.
             fps: Frames per second.
             walltime: Seconds after the epoch of the event (default: now).
+            dataformats: The axes of ``vid_tensor``, a permutation of ``NTCHW`` (the
+                default) in any case: tensorboardX's option (keyword only; torch has none).
 
         Raises:
-            ValueError: a bad shape, NaN or infinite pixels, a non-positive ``fps``.
+            ValueError: a bad shape or ``dataformats``, NaN or infinite pixels, a
+                non-positive ``fps``.
             TypeError: not an array of real numbers.
         """
         if _inputs.is_foreign_array(vid_tensor):
             vid_tensor = _inputs.from_dlpack(vid_tensor, "vid_tensor")
+        vid_tensor = _inputs.video_axes(vid_tensor, dataformats)
         if device.handles(vid_tensor):
             _inputs.check_real(vid_tensor, "vid_tensor")
             shape, rate = list(vid_tensor.shape), positive_real(fps, "fps")
