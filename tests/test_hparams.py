@@ -487,8 +487,24 @@ def test_tensorboardx_name_is_run_name(tmp_path):
     w.add_hparams({"lr": 0.1}, {"m": 1.0}, run_name="same", name="same")
     with pytest.raises(TypeError, match=r"run_name and name .*'a'.*'b'"):
         w.add_hparams({"lr": 0.1}, {"m": 1.0}, run_name="a", name="b")
-    # tensorboardX's third parameter is the name; torch's (and ours) the discrete domains.
-    with pytest.raises(TypeError, match=r"hparam_domain_discrete .*got str.*name="):
-        w.add_hparams({"lr": 0.1}, {"m": 1.0}, "trial2")
+    # A str where torch has the discrete domains (always a dict) is tensorboardX's positional
+    # name, and the next argument its global_step; with a name given twice, an error.
+    with pytest.raises(TypeError, match=r"hparam_domain_discrete .*got str.*conflicts"):
+        w.add_hparams({"lr": 0.1}, {"m": 1.0}, "trial2", name="trial2")
+    with pytest.raises(TypeError, match=r"hparam_domain_discrete .*got str.*conflicts"):
+        w.add_hparams({"lr": 0.1}, {"m": 1.0}, "trial2", "trial3")
     w.close()
     assert sorted(event_files(tmp_path / "both")) == [".", "same"]
+
+
+def test_tensorboardx_positional_name_and_step(tmp_path):
+    """tensorboardX's ``add_hparams(hp, metrics, "trial", 3)`` (its positional order: name,
+    then global_step) writes what torch's ``run_name="trial", global_step=3`` writes."""
+    hp, metrics = {"lr": 0.1, "opt": "adam"}, {"hp/acc": 0.5}
+    t, o = _both(
+        tmp_path,
+        lambda w: w.add_hparams(hp, metrics, "trial", 3),
+        lambda w: w.add_hparams(hp, metrics, run_name="trial", global_step=3),
+    )
+    assert list(o) == list(t) == [".", "trial"]
+    assert _view(o["trial"]) == _view(t["trial"])

@@ -111,7 +111,21 @@ class StructuralMethods:
             global_step: The step of every event written.
             name: tensorboardX's name for ``run_name`` (keyword only); giving both, with
                 different values, is a ``TypeError``.
+
+        tensorboardX's positional order, ``(hparam_dict, metric_dict, name, global_step)``, is
+        accepted too: a ``str`` where torch has ``hparam_domain_discrete`` (a dict) is the
+        run's name, and then the next argument is the step.
         """
+        if isinstance(hparam_domain_discrete, str):
+            if name is not None or global_step is not None or isinstance(run_name, str):
+                raise TypeError(
+                    "hparam_domain_discrete must be a dict of str to list of values, got str "
+                    f"{hparam_domain_discrete!r}; read as tensorboardX's positional name, it "
+                    "conflicts with the name, run_name or global_step also given"
+                )
+            step: Any = run_name  # tensorboardX's fourth parameter
+            name, global_step = hparam_domain_discrete, step
+            hparam_domain_discrete = run_name = None
         if name is not None:
             if run_name is not None and run_name != name:
                 raise TypeError(
@@ -119,12 +133,6 @@ class StructuralMethods:
                     f"different values: {run_name!r} and {name!r}"
                 )
             run_name = name
-        if isinstance(hparam_domain_discrete, str):
-            raise TypeError(
-                "hparam_domain_discrete must be a dict of str to list of values, got str "
-                f"{hparam_domain_discrete!r} (tensorboardX's third parameter is the run's name: "
-                "pass it as name= or run_name=)"
-            )
         hp = _inputs.hparam_items(hparam_dict)
         metrics = _inputs.metric_items(metric_dict)
         domains = _inputs.hparam_domains(hparam_domain_discrete)
