@@ -7,6 +7,7 @@ import os
 import pickle
 import re
 import socket
+import warnings
 from pathlib import Path
 
 import ferroboard
@@ -181,6 +182,88 @@ def test_file_writer_view_takes_protobuf_events_and_summaries(logdir):
         (7, 9.0, summary),
         (8, 10.0, summary),
     ]
+
+
+def _torch_graph_profile():
+    """A ``(GraphDef, RunMetadata)`` pair built by torch's own helper, as code that draws a
+    graph itself (or torch's ``add_graph``) hands it to ``FileWriter.add_graph``."""
+    import torch
+    from torch.utils.tensorboard._pytorch_graph import graph
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    with warnings.catch_warnings():
+        # torch.jit.trace's deprecation notice, from inside torch's helper
+        warnings.simplefilter("ignore", FutureWarning)
+        return graph(model, torch.zeros(1, 4))
+
+
+def test_file_writer_add_graph_and_add_onnx_graph_write_torchs_events(tmp_path):
+    """``writer._get_file_writer().add_graph((graph_def, run_metadata))`` and
+    ``file_writer.add_onnx_graph(graph_def)`` write what torch's FileWriter writes."""
+    profile = _torch_graph_profile()
+    results = []
+    for name, cls in (("torch", TorchWriter), ("ours", ferroboard.SummaryWriter)):
+        d = tmp_path / name
+        w = cls(str(d))
+        w._get_file_writer().add_graph(profile, walltime=5.0)
+        w.file_writer.add_onnx_graph(profile[0], walltime=6.0)
+        w.add_scalars("m", {"p": 1.0}, 0, walltime=7.0)
+        w.all_writers[str(d) + "/m_p"].add_graph(profile, walltime=8.0)
+        w.close()
+        results.append({run: [tb_events(f)[1:] for f in fs] for run, fs in event_files(d).items()})
+    assert results[0] == results[1]
+    main = results[1]["."][0]
+    assert [e.WhichOneof("what") for e in main] == ["graph_def", "tagged_run_metadata", "graph_def"]
+    assert main[0].graph_def == profile[0].SerializeToString()
+    assert main[1].tagged_run_metadata.tag == "step1"
+    assert [e.wall_time for e in main] == [5.0, 5.0, 6.0]
+
+
+def test_file_writer_add_graph_refuses_what_is_not_a_graph_profile(logdir):
+    w = ferroboard.SummaryWriter(str(logdir))
+    with pytest.raises(TypeError, match="graph_profile"):
+        w.file_writer.add_graph("not a graph")
+    with pytest.raises(TypeError, match="graph"):
+        w.file_writer.add_onnx_graph(42)
+    w.add_scalar("a", 1.0, 0)  # still usable
+    w.close()
+
+
+def _event_writer_view(cls, d: Path) -> tuple[dict, list]:
+    """What code reaches through ``file_writer.event_writer`` (loggers upload or remove the
+    event file by ``_file_name``), on torch's writer or ours."""
+    from tensorboard.compat.proto import event_pb2
+
+    w = cls(str(d))
+    w.add_scalars("m", {"p": 1.0}, 0, walltime=1.0)
+    main, sub = w.file_writer.event_writer, w.all_writers[str(d) + "/m_p"].event_writer
+    seen = {
+        "main_file": os.path.relpath(main._file_name, d),
+        "sub_file": os.path.relpath(sub._file_name, d),
+        "main_logdir": (main.get_logdir(), main._logdir),
+        "sub_logdir": (sub.get_logdir(), sub._logdir),
+        "main_file_is_str": isinstance(main._file_name, str),
+    }
+    # EventFileWriter.add_event writes the event as given (its own wall time and step).
+    main.add_event(event_pb2.Event(wall_time=3.0, step=2, summary=_summary("direct", 4.0)))
+    main.flush()
+    w.close()
+    events = [(e.step, e.wall_time, e.summary) for e in tb_events(d / seen["main_file"])[1:]]
+    seen["main_file"] = re.sub(r"\d{10}\..*$", "NAME", seen["main_file"])
+    seen["sub_file"] = re.sub(r"\d{10}\..*$", "NAME", seen["sub_file"])
+    seen["main_logdir"] = tuple(os.path.relpath(p, d) for p in seen["main_logdir"])
+    seen["sub_logdir"] = tuple(os.path.relpath(p, d) for p in seen["sub_logdir"])
+    return seen, events
+
+
+def test_event_writer_names_the_event_files_as_torchs(tmp_path):
+    torch_seen = _event_writer_view(TorchWriter, tmp_path / "torch")
+    our_seen = _event_writer_view(ferroboard.SummaryWriter, tmp_path / "ours")
+    assert our_seen == torch_seen
+    assert our_seen[0]["main_file"] == "events.out.tfevents.NAME"
+    assert our_seen[0]["sub_file"] == "m_p/events.out.tfevents.NAME"
+    assert our_seen[1] == [(2, 3.0, _summary("direct", 4.0))]
 
 
 def test_flush_secs_zero_is_accepted_like_torch(logdir):

@@ -92,6 +92,10 @@ class NativeWriter:
     def close(self) -> None: ...
     @property
     def _event_file(self) -> Optional[str]: ...
+    def _sub_run_file(self, run: str) -> Optional[str]:
+        """The path of sub-run ``run``'s event file, or ``None`` when it has none since the
+        writer was last (re)opened, while closed, or writing nothing."""
+        ...
     @property
     def _closed(self) -> bool: ...
     @property
@@ -243,6 +247,18 @@ def graph_events(
 def onnx_graph_event(model: Union[bytes, str], walltime: Optional[float] = None) -> bytes:
     """The serialized ``GraphDef`` event of ``add_onnx_graph`` for an ONNX model's bytes or
     the path of its file."""
+    ...
+
+def graph_profile_events(
+    graph_def: bytes, run_metadata: bytes, walltime: Optional[float] = None
+) -> tuple[bytes, bytes]:
+    """The two serialized events of torch's ``FileWriter.add_graph``: the serialized
+    ``GraphDef`` and the serialized ``RunMetadata`` tagged ``step1``, written as given."""
+    ...
+
+def serialized_graph_event(graph_def: bytes, walltime: Optional[float] = None) -> bytes:
+    """The serialized event of torch's ``FileWriter.add_onnx_graph``: the serialized
+    ``GraphDef``, written as given."""
     ...
 
 def pr_curve_event(

@@ -4,7 +4,9 @@
 //! tuples of strings, integer lists and `None`) and returns the two serialized events the core
 //! builds: the `GraphDef` and the `step1` run metadata. `onnx_graph_event` takes the bytes of
 //! an ONNX model file, or its path, and returns the serialized `GraphDef` event. Encoding runs
-//! with the GIL released.
+//! with the GIL released. `graph_profile_events` and `serialized_graph_event` wrap a
+//! `GraphDef` (and `RunMetadata`) the caller serialized with its own protobuf classes, for
+//! torch's `FileWriter.add_graph` and `add_onnx_graph`.
 
 use std::path::PathBuf;
 
@@ -21,6 +23,8 @@ use crate::convert;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(graph_events, m)?)?;
     m.add_function(wrap_pyfunction!(onnx_graph_event, m)?)?;
+    m.add_function(wrap_pyfunction!(graph_profile_events, m)?)?;
+    m.add_function(wrap_pyfunction!(serialized_graph_event, m)?)?;
     Ok(())
 }
 
@@ -105,5 +109,35 @@ fn onnx_graph_event<'py>(
             Some(p) => PyValueError::new_err(format!("{}: {e}", p.display())),
             None => PyValueError::new_err(e.to_string()),
         })?;
+    Ok(PyBytes::new(py, &event))
+}
+
+/// The two events of torch's `FileWriter.add_graph((graph_def, run_metadata))`: the serialized
+/// `GraphDef`, then the serialized `RunMetadata` tagged `step1`, both written as given.
+#[pyfunction]
+#[pyo3(signature = (graph_def, run_metadata, walltime=None))]
+fn graph_profile_events<'py>(
+    py: Python<'py>,
+    graph_def: &[u8],
+    run_metadata: &[u8],
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let wall = convert::walltime(walltime, "walltime")?;
+    let g = graph::serialized_graph_def_event(graph_def.to_vec(), wall).encode_to_vec();
+    let m = graph::serialized_run_metadata_event(run_metadata.to_vec(), wall).encode_to_vec();
+    Ok((PyBytes::new(py, &g), PyBytes::new(py, &m)))
+}
+
+/// The event of torch's `FileWriter.add_onnx_graph(graph_def)`: the serialized `GraphDef`,
+/// written as given.
+#[pyfunction]
+#[pyo3(signature = (graph_def, walltime=None))]
+fn serialized_graph_event<'py>(
+    py: Python<'py>,
+    graph_def: &[u8],
+    walltime: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let wall = convert::walltime(walltime, "walltime")?;
+    let event = graph::serialized_graph_def_event(graph_def.to_vec(), wall).encode_to_vec();
     Ok(PyBytes::new(py, &event))
 }

@@ -517,6 +517,13 @@ impl NativeWriter {
         self.session.sub_runs()
     }
 
+    /// Path of sub-run `run`'s event file (an `add_scalars` sub-run, a directory under
+    /// `log_dir`), or `None` when it has none since the writer was last (re)opened, while
+    /// closed, or writing nothing.
+    fn _sub_run_file(&self, run: &str) -> Option<PathBuf> {
+        self.session.sub_run_file(run)
+    }
+
     /// Whether the writer is closed (a later `add_*` reopens it).
     #[getter]
     fn _closed(&self) -> bool {

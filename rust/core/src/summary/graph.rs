@@ -343,23 +343,36 @@ pub fn run_metadata() -> RunMetadata {
 
 /// The event holding a serialized `GraphDef` (step 0, as torch writes it).
 pub fn graph_def_event(graph: &GraphDef, wall_time: WallTime) -> Event {
+    serialized_graph_def_event(graph.encode_to_vec(), wall_time)
+}
+
+/// The event holding `graph_def`, a `GraphDef` already serialized (by the caller's own
+/// protobuf classes: torch's `FileWriter.add_graph` and `add_onnx_graph` write the message they
+/// are given), byte for byte, at step 0.
+pub fn serialized_graph_def_event(graph_def: Vec<u8>, wall_time: WallTime) -> Event {
     Event {
         wall_time: wall_time.0,
         step: Step::default().0,
         source_metadata: None,
-        what: Some(event::What::GraphDef(graph.encode_to_vec())),
+        what: Some(event::What::GraphDef(graph_def)),
     }
 }
 
 /// The event holding `run_metadata` tagged `step1` (step 0).
 pub fn run_metadata_event(run_metadata: &RunMetadata, wall_time: WallTime) -> Event {
+    serialized_run_metadata_event(run_metadata.encode_to_vec(), wall_time)
+}
+
+/// The event holding `run_metadata`, a `RunMetadata` already serialized, tagged `step1`
+/// (step 0), as torch's `FileWriter.add_graph` writes the step stats it is given.
+pub fn serialized_run_metadata_event(run_metadata: Vec<u8>, wall_time: WallTime) -> Event {
     Event {
         wall_time: wall_time.0,
         step: Step::default().0,
         source_metadata: None,
         what: Some(event::What::TaggedRunMetadata(TaggedRunMetadata {
             tag: RUN_METADATA_TAG.to_owned(),
-            run_metadata: run_metadata.encode_to_vec(),
+            run_metadata,
         })),
     }
 }

@@ -167,8 +167,8 @@ struct Open {
     writer: Arc<EventWriter>,
     main: FileId,
     main_path: PathBuf,
-    /// Sub-run directory (relative to `log_dir`) -> its file.
-    subs: HashMap<String, FileId>,
+    /// Sub-run directory (relative to `log_dir`) -> its file and the file's path.
+    subs: HashMap<String, (FileId, PathBuf)>,
 }
 
 impl Open {
@@ -271,12 +271,12 @@ impl Session {
         let (writer, _) = Self::current(&mut st)?;
         let st = &mut *st;
         let open = st.open.as_mut().expect("opened above");
-        if let Some(&id) = open.subs.get(rel) {
-            return Ok((writer, id));
+        if let Some((id, _)) = open.subs.get(rel) {
+            return Ok((writer, *id));
         }
         let config = st.config.as_ref().expect("configured");
-        let (id, _) = writer.create_file(&config.log_dir.join(rel), &config.suffix)?;
-        open.subs.insert(rel.to_owned(), id);
+        let (id, path) = writer.create_file(&config.log_dir.join(rel), &config.suffix)?;
+        open.subs.insert(rel.to_owned(), (id, path));
         Ok((writer, id))
     }
 
@@ -338,6 +338,18 @@ impl Session {
             .map(|o| o.main_path.clone())
     }
 
+    /// The path of sub-run `rel`'s event file, or `None` when that sub-run has no file since
+    /// the session was last (re)opened, while closed, in a forked child (before reopening), or
+    /// when the writer discards.
+    pub fn sub_run_file(&self, rel: &str) -> Option<PathBuf> {
+        self.lock()
+            .open
+            .as_ref()
+            .filter(|o| o.live() && !o.writer.options().discard)
+            .and_then(|o| o.subs.get(rel))
+            .map(|(_, path)| path.clone())
+    }
+
     /// The sub-runs opened since the session was last (re)opened, in the order they were
     /// opened; empty while closed or in a forked child (before reopening).
     pub fn sub_runs(&self) -> Vec<String> {
@@ -345,8 +357,11 @@ impl Session {
         let Some(open) = st.open.as_ref().filter(|o| o.live()) else {
             return Vec::new();
         };
-        let mut subs: Vec<(u32, &String)> =
-            open.subs.iter().map(|(rel, id)| (id.raw(), rel)).collect();
+        let mut subs: Vec<(u32, &String)> = open
+            .subs
+            .iter()
+            .map(|(rel, (id, _))| (id.raw(), rel))
+            .collect();
         subs.sort_unstable();
         subs.into_iter().map(|(_, rel)| rel.clone()).collect()
     }
@@ -521,6 +536,9 @@ mod tests {
         append(&s, None, 1);
         append(&s, Some("m_a"), 2);
         assert_eq!(s.sub_runs(), vec!["m_a".to_owned()]);
+        let first_sub = s.sub_run_file("m_a").unwrap();
+        assert_eq!(first_sub.parent(), Some(dir.path().join("m_a").as_path()));
+        assert_eq!(s.sub_run_file("m_b"), None);
         s.flush().unwrap();
         s.close().unwrap();
         s.close().unwrap();
@@ -528,6 +546,7 @@ mod tests {
         assert!(s.is_closed() && w1.is_closed());
         assert_eq!(s.event_file(), None);
         assert!(s.sub_runs().is_empty());
+        assert_eq!(s.sub_run_file("m_a"), None);
 
         // The next write opens a new writer and main file; sub-runs start again.
         append(&s, None, 3);
@@ -552,6 +571,7 @@ mod tests {
         assert_eq!(b[1].step, 3);
         let subs = files(&dir.path().join("m_a"));
         assert_eq!(subs.len(), 2);
+        assert_eq!(subs[0], first_sub);
         let sub_steps: Vec<i64> = subs.iter().map(|p| events(p)[1].step).collect();
         assert_eq!(sub_steps, vec![2, 4]);
     }
