@@ -39,9 +39,22 @@ def _params(fn) -> list[tuple[str, object]]:
     return [(p.name, p.default) for p in sig.parameters.values() if p.name != "self"]
 
 
+# tensorboardX's keywords some methods take after torch's parameters (keyword only).
+TENSORBOARDX_KEYWORDS = {"add_scalar": ["display_name", "summary_description"]}
+
+
 @pytest.mark.parametrize("name", METHODS)
 def test_method_signatures_match_torch(name):
-    assert _params(getattr(ferroboard.SummaryWriter, name)) == _params(getattr(TorchWriter, name))
+    ours = _params(getattr(ferroboard.SummaryWriter, name))
+    extra = TENSORBOARDX_KEYWORDS.get(name, [])
+    assert ours[: len(ours) - len(extra)] == _params(getattr(TorchWriter, name))
+    if not extra:
+        return
+    sig = inspect.signature(getattr(ferroboard.SummaryWriter, name)).parameters
+    tbx = inspect.signature(getattr(tensorboardX.SummaryWriter, name)).parameters
+    for keyword in extra:
+        assert sig[keyword].kind == inspect.Parameter.KEYWORD_ONLY
+        assert sig[keyword].default == tbx[keyword].default
 
 
 def test_constructor_signature_matches_torch_then_tensorboardx_keywords():
@@ -431,6 +444,48 @@ def test_logdir_alias_like_tensorboardx(tmp_path):
     same = ferroboard.SummaryWriter(str(tmp_path / "o"), logdir=tmp_path / "o")
     assert same.get_logdir() == str(tmp_path / "o")
     same.close()
+
+
+def test_add_scalar_display_name_and_description_like_tensorboardx(tmp_path):
+    """tensorboardX's ``add_scalar(..., display_name=, summary_description=)``: the same values
+    with the same metadata (title and description, no plugin) as tensorboardX writes; without
+    them (or empty) the plain value torch and tensorboardX write."""
+
+    def calls(w) -> None:
+        w.add_scalar("loss", 0.5, 0, walltime=1.0, display_name="Loss", summary_description="d")
+        w.add_scalar("loss", 0.25, 1, walltime=2.0, display_name="Loss")
+        w.add_scalar("acc", 0.75, 0, walltime=3.0, summary_description="only a description")
+        w.add_scalar("plain", 1.0, 0, walltime=4.0, display_name="", summary_description="")
+
+    x = tensorboardX.SummaryWriter(logdir=str(tmp_path / "x"))
+    o = ferroboard.SummaryWriter(str(tmp_path / "o"))
+    for w in (x, o):
+        calls(w)
+        w.close()
+
+    def values(root):
+        ((path,),) = [files for files in event_files(root).values()]
+        return [
+            (e.step, e.wall_time, e.summary.value[0].SerializeToString())
+            for e in tb_events(path)
+            if e.HasField("summary")
+        ]
+
+    ours, theirs = values(tmp_path / "o"), values(tmp_path / "x")
+    assert ours == theirs
+    assert len(ours) == 4
+
+
+def test_add_scalar_display_name_must_be_a_str(tmp_path):
+    w = ferroboard.SummaryWriter(str(tmp_path))
+    with pytest.raises(TypeError, match="display_name must be a str, got int"):
+        w.add_scalar("a", 1.0, 0, display_name=3)
+    with pytest.raises(TypeError, match="summary_description must be a str"):
+        w.add_scalar("a", 1.0, 0, summary_description=b"x")
+    w.add_scalar("a", 1.0, 1, display_name=None)  # None: not given
+    w.close()
+    ((path,),) = [files for files in event_files(tmp_path).values()]
+    assert [e.step for e in tb_events(path) if e.HasField("summary")] == [1]
 
 
 def test_logdir_and_log_dir_disagreeing_is_an_error(tmp_path):

@@ -52,7 +52,14 @@ class NativeWriter:
         walltime: Optional[float] = None,
         new_style: bool = False,
         double_precision: bool = False,
-    ) -> None: ...
+        *,
+        display_name: Optional[str] = "",
+        summary_description: Optional[str] = "",
+    ) -> None:
+        """Adds a scalar, as torch's ``add_scalar``; ``display_name`` and
+        ``summary_description`` (tensorboardX's keywords) set the tag's title and description
+        in the value's metadata."""
+        ...
     def add_scalars(
         self,
         main_tag: str,

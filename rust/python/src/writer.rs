@@ -195,28 +195,62 @@ fn append_event(
     })
 }
 
-/// The serialized event of one scalar, as `add_scalar` writes it.
-fn scalar_event_bytes(
-    wall: WallTime,
-    step: i64,
-    tag: String,
-    v: f64,
+/// How `add_scalar` encodes a value: torch's `new_style` and `double_precision`, and
+/// tensorboardX's title and description of the tag (`None`: neither given).
+#[derive(Default)]
+struct ScalarForm {
     new_style: bool,
     double_precision: bool,
-) -> Vec<u8> {
-    if new_style {
-        let value = summary::scalar_tensor(tag, v, double_precision);
-        let mut buf = Vec::new();
-        summary::encode_into(
-            &summary::summary_event(wall, Step(step), vec![value]),
-            &mut buf,
-        );
-        buf
-    } else {
-        let mut buf = Vec::new();
-        summary::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
-        buf
+    described: Option<(String, String)>,
+}
+
+impl ScalarForm {
+    /// Whether it is the default form, which the allocation-free encoder writes.
+    fn is_plain(&self) -> bool {
+        !self.new_style && self.described.is_none()
     }
+
+    /// The summary value of `v` under `tag` in this form.
+    fn value(self, tag: String, v: f64) -> ferroboard_core::proto::summary::Value {
+        let value = if self.new_style {
+            summary::scalar_tensor(tag, v, self.double_precision)
+        } else {
+            summary::scalar_simple(tag, v)
+        };
+        match self.described {
+            Some((title, description)) => summary::described(value, title, description),
+            None => value,
+        }
+    }
+}
+
+/// The serialized event of one scalar, as `add_scalar` writes it.
+fn scalar_event_bytes(wall: WallTime, step: i64, tag: String, v: f64, form: ScalarForm) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if form.is_plain() {
+        summary::encode_simple_scalar(&mut buf, wall, Step(step), &tag, v);
+    } else {
+        let event = summary::summary_event(wall, Step(step), vec![form.value(tag, v)]);
+        summary::encode_into(&event, &mut buf);
+    }
+    buf
+}
+
+/// tensorboardX's `display_name` and `summary_description` of `add_scalar` (`None` or `""`
+/// each: not given); `None` when neither is given.
+fn scalar_description(
+    display_name: Option<&Bound<'_, PyAny>>,
+    summary_description: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<(String, String)>> {
+    let text = |obj: Option<&Bound<'_, PyAny>>, name: &str| -> PyResult<String> {
+        match obj {
+            Some(o) if !o.is_none() => Ok(convert::text(o, name)?.into_owned()),
+            _ => Ok(String::new()),
+        }
+    };
+    let title = text(display_name, "display_name")?;
+    let description = text(summary_description, "summary_description")?;
+    Ok((!title.is_empty() || !description.is_empty()).then_some((title, description)))
 }
 
 #[pymethods]
@@ -277,10 +311,10 @@ impl NativeWriter {
 
     /// Adds a scalar, as torch's `add_scalar`.
     #[pyo3(
-        signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None),
-        text_signature = "(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False)"
+        signature = (tag, scalar_value, global_step=None, walltime=None, new_style=None, double_precision=None, *, display_name=None, summary_description=None),
+        text_signature = "(self, tag, scalar_value, global_step=None, walltime=None, new_style=False, double_precision=False, *, display_name='', summary_description='')"
     )]
-    #[allow(clippy::too_many_arguments)] // torch's signature
+    #[allow(clippy::too_many_arguments)] // torch's signature, then tensorboardX's keywords
     fn add_scalar(
         &self,
         py: Python<'_>,
@@ -290,6 +324,8 @@ impl NativeWriter {
         walltime: Option<&Bound<'_, PyAny>>,
         new_style: Option<&Bound<'_, PyAny>>,
         double_precision: Option<&Bound<'_, PyAny>>,
+        display_name: Option<&Bound<'_, PyAny>>,
+        summary_description: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let tag = convert::tag(tag, "tag")?;
         let v = convert::scalar_or_later(scalar_value, "scalar_value")?;
@@ -297,32 +333,32 @@ impl NativeWriter {
         let wall = convert::walltime(walltime, "walltime")?;
         // Any truthy value, as torch tests them with `if` (default False).
         let truthy = |b: Option<&Bound<'_, PyAny>>| b.map_or(Ok(false), |b| b.is_truthy());
+        let form = ScalarForm {
+            new_style: truthy(new_style)?,
+            double_precision: truthy(double_precision)?,
+            described: scalar_description(display_name, summary_description)?,
+        };
         let v = match v {
             ScalarArg::Now(v) => v,
             ScalarArg::Later(producer) => {
                 // A device value: encoded on the writer thread once its copy has landed.
-                let (tag, new_style, double) = (
-                    tag.into_owned(),
-                    truthy(new_style)?,
-                    truthy(double_precision)?,
-                );
+                let tag = tag.into_owned();
                 let item: Box<dyn DeferredPayload> = Box::new(move || {
                     let v = later_scalar(producer)?;
-                    Ok(scalar_event_bytes(wall, step, tag, v, new_style, double))
+                    Ok(scalar_event_bytes(wall, step, tag, v, form))
                 });
                 let mut op = deferred_op(item);
                 return self.with_file(Self::writer_and_main, |w, f| py.detach(|| op(w, f)));
             }
         };
-        if !truthy(new_style)? {
+        if form.is_plain() {
             // The default encoding: straight into the scratch buffer, nothing allocated.
             return with_scratch(|buf| {
                 summary::encode_simple_scalar(buf, wall, Step(step), &tag, v);
                 self.with_file(Self::writer_and_main, |w, f| append(py, w, f, buf))
             });
         }
-        let value = summary::scalar_tensor(tag.into_owned(), v, truthy(double_precision)?);
-        let ev = summary::summary_event(wall, Step(step), vec![value]);
+        let ev = summary::summary_event(wall, Step(step), vec![form.value(tag.into_owned(), v)]);
         self.with_file(Self::writer_and_main, |w, f| append_event(py, w, f, &ev))
     }
 
@@ -392,7 +428,13 @@ impl NativeWriter {
                     let tag = main_tag_str.clone().into_owned();
                     let item: Box<dyn DeferredPayload> = Box::new(move || {
                         let v = later_scalar(producer)?;
-                        Ok(scalar_event_bytes(wall, step, tag, v, false, false))
+                        Ok(scalar_event_bytes(
+                            wall,
+                            step,
+                            tag,
+                            v,
+                            ScalarForm::default(),
+                        ))
                     });
                     let mut op = deferred_op(item);
                     self.with_file(pick, |w, f| py.detach(|| op(w, f)))?;

@@ -45,7 +45,7 @@ mod text;
 #[cfg(feature = "media")]
 pub mod video;
 
-pub use scalar::{encode_simple_scalar, scalar_simple, scalar_tensor};
+pub use scalar::{described, encode_simple_scalar, scalar_simple, scalar_tensor};
 pub use text::text;
 
 /// The `file_version` string that opens every event file.

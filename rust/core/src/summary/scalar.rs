@@ -32,6 +32,21 @@ pub fn scalar_tensor(tag: String, v: f64, double_precision: bool) -> summary::Va
     )
 }
 
+/// `value` with the title and description TensorBoard shows for its tag (tensorboardX's
+/// `add_scalar(display_name=, summary_description=)`), set on its metadata (created when it has
+/// none, with no plugin, as tensorboardX writes it). TensorBoard reads a tag's metadata from its
+/// first value, so they matter there.
+pub fn described(
+    mut value: summary::Value,
+    display_name: String,
+    summary_description: String,
+) -> summary::Value {
+    let metadata = value.metadata.get_or_insert_with(Default::default);
+    metadata.display_name = display_name;
+    metadata.summary_description = summary_description;
+    value
+}
+
 /// Serializes the event `add_scalar` writes by default (`Event{wall_time, step,
 /// summary{value{tag, simple_value}}}`) into `out` (cleared first), without building the
 /// message: the same bytes as `summary_event(wall_time, step, vec![scalar_simple(tag, v)])`
@@ -87,6 +102,28 @@ mod tests {
             let slow = summary_event(WallTime(wall), Step(step), vec![scalar_simple(tag, v)]);
             proptest::prop_assert_eq!(fast, slow.encode_to_vec());
         }
+    }
+
+    #[test]
+    fn described_sets_title_and_description_keeping_the_plugin() {
+        let plain = described(scalar_simple("a".into(), 1.0), "A".into(), "about a".into());
+        let m = plain.metadata.expect("metadata");
+        assert_eq!(
+            (m.display_name.as_str(), m.summary_description.as_str()),
+            ("A", "about a")
+        );
+        assert!(
+            m.plugin_data.is_none(),
+            "tensorboardX writes no plugin for a simple value"
+        );
+        let tensor = described(
+            scalar_tensor("a".into(), 1.0, false),
+            "A".into(),
+            String::new(),
+        );
+        let m = tensor.metadata.expect("metadata");
+        assert_eq!(m.display_name, "A");
+        assert_eq!(m.plugin_data.expect("plugin").plugin_name, plugins::SCALARS);
     }
 
     #[test]
