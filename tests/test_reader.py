@@ -430,6 +430,31 @@ def test_tf_fixture_unified_frames():
     assert hp["dir_name"].tolist() == ["hparams/trial0", "hparams/trial1"]
 
 
+def test_symlinked_runs_are_runs_as_for_tensorboard(tmp_path):
+    """TensorBoard's multiplexer walks into a symbolic link to a run directory; so do we."""
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+    from torch.utils.tensorboard import SummaryWriter
+
+    for run in ("elsewhere/exp", "logdir/own"):
+        w = SummaryWriter(tmp_path / run)
+        for s in range(3):
+            w.add_scalar("x", float(s), s)
+        w.close()
+    root = tmp_path / "logdir"
+    (root / "exp").symlink_to(tmp_path / "elsewhere" / "exp", target_is_directory=True)
+    m = pem.EventMultiplexer()
+    m.AddRunsFromDirectory(str(root))
+    s = ferroboard.read_scalars(root)
+    assert sorted(set(s["run"])) == sorted(m.Runs()) == ["exp", "own"]
+    for run in ("exp", "own"):
+        ea = _accumulator(root / run)
+        assert [(e.wall_time, e.step, e.value) for e in ea.Scalars("x")] == [
+            (w, st, v)
+            for r, w, st, v in zip(s["run"], s["wall_time"], s["step"], s["value"])
+            if r == run
+        ]
+
+
 # ------------------------------------------------------------------ restarts
 
 

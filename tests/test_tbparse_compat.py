@@ -295,6 +295,35 @@ def test_children_equal_tbparse(logdirs, which):
     assert dict(leaf.children) == {}
 
 
+def test_symlinked_run_directories_are_read_as_tbparse_reads_them(tmp_path):
+    """A logdir that gathers runs by symbolic links to their directories (a common way to
+    compare experiments): tbparse lists the link as a directory and reads it, and so does
+    TensorBoard (tests/test_reader.py); a link back up the tree is not followed forever."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    elsewhere, root = tmp_path / "elsewhere", tmp_path / "logdir"
+    for run, base in ((elsewhere / "exp1", 0.0), (root / "local", 10.0)):
+        w = SummaryWriter(run)
+        for s in range(3):
+            w.add_scalar("loss", base + s, s)
+            w.add_text("note", f"{run.name} {s}", s)
+        w.close()
+    (root / "linked").symlink_to(elsewhere / "exp1", target_is_directory=True)
+    for pivot in (False, True):
+        extra = {"dir_name", "file_name", "wall_time"}
+        theirs = _tbparse(root, pivot=pivot, extra_columns=extra)
+        ours = ferroboard.SummaryReader(root, pivot=pivot, extra_columns=extra)
+        for kind in ("scalars", "text"):
+            a, b = _frame(theirs, kind), ours.get_events(kind)
+            assert len(a) == 6
+            assert_frames_identical(a, b)
+        assert list(ours.children) == list(theirs.children) == ["linked", "local"]
+        assert_frames_identical(_frame(theirs["linked"], "scalars"), ours["linked"].scalars)
+    # A link to an ancestor would make the tree infinite: it is not followed.
+    (root / "local" / "up").symlink_to(root, target_is_directory=True)
+    assert sorted(set(ferroboard.read_scalars(root)["run"])) == ["linked", "local"]
+
+
 def _same_event(theirs, ours) -> bool:
     from tensorboard.util import tensor_util
 
