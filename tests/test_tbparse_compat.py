@@ -324,6 +324,24 @@ def test_symlinked_run_directories_are_read_as_tbparse_reads_them(tmp_path):
     assert sorted(set(ferroboard.read_scalars(root)["run"])) == ["linked", "local"]
 
 
+def test_text_without_tensors_in_event_types_keeps_every_text(tmp_path):
+    """Documented difference: with ``event_types`` lacking ``tensors``, tbparse sizes its
+    accumulator's tensor reservoir to 1, so its ``text`` holds each file's last text per tag
+    only; ours holds them all, as with ``tensors`` (which changes nothing in tbparse's)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path)
+    for s in range(4):
+        w.add_text("note", f"n{s}", s)
+    w.close()
+    narrow = _frame(_tbparse(tmp_path, event_types={"text"}), "text")
+    assert narrow["value"].tolist() == ["n3"]
+    theirs = _frame(_tbparse(tmp_path, event_types={"text", "tensors"}), "text")
+    assert theirs["value"].tolist() == ["n0", "n1", "n2", "n3"]
+    for et in ({"text"}, {"text", "tensors"}):
+        assert_frames_identical(theirs, ferroboard.SummaryReader(tmp_path, event_types=et).text)
+
+
 def _same_event(theirs, ours) -> bool:
     from tensorboard.util import tensor_util
 
