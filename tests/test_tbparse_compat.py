@@ -392,6 +392,28 @@ def test_raw_tags_and_events_equal_tbparse(logdirs, which):
         _ = ferroboard.SummaryReader(logdirs[which]).raw_tags
 
 
+def test_raw_tags_in_file_order_whatever_the_wall_times(tmp_path):
+    """Tags logged with explicit wall times that go back (``walltime=``, as replayed or
+    imported logs have them) are listed in the order their first records are in the file,
+    as TensorBoard's ``Tags()`` lists them."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path)
+    for i, tag in enumerate(["late", "early", "mid"]):
+        wt = {"late": 300.0, "early": 100.0, "mid": 200.0}[tag]
+        w.add_scalar(tag, float(i), 0, walltime=wt)
+        w.add_histogram(f"h_{tag}", np.arange(5.0) + i, 0, walltime=wt)
+        w.add_text(f"t_{tag}", tag, 0, walltime=wt)
+    w.close()
+    (path,) = _files(tmp_path)
+    theirs, ours = _tbparse(path), ferroboard.SummaryReader(path)
+    t_tags, o_tags = theirs.raw_tags, ours.raw_tags
+    assert t_tags["scalars"] == ["late", "early", "mid"]
+    assert t_tags == o_tags
+    for kind in ("scalars", "histograms", "text"):
+        assert list(theirs.raw_events[kind]) == list(ours.raw_events[kind])
+
+
 # ----------------------------------------------------------------- static helpers
 
 

@@ -273,8 +273,10 @@ class SummaryReader:
         """tbparse's ``raw_tags`` (an event file only): TensorBoard's ``Tags()`` of the file
         (``images``, ``audio``, ``histograms``, ``scalars``, ``distributions``, ``tensors``,
         ``graph``, ``meta_graph``, ``run_metadata``) plus the plugin tags of ``hparams`` and
-        ``text``. Differences: tags are listed in order of their first record by wall time
-        (TensorBoard: by position in the file; the same for files written in order);
+        ``text``, each kind's tags in the order of their first records in the file.
+        Differences: where a file holds both scalar tensors and other tensors, ``tensors``
+        interleaves the two by the wall time of their first records (TensorBoard: by position
+        in the file; the same for files written in order);
         ``graph`` is also True for a graph summary (TensorFlow's ``trace_export``), where
         TensorBoard's is True only for a ``GraphDef``; ``meta_graph`` is always False (meta
         graphs are not told apart from graphs); hparams plugin tags are not listed under
@@ -388,11 +390,17 @@ class SummaryReader:
                 )
                 found["audio"].append((wt, seq, tag, aev))
         out: dict[str, dict[str, list[Any]]] = {}
+        n_scalars = len(s["step"])
         for k, evs in found.items():
-            # Tags in order of their first record by wall time; events in file order.
+            # Tags in order of their first record in the file, as TensorBoard's Tags(); events
+            # in file order. Scalar tensors and other tensors come from two lists whose
+            # interleaving is not kept: between those two, wall time decides.
+            seqs = [seq for _, seq, _, _ in evs]
+            mixed = bool(seqs) and min(seqs) < n_scalars <= max(seqs)
             first: dict[str, tuple[float, int]] = {}
             for wt, seq, tag, _ in evs:
-                first[tag] = min(first.get(tag, (wt, seq)), (wt, seq))
+                key = (wt if mixed else 0.0, seq)
+                first[tag] = min(first.get(tag, key), key)
             by_tag: dict[str, list[Any]] = {t: [] for t in sorted(first, key=first.__getitem__)}
             for _, _, tag, ev in sorted(evs, key=lambda e: e[1]):
                 by_tag[tag].append(ev)
