@@ -414,6 +414,26 @@ def test_raw_tags_in_file_order_whatever_the_wall_times(tmp_path):
         assert list(theirs.raw_events[kind]) == list(ours.raw_events[kind])
 
 
+def test_tensor_tags_in_file_order_when_scalar_tensors_and_others_mix(tmp_path):
+    """torch's ``new_style`` scalars (TensorFlow 2 writes every scalar so) are tensors; logged
+    after a PR curve, tbparse lists them after it in ``tags["tensors"]``, as we must."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path / "run")
+    for s in range(2):
+        w.add_pr_curve("pr", np.array([0, 1, 1]), np.array([0.1, 0.5, 0.9]), s)
+        w.add_scalar("acc", 0.5 + s, s, new_style=True)
+    w.close()
+    theirs, ours = _tbparse(tmp_path), ferroboard.SummaryReader(tmp_path)
+    assert theirs.get_tags("tensors") == ["pr", "acc"]
+    assert ours.get_tags("tensors") == theirs.get_tags("tensors")
+    _tags_equal(theirs.tags, ours.tags)
+    for pivot, extra in ((False, set()), (True, {"wall_time"}), (True, {"wall_time", "dir_name"})):
+        theirs = _tbparse(tmp_path, pivot=pivot, extra_columns=extra)
+        ours = ferroboard.SummaryReader(tmp_path, pivot=pivot, extra_columns=extra)
+        assert_frames_identical(_frame(theirs, "tensors"), ours.tensors)
+
+
 # ----------------------------------------------------------------- static helpers
 
 

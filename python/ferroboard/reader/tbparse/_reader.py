@@ -234,9 +234,29 @@ class SummaryReader:
             cols = self._long(k)
             if k == "text" and "_rawtag" in cols:
                 out[k] = list(dict.fromkeys(_names(self._result.tags, cols["_rawtag"])))
+            elif k == "tensors":
+                out[k] = self._tensor_tags(cols)
             else:
                 out[k] = list(dict.fromkeys(cols["tag"]))
         return out
+
+    @staticmethod
+    def _tensor_tags(cols: dict[str, Any]) -> list[str]:
+        """Tensor tags in first-seen order, file by file. Scalar tensors and other tensors
+        come from two lists whose interleaving is not kept: in a file holding both, wall
+        time orders the two (as ``raw_tags``)."""
+        tags = list(cols["tag"])
+        scalar = cols.get("_scalar_tensor")
+        if scalar is None or not tags:
+            return list(dict.fromkeys(tags))
+        is_scalar = np.array([isinstance(x, (bool, np.bool_)) and bool(x) for x in scalar])
+        files = np.asarray(cols["_file"], dtype=np.int64)
+        mixed = np.isin(files, np.intersect1d(files[is_scalar], files[~is_scalar]))
+        if not mixed.any():
+            return list(dict.fromkeys(tags))
+        wall = np.where(mixed, np.asarray(cols["wall_time"], dtype=np.float64), 0.0)
+        order = np.lexsort((np.arange(len(tags)), wall, files))
+        return list(dict.fromkeys(tags[i] for i in order))
 
     def get_tags(self, event_type: Optional[str] = None) -> Any:
         """Tags of one kind (a list), or of every kind (a dict), as :attr:`tags`."""
@@ -586,6 +606,7 @@ class SummaryReader:
             obj = np.empty(len(value), dtype=object)
             obj[:] = value.tolist()
             value = obj
+            d["_scalar_tensor"] = np.ones(len(value), dtype=bool)
         d["value"] = value
         return d
 
@@ -859,9 +880,17 @@ class SummaryReader:
 
         tags = [cols["tag"][i] for i in rows]
         # tbparse walks each file's tags in first-seen order, then their events in order.
+        seen: Any = range(len(rows))
+        scalar = cols.get("_scalar_tensor")
+        if scalar is not None:
+            # Scalar tensors and other tensors: wall time interleaves the two lists.
+            is_scalar = [isinstance(scalar[i], (bool, np.bool_)) and bool(scalar[i]) for i in rows]
+            if any(is_scalar) and not all(is_scalar):
+                wall = [float(cols["wall_time"][i]) for i in rows]
+                seen = sorted(range(len(rows)), key=lambda j: (wall[j], j))
         first: dict[str, int] = {}
-        for j, t in enumerate(tags):
-            first.setdefault(t, j)
+        for k, j in enumerate(seen):
+            first.setdefault(tags[j], k)
         order = sorted(range(len(rows)), key=lambda j: (first[tags[j]], j))
         rows = [rows[j] for j in order]
         n = len(rows)
