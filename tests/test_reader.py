@@ -430,6 +430,31 @@ def test_tf_fixture_unified_frames():
     assert hp["dir_name"].tolist() == ["hparams/trial0", "hparams/trial1"]
 
 
+def test_symlinked_runs_are_runs_as_for_tensorboard(tmp_path):
+    """TensorBoard's multiplexer walks into a symbolic link to a run directory; so do we."""
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as pem
+    from torch.utils.tensorboard import SummaryWriter
+
+    for run in ("elsewhere/exp", "logdir/own"):
+        w = SummaryWriter(tmp_path / run)
+        for s in range(3):
+            w.add_scalar("x", float(s), s)
+        w.close()
+    root = tmp_path / "logdir"
+    (root / "exp").symlink_to(tmp_path / "elsewhere" / "exp", target_is_directory=True)
+    m = pem.EventMultiplexer()
+    m.AddRunsFromDirectory(str(root))
+    s = ferroboard.read_scalars(root)
+    assert sorted(set(s["run"])) == sorted(m.Runs()) == ["exp", "own"]
+    for run in ("exp", "own"):
+        ea = _accumulator(root / run)
+        assert [(e.wall_time, e.step, e.value) for e in ea.Scalars("x")] == [
+            (w, st, v)
+            for r, w, st, v in zip(s["run"], s["wall_time"], s["step"], s["value"])
+            if r == run
+        ]
+
+
 # ------------------------------------------------------------------ restarts
 
 
@@ -447,6 +472,47 @@ def test_restart_view(tmp_path):
     tb_view = ferroboard.read_scalars(p, purge_restarts=True)
     assert tb_view["step"].tolist() == [0, 1, 2, 3, 1]
     assert tb_view["tag"].tolist() == ["x"] * 4 + ["y"]
+
+
+def test_restart_view_is_the_data_servers_not_the_event_accumulators(tmp_path):
+    """Documented difference: ``purge_restarts`` follows TensorBoard's data server (per tag, a
+    step going back drops that tag's records at steps >= it). EventAccumulator, on version-2
+    files, keeps steps that go back and purges every tag at a SessionLog.START (torch's
+    ``purge_step``), also tags not logged again. Both rules, checked against the accumulator."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path / "purged", filename_suffix=".1")
+    for s in range(10):
+        w.add_scalar("x", float(s), s)
+        w.add_scalar("z", float(s), s)  # not logged again after the restart
+    w.close()
+    w = SummaryWriter(tmp_path / "purged", purge_step=5, filename_suffix=".2")
+    for s in (7, 8):  # resumes above the purge step
+        w.add_scalar("x", 100.0 + s, s)
+    w.close()
+    w = SummaryWriter(tmp_path / "back")
+    for s in (0, 1, 2, 3, 1, 2):
+        w.add_scalar("y", float(s), s)
+    w.close()
+    s = ferroboard.read_scalars(tmp_path, purge_restarts=True)
+    ours = defaultdict(list)
+    for r, t, st in zip(s["run"], s["tag"], s["step"].tolist()):
+        ours[(r, t)].append(st)
+    theirs = {}
+    for run in ("back", "purged"):
+        ea = _accumulator(tmp_path / run)
+        for tag in ea.Tags()["scalars"]:
+            theirs[(run, tag)] = [e.step for e in ea.Scalars(tag)]
+    assert theirs == {
+        ("back", "y"): [0, 1, 2, 3, 1, 2],
+        ("purged", "x"): [0, 1, 2, 3, 4, 7, 8],
+        ("purged", "z"): [0, 1, 2, 3, 4],
+    }
+    assert dict(ours) == {
+        ("back", "y"): [0, 1, 2],
+        ("purged", "x"): [0, 1, 2, 3, 4, 5, 6, 7, 8],
+        ("purged", "z"): list(range(10)),
+    }
 
 
 def test_log_tail_reports_what_a_restart_supersedes(tmp_path):

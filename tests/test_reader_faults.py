@@ -56,6 +56,27 @@ def test_bad_payload_crc_skips_one_record_and_counts_it(tmp_path):
     assert len(ferroboard.read_scalars(p, check_crc=False)["step"]) == 10
 
 
+def test_bad_payload_crc_where_tensorboard_and_tbparse_stop_the_file(tmp_path):
+    """Documented difference: at a record whose payload CRC fails, EventAccumulator (and so
+    tbparse) stop reading the file; we skip that one record and read on."""
+    import warnings
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tbparse = pytest.importorskip("tbparse")
+    data, offsets = scalar_file("x", range(6))
+    buf = bytearray(data)
+    buf[offsets[3] + 14] ^= 0xFF  # a payload byte of the record of step 2
+    _write(tmp_path / "run" / NAME, bytes(buf))
+    ea = EventAccumulator(str(tmp_path / "run"), size_guidance={"scalars": 0})
+    ea.Reload()
+    assert [e.step for e in ea.Scalars("x")] == [0, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert tbparse.SummaryReader(str(tmp_path)).scalars["step"].tolist() == [0, 1]
+    assert ferroboard.SummaryReader(tmp_path).scalars["step"].tolist() == [0, 1, 3, 4, 5]
+
+
 def test_tag_filter_does_not_verify_records_of_known_filtered_out_tags(tmp_path):
     records = [frame(header_event())]
     for s in range(6):

@@ -295,6 +295,53 @@ def test_children_equal_tbparse(logdirs, which):
     assert dict(leaf.children) == {}
 
 
+def test_symlinked_run_directories_are_read_as_tbparse_reads_them(tmp_path):
+    """A logdir that gathers runs by symbolic links to their directories (a common way to
+    compare experiments): tbparse lists the link as a directory and reads it, and so does
+    TensorBoard (tests/test_reader.py); a link back up the tree is not followed forever."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    elsewhere, root = tmp_path / "elsewhere", tmp_path / "logdir"
+    for run, base in ((elsewhere / "exp1", 0.0), (root / "local", 10.0)):
+        w = SummaryWriter(run)
+        for s in range(3):
+            w.add_scalar("loss", base + s, s)
+            w.add_text("note", f"{run.name} {s}", s)
+        w.close()
+    (root / "linked").symlink_to(elsewhere / "exp1", target_is_directory=True)
+    for pivot in (False, True):
+        extra = {"dir_name", "file_name", "wall_time"}
+        theirs = _tbparse(root, pivot=pivot, extra_columns=extra)
+        ours = ferroboard.SummaryReader(root, pivot=pivot, extra_columns=extra)
+        for kind in ("scalars", "text"):
+            a, b = _frame(theirs, kind), ours.get_events(kind)
+            assert len(a) == 6
+            assert_frames_identical(a, b)
+        assert list(ours.children) == list(theirs.children) == ["linked", "local"]
+        assert_frames_identical(_frame(theirs["linked"], "scalars"), ours["linked"].scalars)
+    # A link to an ancestor would make the tree infinite: it is not followed.
+    (root / "local" / "up").symlink_to(root, target_is_directory=True)
+    assert sorted(set(ferroboard.read_scalars(root)["run"])) == ["linked", "local"]
+
+
+def test_text_without_tensors_in_event_types_keeps_every_text(tmp_path):
+    """Documented difference: with ``event_types`` lacking ``tensors``, tbparse sizes its
+    accumulator's tensor reservoir to 1, so its ``text`` holds each file's last text per tag
+    only; ours holds them all, as with ``tensors`` (which changes nothing in tbparse's)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path)
+    for s in range(4):
+        w.add_text("note", f"n{s}", s)
+    w.close()
+    narrow = _frame(_tbparse(tmp_path, event_types={"text"}), "text")
+    assert narrow["value"].tolist() == ["n3"]
+    theirs = _frame(_tbparse(tmp_path, event_types={"text", "tensors"}), "text")
+    assert theirs["value"].tolist() == ["n0", "n1", "n2", "n3"]
+    for et in ({"text"}, {"text", "tensors"}):
+        assert_frames_identical(theirs, ferroboard.SummaryReader(tmp_path, event_types=et).text)
+
+
 def _same_event(theirs, ours) -> bool:
     from tensorboard.util import tensor_util
 
@@ -343,6 +390,48 @@ def test_raw_tags_and_events_equal_tbparse(logdirs, which):
                 assert len(ours.get_raw_events(kind, tag)) == len(a)
     with pytest.raises(ValueError, match="Not an event file"):
         _ = ferroboard.SummaryReader(logdirs[which]).raw_tags
+
+
+def test_raw_tags_in_file_order_whatever_the_wall_times(tmp_path):
+    """Tags logged with explicit wall times that go back (``walltime=``, as replayed or
+    imported logs have them) are listed in the order their first records are in the file,
+    as TensorBoard's ``Tags()`` lists them."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path)
+    for i, tag in enumerate(["late", "early", "mid"]):
+        wt = {"late": 300.0, "early": 100.0, "mid": 200.0}[tag]
+        w.add_scalar(tag, float(i), 0, walltime=wt)
+        w.add_histogram(f"h_{tag}", np.arange(5.0) + i, 0, walltime=wt)
+        w.add_text(f"t_{tag}", tag, 0, walltime=wt)
+    w.close()
+    (path,) = _files(tmp_path)
+    theirs, ours = _tbparse(path), ferroboard.SummaryReader(path)
+    t_tags, o_tags = theirs.raw_tags, ours.raw_tags
+    assert t_tags["scalars"] == ["late", "early", "mid"]
+    assert t_tags == o_tags
+    for kind in ("scalars", "histograms", "text"):
+        assert list(theirs.raw_events[kind]) == list(ours.raw_events[kind])
+
+
+def test_tensor_tags_in_file_order_when_scalar_tensors_and_others_mix(tmp_path):
+    """torch's ``new_style`` scalars (TensorFlow 2 writes every scalar so) are tensors; logged
+    after a PR curve, tbparse lists them after it in ``tags["tensors"]``, as we must."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    w = SummaryWriter(tmp_path / "run")
+    for s in range(2):
+        w.add_pr_curve("pr", np.array([0, 1, 1]), np.array([0.1, 0.5, 0.9]), s)
+        w.add_scalar("acc", 0.5 + s, s, new_style=True)
+    w.close()
+    theirs, ours = _tbparse(tmp_path), ferroboard.SummaryReader(tmp_path)
+    assert theirs.get_tags("tensors") == ["pr", "acc"]
+    assert ours.get_tags("tensors") == theirs.get_tags("tensors")
+    _tags_equal(theirs.tags, ours.tags)
+    for pivot, extra in ((False, set()), (True, {"wall_time"}), (True, {"wall_time", "dir_name"})):
+        theirs = _tbparse(tmp_path, pivot=pivot, extra_columns=extra)
+        ours = ferroboard.SummaryReader(tmp_path, pivot=pivot, extra_columns=extra)
+        assert_frames_identical(_frame(theirs, "tensors"), ours.tensors)
 
 
 # ----------------------------------------------------------------- static helpers

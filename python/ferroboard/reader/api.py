@@ -17,8 +17,10 @@ file and offset. The payload CRC of every record whose data comes back is checke
 (``check_crc=False`` skips that); with a ``tags`` filter, plain scalar records of tags
 already known to be filtered out are skipped without it, so corrupt ones among them are not
 counted (``strict=True`` checks every record). ``purge_restarts=True`` gives TensorBoard's
-view of restarted runs (per tag, a record at step ``s`` drops the earlier-written records of
-that tag with step ``>= s``); by default every record comes back as written.
+data server's view of restarted runs (per tag, a record at step ``s`` drops the
+earlier-written records of that tag with step ``>= s``; TensorBoard's Python
+``EventAccumulator`` purges differently, see the README); by default every record comes back
+as written.
 """
 
 from __future__ import annotations

@@ -234,9 +234,29 @@ class SummaryReader:
             cols = self._long(k)
             if k == "text" and "_rawtag" in cols:
                 out[k] = list(dict.fromkeys(_names(self._result.tags, cols["_rawtag"])))
+            elif k == "tensors":
+                out[k] = self._tensor_tags(cols)
             else:
                 out[k] = list(dict.fromkeys(cols["tag"]))
         return out
+
+    @staticmethod
+    def _tensor_tags(cols: dict[str, Any]) -> list[str]:
+        """Tensor tags in first-seen order, file by file. Scalar tensors and other tensors
+        come from two lists whose interleaving is not kept: in a file holding both, wall
+        time orders the two (as ``raw_tags``)."""
+        tags = list(cols["tag"])
+        scalar = cols.get("_scalar_tensor")
+        if scalar is None or not tags:
+            return list(dict.fromkeys(tags))
+        is_scalar = np.array([isinstance(x, (bool, np.bool_)) and bool(x) for x in scalar])
+        files = np.asarray(cols["_file"], dtype=np.int64)
+        mixed = np.isin(files, np.intersect1d(files[is_scalar], files[~is_scalar]))
+        if not mixed.any():
+            return list(dict.fromkeys(tags))
+        wall = np.where(mixed, np.asarray(cols["wall_time"], dtype=np.float64), 0.0)
+        order = np.lexsort((np.arange(len(tags)), wall, files))
+        return list(dict.fromkeys(tags[i] for i in order))
 
     def get_tags(self, event_type: Optional[str] = None) -> Any:
         """Tags of one kind (a list), or of every kind (a dict), as :attr:`tags`."""
@@ -273,8 +293,10 @@ class SummaryReader:
         """tbparse's ``raw_tags`` (an event file only): TensorBoard's ``Tags()`` of the file
         (``images``, ``audio``, ``histograms``, ``scalars``, ``distributions``, ``tensors``,
         ``graph``, ``meta_graph``, ``run_metadata``) plus the plugin tags of ``hparams`` and
-        ``text``. Differences: tags are listed in order of their first record by wall time
-        (TensorBoard: by position in the file; the same for files written in order);
+        ``text``, each kind's tags in the order of their first records in the file.
+        Differences: where a file holds both scalar tensors and other tensors, ``tensors``
+        interleaves the two by the wall time of their first records (TensorBoard: by position
+        in the file; the same for files written in order);
         ``graph`` is also True for a graph summary (TensorFlow's ``trace_export``), where
         TensorBoard's is True only for a ``GraphDef``; ``meta_graph`` is always False (meta
         graphs are not told apart from graphs); hparams plugin tags are not listed under
@@ -388,11 +410,17 @@ class SummaryReader:
                 )
                 found["audio"].append((wt, seq, tag, aev))
         out: dict[str, dict[str, list[Any]]] = {}
+        n_scalars = len(s["step"])
         for k, evs in found.items():
-            # Tags in order of their first record by wall time; events in file order.
+            # Tags in order of their first record in the file, as TensorBoard's Tags(); events
+            # in file order. Scalar tensors and other tensors come from two lists whose
+            # interleaving is not kept: between those two, wall time decides.
+            seqs = [seq for _, seq, _, _ in evs]
+            mixed = bool(seqs) and min(seqs) < n_scalars <= max(seqs)
             first: dict[str, tuple[float, int]] = {}
             for wt, seq, tag, _ in evs:
-                first[tag] = min(first.get(tag, (wt, seq)), (wt, seq))
+                key = (wt if mixed else 0.0, seq)
+                first[tag] = min(first.get(tag, key), key)
             by_tag: dict[str, list[Any]] = {t: [] for t in sorted(first, key=first.__getitem__)}
             for _, _, tag, ev in sorted(evs, key=lambda e: e[1]):
                 by_tag[tag].append(ev)
@@ -578,6 +606,7 @@ class SummaryReader:
             obj = np.empty(len(value), dtype=object)
             obj[:] = value.tolist()
             value = obj
+            d["_scalar_tensor"] = np.ones(len(value), dtype=bool)
         d["value"] = value
         return d
 
@@ -851,9 +880,17 @@ class SummaryReader:
 
         tags = [cols["tag"][i] for i in rows]
         # tbparse walks each file's tags in first-seen order, then their events in order.
+        seen: Any = range(len(rows))
+        scalar = cols.get("_scalar_tensor")
+        if scalar is not None:
+            # Scalar tensors and other tensors: wall time interleaves the two lists.
+            is_scalar = [isinstance(scalar[i], (bool, np.bool_)) and bool(scalar[i]) for i in rows]
+            if any(is_scalar) and not all(is_scalar):
+                wall = [float(cols["wall_time"][i]) for i in rows]
+                seen = sorted(range(len(rows)), key=lambda j: (wall[j], j))
         first: dict[str, int] = {}
-        for j, t in enumerate(tags):
-            first.setdefault(t, j)
+        for k, j in enumerate(seen):
+            first.setdefault(tags[j], k)
         order = sorted(range(len(rows)), key=lambda j: (first[tags[j]], j))
         rows = [rows[j] for j in order]
         n = len(rows)

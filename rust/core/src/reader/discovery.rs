@@ -3,9 +3,10 @@
 //! A path is either one event file or a logdir. A logdir is walked recursively; every file whose
 //! name contains `tfevents` is an event file; its run is its directory relative to the logdir
 //! (`.` for the logdir itself). Directories are visited depth-first with entries in name order,
-//! so a run's files come in name order. Symbolic links to files are followed, links to
-//! directories are not (they could loop). The listing itself is [`storage`]'s: a local
-//! directory or an object store prefix.
+//! so a run's files come in name order. Symbolic links are followed, to files and to
+//! directories (as TensorBoard and tbparse do), except a link to a directory being walked
+//! already (an ancestor). The listing itself is [`storage`]'s: a local directory or an object
+//! store prefix.
 //!
 //! One directory is never a run: [`REWRITE_WORK_DIR`], where `ferroboard rewrite` stages a
 //! run's new tree before swapping it in. A rewrite killed in the instant between giving the
@@ -105,6 +106,26 @@ mod tests {
         let single = discover(&root.join("a/events.out.tfevents.1.y")).unwrap();
         assert_eq!(single[0].run, ".");
         assert!(discover(&root.join("missing")).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_to_directories_are_followed_but_not_round_a_loop() {
+        let d = tempfile::tempdir().unwrap();
+        let (root, other) = (d.path().join("logdir"), d.path().join("other"));
+        fs::create_dir_all(root.join("own")).unwrap();
+        fs::create_dir_all(&other).unwrap();
+        fs::write(root.join("own/events.out.tfevents.1.x"), b"").unwrap();
+        fs::write(other.join("events.out.tfevents.2.x"), b"").unwrap();
+        std::os::unix::fs::symlink(&other, root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("own/up")).unwrap();
+        std::os::unix::fs::symlink(root.join("gone"), root.join("dangling")).unwrap();
+        let runs: Vec<String> = discover(&root)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.run)
+            .collect();
+        assert_eq!(runs, vec!["linked".to_owned(), "own".to_owned()]);
     }
 
     #[test]

@@ -440,6 +440,28 @@ fn check_options(opts: &RewriteOptions) -> Result<(), RewriteError> {
     Ok(())
 }
 
+/// `files` less those reached through a link to a directory: the reader follows such links,
+/// as TensorBoard does, but a rewrite swapping the link's path would leave a copy in its place.
+fn not_through_dir_links(src: &Path, files: Vec<EventFile>) -> Vec<EventFile> {
+    let mut linked: HashMap<String, bool> = HashMap::new();
+    files
+        .into_iter()
+        .filter(|f| {
+            if f.run == "." {
+                return true;
+            }
+            let through = *linked.entry(f.run.clone()).or_insert_with(|| {
+                let mut p = src.to_path_buf();
+                f.run.split('/').any(|part| {
+                    p.push(part);
+                    fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink())
+                })
+            });
+            !through
+        })
+        .collect()
+}
+
 /// Rewrites `src` (a logdir or one event file) by `opts`: into `dst` (which must not exist or
 /// be empty, and not be inside `src`), or in place when `dst` is `None` (see the module doc).
 pub fn rewrite(
@@ -469,6 +491,7 @@ pub fn rewrite(
         None
     };
     let files = discovery::discover(src).map_err(|e| filter::named(e, src))?;
+    let files = not_through_dir_links(src, files);
     let units = plan(src, dst, files, opts);
     let rules = rules(opts);
     let mut open = live::OpenFiles::default();

@@ -143,6 +143,38 @@ fn in_place_rewrite_then_nothing_left_to_change() {
 }
 
 #[test]
+fn a_run_reached_through_a_directory_link_is_left_alone() {
+    // The reader follows links to directories (as TensorBoard does); a rewrite does not:
+    // swapping the link's path would put a copy where the link was.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    let ev: Vec<Vec<u8>> = (0..3)
+        .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 2.0)])
+        .collect();
+    write_file(&root.join("r/e.tfevents.1"), &ev);
+    write_file(&d.path().join("other/e.tfevents.2"), &ev);
+    std::os::unix::fs::symlink(d.path().join("other"), root.join("linked")).unwrap();
+    let o = RewriteOptions {
+        drop_tags: vec!["b".into()],
+        ..opts()
+    };
+    let rep = rewrite(&root, None, &o).unwrap();
+    let runs: Vec<&str> = rep.runs.iter().map(|r| r.run.as_str()).collect();
+    assert_eq!(runs, vec!["r"]);
+    assert!(fs::symlink_metadata(root.join("linked"))
+        .unwrap()
+        .is_symlink());
+    assert_eq!(
+        steps_of(&d.path().join("other/e.tfevents.2"), "b"),
+        vec![0, 1, 2]
+    );
+    assert_eq!(
+        steps_of(&root.join("r/e.tfevents.1"), "b"),
+        Vec::<i64>::new()
+    );
+}
+
+#[test]
 fn a_committed_journal_is_finished_and_an_uncommitted_unit_dropped() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("logs");

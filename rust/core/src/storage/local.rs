@@ -1,9 +1,11 @@
 //! The local filesystem: the only place `std::fs` touches event files.
 //!
 //! Listing walks a directory recursively, depth-first with entries in name order (so a
-//! directory's files come in name order); symbolic links to files are followed, links to
-//! directories are not (they could loop); a directory below the root that vanished or is
-//! unreadable is skipped, as TensorBoard does. Files are appended to; a failed write is cut
+//! directory's files come in name order); symbolic links are followed, to files and to
+//! directories, as TensorBoard and tbparse follow them (a logdir often gathers runs by links),
+//! except a link to a directory that is already being walked (an ancestor: the tree would be
+//! infinite); a directory below the root that vanished or is unreadable is skipped, as
+//! TensorBoard does. Files are appended to; a failed write is cut
 //! back to the last whole record. A file written whole goes to a temporary file beside it,
 //! renamed over it.
 
@@ -42,7 +44,8 @@ impl Storage for LocalStorage {
             });
         }
         let mut out = Vec::new();
-        walk(root, "", keep, &mut out)?;
+        let mut open = Vec::new();
+        walk(root, "", keep, &mut open, &mut out)?;
         Ok(Listing::Dir(out))
     }
 
@@ -118,10 +121,13 @@ fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), CreateError> 
     result
 }
 
+/// Walks `dir` (`rel` below the root); `open` holds the directories being walked (`dir`'s
+/// ancestors), by device and inode, so a link back to one of them is not followed.
 fn walk(
     dir: &Path,
     rel: &str,
     keep: &dyn Fn(&str) -> bool,
+    open: &mut Vec<(u64, u64)>,
     out: &mut Vec<Entry>,
 ) -> io::Result<()> {
     let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
@@ -131,15 +137,23 @@ fn walk(
         Err(_) if !rel.is_empty() => return Ok(()),
         Err(e) => return Err(e),
     };
+    let id = dir_id(dir);
+    if id.is_some_and(|id| open.contains(&id)) {
+        return Ok(()); // reached again through a link: its tree is being walked already
+    }
+    open.extend(id);
     for entry in rd {
         let Ok(entry) = entry else { continue };
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(ft) = entry.file_type() else { continue };
-        let is_dir = if ft.is_symlink() { false } else { ft.is_dir() };
-        let is_file = if ft.is_symlink() {
-            fs::metadata(entry.path()).is_ok_and(|m| m.is_file())
+        let (is_dir, is_file) = if ft.is_symlink() {
+            // A link is what it points to; a dangling one is nothing.
+            match fs::metadata(entry.path()) {
+                Ok(m) => (m.is_dir(), m.is_file()),
+                Err(_) => (false, false),
+            }
         } else {
-            ft.is_file()
+            (ft.is_dir(), ft.is_file())
         };
         if is_dir || (is_file && keep(&name)) {
             entries.push((name, entry.path(), is_dir));
@@ -153,7 +167,7 @@ fn walk(
             } else {
                 format!("{rel}/{name}")
             };
-            walk(&path, &sub, keep, out)?;
+            walk(&path, &sub, keep, open, out)?;
         } else {
             out.push(Entry {
                 dir: rel.to_owned(),
@@ -162,7 +176,27 @@ fn walk(
             });
         }
     }
+    if id.is_some() {
+        open.pop();
+    }
     Ok(())
+}
+
+/// A directory's identity (device, inode), following links; `None` where it cannot be had.
+#[cfg(unix)]
+fn dir_id(dir: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// A directory's identity: its canonical path's hash stands in for an inode off Unix.
+#[cfg(not(unix))]
+fn dir_id(dir: &Path) -> Option<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let canon = fs::canonicalize(dir).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    canon.hash(&mut h);
+    Some((0, h.finish()))
 }
 
 /// A local event file, appended to.
