@@ -400,28 +400,9 @@ impl Drop for Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::record::{Frame, RecordReader};
-    use crate::proto::{event, Event};
-    use prost::Message;
-    use std::fs::{self, File};
-
-    fn events(path: &Path) -> Vec<Event> {
-        let mut r = RecordReader::new(File::open(path).unwrap());
-        let mut out = Vec::new();
-        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
-            out.push(Event::decode(payload).unwrap());
-        }
-        out
-    }
-
-    fn scalar(step: i64) -> Vec<u8> {
-        summary::summary_event(
-            WallTime(1.0),
-            Step(step),
-            vec![summary::scalar_simple("x".into(), 0.0)],
-        )
-        .encode_to_vec()
-    }
+    use crate::proto::event;
+    use crate::writer::tests::{read_events, scalar};
+    use std::fs;
 
     fn config(dir: &Path, purge_step: Option<i64>) -> SessionConfig {
         SessionConfig {
@@ -559,20 +540,20 @@ mod tests {
         s.close().unwrap();
 
         assert_eq!(files(dir.path()), vec![first.clone(), second.clone()]);
-        let a = events(&first);
+        let a = read_events(&first);
         // Header, the two purge events at step 7, the scalar.
         assert_eq!(a.len(), 4);
         assert!(matches!(&a[1].what, Some(event::What::FileVersion(_))) && a[1].step == 7);
         assert!(matches!(&a[2].what, Some(event::What::SessionLog(_))) && a[2].step == 7);
         assert_eq!(a[3].step, 1);
         // No purge in the reopened file.
-        let b = events(&second);
+        let b = read_events(&second);
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].step, 3);
         let subs = files(&dir.path().join("m_a"));
         assert_eq!(subs.len(), 2);
         assert_eq!(subs[0], first_sub);
-        let sub_steps: Vec<i64> = subs.iter().map(|p| events(p)[1].step).collect();
+        let sub_steps: Vec<i64> = subs.iter().map(|p| read_events(p)[1].step).collect();
         assert_eq!(sub_steps, vec![2, 4]);
     }
 
@@ -597,8 +578,8 @@ mod tests {
         assert_eq!(picks, 2);
         let second = s.event_file().unwrap();
         s.close().unwrap();
-        assert_eq!(events(&first).len(), 1);
-        assert_eq!(events(&second)[1].step, 5);
+        assert_eq!(read_events(&first).len(), 1);
+        assert_eq!(read_events(&second)[1].step, 5);
     }
 
     #[test]
@@ -669,7 +650,7 @@ mod tests {
                 let name = mine.file_name().unwrap().to_string_lossy().into_owned();
                 assert!(name.split('.').any(|part| part == pid), "{name}");
                 s.close().unwrap();
-                let steps: Vec<i64> = events(&mine).iter().map(|e| e.step).collect();
+                let steps: Vec<i64> = read_events(&mine).iter().map(|e| e.step).collect();
                 assert_eq!(steps, vec![0, 2]);
             }))
             .is_ok();
@@ -683,7 +664,7 @@ mod tests {
         assert!(!s.is_forked_copy());
         append(&s, None, 3);
         s.close().unwrap();
-        let steps: Vec<i64> = events(&parent_file).iter().map(|e| e.step).collect();
+        let steps: Vec<i64> = read_events(&parent_file).iter().map(|e| e.step).collect();
         assert_eq!(steps, vec![0, 1, 3]);
     }
 }

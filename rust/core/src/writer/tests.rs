@@ -1,31 +1,39 @@
 //! Tests of the event writer through its API (and, for a dead thread, its batch protocol).
 
+use std::fs::File;
+use std::path::Path;
+
+use prost::Message;
+
+use crate::format::record::{Frame, RecordReader};
+use crate::proto::Event;
+use crate::summary::{self, Step, WallTime};
+
+/// Every event of the file at `path`, in order (shared with the session's tests).
+pub(super) fn read_events(path: &Path) -> Vec<Event> {
+    let mut r = RecordReader::new(File::open(path).unwrap());
+    let mut out = Vec::new();
+    while let Frame::Record { payload, .. } = r.read_next().unwrap() {
+        out.push(Event::decode(payload).unwrap());
+    }
+    out
+}
+
+/// A serialized scalar event at `step` (tag `x`, the step as its value).
+pub(super) fn scalar(step: i64) -> Vec<u8> {
+    summary::summary_event(
+        WallTime(1.0),
+        Step(step),
+        vec![summary::scalar_simple("x".into(), step as f64)],
+    )
+    .encode_to_vec()
+}
+
 mod api {
     use super::super::*;
-    use crate::format::record::{Frame, RecordReader};
-    use crate::proto::Event;
-    use crate::summary;
-    use prost::Message;
-    use std::fs::{self, File};
+    use super::{read_events, scalar};
+    use std::fs;
     use std::time::Instant;
-
-    fn read_all(path: &Path) -> Vec<Event> {
-        let mut r = RecordReader::new(File::open(path).unwrap());
-        let mut out = Vec::new();
-        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
-            out.push(Event::decode(payload).unwrap());
-        }
-        out
-    }
-
-    fn scalar(step: i64) -> Vec<u8> {
-        let ev = summary::summary_event(
-            WallTime(1.0),
-            summary::Step(step),
-            vec![summary::scalar_simple("x".into(), step as f64)],
-        );
-        ev.encode_to_vec()
-    }
 
     #[test]
     fn header_then_events_in_order() {
@@ -40,12 +48,12 @@ mod api {
         assert!(name.starts_with("events.out.tfevents."));
         assert!(name.ends_with(".suffix"));
         // The header is on disk before any flush.
-        assert_eq!(read_all(&path).len(), 1);
+        assert_eq!(read_events(&path).len(), 1);
         for s in 0..100 {
             w.append(f, &scalar(s)).unwrap();
         }
         w.flush().unwrap();
-        let events = read_all(&path);
+        let events = read_events(&path);
         assert_eq!(events.len(), 101);
         let steps: Vec<i64> = events[1..].iter().map(|e| e.step).collect();
         assert_eq!(steps, (0..100).collect::<Vec<_>>());
@@ -65,7 +73,7 @@ mod api {
         let (f, path) = w.create_file(dir.path(), "").unwrap();
         w.append(f, &scalar(1)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while read_all(&path).len() < 2 {
+        while read_events(&path).len() < 2 {
             assert!(Instant::now() < deadline, "event never reached the file");
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -81,7 +89,7 @@ mod api {
         w.append_large(f, &scalar(3)).unwrap();
         assert!(w.try_append(f, &scalar(4)).unwrap());
         w.flush().unwrap();
-        let steps: Vec<i64> = read_all(&path)[1..].iter().map(|e| e.step).collect();
+        let steps: Vec<i64> = read_events(&path)[1..].iter().map(|e| e.step).collect();
         assert_eq!(steps, vec![1, 2, 3, 4]);
         w.append_deferred(f, Box::new(|| Err("boom".to_owned())))
             .unwrap();
@@ -89,7 +97,7 @@ mod api {
         // The writer keeps working after reporting the error.
         w.append(f, &scalar(5)).unwrap();
         w.flush().unwrap();
-        assert_eq!(read_all(&path).last().unwrap().step, 5);
+        assert_eq!(read_events(&path).last().unwrap().step, 5);
     }
 
     #[test]
@@ -118,7 +126,7 @@ mod api {
             t.join().unwrap();
         }
         w.close().unwrap();
-        let events = read_all(&path);
+        let events = read_events(&path);
         assert_eq!(events.len(), 1 + 4 * 5000);
         for t in 0..4 {
             let mine: Vec<i64> = events[1..]
@@ -171,37 +179,20 @@ mod api {
             w.append(b, &scalar(100 + s)).unwrap();
         }
         w.close().unwrap();
-        assert_eq!(read_all(&pa).len(), 11);
-        assert_eq!(read_all(&pb)[1].step, 100);
+        assert_eq!(read_events(&pa).len(), 11);
+        assert_eq!(read_events(&pb)[1].step, 100);
         assert_ne!(pa, pb);
     }
 }
 
 mod robustness {
     use super::super::*;
-    use crate::format::record::{Frame, RecordReader};
-    use crate::proto::Event;
-    use crate::summary;
-    use prost::Message;
-    use std::fs::{self, File};
+    use super::{read_events, scalar};
+    use std::fs;
     use std::time::Instant;
 
     fn steps(path: &Path) -> Vec<i64> {
-        let mut r = RecordReader::new(File::open(path).unwrap());
-        let mut out = Vec::new();
-        while let Frame::Record { payload, .. } = r.read_next().unwrap() {
-            out.push(Event::decode(payload).unwrap().step);
-        }
-        out
-    }
-
-    fn scalar(step: i64) -> Vec<u8> {
-        summary::summary_event(
-            WallTime(1.0),
-            summary::Step(step),
-            vec![summary::scalar_simple("x".into(), 0.0)],
-        )
-        .encode_to_vec()
+        read_events(path).iter().map(|e| e.step).collect()
     }
 
     #[test]
