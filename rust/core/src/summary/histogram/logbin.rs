@@ -90,93 +90,67 @@ pub(super) fn computed_slot(x: f32) -> Option<usize> {
     } as usize)
 }
 
-/// Counts each value of `x` into `rows[i % 4][slot]` (the caller's four counter lanes), the
-/// slot computed 16 at a time with AVX-512 and, for the lanes that need it, taken from
-/// `exact(i)` (the slot of `x[i]` by the exact lookup).
-///
-/// # Safety
-/// The CPU has AVX-512 F and DQ; each of `rows` points at `DEFAULT_SLOTS` counters (every
-/// computed slot is between 1 and `DEFAULT_SLOTS - 2`), and `exact` returns a slot below
-/// `DEFAULT_SLOTS`.
+/// The vector kernel: its constants held in registers, and the slots of 16 values at a time.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq")]
-#[inline]
-pub(super) unsafe fn count_avx512(x: &[f32], rows: [*mut u32; 4], exact: impl Fn(usize) -> usize) {
-    use std::arch::x86_64::*;
-    /// Values whose slots are computed before they are counted: the counting loop then reads
-    /// slots the vector stores have long written (no store-to-load stall on each).
-    const BATCH: usize = 128;
-    let mut idx = [0u32; BATCH];
-    // SAFETY: loads read 16 values within `x`; the stores write 16 slots within `idx`; the
-    // counters are within `rows` by the caller's promise (computed slots are 1..=1548).
-    unsafe {
-        let p = x.as_ptr();
-        let a = _mm512_set1_ps(A);
-        let c: [__m512; 7] = C.map(|c| _mm512_set1_ps(c));
-        let t_limit = _mm512_set1_ps(T_LIMIT);
-        let floor_t = _mm512_set1_ps(-0.5);
-        let margin = _mm512_set1_ps(MARGIN);
-        let zero = _mm512_setzero_ps();
-        let pos = _mm512_set1_epi32(POSITIVE_SLOT);
-        let neg = _mm512_set1_epi32(NEGATIVE_SLOT);
-        let mut start = 0;
-        while start < x.len() {
-            let n = (x.len() - start).min(BATCH);
-            let full = n - n % 16;
-            let mut bad = [0u16; BATCH / 16];
-            let mut j = 0;
-            while j < full {
-                let v = _mm512_loadu_ps(p.add(start + j));
-                let e = _mm512_getexp_ps(v);
-                let m = _mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_ZERO>(v);
-                let mut q = _mm512_fmadd_ps(c[6], m, c[5]);
-                q = _mm512_fmadd_ps(q, m, c[4]);
-                q = _mm512_fmadd_ps(q, m, c[3]);
-                q = _mm512_fmadd_ps(q, m, c[2]);
-                q = _mm512_fmadd_ps(q, m, c[1]);
-                q = _mm512_fmadd_ps(q, m, c[0]);
-                let t = _mm512_fmadd_ps(e, a, q);
-                // NaN and infinite t fail this comparison.
-                let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(t, t_limit);
-                let t = _mm512_max_ps(t, floor_t);
-                // t minus t rounded to the nearest integer (exact).
-                let frac = _mm512_reduce_ps::<0>(t);
-                let good =
-                    _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(in_range, _mm512_abs_ps(frac), margin);
-                let k =
-                    _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
-                let positive = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, zero);
-                let slot = _mm512_mask_add_epi32(_mm512_sub_epi32(neg, k), positive, k, pos);
-                _mm512_storeu_si512(idx.as_mut_ptr().add(j).cast(), slot);
-                bad[j / 16] = !good;
-                j += 16;
-            }
-            for (g, &b) in bad[..full / 16].iter().enumerate() {
-                let mut b = b;
-                while b != 0 {
-                    let l = g * 16 + b.trailing_zeros() as usize;
-                    idx[l] = exact(start + l) as u32;
-                    b &= b - 1;
-                }
-            }
-            for (l, s) in idx[full..n].iter_mut().enumerate() {
-                *s = exact(start + full + l) as u32;
-            }
-            let mut quads = idx[..n].chunks_exact(4);
-            for q in &mut quads {
-                debug_assert!(q
-                    .iter()
-                    .all(|&s| (s as usize) < super::edges::DEFAULT_SLOTS));
-                *rows[0].add(q[0] as usize) += 1;
-                *rows[1].add(q[1] as usize) += 1;
-                *rows[2].add(q[2] as usize) += 1;
-                *rows[3].add(q[3] as usize) += 1;
-            }
-            for &s in quads.remainder() {
-                *rows[0].add(s as usize) += 1;
-            }
-            start += n;
+pub(super) struct Kernel {
+    a: std::arch::x86_64::__m512,
+    c: [std::arch::x86_64::__m512; 7],
+    t_limit: std::arch::x86_64::__m512,
+    floor_t: std::arch::x86_64::__m512,
+    margin: std::arch::x86_64::__m512,
+    zero: std::arch::x86_64::__m512,
+    pos: std::arch::x86_64::__m512i,
+    neg: std::arch::x86_64::__m512i,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel {
+    /// The constants, broadcast.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    pub(super) fn new() -> Kernel {
+        use std::arch::x86_64::*;
+        Kernel {
+            a: _mm512_set1_ps(A),
+            c: C.map(|c| _mm512_set1_ps(c)),
+            t_limit: _mm512_set1_ps(T_LIMIT),
+            floor_t: _mm512_set1_ps(-0.5),
+            margin: _mm512_set1_ps(MARGIN),
+            zero: _mm512_setzero_ps(),
+            pos: _mm512_set1_epi32(POSITIVE_SLOT),
+            neg: _mm512_set1_epi32(NEGATIVE_SLOT),
         }
+    }
+
+    /// The slots of the 16 values of `v`, and a mask of the lanes whose slot is not computed
+    /// (bit set: NaN, infinities, values at or beyond `v_max`, values near an edge): those
+    /// lanes hold no slot and must take the exact lookup. Every computed slot is between 1
+    /// and `DEFAULT_SLOTS - 2`.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    pub(super) fn slots(&self, v: std::arch::x86_64::__m512) -> (std::arch::x86_64::__m512i, u16) {
+        use std::arch::x86_64::*;
+        let c = &self.c;
+        let e = _mm512_getexp_ps(v);
+        let m = _mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_ZERO>(v);
+        let mut q = _mm512_fmadd_ps(c[6], m, c[5]);
+        q = _mm512_fmadd_ps(q, m, c[4]);
+        q = _mm512_fmadd_ps(q, m, c[3]);
+        q = _mm512_fmadd_ps(q, m, c[2]);
+        q = _mm512_fmadd_ps(q, m, c[1]);
+        q = _mm512_fmadd_ps(q, m, c[0]);
+        let t = _mm512_fmadd_ps(e, self.a, q);
+        // NaN and infinite t fail this comparison.
+        let in_range = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(t, self.t_limit);
+        let t = _mm512_max_ps(t, self.floor_t);
+        // t minus t rounded to the nearest integer (exact).
+        let frac = _mm512_reduce_ps::<0>(t);
+        let good =
+            _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(in_range, _mm512_abs_ps(frac), self.margin);
+        let k = _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
+        let positive = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, self.zero);
+        let slot = _mm512_mask_add_epi32(_mm512_sub_epi32(self.neg, k), positive, k, self.pos);
+        (slot, !good)
     }
 }
 
@@ -286,49 +260,53 @@ mod tests {
         assert!(left < 300, "{left} of 100000 left to the lookup");
     }
 
-    /// The AVX-512 kernel counts exactly what the exact lookup counts, value by value (skipped
-    /// where the CPU lacks AVX-512).
+    /// The AVX-512 kernel, lane by lane: a lane it computes holds the exact lookup's slot, and
+    /// it computes exactly the lanes the scalar model computes (the same operations, bit for
+    /// bit), so the lanes it leaves are the few the model leaves (skipped where the CPU lacks
+    /// AVX-512).
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx512_kernel_counts_exactly() {
+    fn avx512_kernel_is_the_model_and_exact() {
+        use std::arch::x86_64::*;
         if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
             return;
         }
         let xs = test_values();
-        for chunk in xs.chunks(16 * 4096 + 5) {
-            let mut got = vec![0u32; 4 * DEFAULT_SLOTS];
-            let base = got.as_mut_ptr();
-            // SAFETY: the CPU has AVX-512 F and DQ; each row holds `DEFAULT_SLOTS` counters.
-            unsafe {
-                let rows = [0, 1, 2, 3].map(|r| base.add(r * DEFAULT_SLOTS));
-                count_avx512(chunk, rows, |i| exact(chunk[i]));
-            }
-            let mut want = vec![0u32; DEFAULT_SLOTS];
-            for &x in chunk {
-                want[exact(x)] += 1;
-            }
-            for (s, &w) in want.iter().enumerate() {
-                let total: u32 = (0..4).map(|r| got[r * DEFAULT_SLOTS + s]).sum();
-                assert_eq!(total, w, "slot {s}");
-            }
-        }
-        // Each kept lane is the scalar model's slot (the same operations, bit for bit).
-        let sample: Vec<f32> = xs.iter().copied().step_by(7).collect();
-        for chunk in sample.chunks(16) {
-            let mut got = vec![0u32; 4 * DEFAULT_SLOTS];
-            let base = got.as_mut_ptr();
-            // SAFETY: as above; `exact` here names slot 0, which no kept lane gets.
-            unsafe {
-                let rows = [0, 1, 2, 3].map(|r| base.add(r * DEFAULT_SLOTS));
-                count_avx512(chunk, rows, |_| 0);
-            }
-            for &x in chunk {
-                if let (Some(s), 16) = (computed_slot(x), chunk.len()) {
-                    let total: u32 = (0..4).map(|r| got[r * DEFAULT_SLOTS + s]).sum();
-                    assert!(total > 0, "x = {x:e} ({:#x})", x.to_bits());
+        let mut left = 0usize;
+        for chunk in xs.chunks_exact(16) {
+            let mut got = [0u32; 16];
+            // SAFETY: the CPU has AVX-512 F and DQ; the load reads the chunk's 16 values and the
+            // store writes `got`'s 16.
+            let unkept = unsafe {
+                let k = Kernel::new();
+                let (slots, unkept) = k.slots(_mm512_loadu_ps(chunk.as_ptr()));
+                _mm512_storeu_si512(got.as_mut_ptr().cast(), slots);
+                unkept
+            };
+            for (lane, &x) in chunk.iter().enumerate() {
+                let kept = unkept & (1 << lane) == 0;
+                assert_eq!(
+                    kept.then_some(got[lane] as usize),
+                    computed_slot(x),
+                    "x = {x:e} ({:#x})",
+                    x.to_bits()
+                );
+                if kept {
+                    assert_eq!(
+                        got[lane] as usize,
+                        exact(x),
+                        "x = {x:e} ({:#x})",
+                        x.to_bits()
+                    );
                 }
+                left += usize::from(!kept);
             }
         }
+        assert!(
+            left < xs.len() / 2,
+            "{left} of {} left to the lookup",
+            xs.len()
+        );
     }
 
     /// Every `f32` of magnitude between `1e-13` and `2e20`, both signs (about 1.8 billion
