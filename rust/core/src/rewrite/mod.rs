@@ -105,7 +105,8 @@
 //! * L3. the hidden names become the final ones, then `renameat2(tree, LOGDIR,
 //!   RENAME_EXCHANGE)`: the commit. Every run switches at that instant. The parent is synced;
 //!   this process, if its working directory was inside the logdir, changes to the same path
-//!   (so that `cd logs && ferroboard rewrite .`, or a Python caller there, keeps a valid one);
+//!   (a Python caller that changed into the logdir keeps a valid one; any other process there
+//!   prevents the logdir-wide swap, below);
 //! * L4. the old tree (now in the container) is retired as in step 5 (links and old
 //!   directories go, the units' old event files and the old work directory go, what arrived
 //!   after the staging moves into the new tree);
