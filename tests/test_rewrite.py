@@ -13,6 +13,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
@@ -467,32 +468,58 @@ def _kill_logdir(root: Path) -> None:
 
 
 def _own_files(logdir: Path, run: str) -> dict[str, bytes]:
-    """A run's own event files (not its sub-runs'): name -> bytes."""
+    """A run's own event files (not its sub-runs'): name -> bytes (none for a missing run)."""
     d = logdir / run
+    if not d.is_dir():
+        return {}
     return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if "tfevents" in p.name}
 
 
+def _wide_logdir(root: Path) -> None:
+    """A logdir whose rewrite spans more than run directories: a run of its own (two event
+    files, beside the others), run1 (two files) and run2 (one) to merge, run0 with
+    ``add_scalars`` sub-runs and a file that is not an event file, one at the top too."""
+    rng = np.random.default_rng(1)
+    for run, parts in ((".", 2), ("run0", 1), ("run1", 2), ("run2", 1)):
+        for part in range(parts):
+            w = ferroboard.SummaryWriter(root / run, filename_suffix=f".{part}")
+            for s in range(part * 1500, (part + 1) * 1500):
+                w.add_scalar("keep", float(rng.normal()), s)
+                w.add_scalar("drop", 1.0, s)
+                if run == "run0" and s % 4 == 0:
+                    w.add_scalars("grp", {"x": float(s), "y": -float(s)}, s)
+            w.close()
+    (root / "run0" / "notes.txt").write_text("not an event file")
+    (root / "README.txt").write_text("top")
+    age(root)
+
+
 # The child loads the native module alone (no numpy, no package import: it starts in tens of
-# milliseconds) and runs what ferroboard.rewrite(logdir, drop_tags=["drop"], every=2) runs.
+# milliseconds) and runs what ferroboard.rewrite(logdir, drop_tags=["drop"], every=2,
+# merge_runs=MERGES) runs (MERGES: argv[3], JSON), then prints how each run was swapped.
 KILL_CHILD = """
-import importlib.util, sys
+import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("_native", sys.argv[2])
 native = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(native)
+merges = [(t, g) for t, g in json.loads(sys.argv[3])]
 print("ready", flush=True)
 sys.stdin.readline()
-native.rewrite_logdir(sys.argv[1], None, None, ["drop"], None, [], None, False, None, None, 2,
-                      [], False, False, 5.0)
-print("done", flush=True)
+runs, _ = native.rewrite_logdir(sys.argv[1], None, None, ["drop"], None, [], None, False, None,
+                                None, 2, merges, False, False, 5.0)
+print("done", json.dumps(sorted({r["swap"] for r in runs if r["swap"]})), flush=True)
 """
 
 # A reader, in its own process, that reads each top run's whole tree again and again until a
 # line arrives on stdin, then prints what it saw as JSON. A snapshot opens each directory once
 # and reads its entries relative to it (openat), then checks that the directory's path still
 # names that directory: if not, the tree was swapped while it read (the snapshot is retried:
-# what it read may be the old tree being removed). A snapshot that holds is judged: each run's
-# own event files must be all old or all new, every sub-run there, the other file unchanged.
-# It says "ready" after its first pass; told to stop, it makes one more (the state left).
+# what it read may be the old tree being removed). Each pass opens the logdir by its path and
+# checks at the end that the path still names it (a logdir-wide swap: the pass is retried). A
+# top "." is the whole logdir (a rewrite's work directory left out). A snapshot that holds is
+# judged: each run's own event files must be all old or all new, every sub-run there, the
+# other files unchanged; with "together", every run of a pass on the same side. It says
+# "ready" after its first pass; told to stop, it makes one more (the state left).
 READER_CHILD = """
 import hashlib, json, os, stat, sys, threading, time
 
@@ -510,16 +537,19 @@ def snap(parent, name, rel, out):
     err = None
     try:
         for entry in sorted(os.listdir(fd)):
+            if entry.startswith(".ferroboard-rewrite"):
+                continue
+            path = entry if rel == "." else rel + "/" + entry
             st = os.stat(entry, dir_fd=fd, follow_symlinks=False)
             if stat.S_ISDIR(st.st_mode):
-                snap(fd, entry, rel + "/" + entry, out)
+                snap(fd, entry, path, out)
             elif stat.S_ISREG(st.st_mode):
                 f = os.open(entry, os.O_RDONLY, dir_fd=fd)
                 try:
                     data = b"".join(iter(lambda: os.read(f, 1 << 20), b""))
                 finally:
                     os.close(f)
-                out[rel + "/" + entry] = hashlib.sha1(data).hexdigest()
+                out[path] = hashlib.sha1(data).hexdigest()
     except (FileNotFoundError, Moved) as e:
         err = e
     ino = os.fstat(fd).st_ino
@@ -530,7 +560,14 @@ def snap(parent, name, rel, out):
         raise err
 
 
-root = os.open(logdir, os.O_RDONLY | os.O_DIRECTORY)
+def under(path, top):
+    return top == "." or path == top or path.startswith(top + "/")
+
+
+def split(path):
+    return path.rsplit("/", 1) if "/" in path else (".", path)
+
+
 seen = {}
 retries = 0
 failures = []
@@ -538,6 +575,8 @@ passes = 0
 last = False
 while not last:
     last = stop.is_set()  # once told to stop, one more pass: the state left behind
+    root = os.open(logdir, os.O_RDONLY | os.O_DIRECTORY)
+    states, fails = [], []
     for top in want["tops"]:
         out = {}
         try:
@@ -546,20 +585,30 @@ while not last:
             retries += 1
             continue
         except FileNotFoundError as e:
-            failures.append(f"{top}: missing {e.filename}")
+            fails.append(f"{top}: missing {e.filename}")
             continue
         for run, ref in want["runs"].items():
-            if run != top and not run.startswith(top + "/"):
+            if not under(run, top):
                 continue
-            own = {k.rsplit("/", 1)[1]: v for k, v in out.items()
-                   if k.rsplit("/", 1)[0] == run and "tfevents" in k.rsplit("/", 1)[1]}
+            own = {split(k)[1]: v for k, v in out.items()
+                   if split(k)[0] == run and "tfevents" in split(k)[1]}
             state = "old" if own == ref["old"] else "new" if own == ref["new"] else "mix"
             if state == "mix":
-                failures.append(f"{run}: a mix or a missing file: {sorted(own)}")
-            seen[f"{run} {state}"] = seen.get(f"{run} {state}", 0) + 1
+                fails.append(f"{run}: a mix or a missing file: {sorted(own)}")
+            states.append((run, state))
         for path, digest in want["other"].items():
-            if path.startswith(top + "/") and out.get(path) != digest:
-                failures.append(f"{path}: missing or changed")
+            if under(path, top) and out.get(path) != digest:
+                fails.append(f"{path}: missing or changed")
+    moved = os.fstat(root).st_ino != os.stat(logdir).st_ino
+    os.close(root)
+    if moved:  # the logdir was swapped during the pass: read it again
+        retries += 1
+        continue
+    if want.get("together") and len({s for _, s in states}) > 1:
+        fails.append(f"runs on both sides in one snapshot: {sorted(states)}")
+    for run, state in states:
+        seen[f"{run} {state}"] = seen.get(f"{run} {state}", 0) + 1
+    failures += fails
     passes += 1
     if passes == 1:
         print("ready", flush=True)
@@ -568,29 +617,41 @@ print(json.dumps({"seen": seen, "retries": retries, "failures": failures[:20]}),
 """
 
 
-def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) -> None:
-    """SIGKILL at random moments (seeded) of an in-place rewrite of runs of several files, one
-    with nested runs, while another process reads the runs: each run is swapped whole, so the
-    reader only ever sees a run complete and old or complete and new, and so does a look after
-    the kill, journal or not; the next rewrite finishes or drops what the kill left."""
+def _kill_trials(
+    tmp_path: Path,
+    make: Any,
+    runs: list[str],
+    tops: list[str],
+    other: list[str],
+    merges: dict[str, list[str]],
+    trials: int,
+    seed: int,
+) -> tuple[list[dict[str, str]], list[dict[str, Any]], list[str]]:
+    """SIGKILLs an in-place rewrite (drop_tags=["drop"], every=2, merge_runs=merges) of a copy
+    of the logdir ``make`` writes, at ``trials`` seeded moments within 1.2x the time an
+    uninterrupted one takes (three trials at a time), while a reader process judges ``tops``
+    (see READER_CHILD). Checks after each kill that every run is the old or the new one, and
+    that the next rewrite finishes or undoes what the kill left (no work directory, no
+    container beside the logdir, the other files unchanged). Returns each trial's end states,
+    every reader's report, and the swaps the uninterrupted rewrites reported."""
     import hashlib
     import json
 
     pristine = tmp_path / "pristine"
-    _kill_logdir(pristine)
+    make(pristine)
     new_ref = tmp_path / "new"
-    ferroboard.rewrite(pristine, new_ref, drop_tags=["drop"], every=2)
-    runs = ["run0", "run0/grp_x", "run0/grp_y", "run1", "run2"]
+    ferroboard.rewrite(pristine, new_ref, drop_tags=["drop"], every=2, merge_runs=merges or None)
     old = {r: _own_files(pristine, r) for r in runs}
     new = {r: _own_files(new_ref, r) for r in runs}
-    assert all(old[r] != new[r] and old[r].keys() == new[r].keys() for r in runs)
-    assert len(old["run0"]) == 2
+    assert all(old[r] != new[r] for r in runs)
     sha = lambda b: hashlib.sha1(b).hexdigest()  # noqa: E731
+    others = {p: (pristine / p).read_bytes() for p in other}
     want = tmp_path / "want.json"
     want.write_text(
         json.dumps(
             {
-                "tops": ["run0", "run1", "run2"],
+                "tops": tops,
+                "together": bool(merges),
                 "runs": {
                     r: {
                         "old": {k: sha(v) for k, v in old[r].items()},
@@ -598,11 +659,12 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
                     }
                     for r in runs
                 },
-                "other": {"run0/notes.txt": sha((pristine / "run0/notes.txt").read_bytes())},
+                "other": {p: sha(b) for p, b in others.items()},
             }
         )
     )
-    rng = random.Random(20261201)
+    rng = random.Random(seed)
+    swaps: list[str] = []
 
     def one(trial: int, delay: float | None) -> tuple[float, dict[str, str], dict[str, Any]]:
         logdir = tmp_path / f"t{trial}"
@@ -616,7 +678,12 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
                 text=True,
             ) as reader,
             subprocess.Popen(
-                child_argv(KILL_CHILD, str(logdir), ferroboard._native.__file__),
+                child_argv(
+                    KILL_CHILD,
+                    str(logdir),
+                    ferroboard._native.__file__,
+                    json.dumps(list(merges.items())),
+                ),
                 env=child_env(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -633,6 +700,9 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
             p.stdin.flush()
             if delay is None:
                 p.wait(60)
+                done = p.stdout.readline().split(" ", 1)
+                assert done[0] == "done", done
+                swaps.extend(json.loads(done[1]))
             else:
                 time.sleep(delay)
                 p.send_signal(signal.SIGKILL)
@@ -641,8 +711,11 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
             seen_by_reader, _ = reader.communicate("stop\n", timeout=60)
         read = json.loads(seen_by_reader)
         assert read["failures"] == [], f"trial {trial}: the reader saw {read['failures']}"
+        container = logdir.parent / f"{WORK_DIR}-{logdir.name}"
         states = {
-            "<journal left>": "yes" if list((logdir / WORK_DIR).glob("unit-*/journal")) else ""
+            "<journal left>": "yes"
+            if list((logdir / WORK_DIR).glob("unit-*/journal")) or (container / "journal").exists()
+            else ""
         }
         for run in runs:
             got = _own_files(logdir, run)
@@ -653,8 +726,10 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
         ferroboard.rewrite(logdir)
         for run in runs:
             assert _own_files(logdir, run) in (old[run], new[run]), f"trial {trial}: {run}"
-        assert (logdir / "run0/notes.txt").read_text() == "not an event file"
+        for path, data in others.items():
+            assert (logdir / path).read_bytes() == data, f"trial {trial}: {path}"
         assert not (logdir / WORK_DIR).exists()
+        assert not container.exists()
         shutil.rmtree(logdir)
         return took, states, read
 
@@ -667,11 +742,9 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
         for _, states, _ in calibration
     )
     full = max(took for took, _, _ in calibration)
-    delays = [rng.uniform(0, 1.2 * full) for _ in range(24)]
+    delays = [rng.uniform(0, 1.2 * full) for _ in range(trials)]
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(one, range(len(delays)), delays))
-    seen = {s for _, states, _ in results for r, s in states.items() if r in runs}
-    journals = sum(states["<journal left>"] == "yes" for _, states, _ in results)
     ends = [
         "old"
         if {states[r] for r in runs} == {"old"}
@@ -680,10 +753,9 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
         else "between units"
         for _, states, _ in results
     ]
-    # The kills landed before, during and after the swaps.
-    assert {"old", "new"} <= seen
-    # The readers saw both sides too, and trees swapped under them (retried snapshots).
+    journals = sum(states["<journal left>"] == "yes" for _, states, _ in results)
     reads = [r for _, _, r in calibration + results]
+    # The readers saw both sides, and trees swapped under them (retried snapshots).
     sides = {key.split()[1] for r in reads for key in r["seen"]}
     assert sides == {"old", "new"}, sides
     snapshots = sum(sum(r["seen"].values()) for r in reads)
@@ -694,10 +766,141 @@ def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) ->
         f"{ends.count('old')}, all new {ends.count('new')}, between units "
         f"{ends.count('between units')}; with a journal left {journals}"
     )
+    return [states for _, states, _ in results], reads, sorted(set(swaps))
+
+
+def test_sigkill_during_an_in_place_rewrite_leaves_old_or_new(tmp_path: Path) -> None:
+    """SIGKILL at random moments (seeded) of an in-place rewrite of runs of several files, one
+    with nested runs, while another process reads the runs: each run is swapped whole, so the
+    reader only ever sees a run complete and old or complete and new, and so does a look after
+    the kill, journal or not; the next rewrite finishes or drops what the kill left."""
+    runs = ["run0", "run0/grp_x", "run0/grp_y", "run1", "run2"]
+    ends, _, swaps = _kill_trials(
+        tmp_path,
+        _kill_logdir,
+        runs,
+        tops=["run0", "run1", "run2"],
+        other=["run0/notes.txt"],
+        merges={},
+        trials=24,
+        seed=20261201,
+    )
+    assert swaps == ["exchange"]
+    # The kills landed before, during and after the swaps.
+    assert {"old", "new"} <= {s for states in ends for r, s in states.items() if r in runs}
+
+
+def test_sigkill_during_a_logdir_wide_rewrite_leaves_every_run_old_or_every_run_new(
+    tmp_path: Path,
+) -> None:
+    """The same with the logdir's own run (two event files) and a merge in the rewrite: the
+    logdir itself is exchanged, so every run switches at once. The reader, reading the whole
+    logdir, never sees a run mixed nor two runs on different sides, and a kill never leaves the
+    logdir between units."""
+    runs = [".", "run0", "run0/grp_x", "run0/grp_y", "run1", "run2"]
+    ends, _, swaps = _kill_trials(
+        tmp_path,
+        _wide_logdir,
+        runs,
+        tops=["."],
+        other=["README.txt", "run0/notes.txt"],
+        merges={"run1": ["run2"]},
+        trials=30,
+        seed=20261202,
+    )
+    assert swaps == ["logdir-exchange"]
+    sides = [{s for r, s in states.items() if r in runs} for states in ends]
+    assert all(len(s) == 1 for s in sides), sides
+    assert {s for side in sides for s in side} == {"old", "new"}
+
+
+def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
+    tmp_path: Path,
+) -> None:
+    """A Python caller standing in a run of the logdir, and the command standing in the logdir:
+    the logdir is exchanged, and the caller stands in the new tree afterwards (the same path),
+    seeing the rewritten runs."""
+    src = tmp_path / "logs"
+    for part in range(2):
+        with ferroboard.SummaryWriter(src, filename_suffix=f".{part}") as w:
+            for s in range(3):
+                w.add_scalar("x", 1.0, s + 10 * part)
+                w.add_scalar("y", 2.0, s + 10 * part)
+    with ferroboard.SummaryWriter(src / "a") as w:
+        w.add_scalar("x", 1.0, 0)
+        w.add_scalar("z", 3.0, 0)
+    age(src)
+    code = """
+        import json, os, sys, ferroboard
+        report = ferroboard.rewrite("..", drop_tags=["y"])
+        same = os.stat(".").st_ino == os.stat(sys.argv[1]).st_ino
+        s = ferroboard.read_scalars("..")
+        swaps = sorted({r.swap for r in report.runs if r.swap})
+        print(json.dumps([swaps, same, sorted(set(s["tag"]))]))
+    """
+    out = subprocess.run(
+        child_argv(code, str(src / "a")),
+        env=child_env(),
+        cwd=src / "a",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    swaps, same, tags = json.loads(out.stdout)
+    assert swaps == ["logdir-exchange"]
+    assert same, "the caller was left in the old, deleted tree"
+    assert tags == ["x", "z"]
+    # The command, from inside the logdir too.
+    cli = subprocess.run(
+        [sys.executable, "-m", "ferroboard", "rewrite", ".", "--drop-tag", "z"],
+        env=child_env(),
+        cwd=src,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+    view = tb_view(src)
+    assert {run: sorted(t for t in tags if t != "<graph>") for run, tags in view.items()} == {
+        ".": ["x"],
+        "a": ["x"],
+    }
+    assert not (tmp_path / f"{WORK_DIR}-logs").exists()
+
+
+def test_the_exchanges_turned_off_by_the_environment(tmp_path: Path) -> None:
+    """FERROBOARD_REWRITE_EXCHANGE=0: every run file by file, saying why."""
+    src = tmp_path / "logs"
+    for run, part in ((".", 0), (".", 1), ("a", 0)):
+        with ferroboard.SummaryWriter(src / run, filename_suffix=f".{part}") as w:
+            w.add_scalar("x", 1.0, 0)
+            w.add_scalar("y", 1.0, 0)
+    age(src)
+    code = """
+        import json, ferroboard, sys
+        report = ferroboard.rewrite(sys.argv[1], drop_tags=["y"])
+        print(json.dumps({r.run: r.swap for r in report.runs}))
+    """
+    env = {**child_env(), "FERROBOARD_REWRITE_EXCHANGE": "0"}
+    out = subprocess.run(
+        child_argv(code, str(src)), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    swaps = json.loads(out.stdout)
+    assert set(swaps) == {".", "a"}
+    for run, swap in swaps.items():
+        assert swap.startswith("per-file: "), (run, swap)
+        assert swap.endswith("turned off by FERROBOARD_REWRITE_EXCHANGE=0"), (run, swap)
 
 
 def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
-    """A merge spans several directories: swapped file by file, and the command says so."""
+    """A merge spans several directories: swapped by exchanging the logdir, or (without the
+    exchange) file by file, and the command says so."""
     src = tmp_path / "src"
     for run in ("a", "b"):
         with ferroboard.SummaryWriter(src / run) as w:
@@ -708,11 +911,26 @@ def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
     with redirect_stdout(out):
         assert cli_main(["rewrite", str(src), "--merge-runs", "a=b", "--drop-tag", "y"]) == 0
     assert "a (merged from a, b): rewritten" in out.getvalue()
-    assert "[swapped per-file: merged runs span several directories]" in out.getvalue()
+    # The merge is swapped in by exchanging the whole logdir: whole, nothing to say.
+    assert "swapped" not in out.getvalue()
     with redirect_stdout(io.StringIO()):
         report = ferroboard.rewrite(src, drop_tags=["x"])
     assert [(r.run, r.swap) for r in report.runs] == [("a", "exchange")]
     assert "swapped" not in report.format()
+    # Without the exchange, file by file, and the command says so.
+    (src / "c").mkdir()
+    for run in ("c", "d"):
+        with ferroboard.SummaryWriter(src / run) as w:
+            w.add_scalar("y", 1.0, 0)
+            w.add_scalar("z", 1.0, 0)
+    age(src)
+    out = io.StringIO()
+    with redirect_stdout(out), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FERROBOARD_REWRITE_EXCHANGE", "0")
+        assert cli_main(["rewrite", str(src), "--merge-runs", "c=d", "--drop-tag", "z"]) == 0
+    assert "[swapped per-file: merged runs span several directories, and the logdir cannot " in (
+        out.getvalue()
+    )
 
 
 def test_bad_arguments_name_the_argument(tmp_path: Path) -> None:

@@ -40,7 +40,9 @@ class RunChange:
     ``dropped``; ``damage`` lists ``(file, byte offset, what)`` of damaged records left out;
     ``live`` says why the run looks like it is still being written (dry runs, ``force``);
     ``swap`` how an in-place rewrite swapped the run in: ``exchange`` (its whole directory in
-    one step) or ``per-file: <why not whole>``, ``None`` when nothing was swapped."""
+    one step), ``logdir-exchange`` (the whole logdir in one step, every run of the rewrite at
+    once: a rewrite holding the logdir's own run or a merge) or ``per-file: <why not whole>``,
+    ``None`` when nothing was swapped."""
 
     run: str
     sources: list[str]
@@ -80,7 +82,8 @@ class RewriteReport:
             src = "" if r.sources == [r.run] else f" (merged from {', '.join(r.sources)})"
             live = f" [live: {r.live}]" if r.live else ""
             # A run not swapped whole says so (a reader could see it part new for a moment).
-            swap = f" [swapped {r.swap}]" if r.swap and r.swap != "exchange" else ""
+            whole = ("exchange", "logdir-exchange")
+            swap = f" [swapped {r.swap}]" if r.swap and r.swap not in whole else ""
             lines.append(
                 f"{r.run}{src}: {r.action}, {r.records_in} -> {r.records_out} records, "
                 f"{r.bytes_in} -> {r.bytes_out} bytes{live}{swap}"

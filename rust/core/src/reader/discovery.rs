@@ -8,10 +8,12 @@
 //! already (an ancestor). The listing itself is [`storage`]'s: a local directory or an object
 //! store prefix.
 //!
-//! One directory is never a run: [`REWRITE_WORK_DIR`], where `ferroboard rewrite` stages a
-//! run's new tree before swapping it in. A rewrite killed in the instant between giving the
-//! staged files their final names and removing the old tree leaves event files there until
-//! the next rewrite finishes; read as a run, they would show the logdir's data twice.
+//! Two directories are never runs: [`REWRITE_WORK_DIR`], where `ferroboard rewrite` stages a
+//! run's new tree before swapping it in, and `.ferroboard-rewrite-NAME`
+//! ([`REWRITE_CONTAINER_PREFIX`]), beside the logdir `NAME`, where it stages the whole
+//! logdir's. A rewrite killed in the instant between giving the staged files their final names
+//! and removing the old tree leaves event files there until the next rewrite finishes; read as
+//! a run, they would show the logdir's data twice.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,16 @@ pub fn is_event_file_name(name: &str) -> bool {
 /// The work directory of `ferroboard rewrite` (in the logdir's root): skipped by [`discover`].
 pub const REWRITE_WORK_DIR: &str = ".ferroboard-rewrite";
 
+/// How the directory beside a logdir where `ferroboard rewrite` stages the logdir's whole new
+/// tree is named (`.ferroboard-rewrite-NAME` for the logdir `NAME`): skipped by [`discover`].
+pub const REWRITE_CONTAINER_PREFIX: &str = ".ferroboard-rewrite-";
+
+/// True for a directory name [`discover`] never looks into: a rewrite's work directory or
+/// container.
+pub fn is_rewrite_dir(name: &str) -> bool {
+    name == REWRITE_WORK_DIR || name.starts_with(REWRITE_CONTAINER_PREFIX)
+}
+
 /// All event files under `path` (or `path` itself when it is a file), in reading order.
 /// `path` is a local path or a URL [`storage`] reads.
 pub fn discover(path: &Path) -> io::Result<Vec<EventFile>> {
@@ -48,7 +60,7 @@ pub fn discover(path: &Path) -> io::Result<Vec<EventFile>> {
         }],
         Listing::Dir(entries) => entries
             .into_iter()
-            .filter(|e| !e.dir.split('/').any(|c| c == REWRITE_WORK_DIR))
+            .filter(|e| !e.dir.split('/').any(is_rewrite_dir))
             .map(|e| EventFile {
                 run: if e.dir.is_empty() {
                     ".".to_owned()
@@ -139,5 +151,18 @@ mod tests {
         fs::write(root.join("run/events.out.tfevents.1.x"), b"").unwrap();
         let runs: Vec<String> = discover(root).unwrap().into_iter().map(|f| f.run).collect();
         assert_eq!(runs, vec!["run".to_owned()]);
+    }
+
+    #[test]
+    fn a_rewrites_staged_logdir_beside_a_logdir_is_not_a_run() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let staged = root.join(".ferroboard-rewrite-logs/tree/run");
+        fs::create_dir_all(&staged).unwrap();
+        fs::create_dir_all(root.join("logs/run")).unwrap();
+        fs::write(staged.join("events.out.tfevents.1.x"), b"").unwrap();
+        fs::write(root.join("logs/run/events.out.tfevents.1.x"), b"").unwrap();
+        let runs: Vec<String> = discover(root).unwrap().into_iter().map(|f| f.run).collect();
+        assert_eq!(runs, vec!["logs/run".to_owned()]);
     }
 }

@@ -1,7 +1,10 @@
-//! The whole-run swap: a run directory's new tree is staged complete beside it (inside the
-//! logdir's work directory, on the same filesystem), then exchanged with the live directory in
-//! one `renameat2(RENAME_EXCHANGE)` (Linux), so that the run's path names the complete old tree
-//! or the complete new one, never a mix (the protocol is in the parent module's doc).
+//! The whole-directory swap: a run directory's new tree is staged complete beside it (inside
+//! the logdir's work directory, on the same filesystem), then exchanged with the live directory
+//! in one `renameat2(RENAME_EXCHANGE)` (Linux), so that the run's path names the complete old
+//! tree or the complete new one, never a mix (the protocol is in the parent module's doc). The
+//! logdir-wide swap (module `logdir`) stages and retires the whole logdir's tree the same way:
+//! the tree is then staged in a container beside the logdir, the new event files are linked in
+//! rather than moved, and the work directory is not mirrored.
 //!
 //! The staged tree mirrors the live one: its directories are created with the same mode (and
 //! owner, where that is not the rewriting user: only root can give it), its regular files
@@ -10,12 +13,12 @@
 //! ones. Event files wait in the staged tree under hidden names (no `tfevents` in them, so no
 //! walker sees a run there) until just before the exchange. Whatever cannot be mirrored that
 //! way (a FIFO or socket, a file that cannot be hard-linked, a directory the user neither
-//! owns nor can give away) makes [`stage_tree`] answer [`Staged::Unsupported`], and the unit
-//! takes the per-file protocol instead; so does a kernel or filesystem without
+//! owns nor can give away, another filesystem mounted inside) makes [`stage_tree`] answer
+//! [`Staged::Unsupported`], and the unit takes the per-file protocol instead; so does a kernel or filesystem without
 //! `RENAME_EXCHANGE` ([`unsupported`] tells those errors).
 
 use std::collections::HashSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -92,6 +95,18 @@ pub(super) fn refused_everywhere(e: &io::Error) -> bool {
     false
 }
 
+/// Why no exchange is tried when [`turned_off`].
+pub(super) const TURNED_OFF: &str = "turned off by FERROBOARD_REWRITE_EXCHANGE=0";
+
+/// True when `FERROBOARD_REWRITE_EXCHANGE=0` (or a test says so, for its thread only).
+pub(super) fn turned_off() -> bool {
+    #[cfg(test)]
+    if hooks::TURNED_OFF.with(|c| c.get()) {
+        return true;
+    }
+    std::env::var_os("FERROBOARD_REWRITE_EXCHANGE").is_some_and(|v| v == "0")
+}
+
 /// `renameat2(a, b, RENAME_EXCHANGE)`: `a` and `b` trade places in one step. The environment
 /// variable `FERROBOARD_REWRITE_EXCHANGE=0` makes it answer "unsupported" (the per-file
 /// protocol, for a filesystem that claims the exchange but should not be trusted with it).
@@ -100,11 +115,8 @@ pub(super) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     if hooks::NO_EXCHANGE.with(|c| c.get()) {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    if std::env::var_os("FERROBOARD_REWRITE_EXCHANGE").is_some_and(|v| v == "0") {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "turned off by FERROBOARD_REWRITE_EXCHANGE=0",
-        ));
+    if turned_off() {
+        return Err(io::Error::new(io::ErrorKind::Unsupported, TURNED_OFF));
     }
     #[cfg(target_os = "linux")]
     {
@@ -178,7 +190,12 @@ fn stop(e: io::Error, path: &Path) -> Stop {
 const HIDDEN: &str = ".ferroboard-staged-";
 
 struct Mirror<'a> {
-    own: &'a HashSet<OsString>,
+    /// The event files left out (paths relative to the tree's top).
+    own: &'a HashSet<PathBuf>,
+    /// A top-level entry not mirrored (the logdir's work directory).
+    skip: Option<&'a OsStr>,
+    /// The device of the tree's top: a directory on another one is a mount point.
+    dev: u64,
     hidden: Vec<(PathBuf, PathBuf)>,
     modes: Vec<(PathBuf, u32)>,
     dirs: Vec<PathBuf>,
@@ -195,6 +212,12 @@ impl Mirror<'_> {
     fn dir(&mut self, src: &Path, dst: &Path, rel: &Path, top: bool) -> Result<(), Stop> {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let meta = fs::symlink_metadata(src).map_err(|e| stop(e, src))?;
+        if meta.dev() != self.dev {
+            return Err(Stop::Unsupported(format!(
+                "{}: another filesystem is mounted there",
+                src.display()
+            )));
+        }
         fs::create_dir(dst).map_err(|e| stop(e, dst))?;
         // SAFETY: geteuid cannot fail.
         let me = unsafe { libc::geteuid() };
@@ -217,8 +240,11 @@ impl Mirror<'_> {
             let from = e.path();
             let ft = e.file_type().map_err(|e| stop(e, &from))?;
             let is_event = discovery::is_event_file_name(&name.to_string_lossy());
-            if top && !ft.is_dir() && is_event && self.own.contains(&name) {
-                continue; // the run's own event file: its rewritten one takes its place
+            if top && self.skip == Some(name.as_os_str()) {
+                continue;
+            }
+            if !ft.is_dir() && is_event && self.own.contains(&rel.join(&name)) {
+                continue; // an old event file of the unit: its rewritten one takes its place
             }
             if ft.is_dir() {
                 self.dir(&from, &dst.join(&name), &rel.join(&name), false)?;
@@ -258,18 +284,28 @@ impl Mirror<'_> {
     }
 }
 
-/// Stages the new tree of the run directory `live` at `tree`: a mirror of `live` without the
-/// run's own event files (`own`, names), with `outputs` (`(staged file, final name)`) moved
-/// in under hidden names. Everything is synced. A [`Staged::Unsupported`] leaves `tree` for
-/// the caller to remove and the outputs where they were.
-pub(super) fn stage_tree(
-    live: &Path,
-    tree: &Path,
-    own: &HashSet<OsString>,
-    outputs: &[(PathBuf, OsString)],
-) -> io::Result<Staged> {
+/// What [`stage_tree`] puts in the new tree besides the mirror of the live one.
+pub(super) struct Spec<'a> {
+    /// The unit's old event files, left out (paths relative to the tree's top).
+    pub(super) own: &'a HashSet<PathBuf>,
+    /// `(staged file, final path relative to the tree's top)`: the new event files.
+    pub(super) outputs: &'a [(PathBuf, PathBuf)],
+    /// Hard-link the outputs in (they also stay where they are) rather than move them.
+    pub(super) link: bool,
+    /// A top-level entry that is not mirrored (the logdir's work directory).
+    pub(super) skip: Option<&'a OsStr>,
+}
+
+/// Stages the new tree of the directory `live` at `tree`: a mirror of `live` without the
+/// unit's old event files, with the outputs moved (or linked) in under hidden names, their
+/// directories created where `live` lacks them. Everything is synced. A
+/// [`Staged::Unsupported`] leaves `tree` for the caller to remove and the outputs where they
+/// were.
+pub(super) fn stage_tree(live: &Path, tree: &Path, spec: &Spec<'_>) -> io::Result<Staged> {
     let mut m = Mirror {
-        own,
+        own: spec.own,
+        skip: spec.skip,
+        dev: id(live).map_err(|e| named(e, live))?.0,
         hidden: Vec::new(),
         modes: Vec::new(),
         dirs: Vec::new(),
@@ -280,12 +316,23 @@ pub(super) fn stage_tree(
         Err(Stop::Unsupported(why)) => return Ok(Staged::Unsupported(why)),
         Err(Stop::Io(e)) => return Err(e),
     }
-    for (staged, name) in outputs {
-        let h = m.hidden_name();
+    for (staged, path) in spec.outputs {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        if !tree.join(dir).is_dir() {
+            fs::create_dir_all(tree.join(dir)).map_err(|e| named(e, &tree.join(dir)))?;
+            m.dirs.extend(dir.ancestors().map(|a| tree.join(a)));
+        }
+        let h = dir.join(m.hidden_name());
         let to = tree.join(&h);
-        fs::rename(staged, &to).map_err(|e| named(e, &to))?;
-        m.hidden.push((PathBuf::from(h), PathBuf::from(name)));
+        if spec.link {
+            fs::hard_link(staged, &to).map_err(|e| named(e, &to))?;
+        } else {
+            fs::rename(staged, &to).map_err(|e| named(e, &to))?;
+        }
+        m.hidden.push((h, path.clone()));
     }
+    m.dirs.sort();
+    m.dirs.dedup();
     for d in &m.dirs {
         super::swap::sync_dir(d)?;
     }
@@ -379,12 +426,28 @@ pub(super) fn remove_all(p: &Path) -> io::Result<()> {
     }
 }
 
-/// Removes the old tree `old` (after the exchange): the run's own old event files (`own`,
-/// directly in it) go; anything else that the new tree `live` lacks at the same path arrived
-/// after the tree was staged (a live writer's new file, with `force`) and is moved into the
-/// live tree instead of being lost; the rest are links to what the live tree holds, or old
-/// directories, and go. Idempotent.
-pub(super) fn retire(old: &Path, live: &Path, own: Option<&HashSet<OsString>>) -> io::Result<()> {
+/// Removes the old tree `old` (after the exchange): the unit's old event files (`own`, paths
+/// relative to the tree's top) go, and so does the top-level entry `gone` (the logdir's work
+/// directory: what the rewrite left in it is done with); anything else that the new tree
+/// `live` lacks at the same path arrived after the tree was staged (a live writer's new file,
+/// with `force`) and is moved into the live tree instead of being lost; the rest are links to
+/// what the live tree holds, or old directories, and go. Idempotent.
+pub(super) fn retire(
+    old: &Path,
+    live: &Path,
+    own: &HashSet<PathBuf>,
+    gone: Option<&OsStr>,
+) -> io::Result<()> {
+    retire_at(old, live, Path::new(""), own, gone)
+}
+
+fn retire_at(
+    old: &Path,
+    live: &Path,
+    rel: &Path,
+    own: &HashSet<PathBuf>,
+    gone: Option<&OsStr>,
+) -> io::Result<()> {
     match fs::symlink_metadata(old) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(named(e, old)),
@@ -395,7 +458,9 @@ pub(super) fn retire(old: &Path, live: &Path, own: Option<&HashSet<OsString>>) -
         let (name, from) = (e.file_name(), e.path());
         let is_dir = e.file_type().map_err(|e| named(e, &from))?.is_dir();
         let to = live.join(&name);
-        if !is_dir && own.is_some_and(|o| o.contains(&name)) {
+        let at = rel.join(&name);
+        let top_gone = rel.as_os_str().is_empty() && gone == Some(name.as_os_str());
+        if top_gone || !is_dir && own.contains(&at) {
             remove_all(&from)?;
         } else {
             match fs::symlink_metadata(&to) {
@@ -403,7 +468,7 @@ pub(super) fn retire(old: &Path, live: &Path, own: Option<&HashSet<OsString>>) -
                     fs::rename(&from, &to).map_err(|e| named(e, &from))?;
                 }
                 Err(e) => return Err(named(e, &to)),
-                Ok(m) if is_dir && m.is_dir() => retire(&from, &to, None)?,
+                Ok(m) if is_dir && m.is_dir() => retire_at(&from, &to, &at, own, None)?,
                 Ok(_) => remove_all(&from)?,
             }
         }
@@ -424,6 +489,7 @@ pub(super) mod hooks {
 
     thread_local! {
         pub(in crate::rewrite) static NO_EXCHANGE: Cell<bool> = const { Cell::new(false) };
+        pub(in crate::rewrite) static TURNED_OFF: Cell<bool> = const { Cell::new(false) };
         pub(in crate::rewrite) static CRASH_AT: Cell<Option<&'static str>> = const { Cell::new(None) };
     }
 

@@ -7,8 +7,11 @@
 //!   with records (see its module doc for the passes).
 //! * `swap`: the in-place commit (stage, verify, back up, journal, swap) and the recovery
 //!   of an interrupted one.
-//! * `exchange`: swapping a run directory whole (`renameat2(RENAME_EXCHANGE)`): staging its
-//!   new tree, the exchange, retiring the old tree.
+//! * `exchange`: swapping a directory whole (`renameat2(RENAME_EXCHANGE)`): staging its new
+//!   tree, the exchange, retiring the old tree.
+//! * `logdir`: the logdir-wide swap (every unit at once, by exchanging the logdir itself) and
+//!   its recovery.
+//! * `cwd`: telling the processes that stand inside the logdir (their working directory).
 //! * `live`: telling a run that is still being written.
 //!
 //! # Rules
@@ -30,10 +33,10 @@
 //!
 //! # Safety of an in-place rewrite
 //!
-//! Everything happens under `LOGDIR/.ferroboard-rewrite/`, one unit at a time, while holding
-//! an exclusive lock on `LOGDIR/.ferroboard-rewrite/lock`. A unit is swapped in *whole* (its
-//! run directory exchanged with a staged copy in one system call) where it can be, else *file
-//! by file*:
+//! Everything happens under `LOGDIR/.ferroboard-rewrite/`, one unit at a time (but for the
+//! logdir-wide swap below), while holding an exclusive lock on
+//! `LOGDIR/.ferroboard-rewrite/lock`. A unit is swapped in *whole* (its run directory
+//! exchanged with a staged copy in one system call) where it can be, else *file by file*:
 //!
 //! 1. the unit's new files are written to `unit-N/stage/`, given their old files'
 //!    permissions and modification times, synced, and read back (every CRC, the record count
@@ -59,16 +62,16 @@
 //!    the old files that have no new counterpart are removed;
 //! 6. the journal is removed, then `unit-N/` with its backup.
 //!
-//! A unit goes file by file when it merges runs (several directories), when it is the logdir's
-//! own run (its directory holds the other runs and the work directory), when its tree holds
-//! something that cannot be mirrored by links (a FIFO or socket, a file that cannot be
-//! hard-linked, a directory whose owner the user cannot give), and when the system refuses the
-//! exchange (`EINVAL`, `ENOSYS`, `EXDEV`...: another OS, an old kernel, a filesystem without it,
-//! or `FERROBOARD_REWRITE_EXCHANGE=0`). The refusal comes after the commit: the journal is then
+//! A unit goes file by file when it spans more than one run directory (the logdir's own run,
+//! merged runs) and the logdir-wide swap below is not done, when its tree holds something
+//! that cannot be mirrored by links (a
+//! FIFO or socket, a file that cannot be hard-linked, a directory whose owner the user cannot
+//! give, another filesystem mounted in it), and when the system refuses the exchange
+//! (`EINVAL`, `ENOSYS`, `EXDEV`...: another OS, an old kernel, a filesystem without it, or
+//! `FERROBOARD_REWRITE_EXCHANGE=0`). The refusal comes after the commit: the journal is then
 //! replaced (one rename) by its per-file form, which is finished at once. When the refusal is
 //! the system's (`EINVAL`, `ENOSYS`: no exchange anywhere) rather than the run's (`EXDEV`,
 //! `EACCES`...), the later units of the rewrite go file by file without trying.
-//! [`RunReport::swap`] says which way each unit went, and why not whole.
 //!
 //! Killed before step 4, the run is untouched: the next rewrite of the logdir deletes
 //! `unit-N/`. Killed after it, the journal is there, and the next rewrite (`ferroboard rewrite
@@ -79,14 +82,59 @@
 //! once (opens the directory and reads relative to it) or checks that the path still names the
 //! directory it read; a run swapped file by file may be part old, part new while its journal
 //! exists.
+//!
+//! # The logdir-wide swap
+//!
+//! Two kinds of unit span more than their own directory: the logdir's own run (its event
+//! files sit in the logdir, beside the other runs and the work directory) and runs merged
+//! into one (several directories). When the plan holds one whose per-file swap would take more
+//! than one step (a rename or a removal; a single file is one rename, whole already), every
+//! unit of the rewrite is swapped in at once by exchanging the logdir itself (module
+//! `logdir`):
+//!
+//! * L0. every unit's new files are staged and read back (step 1), nothing else;
+//! * L1. the logdir's whole new tree is staged beside it, as
+//!   `PARENT/.ferroboard-rewrite-NAME/tree/` (the container): the mirror of step 3 for the
+//!   whole logdir, the units' new files hard-linked in (they stay in `unit-N/stage/` too),
+//!   their old event files left out (a merged-away run keeps its directory, as file by file),
+//!   the work directory left out but for the lock, hard-linked (an `flock` is on the file: it
+//!   keeps excluding another rewrite after the exchange), and synced;
+//! * L2. `PARENT/.ferroboard-rewrite-NAME/journal` is written (temporary name, synced,
+//!   renamed): the staged tree's (device, inode), the hidden names, the directory modes, the
+//!   old event files;
+//! * L3. the hidden names become the final ones, then `renameat2(tree, LOGDIR,
+//!   RENAME_EXCHANGE)`: the commit. Every run switches at that instant. The parent is synced;
+//!   this process, if its working directory was inside the logdir, changes to the same path
+//!   (a Python caller that changed into the logdir keeps a valid one; any other process there
+//!   prevents the logdir-wide swap, below);
+//! * L4. the old tree (now in the container) is retired as in step 5 (links and old
+//!   directories go, the units' old event files and the old work directory go, what arrived
+//!   after the staging moves into the new tree);
+//! * L5. the container is removed.
+//!
+//! Killed before L3, nothing changed: the next rewrite deletes the container and the
+//! uncommitted units. Killed after, the logdir is the new tree, and the next rewrite finishes
+//! L4 and L5. Which of the two is told by the logdir's inode (the journal's once exchanged);
+//! either way the container's tree is the one to retire or delete. The logdir-wide swap is not
+//! done, and each unit goes its own way as above (the logdir's own run and merges file by
+//! file, saying why), when: exchanges are turned off (`FERROBOARD_REWRITE_EXCHANGE=0`) or
+//! there are none (not Linux; refused by the system at L3, after which the container is
+//! deleted), the logdir is a mount point or the filesystem's root, its parent is not writable
+//! (or the container cannot be made there), its tree cannot be mirrored, or another process
+//! has its working directory (or root) inside the logdir: that process would be left in the
+//! old tree, which is deleted (a TensorBoard started from inside the logdir with a relative
+//! `--logdir` would serve an empty logdir from then on). [`RunReport::swap`] says
+//! `logdir-exchange` for the units swapped so.
 
+mod cwd;
 mod exchange;
 mod filter;
 pub mod glob;
 mod live;
+mod logdir;
 mod swap;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -228,7 +276,8 @@ pub struct RunReport {
     /// Why the run looks live (reported in dry runs and with `force`).
     pub live: Option<String>,
     /// How an in-place rewrite swapped it in: `exchange` (the whole run directory in one
-    /// step) or `per-file: <why not whole>`; `None` when nothing was swapped.
+    /// step), `logdir-exchange` (the whole logdir in one step, every run of the rewrite at
+    /// once) or `per-file: <why not whole>`; `None` when nothing was swapped.
     pub swap: Option<String>,
 }
 
@@ -306,7 +355,10 @@ fn plan(src: &Path, dst: Option<&Path>, files: Vec<EventFile>, opts: &RewriteOpt
     let mut order: Vec<String> = Vec::new();
     let mut by_run: HashMap<String, Vec<PathBuf>> = HashMap::new();
     for f in files {
-        if f.path.components().any(|c| c.as_os_str() == WORK_DIR) {
+        if f.path
+            .components()
+            .any(|c| discovery::is_rewrite_dir(&c.as_os_str().to_string_lossy()))
+        {
             continue;
         }
         by_run
@@ -482,10 +534,11 @@ pub fn rewrite(
     let mut report = RewriteReport::default();
     // An interrupted in-place rewrite is finished before anything reads the source (also for
     // a rewrite into a destination: a committed journal means the run is mid-swap).
-    let pending = root.join(WORK_DIR).is_dir();
+    let pending = root.join(WORK_DIR).is_dir() || logdir::leftover(&root);
     let lock = if !opts.dry_run && (dst.is_none() || pending) {
         let lock = swap::Lock::take(&root)?;
-        report.recovered = swap::recover(&root)?;
+        report.recovered.extend(logdir::recover(&root)?);
+        report.recovered.extend(swap::recover(&root)?);
         Some(lock)
     } else {
         None
@@ -495,7 +548,6 @@ pub fn rewrite(
     let units = plan(src, dst, files, opts);
     let rules = rules(opts);
     let mut open = live::OpenFiles::default();
-    let mut no_exchange = None;
     let mut lives = Vec::with_capacity(units.len());
     for u in &units {
         let why = u
@@ -513,26 +565,105 @@ pub fn rewrite(
         }
         lives.push(why.map(|w| w.1));
     }
-    for (k, (u, live)) in units.iter().zip(lives).enumerate() {
-        let mut r = if opts.dry_run {
-            let out = Filter::new(&rules, u.drop_all, u.merged, u.outputs.len()).run(
-                &u.inputs,
-                &u.output_of,
-                None,
-            )?;
-            run_report(u, out)
-        } else if let Some(d) = dst {
-            rewrite_to(u, &rules, d)?
-        } else {
-            swap::rewrite_in_place(&root, k, u, &rules, &mut no_exchange)?
-        };
+    if opts.dry_run || dst.is_some() {
+        for u in &units {
+            report.runs.push(match dst {
+                Some(d) if !opts.dry_run => rewrite_to(u, &rules, d)?,
+                _ => {
+                    let out = Filter::new(&rules, u.drop_all, u.merged, u.outputs.len()).run(
+                        &u.inputs,
+                        &u.output_of,
+                        None,
+                    )?;
+                    run_report(u, out)
+                }
+            });
+        }
+    } else {
+        report.runs = in_place(&root, &units, &rules)?;
+    }
+    for (r, live) in report.runs.iter_mut().zip(lives) {
         r.live = live;
-        report.runs.push(r);
     }
     if lock.is_some() {
         swap::finish(&root)?;
     }
     Ok(report)
+}
+
+/// The in-place swap of every unit (module doc): the whole logdir at once where the plan holds
+/// a unit that spans more than its run directory and the logdir can be exchanged, else unit by
+/// unit.
+fn in_place(root: &Path, units: &[Unit], rules: &Rules) -> Result<Vec<RunReport>, RewriteError> {
+    let mut no_exchange = None;
+    let place = units.iter().any(swap::wide).then(|| logdir::place(root));
+    let place = match place {
+        Some(Ok(place)) => place,
+        other => {
+            let why = other.and_then(Result::err);
+            let mut out = Vec::with_capacity(units.len());
+            for (k, u) in units.iter().enumerate() {
+                out.push(match swap::stage_unit(root, k, u, rules)? {
+                    Ok(s) => swap::commit_unit(root, u, s, &mut no_exchange, why.as_deref())?,
+                    Err(unchanged) => unchanged,
+                });
+            }
+            return Ok(out);
+        }
+    };
+    let mut staged = Vec::with_capacity(units.len());
+    for (k, u) in units.iter().enumerate() {
+        staged.push(swap::stage_unit(root, k, u, rules)?);
+    }
+    let mut why = None;
+    if units
+        .iter()
+        .zip(&staged)
+        .any(|(u, s)| s.is_ok() && swap::wide(u))
+    {
+        let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+        let mut outputs = Vec::new();
+        let mut own = HashSet::new();
+        for (u, s) in units.iter().zip(&staged) {
+            if let Ok(s) = s {
+                outputs.extend(
+                    s.files
+                        .iter()
+                        .cloned()
+                        .zip(u.outputs.iter().map(|o| rel(o))),
+                );
+                own.extend(u.inputs.iter().map(|p| rel(p)));
+            }
+        }
+        match logdir::swap_in(&place, &outputs, &own)? {
+            Ok(()) => {
+                return Ok(staged
+                    .into_iter()
+                    .map(|s| match s {
+                        Ok(s) => RunReport {
+                            swap: Some("logdir-exchange".to_owned()),
+                            ..s.report
+                        },
+                        Err(unchanged) => unchanged,
+                    })
+                    .collect());
+            }
+            Err(not) => {
+                if not.system {
+                    no_exchange = Some(not.why.clone());
+                }
+                why = Some(not.why);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(units.len());
+    for (u, s) in units.iter().zip(staged) {
+        out.push(match s {
+            Ok(s) => swap::commit_unit(root, u, s, &mut no_exchange, why.as_deref())?,
+            Err(unchanged) => unchanged,
+        });
+    }
+    Ok(out)
 }
 
 fn check_destination(root: &Path, dst: &Path) -> Result<(), RewriteError> {

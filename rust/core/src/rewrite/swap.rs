@@ -6,7 +6,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 
 use super::exchange::{self, crash_point, Staged};
 use super::filter::{self, named, Filter, Rules};
@@ -70,7 +69,7 @@ pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn hex(p: &Path) -> String {
+pub(super) fn hex(p: &Path) -> String {
     #[cfg(unix)]
     let bytes = {
         use std::os::unix::ffi::OsStrExt;
@@ -81,7 +80,7 @@ fn hex(p: &Path) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<PathBuf> {
+pub(super) fn unhex(s: &str) -> Option<PathBuf> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -281,10 +280,10 @@ fn commit_exchange(
 ) -> io::Result<Result<(), Refused>> {
     let live = root.join(&x.run);
     let tree = unit.join(&x.tree);
-    let own: HashSet<OsString> = j
+    let own: HashSet<PathBuf> = j
         .old
         .iter()
-        .filter_map(|p| p.file_name().map(OsString::from))
+        .filter_map(|p| p.file_name().map(PathBuf::from))
         .collect();
     if exchange::id(&live).ok() != Some(x.id) {
         if exchange::id(&tree).ok() != Some(x.id) {
@@ -323,7 +322,7 @@ fn commit_exchange(
         }
         sync_dir(unit)?;
     }
-    exchange::retire(&tree, &live, Some(&own))?;
+    exchange::retire(&tree, &live, &own, None)?;
     sync_dir(&live)?;
     crash_point("retired")?;
     finish_unit(unit)?;
@@ -385,22 +384,38 @@ fn whole_run_dir(root: &Path, u: &Unit) -> Result<PathBuf, String> {
     }
 }
 
-/// Rewrites unit `k` in place (the steps of the parent module's doc). `no_exchange` is why
-/// this system cannot exchange (learnt from an earlier unit), if it cannot.
-pub(super) fn rewrite_in_place(
+/// True for a unit that spans more than its own directory (the logdir's own run, or runs
+/// merged into one) and whose per-file swap takes more than one step (a rename or removal):
+/// the units the logdir-wide exchange is for.
+pub(super) fn wide(u: &Unit) -> bool {
+    let steps = u.outputs.len() + u.inputs.iter().filter(|i| !u.outputs.contains(i)).count();
+    (u.merged || u.run == ".") && steps > 1
+}
+
+/// A unit whose new files are staged (step 1), not yet swapped in.
+pub(super) struct StagedUnit {
+    /// The unit directory.
+    dir: PathBuf,
+    /// The staged files, one per output.
+    pub(super) files: Vec<PathBuf>,
+    /// The run's report so far.
+    pub(super) report: RunReport,
+}
+
+/// Step 1: writes unit `k`'s new files to `unit-N/stage/`, synced and read back. A unit that
+/// does not change is `Err(its report)`, its unit directory removed.
+pub(super) fn stage_unit(
     root: &Path,
     k: usize,
     u: &Unit,
     rules: &Rules,
-    no_exchange: &mut Option<String>,
-) -> Result<RunReport, RewriteError> {
+) -> Result<Result<StagedUnit, RunReport>, RewriteError> {
     let unit = root.join(WORK_DIR).join(format!("unit-{k:06}"));
     let stage = unit.join("stage");
     fs::create_dir_all(&stage).map_err(|e| named(e, &stage))?;
     let staged: Vec<PathBuf> = (0..u.outputs.len())
         .map(|i| stage.join(format!("{i}")))
         .collect();
-    // 1. Stage, sync, read back.
     let (files, mut sinks) = super::create_sinks(&staged)?;
     let out = Filter::new(rules, u.drop_all, u.merged, u.outputs.len()).run(
         &u.inputs,
@@ -409,11 +424,11 @@ pub(super) fn rewrite_in_place(
     )?;
     super::flush(sinks)?;
     let (records, bytes) = (out.out_records.clone(), out.out_bytes.clone());
-    let mut report = run_report(u, out);
+    let report = run_report(u, out);
     if report.action == RunAction::Unchanged {
         drop(files);
         fs::remove_dir_all(&unit).map_err(|e| named(e, &unit))?;
-        return Ok(report);
+        return Ok(Err(report));
     }
     super::keep_mtimes(u, &files)?;
     // A rewritten file keeps its old file's permissions, and its owner where the user may
@@ -437,6 +452,27 @@ pub(super) fn rewrite_in_place(
         filter::verify(p, records[i], bytes[i])?;
     }
     sync_dir(&stage)?;
+    Ok(Ok(StagedUnit {
+        dir: unit,
+        files: staged,
+        report,
+    }))
+}
+
+/// Steps 2 to 6 of a staged unit: whole where it can be, else file by file. `wide_why` is
+/// why the logdir could not be exchanged, for a [`wide`] unit that falls back.
+pub(super) fn commit_unit(
+    root: &Path,
+    u: &Unit,
+    s: StagedUnit,
+    no_exchange: &mut Option<String>,
+    wide_why: Option<&str>,
+) -> Result<RunReport, RewriteError> {
+    let StagedUnit {
+        dir: unit,
+        files: staged,
+        mut report,
+    } = s;
     // 2. Back up the old files.
     let backup = unit.join("backup");
     fs::create_dir_all(&backup).map_err(|e| named(e, &backup))?;
@@ -464,23 +500,32 @@ pub(super) fn rewrite_in_place(
     // 3. The whole run's new tree, where the run can be swapped whole.
     let whole = match no_exchange.clone() {
         Some(why) => Err(why),
-        None => whole_run_dir(root, u),
+        None => whole_run_dir(root, u).map_err(|why| match wide_why {
+            Some(w) if wide(u) => format!("{why}, and the logdir cannot be exchanged: {w}"),
+            _ => why,
+        }),
     };
     let whole = match whole {
         Err(why) => Err(why),
         Ok(live) => {
             let tree = unit.join("tree");
-            let own: HashSet<OsString> = u
+            let own: HashSet<PathBuf> = u
                 .inputs
                 .iter()
-                .filter_map(|p| p.file_name().map(OsString::from))
+                .filter_map(|p| p.file_name().map(PathBuf::from))
                 .collect();
-            let outputs: Vec<(PathBuf, OsString)> = staged
+            let outputs: Vec<(PathBuf, PathBuf)> = staged
                 .iter()
                 .zip(&u.outputs)
-                .map(|(s, o)| (s.clone(), o.file_name().unwrap_or_default().to_os_string()))
+                .map(|(s, o)| (s.clone(), PathBuf::from(o.file_name().unwrap_or_default())))
                 .collect();
-            match exchange::stage_tree(&live, &tree, &own, &outputs)? {
+            let spec = exchange::Spec {
+                own: &own,
+                outputs: &outputs,
+                link: false,
+                skip: None,
+            };
+            match exchange::stage_tree(&live, &tree, &spec)? {
                 Staged::Tree { hidden, modes, id } => {
                     j.new = outputs
                         .iter()

@@ -260,7 +260,7 @@ fn a_corrupt_length_is_reported_with_the_bytes_left_out() {
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use super::exchange::hooks::{CRASH_AT, NO_EXCHANGE};
+use super::exchange::hooks::{CRASH_AT, NO_EXCHANGE, TURNED_OFF};
 
 /// A run `r` of two event files (tags a and b), a nested run `r/sub` of one, a non-event
 /// file, a symbolic link, a plugin directory and a read-only directory; another run `q`.
@@ -420,39 +420,6 @@ fn without_rename_exchange_the_units_go_file_by_file() {
 }
 
 #[test]
-fn merged_and_root_runs_go_file_by_file() {
-    let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("logs");
-    write_file(
-        &root.join("e.tfevents.0"),
-        &[scalar("a", 0, 1.0), scalar("b", 0, 1.0)],
-    );
-    write_file(&root.join("x/e.tfevents.1"), &[scalar("a", 1, 1.0)]);
-    write_file(&root.join("y/e.tfevents.2"), &[scalar("a", 2, 1.0)]);
-    let o = RewriteOptions {
-        merge_runs: vec![("x".into(), vec!["y".into()])],
-        ..drop_b()
-    };
-    let rep = rewrite(&root, None, &o).unwrap();
-    let swaps: Vec<(&str, &str)> = rep
-        .runs
-        .iter()
-        .map(|r| (r.run.as_str(), r.swap.as_deref().unwrap()))
-        .collect();
-    assert_eq!(
-        swaps,
-        vec![
-            (
-                ".",
-                "per-file: the logdir's own run (its directory holds the other runs)"
-            ),
-            ("x", "per-file: merged runs span several directories"),
-        ]
-    );
-    assert_eq!(steps_of(&root.join("x/e.tfevents.1"), "a"), vec![1, 2]);
-}
-
-#[test]
 fn a_crash_at_every_point_leaves_old_or_new_and_recovery_finishes_it() {
     let points = [
         "staged",
@@ -537,4 +504,388 @@ fn a_file_created_in_the_run_during_the_swap_is_kept() {
     assert_eq!(fs::read(root.join("r/late.txt")).unwrap(), b"late");
     assert_eq!(steps_of(&root.join("r/sub2/e.tfevents.9"), "a"), vec![9]);
     fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+// ------------------------------------------------------------------ logdir-wide swap
+
+/// A logdir whose plan (under [`wide_rules`]) has a root run of two event files, a merge of `x`
+/// (two files) and `y` (one), an ordinary run `x/sub` inside `x`, other files at the top and
+/// in `x`, and a symbolic link.
+fn wide_logdir(root: &Path) {
+    let ev = |k: i64| -> Vec<Vec<u8>> {
+        (0..4)
+            .flat_map(|s| [scalar("a", s + k, 1.0), scalar("b", s + k, 2.0)])
+            .collect()
+    };
+    write_file(&root.join("e.tfevents.1"), &ev(0));
+    write_file(&root.join("e.tfevents.2"), &ev(10));
+    write_file(&root.join("x/e.tfevents.3"), &ev(20));
+    write_file(&root.join("x/e.tfevents.4"), &ev(30));
+    write_file(&root.join("y/e.tfevents.5"), &ev(40));
+    write_file(&root.join("x/sub/e.tfevents.6"), &ev(50));
+    fs::write(root.join("notes.txt"), b"top").unwrap();
+    fs::write(root.join("x/cfg.txt"), b"cfg").unwrap();
+    std::os::unix::fs::symlink("notes.txt", root.join("link")).unwrap();
+    fs::set_permissions(root, fs::Permissions::from_mode(0o750)).unwrap();
+}
+
+fn wide_rules() -> RewriteOptions {
+    RewriteOptions {
+        merge_runs: vec![("x".into(), vec!["y".into()])],
+        ..drop_b()
+    }
+}
+
+const WIDE_RUNS: [&str; 4] = [".", "x", "y", "x/sub"];
+
+/// (old tree, new tree) of the wide logdir under `wide_rules`: the new one is the old one's
+/// other files with the rewritten event files (made into a destination).
+fn wide_old_and_new(d: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let src = d.join("wide-src");
+    wide_logdir(&src);
+    let old = tree(&src);
+    rewrite(&src, Some(&d.join("wide-dst")), &wide_rules()).unwrap();
+    let mut new: BTreeMap<String, Vec<u8>> = old
+        .iter()
+        .filter(|(k, _)| !k.contains("tfevents"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    new.extend(
+        tree(&d.join("wide-dst"))
+            .into_iter()
+            .filter(|(k, _)| k.contains("tfevents")),
+    );
+    (old, new)
+}
+
+/// A run's own event files in a tree (`.`: those at the top).
+fn own_events(t: &BTreeMap<String, Vec<u8>>, run: &str) -> BTreeMap<String, Vec<u8>> {
+    t.iter()
+        .filter(|(k, _)| {
+            let dir = k.rsplit_once('/').map_or(".", |(d, _)| d);
+            k.contains("tfevents") && dir == run
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// `old` or `new` for the whole tree, each run judged alone (`mix` where a run is neither).
+fn state(
+    got: &BTreeMap<String, Vec<u8>>,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+) -> String {
+    let each: Vec<&str> = WIDE_RUNS
+        .iter()
+        .map(|run| {
+            let p = own_events(got, run);
+            if p == own_events(old, run) {
+                "old"
+            } else if p == own_events(new, run) {
+                "new"
+            } else {
+                "mix"
+            }
+        })
+        .collect();
+    if each.iter().all(|s| *s == each[0]) {
+        each[0].to_owned()
+    } else {
+        format!("{:?}", WIDE_RUNS.iter().zip(&each).collect::<Vec<_>>())
+    }
+}
+
+fn container(root: &Path) -> PathBuf {
+    let name = root.file_name().unwrap().to_string_lossy();
+    root.parent()
+        .unwrap()
+        .join(format!(".ferroboard-rewrite-{name}"))
+}
+
+#[test]
+fn a_root_run_and_merged_runs_are_swapped_by_exchanging_the_logdir() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = wide_old_and_new(d.path());
+    let root = d.path().join("logs");
+    wide_logdir(&root);
+    let ino = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().ino();
+    let (root_ino, notes, cfg) = (ino("."), ino("notes.txt"), ino("x/cfg.txt"));
+    let rep = rewrite(&root, None, &wide_rules()).unwrap();
+    let swaps: Vec<(&str, &str)> = rep
+        .runs
+        .iter()
+        .map(|r| (r.run.as_str(), r.swap.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![
+            (".", "logdir-exchange"),
+            ("x", "logdir-exchange"),
+            ("x/sub", "logdir-exchange")
+        ]
+    );
+    assert_eq!(tree(&root), new);
+    assert_ne!(ino("."), root_ino, "the logdir was exchanged");
+    assert_eq!((ino("notes.txt"), ino("x/cfg.txt")), (notes, cfg));
+    assert!(
+        root.join("y").is_dir(),
+        "a merged-away run's directory stays"
+    );
+    assert_eq!(fs::metadata(&root).unwrap().mode() & 0o7777, 0o750);
+    assert!(fs::symlink_metadata(root.join("link"))
+        .unwrap()
+        .is_symlink());
+    assert!(!root.join(WORK_DIR).exists());
+    assert!(!container(&root).exists());
+}
+
+#[test]
+fn a_merge_of_two_runs_is_swapped_by_exchanging_the_logdir() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    for (run, k) in [("a", 0), ("b", 10), ("c", 20)] {
+        for f in 0..2 {
+            let ev: Vec<Vec<u8>> = (0..3)
+                .flat_map(|s| [scalar("a", s + k + f, 1.0), scalar("b", s, 2.0)])
+                .collect();
+            write_file(&root.join(format!("{run}/e.tfevents.{k}{f}")), &ev);
+        }
+    }
+    let o = RewriteOptions {
+        merge_runs: vec![("a".into(), vec!["b".into()])],
+        ..drop_b()
+    };
+    let rep = rewrite(&root, None, &o).unwrap();
+    let swaps: Vec<(&str, &str)> = rep
+        .runs
+        .iter()
+        .map(|r| (r.run.as_str(), r.swap.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![("a", "logdir-exchange"), ("c", "logdir-exchange")]
+    );
+    assert_eq!(
+        steps_of(&root.join("a/e.tfevents.00"), "a"),
+        vec![0, 1, 2, 1, 2, 3, 10, 11, 12, 11, 12, 13]
+    );
+    assert_eq!(
+        steps_of(&root.join("a/e.tfevents.00"), "b"),
+        Vec::<i64>::new()
+    );
+    assert!(!root.join("a/e.tfevents.01").exists());
+    assert_eq!(fs::read_dir(root.join("b")).unwrap().count(), 0);
+    assert!(!container(&root).exists());
+}
+
+#[test]
+fn a_crash_at_every_step_of_the_logdir_exchange_leaves_old_or_new() {
+    // Before the journal, after it, while naming, just after the exchange, while the old tree
+    // is retired, before the container is removed.
+    let points = [
+        ("logdir-staged", "old"),
+        ("logdir-journal", "old"),
+        ("named-one", "old"),
+        ("logdir-exchanged", "new"),
+        ("retiring", "new"),
+        ("logdir-retired", "new"),
+    ];
+    let d = tempfile::tempdir().unwrap();
+    let (old, new) = wide_old_and_new(d.path());
+    for (point, want) in points {
+        let root = d.path().join(format!("logs-{point}"));
+        wide_logdir(&root);
+        let ino = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().ino();
+        let (notes, cfg) = (ino("notes.txt"), ino("x/cfg.txt"));
+        CRASH_AT.with(|c| c.set(Some(point)));
+        let res = rewrite(&root, None, &wide_rules());
+        CRASH_AT.with(|c| c.set(None));
+        let err = res.unwrap_err().to_string();
+        assert!(err.contains("simulated crash"), "{point}: {err}");
+        // Every run old, or every run new: the logdir switched at once.
+        assert_eq!(state(&tree(&root), &old, &new), want, "{point}");
+        assert!(container(&root).exists(), "{point}");
+        // The next rewrite (no rules) finishes it, or deletes what was staged.
+        let rep = rewrite(&root, None, &opts()).unwrap();
+        assert_eq!(rep.recovered.len(), usize::from(want == "new"), "{point}");
+        assert_eq!(state(&tree(&root), &old, &new), want, "{point}");
+        assert!(!container(&root).exists(), "{point}");
+        assert!(!root.join(WORK_DIR).exists(), "{point}");
+        assert_eq!(
+            (ino("notes.txt"), ino("x/cfg.txt")),
+            (notes, cfg),
+            "{point}"
+        );
+        // Then the rewrite itself (again, when it was undone).
+        rewrite(&root, None, &wide_rules()).unwrap();
+        assert_eq!(tree(&root), new, "{point}");
+        assert!(!container(&root).exists(), "{point}");
+        assert!(!root.join(WORK_DIR).exists(), "{point}");
+    }
+}
+
+#[test]
+fn a_file_created_in_the_logdir_during_its_exchange_is_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    wide_logdir(&root);
+    CRASH_AT.with(|c| c.set(Some("logdir-exchanged")));
+    let _ = rewrite(&root, None, &wide_rules()).unwrap_err();
+    CRASH_AT.with(|c| c.set(None));
+    // The old tree is in the container now: a late file, a late run, a late file in a run.
+    let old = container(&root).join("tree");
+    fs::write(old.join("late.txt"), b"late").unwrap();
+    write_file(&old.join("late/e.tfevents.9"), &[scalar("a", 9, 1.0)]);
+    write_file(&old.join("x/sub/e.tfevents.10"), &[scalar("a", 10, 1.0)]);
+    rewrite(&root, None, &opts()).unwrap();
+    assert_eq!(fs::read(root.join("late.txt")).unwrap(), b"late");
+    assert_eq!(steps_of(&root.join("late/e.tfevents.9"), "a"), vec![9]);
+    assert_eq!(steps_of(&root.join("x/sub/e.tfevents.10"), "a"), vec![10]);
+    assert!(!container(&root).exists());
+}
+
+#[test]
+fn the_lock_holds_across_the_logdir_exchange() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    wide_logdir(&root);
+    let held = swap::Lock::take(&root).unwrap();
+    let lock_ino = fs::metadata(root.join(WORK_DIR).join("lock"))
+        .unwrap()
+        .ino();
+    drop(held);
+    CRASH_AT.with(|c| c.set(Some("logdir-exchanged")));
+    let _ = rewrite(&root, None, &wide_rules()).unwrap_err();
+    CRASH_AT.with(|c| c.set(None));
+    // The new tree's lock is the same file as the one the rewrite locked.
+    let lock = root.join(WORK_DIR).join("lock");
+    assert_eq!(fs::metadata(&lock).unwrap().ino(), lock_ino);
+    let _held = swap::Lock::take(&root).unwrap();
+    assert!(matches!(
+        rewrite(&root, None, &opts()),
+        Err(RewriteError::Busy(_))
+    ));
+}
+
+/// The per-file reason of the wide units, and that the result is the new tree anyway.
+fn wide_fallback(root: &Path, set: impl Fn(bool)) -> Vec<(String, String)> {
+    wide_logdir(root);
+    set(true);
+    let rep = rewrite(root, None, &wide_rules());
+    set(false);
+    assert!(!container(root).exists());
+    assert!(!root.join(WORK_DIR).exists());
+    rep.unwrap()
+        .runs
+        .into_iter()
+        .map(|r| (r.run, r.swap.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn the_logdir_exchange_turned_off_or_refused_falls_back_to_per_file() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = wide_old_and_new(d.path());
+    let root = d.path().join("off");
+    let swaps = wide_fallback(&root, |on| TURNED_OFF.with(|c| c.set(on)));
+    assert_eq!(tree(&root), new);
+    let why = "turned off by FERROBOARD_REWRITE_EXCHANGE=0";
+    for (run, swap) in &swaps {
+        assert!(
+            swap.starts_with("per-file: ") && swap.ends_with(why),
+            "{run}: {swap}"
+        );
+    }
+    assert!(swaps[0].1.contains("the logdir's own run"), "{swaps:?}");
+    // Refused by the system after the journal: undone, then each unit file by file.
+    let root = d.path().join("refused");
+    let swaps = wide_fallback(&root, |on| NO_EXCHANGE.with(|c| c.set(on)));
+    assert_eq!(tree(&root), new);
+    for (run, swap) in &swaps {
+        assert!(
+            swap.starts_with("per-file: renameat2(RENAME_EXCHANGE)"),
+            "{run}: {swap}"
+        );
+    }
+}
+
+#[test]
+fn a_process_standing_in_the_logdir_keeps_it_from_being_exchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = wide_old_and_new(d.path());
+    let root = d.path().join("logs");
+    wide_logdir(&root);
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(root.join("x"))
+        .spawn()
+        .unwrap();
+    let rep = rewrite(&root, None, &wide_rules());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rep = rep.unwrap();
+    assert_eq!(tree(&root), new);
+    let pid = format!("process {} has its working directory in", child.id());
+    for r in &rep.runs {
+        let swap = r.swap.as_deref().unwrap();
+        if r.run == "x/sub" {
+            // An ordinary run: its own directory is exchanged (the process stands in x).
+            assert_eq!(swap, "exchange");
+        } else {
+            assert!(
+                swap.starts_with("per-file: ") && swap.contains(&pid),
+                "{swap}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unwritable_parent_keeps_the_logdir_from_being_exchanged() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipped: running as root, a directory's mode does not stop root writing");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = wide_old_and_new(d.path());
+    let parent = d.path().join("ro");
+    let root = parent.join("logs");
+    fs::create_dir_all(&parent).unwrap();
+    wide_logdir(&root);
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o555)).unwrap();
+    let rep = rewrite(&root, None, &wide_rules());
+    fs::set_permissions(&parent, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(tree(&root), new);
+    let swap = rep.unwrap().runs[0].swap.clone().unwrap();
+    assert!(swap.contains("is not writable"), "{swap}");
+}
+
+#[test]
+fn a_single_file_root_run_is_one_rename_and_needs_no_logdir_exchange() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("logs");
+    write_file(
+        &root.join("e.tfevents.0"),
+        &[scalar("a", 0, 1.0), scalar("b", 0, 1.0)],
+    );
+    write_file(&root.join("r/e.tfevents.1"), &[scalar("b", 1, 1.0)]);
+    let root_ino = fs::metadata(&root).unwrap().ino();
+    let rep = rewrite(&root, None, &drop_b()).unwrap();
+    let swaps: Vec<(&str, &str)> = rep
+        .runs
+        .iter()
+        .map(|r| (r.run.as_str(), r.swap.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![
+            (
+                ".",
+                "per-file: the logdir's own run (its directory holds the other runs)"
+            ),
+            ("r", "exchange"),
+        ]
+    );
+    assert_eq!(fs::metadata(&root).unwrap().ino(), root_ino);
 }

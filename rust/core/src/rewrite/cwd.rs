@@ -1,0 +1,62 @@
+//! Processes that stand inside a directory: their working directory (or root directory) is
+//! in it. Exchanging a logdir leaves such a process in the old tree, which is then deleted
+//! (a TensorBoard started with `--logdir .` from inside it would serve an empty logdir from
+//! then on), so the logdir-wide exchange is not done while one exists (Linux: `/proc/*/cwd`
+//! and `/proc/*/root`; elsewhere there is no exchange to protect).
+
+use std::path::Path;
+
+/// A process other than this one whose working directory or root directory is `dir` or inside
+/// it (`dir` canonical): its id, and which of the two. Processes this user may not inspect
+/// are not seen.
+#[cfg(target_os = "linux")]
+pub(super) fn inside(dir: &Path) -> Option<(u32, &'static str)> {
+    let me = std::process::id();
+    let procs = std::fs::read_dir("/proc").ok()?;
+    for p in procs.filter_map(Result::ok) {
+        let Ok(pid) = p.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        for (link, what) in [("cwd", "working directory"), ("root", "root directory")] {
+            // A deleted directory reads as "PATH (deleted)": not inside `dir`.
+            let Ok(target) = std::fs::read_link(p.path().join(link)) else {
+                continue;
+            };
+            if target.starts_with(dir) {
+                return Some((pid, what));
+            }
+        }
+    }
+    None
+}
+
+/// No process table to read: nothing is seen.
+#[cfg(not(target_os = "linux"))]
+pub(super) fn inside(_dir: &Path) -> Option<(u32, &'static str)> {
+    None
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_standing_in_a_directory_is_seen_and_this_process_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(d.path()).unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        assert_eq!(inside(&dir), None);
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .current_dir(dir.join("sub"))
+            .spawn()
+            .unwrap();
+        let seen = inside(&dir);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(seen, Some((child.id(), "working directory")));
+    }
+}
