@@ -607,6 +607,42 @@ unsafe fn count_slots(rows: [*mut u32; LANES], slots: &[u32]) {
     }
 }
 
+/// Leaves of a node of at most `FUSE` values: each is over 64 values long (numpy splits a node
+/// of more than 128 into halves of at least 64), unless the node is itself a leaf.
+const MAX_LEAVES: usize = FUSE / 64;
+
+/// [`leaf_counted_avx512`] of each leaf `(start, len)` of `f` in turn, its sums into `sums`;
+/// `exact(i)` is the exact slot of `f[i]`.
+///
+/// # Safety
+/// As [`leaf_counted_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512dq")]
+unsafe fn leaves_counted_avx512(
+    f: &[f32],
+    bounds: &[(usize, usize)],
+    exact: impl Fn(usize) -> usize,
+    deferred: &mut Deferred,
+    rows: [*mut u32; LANES],
+    ext: &mut Extremes16,
+    sums: &mut [(f64, f64); MAX_LEAVES],
+) {
+    let kernel = Kernel::new();
+    for (sum, &(start, len)) in sums.iter_mut().zip(bounds) {
+        // SAFETY: the caller's promise, passed on.
+        *sum = unsafe {
+            leaf_counted_avx512(
+                &f[start..start + len],
+                &kernel,
+                |i| exact(start + i),
+                deferred,
+                rows,
+                ext,
+            )
+        };
+    }
+}
+
 /// One leaf of `f32` input with the default bins on AVX-512, in one pass: numpy's leaf sums
 /// (as [`leaf_sums_avx512`]: 8 running sums in one register, the squares added with a fused
 /// multiply-add, which rounds as the separate multiply and add do because the square of an
@@ -917,22 +953,34 @@ impl<F> Scanner<'_, F> {
                 self.pending += v.len();
                 // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F and DQ
                 // were detected.
-                let kernel = unsafe { Kernel::new() };
-                pairwise_node(f, &mut clean, |start, len| {
-                    let leaf = &v[start..start + len];
-                    // SAFETY: as above for the instructions; `default32` means `slots` is
-                    // `DEFAULT_SLOTS` and `bin_of` the exact default slot, so each row holds
-                    // the counters every slot indexes.
-                    unsafe {
-                        leaf_counted_avx512(
-                            &f[start..start + len],
-                            &kernel,
-                            |i| bin_of(leaf[i]),
-                            deferred,
-                            rows,
-                            ext,
-                        )
-                    }
+                // The leaves first (numpy's tree, walked left to right), then all of them in one
+                // call (the kernel's constants and the loop state stay in registers from one
+                // leaf to the next), then the tree's sums from theirs.
+                let mut bounds = [(0usize, 0usize); MAX_LEAVES];
+                let mut leaves = 0;
+                pairwise_node(f, &mut true, |start, len| {
+                    bounds[leaves] = (start, len);
+                    leaves += 1;
+                    (0.0, 0.0)
+                });
+                let mut leaf_sums = [(0.0f64, 0.0f64); MAX_LEAVES];
+                // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F and DQ
+                // were detected; `default32` means `slots` is `DEFAULT_SLOTS` and `bin_of` the
+                // exact default slot, so each row holds the counters every slot indexes.
+                unsafe {
+                    leaves_counted_avx512(
+                        f,
+                        &bounds[..leaves],
+                        |i| bin_of(v[i]),
+                        deferred,
+                        rows,
+                        ext,
+                        &mut leaf_sums,
+                    );
+                }
+                let mut next = leaf_sums.iter();
+                pairwise_node(f, &mut clean, |_, _| {
+                    *next.next().expect("one sum per leaf")
                 })
             } else {
                 pairwise_node(f, &mut clean, |start, len| {
