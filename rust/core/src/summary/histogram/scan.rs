@@ -181,40 +181,36 @@ impl Extremes {
         }
     }
 
+    /// Takes `lo` into `lane`'s minimum and `hi` into its maximum, the earlier value kept on a
+    /// tie (`vminpd(x, m)` is `if x < m { x } else { m }`, `vmaxpd` likewise): every path
+    /// compares so, which fixes which of `-0.0` and `0.0` is kept.
+    #[inline(always)]
+    fn take(&mut self, lane: usize, lo: f64, hi: f64) {
+        let (mn, mx) = (&mut self.min[lane], &mut self.max[lane]);
+        *mn = if lo < *mn { lo } else { *mn };
+        *mx = if hi > *mx { hi } else { *mx };
+    }
+
     /// The extremes gathered by [`Extremes16`] of finite values none of which is an extreme
     /// of its lane and zero: with no two different values comparing equal, the lanes they
     /// went to do not change the result.
     fn add_lanes16(&mut self, e: &Extremes16) {
         for (lane, (&a, &b)) in e.min.iter().zip(&e.max).enumerate() {
-            let (a, b, lane) = (f64::from(a), f64::from(b), lane % STAT_LANES);
-            self.min[lane] = if a < self.min[lane] {
-                a
-            } else {
-                self.min[lane]
-            };
-            self.max[lane] = if b > self.max[lane] {
-                b
-            } else {
-                self.max[lane]
-            };
+            self.take(lane % STAT_LANES, f64::from(a), f64::from(b));
         }
     }
 
     /// The extremes of `v`, all of them finite.
     #[inline(always)]
     fn add_finite(&mut self, v: &[f64]) {
-        let (mn, mx) = (&mut self.min, &mut self.max);
         let mut chunks = v.chunks_exact(STAT_LANES);
         for chunk in &mut chunks {
-            for lane in 0..STAT_LANES {
-                let x = chunk[lane];
-                mn[lane] = if x < mn[lane] { x } else { mn[lane] };
-                mx[lane] = if x > mx[lane] { x } else { mx[lane] };
+            for (lane, &x) in chunk.iter().enumerate() {
+                self.take(lane, x, x);
             }
         }
         for (lane, &x) in chunks.remainder().iter().enumerate() {
-            mn[lane] = if x < mn[lane] { x } else { mn[lane] };
-            mx[lane] = if x > mx[lane] { x } else { mx[lane] };
+            self.take(lane, x, x);
         }
     }
 
@@ -278,30 +274,10 @@ impl Extremes {
             _mm256_storeu_ps(mx.as_mut_ptr(), mx0);
         }
         for lane in 0..STAT_LANES {
-            let (a, b) = (f64::from(mn[lane]), f64::from(mx[lane]));
-            self.min[lane] = if a < self.min[lane] {
-                a
-            } else {
-                self.min[lane]
-            };
-            self.max[lane] = if b > self.max[lane] {
-                b
-            } else {
-                self.max[lane]
-            };
+            self.take(lane, f64::from(mn[lane]), f64::from(mx[lane]));
         }
         for (lane, &x) in v[full..].iter().enumerate() {
-            let x = f64::from(x);
-            self.min[lane] = if x < self.min[lane] {
-                x
-            } else {
-                self.min[lane]
-            };
-            self.max[lane] = if x > self.max[lane] {
-                x
-            } else {
-                self.max[lane]
-            };
+            self.take(lane, f64::from(x), f64::from(x));
         }
     }
 
@@ -311,16 +287,7 @@ impl Extremes {
         for (i, &x) in v.iter().enumerate() {
             let lane = i % STAT_LANES;
             if x.is_finite() {
-                self.min[lane] = if x < self.min[lane] {
-                    x
-                } else {
-                    self.min[lane]
-                };
-                self.max[lane] = if x > self.max[lane] {
-                    x
-                } else {
-                    self.max[lane]
-                };
+                self.take(lane, x, x);
             } else {
                 self.nonfinite += 1;
             }
@@ -521,8 +488,8 @@ const DEFER: usize = 4;
 /// each, about one per cycle: the store unit is their bound) and the vector work (sums, slots)
 /// then run side by side. Counted right after they were computed, or one 16-value vector
 /// later, each increment waits on a slot still in the store queue and the two kinds of work
-/// take turns instead (measured: the vector work, the increments and the two in turn cost
-/// 0.37, 0.30 and 0.71 ns per value on one core; three leaves apart, 0.49).
+/// take turns instead: their times add up (BENCHMARKS.md, "Counting beside the vector work",
+/// has the measurements).
 struct Deferred {
     slots: [[u32; PW_BLOCK]; DEFER],
     len: [usize; DEFER],
