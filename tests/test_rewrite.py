@@ -871,13 +871,18 @@ def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
     assert not (tmp_path / f"{WORK_DIR}-logs").exists()
 
 
+def _step_zero(run_dir: Path, *tags: str, suffix: str = "") -> None:
+    """One event file in ``run_dir`` holding scalar 1.0 of each of ``tags`` at step 0."""
+    with ferroboard.SummaryWriter(run_dir, filename_suffix=suffix) as w:
+        for tag in tags:
+            w.add_scalar(tag, 1.0, 0)
+
+
 def test_the_exchanges_turned_off_by_the_environment(tmp_path: Path) -> None:
     """FERROBOARD_REWRITE_EXCHANGE=0: every run file by file, saying why."""
     src = tmp_path / "logs"
     for run, part in ((".", 0), (".", 1), ("a", 0)):
-        with ferroboard.SummaryWriter(src / run, filename_suffix=f".{part}") as w:
-            w.add_scalar("x", 1.0, 0)
-            w.add_scalar("y", 1.0, 0)
+        _step_zero(src / run, "x", "y", suffix=f".{part}")
     age(src)
     code = """
         import json, ferroboard, sys
@@ -903,9 +908,7 @@ def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
     exchange) file by file, and the command says so."""
     src = tmp_path / "src"
     for run in ("a", "b"):
-        with ferroboard.SummaryWriter(src / run) as w:
-            w.add_scalar("x", 1.0, 0)
-            w.add_scalar("y", 1.0, 0)
+        _step_zero(src / run, "x", "y")
     age(src)
     out = io.StringIO()
     with redirect_stdout(out):
@@ -920,9 +923,7 @@ def test_the_report_names_runs_not_swapped_whole(tmp_path: Path) -> None:
     # Without the exchange, file by file, and the command says so.
     (src / "c").mkdir()
     for run in ("c", "d"):
-        with ferroboard.SummaryWriter(src / run) as w:
-            w.add_scalar("y", 1.0, 0)
-            w.add_scalar("z", 1.0, 0)
+        _step_zero(src / run, "y", "z")
     age(src)
     out = io.StringIO()
     with redirect_stdout(out), pytest.MonkeyPatch.context() as mp:

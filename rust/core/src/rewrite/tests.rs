@@ -44,6 +44,20 @@ fn opts() -> RewriteOptions {
     }
 }
 
+fn drop_b() -> RewriteOptions {
+    RewriteOptions {
+        drop_tags: vec!["b".into()],
+        ..opts()
+    }
+}
+
+/// Scalars `a` (1.0) and `b` (2.0) at each of `steps`.
+fn a_and_b(steps: std::ops::Range<i64>) -> Vec<Vec<u8>> {
+    steps
+        .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 2.0)])
+        .collect()
+}
+
 #[test]
 fn streaming_restarts_match_restart_mask() {
     // Random step sequences of two tags: the rewrite keeps what restart_mask keeps.
@@ -117,15 +131,10 @@ fn limits_keep_first_and_last() {
 fn in_place_rewrite_then_nothing_left_to_change() {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("logs");
-    let ev: Vec<Vec<u8>> = (0..6)
-        .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 2.0)])
-        .collect();
+    let ev = a_and_b(0..6);
     write_file(&root.join("r/e.tfevents.1"), &ev);
     write_file(&root.join("r/e.tfevents.2"), &ev);
-    let o = RewriteOptions {
-        drop_tags: vec!["b".into()],
-        ..opts()
-    };
+    let o = drop_b();
     let rep = rewrite(&root, None, &o).unwrap();
     assert_eq!(rep.runs[0].action, RunAction::Rewritten);
     assert_eq!(
@@ -148,16 +157,11 @@ fn a_run_reached_through_a_directory_link_is_left_alone() {
     // swapping the link's path would put a copy where the link was.
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("logs");
-    let ev: Vec<Vec<u8>> = (0..3)
-        .flat_map(|s| [scalar("a", s, 1.0), scalar("b", s, 2.0)])
-        .collect();
+    let ev = a_and_b(0..3);
     write_file(&root.join("r/e.tfevents.1"), &ev);
     write_file(&d.path().join("other/e.tfevents.2"), &ev);
     std::os::unix::fs::symlink(d.path().join("other"), root.join("linked")).unwrap();
-    let o = RewriteOptions {
-        drop_tags: vec!["b".into()],
-        ..opts()
-    };
+    let o = drop_b();
     let rep = rewrite(&root, None, &o).unwrap();
     let runs: Vec<&str> = rep.runs.iter().map(|r| r.run.as_str()).collect();
     assert_eq!(runs, vec!["r"]);
@@ -265,11 +269,7 @@ use super::exchange::hooks::{CRASH_AT, NO_EXCHANGE, TURNED_OFF};
 /// A run `r` of two event files (tags a and b), a nested run `r/sub` of one, a non-event
 /// file, a symbolic link, a plugin directory and a read-only directory; another run `q`.
 fn nested_logdir(root: &Path) {
-    let ev = |k: i64| -> Vec<Vec<u8>> {
-        (0..4)
-            .flat_map(|s| [scalar("a", s + k, 1.0), scalar("b", s + k, 2.0)])
-            .collect()
-    };
+    let ev = |k: i64| a_and_b(k..k + 4);
     write_file(&root.join("r/e.tfevents.1"), &ev(0));
     write_file(&root.join("r/e.tfevents.2"), &ev(10));
     write_file(&root.join("r/sub/e.tfevents.3"), &ev(20));
@@ -309,13 +309,6 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-fn drop_b() -> RewriteOptions {
-    RewriteOptions {
-        drop_tags: vec!["b".into()],
-        ..opts()
-    }
 }
 
 /// (old tree, new tree) of the nested logdir under `drop_b`, made into a destination.
@@ -512,11 +505,7 @@ fn a_file_created_in_the_run_during_the_swap_is_kept() {
 /// (two files) and `y` (one), an ordinary run `x/sub` inside `x`, other files at the top and
 /// in `x`, and a symbolic link.
 fn wide_logdir(root: &Path) {
-    let ev = |k: i64| -> Vec<Vec<u8>> {
-        (0..4)
-            .flat_map(|s| [scalar("a", s + k, 1.0), scalar("b", s + k, 2.0)])
-            .collect()
-    };
+    let ev = |k: i64| a_and_b(k..k + 4);
     write_file(&root.join("e.tfevents.1"), &ev(0));
     write_file(&root.join("e.tfevents.2"), &ev(10));
     write_file(&root.join("x/e.tfevents.3"), &ev(20));
