@@ -13,7 +13,7 @@
 //!   returns for an integer count or a rule such as `"auto"`, counted with numpy's own
 //!   equal-width formula and corrections), or explicit edges (counted as numpy's `searchsorted`).
 //! * [`histogram`]: one pass over any slice of [`Sample`]s (floats, 16-bit floats, integers,
-//!   bools), split across rayon's threads for large inputs, then torch's layout: the occupied
+//!   bools), split across threads for large inputs, then torch's layout: the occupied
 //!   range of bins, preceded by the empty bucket that marks its left edge.
 //!
 //! **`sum` and `sum_squares`** are numpy's pairwise sums of the values converted to `f64`

@@ -2,19 +2,24 @@
 //! sums and the extremes of the block (from an `f64` copy, or, for `f32` input, from the
 //! values as they are, converted in registers), then, while the block is still in the L1
 //! cache, each value counted into one of four interleaved counter lanes (indexed without a
-//! bounds check: see [`scan`]'s safety contract); split across rayon's threads along
-//! numpy's pairwise tree. Where the CPU has AVX-512 (F, DQ), `f32` input with the default bins
-//! takes one pass per leaf of the pairwise tree: its sums, extremes and slots (computed in
-//! vector registers, see `logbin`) in one loop, which also counts the slots of the leaf three
-//! places back ([`Deferred`]), so that the vector work runs beside the counter stores. Every
-//! instruction-set level gives the same results (the tests compare them).
+//! bounds check: see [`scan`]'s safety contract); split across threads along numpy's
+//! pairwise tree (see [`scan_all`]). Where the CPU has AVX-512 (F, DQ), `f32` input with the
+//! default bins takes one pass per leaf of the pairwise tree: its sums, extremes and slots
+//! (computed in vector registers, see `logbin`) in one loop, which also counts the slots of
+//! the leaf three places back ([`Deferred`]), so that the vector work runs beside the counter
+//! stores. Every instruction-set level gives the same results (the tests compare them).
 
 #[cfg(target_arch = "x86_64")]
 use super::logbin::Kernel;
 use crate::dtype::half::{BF16, F16};
 
-/// Inputs at least this long are split across rayon's threads.
+/// Inputs at least this long are split across threads.
 pub(super) const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// About this many stretches per thread: threads take the next stretch when free, so one
+/// that starts late (a helper waking up) or runs slower (a busy core) takes fewer; each
+/// thread's counters are set up and added up once, whatever the number it takes.
+const STRETCHES_PER_THREAD: usize = 8;
 
 /// A number that can go into a histogram: converted to `f64` as numpy's `astype(float)` does
 /// (exactly for floats and integers up to 2^53, rounded to nearest beyond).
@@ -110,9 +115,8 @@ impl Sample for BF16 {
     }
 }
 
-/// Counts and statistics of one stretch of the input: `counts` has one entry per slot of the
-/// binning function; the statistics cover finite values only, `sum` and `sum_squares` being
-/// the stretch's node of numpy's pairwise summation tree (see [`pairwise_split`]).
+/// Counts and statistics of the input: `counts` has one entry per slot of the binning
+/// function; the statistics cover finite values only (see [`Stats`]).
 pub(super) struct Partial {
     pub(super) counts: Vec<u64>,
     pub(super) nonfinite: u64,
@@ -122,19 +126,39 @@ pub(super) struct Partial {
     pub(super) sum_squares: f64,
 }
 
-impl Partial {
-    /// `self` followed by `right`: counts and extremes combined, sums added as numpy adds the
-    /// two halves of a node.
-    fn merge(mut self, right: &Partial) -> Partial {
-        for (a, b) in self.counts.iter_mut().zip(&right.counts) {
-            *a += b;
+/// The statistics of the finite values of one stretch of the input, `sum` and `sum_squares`
+/// being the stretch's node of numpy's pairwise summation tree (see [`pairwise_split`]).
+#[derive(Clone, Copy)]
+struct Stats {
+    nonfinite: u64,
+    min: f64,
+    max: f64,
+    sum: f64,
+    sum_squares: f64,
+}
+
+impl Stats {
+    /// `self` followed by `right`: extremes combined, sums added as numpy adds the two halves
+    /// of a node.
+    fn merge(self, right: Stats) -> Stats {
+        Stats {
+            nonfinite: self.nonfinite + right.nonfinite,
+            min: self.min.min(right.min),
+            max: self.max.max(right.max),
+            sum: self.sum + right.sum,
+            sum_squares: self.sum_squares + right.sum_squares,
         }
-        self.nonfinite += right.nonfinite;
-        self.min = self.min.min(right.min);
-        self.max = self.max.max(right.max);
-        self.sum += right.sum;
-        self.sum_squares += right.sum_squares;
-        self
+    }
+
+    fn with_counts(self, counts: Vec<u64>) -> Partial {
+        Partial {
+            counts,
+            nonfinite: self.nonfinite,
+            min: self.min,
+            max: self.max,
+            sum: self.sum,
+            sum_squares: self.sum_squares,
+        }
     }
 }
 
@@ -1107,7 +1131,53 @@ struct Plan<'f, F> {
     isa: Isa,
 }
 
-/// [`Scanner::node`] over a whole node of the tree, into a [`Partial`].
+impl<'f, F> Scanner<'f, F> {
+    /// A scanner for stretches of at most `len` values.
+    fn new(plan: Plan<'f, F>, len: usize) -> Self {
+        Scanner {
+            isa: plan.isa,
+            default32: plan.default32,
+            bin_of: plan.bin_of,
+            slots: plan.slots,
+            lanes: vec![0u32; LANES * plan.slots],
+            pending: 0,
+            counts: vec![0u64; plan.slots],
+            ext: Extremes::new(),
+            buf: vec![0.0; len.min(FUSE)],
+            deferred: Deferred::new(),
+        }
+    }
+
+    /// The counts of every stretch scanned.
+    fn counts(mut self) -> Vec<u64> {
+        self.flush();
+        self.counts
+    }
+}
+
+impl<F> Scanner<'_, F> {
+    /// [`Scanner::node`] over a whole node of the tree: its statistics, its values counted
+    /// with those of the scanner's earlier stretches.
+    ///
+    /// # Safety
+    /// The scanner's plan holds for `values`: see [`scan`].
+    unsafe fn stretch<T: Sample>(&mut self, values: &[T]) -> Stats
+    where
+        F: Fn(T) -> usize + Copy,
+    {
+        let (sum, sum_squares) = self.node(values);
+        let ext = std::mem::replace(&mut self.ext, Extremes::new());
+        Stats {
+            nonfinite: ext.nonfinite,
+            min: ext.min.iter().copied().fold(f64::INFINITY, f64::min),
+            max: ext.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            sum,
+            sum_squares,
+        }
+    }
+}
+
+/// [`Scanner::stretch`] over the whole input, into a [`Partial`].
 ///
 /// # Safety
 /// `plan.bin_of` returns a slot below `plan.slots` for every value of `values` (the counters
@@ -1117,59 +1187,45 @@ struct Plan<'f, F> {
 /// `DEFAULT_SLOTS - 1` (the tables' construction, checked in `edges`' tests), `uniform_bin`
 /// and `explicit_bin` at most `n` of `n + 1` slots.
 unsafe fn scan<T: Sample, F: Fn(T) -> usize + Copy>(values: &[T], plan: Plan<'_, F>) -> Partial {
-    let slots = plan.slots;
-    let mut s = Scanner {
-        isa: plan.isa,
-        default32: plan.default32,
-        bin_of: plan.bin_of,
-        slots,
-        lanes: vec![0u32; LANES * slots],
-        pending: 0,
-        counts: vec![0u64; slots],
-        ext: Extremes::new(),
-        buf: vec![0.0; values.len().min(FUSE)],
-        deferred: Deferred::new(),
-    };
-    let (sum, sum_squares) = s.node(values);
-    s.flush();
-    Partial {
-        counts: s.counts,
-        nonfinite: s.ext.nonfinite,
-        min: s.ext.min.iter().copied().fold(f64::INFINITY, f64::min),
-        max: s.ext.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        sum,
-        sum_squares,
-    }
+    let mut s = Scanner::new(plan, values.len());
+    // SAFETY: the caller's promise, passed on.
+    let stats = unsafe { s.stretch(values) };
+    stats.with_counts(s.counts())
 }
 
-/// The scan of a node of the pairwise tree, its halves on rayon's threads while the node is
-/// at least `split_from` long. Halves are numpy's, so the sums are numpy's whatever the
-/// split and the number of threads.
-///
-/// # Safety
-/// As [`scan`].
-unsafe fn scan_tree<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
-    values: &[T],
-    plan: Plan<'_, F>,
+/// The nodes of the pairwise tree under a node of `len` values that are shorter than
+/// `split_from` (or leaves of the tree), as `(start, len)` from left to right.
+fn stretches(start: usize, len: usize, split_from: usize, out: &mut Vec<(usize, usize)>) {
+    if len < split_from || len <= PW_BLOCK {
+        out.push((start, len));
+        return;
+    }
+    let half = pairwise_split(len);
+    stretches(start, half, split_from, out);
+    stretches(start + half, len - half, split_from, out);
+}
+
+/// The statistics of a node's [`stretches`], in order, merged as the tree adds them up.
+/// Halves are numpy's, so the sums are numpy's whatever the split and the number of threads.
+fn merge_stretches(
+    len: usize,
     split_from: usize,
-) -> Partial {
-    if values.len() < split_from {
-        // SAFETY: the caller's promise, passed on.
-        return unsafe { scan(values, plan) };
+    parts: &mut impl Iterator<Item = Stats>,
+) -> Stats {
+    if len < split_from || len <= PW_BLOCK {
+        return parts.next().expect("one scan per stretch");
     }
-    let (left, right) = values.split_at(pairwise_split(values.len()));
-    let (a, b) = rayon::join(
-        // SAFETY: the caller's promise, passed on (for parts of the same values).
-        || unsafe { scan_tree(left, plan, split_from) },
-        // SAFETY: as above.
-        || unsafe { scan_tree(right, plan, split_from) },
-    );
-    a.merge(&b)
+    let half = pairwise_split(len);
+    let left = merge_stretches(half, split_from, parts);
+    let right = merge_stretches(len - half, split_from, parts);
+    left.merge(right)
 }
 
-/// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more
-/// (split into about 4 stretches per thread: each has counters of its own to set up and add
-/// up). `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
+/// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more:
+/// split into nodes of the pairwise tree ([`stretches`], about `STRETCHES_PER_THREAD` per
+/// thread), shared by the calling thread and the pool's (`runtime::parallel::map_shared`),
+/// each thread counting into one [`Scanner`], the stretches' statistics merged as the tree
+/// adds them. `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
 /// squares) as float64, with non-finite values read as 0: bit for bit what
 /// `values.astype(float).sum()` gives when they are all finite.
 ///
@@ -1208,12 +1264,26 @@ unsafe fn scan_all_with<T: Sample, F: Fn(T) -> usize + Sync + Copy>(
         // SAFETY: the caller's promise, passed on.
         unsafe { scan(values, plan) }
     } else {
-        crate::runtime::parallel::install(|| {
-            let stretch = values.len() / (4 * rayon::current_num_threads());
-            let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
-            // SAFETY: the caller's promise, passed on.
-            unsafe { scan_tree(values, plan, split_from) }
-        })
+        let stretch = values.len() / (STRETCHES_PER_THREAD * crate::runtime::parallel::threads());
+        let split_from = PARALLEL_THRESHOLD.max(2 * stretch);
+        let mut parts = Vec::new();
+        stretches(0, values.len(), split_from, &mut parts);
+        let (stats, scanners) = crate::runtime::parallel::map_shared(
+            parts.len(),
+            || Scanner::new(plan, split_from),
+            |s, i| {
+                let (start, len) = parts[i];
+                // SAFETY: the caller's promise, passed on (for part of the same values).
+                unsafe { s.stretch(&values[start..start + len]) }
+            },
+        );
+        let mut counts = vec![0u64; slots];
+        for s in scanners {
+            for (total, c) in counts.iter_mut().zip(s.counts()) {
+                *total += c;
+            }
+        }
+        merge_stretches(values.len(), split_from, &mut stats.into_iter()).with_counts(counts)
     };
     // numpy's reduction starts from the identity: `0.0 + (-0.0)` is `0.0`.
     p.sum += 0.0;
