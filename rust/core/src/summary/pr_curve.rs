@@ -31,7 +31,6 @@
 use std::fmt;
 
 use prost::Message;
-use rayon::prelude::*;
 
 use crate::dtype::half::{BF16, F16};
 use crate::format::plugins::{self, PR_CURVE_ROWS};
@@ -461,19 +460,21 @@ type Counts = Vec<u64>;
 /// vectorizes), then the counts.
 const SLOT_BLOCK: usize = 1024;
 
-/// Unweighted counts for one stretch; `Err(())` when some example is invalid.
+/// One stretch's examples added to `counts` (unweighted); `Err(())` when some example is
+/// invalid.
 #[inline(always)]
 fn count_stretch<L: Label, P: Prediction>(
     labels: &[L],
     predictions: &[P],
     scale: &Scale,
-) -> Result<Counts, ()> {
+    counts: &mut Counts,
+) -> Result<(), ()> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { count_stretch_avx2(labels, predictions, scale) };
+        return unsafe { count_stretch_avx2(labels, predictions, scale, counts) };
     }
-    count_stretch_portable(labels, predictions, scale)
+    count_stretch_portable(labels, predictions, scale, counts)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -482,8 +483,9 @@ fn count_stretch_avx2<L: Label, P: Prediction>(
     labels: &[L],
     predictions: &[P],
     scale: &Scale,
-) -> Result<Counts, ()> {
-    count_stretch_portable(labels, predictions, scale)
+    counts: &mut Counts,
+) -> Result<(), ()> {
+    count_stretch_portable(labels, predictions, scale, counts)
 }
 
 #[inline(always)]
@@ -491,9 +493,8 @@ fn count_stretch_portable<L: Label, P: Prediction>(
     labels: &[L],
     predictions: &[P],
     scale: &Scale,
-) -> Result<Counts, ()> {
-    let n = scale.last as usize + 1;
-    let mut counts = vec![0u64; 2 * n];
+    counts: &mut Counts,
+) -> Result<(), ()> {
     let mut slots = [0u32; SLOT_BLOCK];
     for (ls, ps) in labels
         .chunks(SLOT_BLOCK)
@@ -513,7 +514,7 @@ fn count_stretch_portable<L: Label, P: Prediction>(
             counts[slot as usize] += 1;
         }
     }
-    Ok(counts)
+    Ok(())
 }
 
 fn unweighted<L: Label, P: Prediction>(
@@ -527,32 +528,28 @@ fn unweighted<L: Label, P: Prediction>(
     } else {
         PARALLEL_THRESHOLD.max(labels.len().div_ceil(64))
     };
-    let parts: Vec<Result<Counts, usize>> = crate::runtime::parallel::install(|| {
-        labels
-            .par_chunks(stretch)
-            .zip(predictions.par_chunks(stretch))
-            .enumerate()
-            .map(|(i, (l, p))| count_stretch(l, p, scale).map_err(|()| i))
-            .collect()
-    });
+    // Each thread counts into one `Counts` of its own (see `runtime::parallel::map_shared`).
+    let (parts, per_thread) = crate::runtime::parallel::map_shared(
+        labels.len().div_ceil(stretch),
+        || vec![0u64; 2 * n],
+        |counts, i| {
+            let (start, end) = (i * stretch, ((i + 1) * stretch).min(labels.len()));
+            count_stretch(&labels[start..end], &predictions[start..end], scale, counts)
+        },
+    );
+    if let Some(i) = parts.iter().position(Result::is_err) {
+        let (start, end) = (i * stretch, ((i + 1) * stretch).min(labels.len()));
+        return Err(first_bad(
+            &labels[start..end],
+            &predictions[start..end],
+            scale,
+            start,
+        ));
+    }
     let mut counts = vec![0u64; 2 * n];
-    for part in parts {
-        match part {
-            Ok(c) => {
-                for (a, b) in counts.iter_mut().zip(c) {
-                    *a += b;
-                }
-            }
-            Err(i) => {
-                let start = i * stretch;
-                let end = (start + stretch).min(labels.len());
-                return Err(first_bad(
-                    &labels[start..end],
-                    &predictions[start..end],
-                    scale,
-                    start,
-                ));
-            }
+    for part in per_thread {
+        for (a, b) in counts.iter_mut().zip(part) {
+            *a += b;
         }
     }
     Ok(Buckets {
@@ -945,9 +942,12 @@ mod tests {
                 value: 1.5
             }
         );
-        let big = vec![0u8; PARALLEL_THRESHOLD * 2];
-        let mut preds = vec![0.5f32; PARALLEL_THRESHOLD * 2];
+        // The first bad example is reported, whichever thread met a bad one first.
+        let big = vec![0u8; PARALLEL_THRESHOLD * 4];
+        let mut preds = vec![0.5f32; PARALLEL_THRESHOLD * 4];
+        preds[PARALLEL_THRESHOLD * 3 + 1] = -1.0;
         preds[PARALLEL_THRESHOLD + 3] = f32::NAN;
+        preds[PARALLEL_THRESHOLD + 7] = 2.0;
         let e = PrCurve::compute(&big, &preds, Weights::Unit, 127).unwrap_err();
         assert!(
             matches!(e, PrCurveError::BadPrediction { index, .. } if index == PARALLEL_THRESHOLD + 3)
