@@ -7,6 +7,10 @@
 //! current fork generation ([`crate::runtime::fork::generation`]) and builds a fresh one the
 //! first time it is needed in a child; the parent's copy is left alone (its threads do not
 //! exist there).
+//!
+//! [`map_shared`] runs indexed work on that pool with the calling thread taking part, for
+//! calls made from a training loop's thread (large histograms, PR curves), where handing all
+//! the work over and sleeping costs two wake-ups per call.
 
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -191,7 +195,10 @@ mod tests {
         assert_eq!(results, (0..n).map(|i| i * 3).collect::<Vec<_>>());
         assert_eq!(calls.load(Ordering::Relaxed), n);
         assert!(states.len() <= threads().min(n));
-        assert!(states.iter().all(|s| !s.is_empty()), "a state made for no index");
+        assert!(
+            states.iter().all(|s| !s.is_empty()),
+            "a state made for no index"
+        );
         let mut seen: Vec<usize> = states.into_iter().flatten().collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..n).collect::<Vec<_>>());
