@@ -871,6 +871,57 @@ def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
     assert not (tmp_path / f"{WORK_DIR}-logs").exists()
 
 
+def test_a_rewrite_from_inside_a_run_keeps_a_valid_working_directory(tmp_path: Path) -> None:
+    """A Python caller standing in a run (no logdir-wide swap in the plan): the run is
+    exchanged, and the caller stands in its new directory afterwards (the same path), not in
+    the old one, which is deleted. Another process standing there keeps the run from being
+    exchanged (it goes file by file, saying which process)."""
+    src = tmp_path / "logs"
+    for run in ("a", "b"):
+        with ferroboard.SummaryWriter(src / run) as w:
+            for s in range(3):
+                w.add_scalar("x", 1.0, s)
+                w.add_scalar("y", 2.0, s)
+    age(src)
+    code = """
+        import json, os, sys, ferroboard
+        report = ferroboard.rewrite("..", drop_tags=["y"])
+        same = os.stat(".").st_ino == os.stat(sys.argv[1]).st_ino
+        here = sorted({t for t in ferroboard.read_scalars(".")["tag"]})
+        swaps = {r.run: r.swap for r in report.runs}
+        print(json.dumps([swaps, same, here]))
+    """
+    out = subprocess.run(
+        child_argv(code, str(src / "a")),
+        env=child_env(),
+        cwd=src / "a",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    swaps, same, here = json.loads(out.stdout)
+    assert swaps == {"a": "exchange", "b": "exchange"}
+    assert same, "the caller was left in the old, deleted run directory"
+    assert here == ["x"]
+    # Another process (a shell, say) standing in run b: b goes file by file.
+    with ferroboard.SummaryWriter(src / "b") as w:
+        w.add_scalar("z", 3.0, 5)
+    age(src)
+    shell = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=src / "b")
+    try:
+        report = ferroboard.rewrite(src, drop_tags=["z"])
+    finally:
+        shell.kill()
+        shell.wait()
+    swaps = {r.run: r.swap for r in report.runs if r.swap}
+    assert list(swaps) == ["b"]
+    assert swaps["b"].startswith("per-file: ") and f"process {shell.pid} " in swaps["b"]
+    assert sorted(set(ferroboard.read_scalars(src / "b")["tag"])) == ["x"]
+
+
 def _step_zero(run_dir: Path, *tags: str, suffix: str = "") -> None:
     """One event file in ``run_dir`` holding scalar 1.0 of each of ``tags`` at step 0."""
     with ferroboard.SummaryWriter(run_dir, filename_suffix=suffix) as w:

@@ -1,8 +1,9 @@
 //! Processes that stand inside a directory: their working directory (or root directory) is
-//! in it. Exchanging a logdir leaves such a process in the old tree, which is then deleted
-//! (a TensorBoard started with `--logdir .` from inside it would serve an empty logdir from
-//! then on), so the logdir-wide exchange is not done while one exists (Linux: `/proc/*/cwd`
-//! and `/proc/*/root`; elsewhere there is no exchange to protect).
+//! in it. Exchanging a logdir or a run leaves such a process in the old tree, which is then
+//! deleted (a TensorBoard started with `--logdir .` from inside it would serve an empty logdir
+//! from then on; a shell there would list nothing), so neither exchange is done while one
+//! exists (Linux: `/proc/*/cwd` and `/proc/*/root`; elsewhere there is no exchange to
+//! protect).
 
 use std::path::Path;
 

@@ -11,7 +11,8 @@
 //!   tree, the exchange, retiring the old tree.
 //! * `logdir`: the logdir-wide swap (every unit at once, by exchanging the logdir itself) and
 //!   its recovery.
-//! * `cwd`: telling the processes that stand inside the logdir (their working directory).
+//! * `cwd`: telling the processes that stand inside the logdir or a run (their working
+//!   directory).
 //! * `live`: telling a run that is still being written.
 //!
 //! # Rules
@@ -64,9 +65,11 @@
 //!
 //! A unit goes file by file when it spans more than one run directory (the logdir's own run,
 //! merged runs) and the logdir-wide swap below is not done, when its tree holds something
-//! that cannot be mirrored by links (a
-//! FIFO or socket, a file that cannot be hard-linked, a directory whose owner the user cannot
-//! give, another filesystem mounted in it), and when the system refuses the exchange
+//! that cannot be mirrored by links (a FIFO or socket, a file that cannot be hard-linked, a
+//! directory whose owner the user cannot give, another filesystem mounted in it), when
+//! another process has its working directory (or root) in the run's directory (module `cwd`:
+//! it would be left in the old tree, which is deleted; this process, if it stands there,
+//! changes to the same path in the new tree), and when the system refuses the exchange
 //! (`EINVAL`, `ENOSYS`, `EXDEV`...: another OS, an old kernel, a filesystem without it, or
 //! `FERROBOARD_REWRITE_EXCHANGE=0`). The refusal comes after the commit: the journal is then
 //! replaced (one rename) by its per-file form, which is finished at once. When the refusal is

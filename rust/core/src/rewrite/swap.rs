@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use std::collections::HashSet;
 
+use super::cwd;
 use super::exchange::{self, crash_point, Staged};
 use super::filter::{self, named, Filter, Rules};
 use super::{run_dir, run_report, RewriteError, RunAction, RunReport, Unit, WORK_DIR};
@@ -297,6 +298,9 @@ fn commit_exchange(
             )));
         }
         exchange::finish_names(&tree, &x.hidden, &x.modes)?;
+        let cwd = std::env::current_dir()
+            .ok()
+            .filter(|c| fs::canonicalize(&live).is_ok_and(|l| c.starts_with(l)));
         match exchange::exchange(&tree, &live) {
             Ok(()) => {}
             Err(e) if exchange::unsupported(&e) => {
@@ -315,6 +319,12 @@ fn commit_exchange(
                 return Ok(Err(refused));
             }
             Err(e) => return Err(named(e, &live)),
+        }
+        // This process stood in the old tree: it stands at the same path in the new one.
+        if let Some(c) = cwd {
+            if std::env::set_current_dir(&c).is_err() {
+                let _ = std::env::set_current_dir(&live);
+            }
         }
         crash_point("exchanged")?;
         if let Some(parent) = live.parent() {
@@ -379,9 +389,18 @@ fn whole_run_dir(root: &Path, u: &Unit) -> Result<PathBuf, String> {
         return Err("files outside the run directory".into());
     }
     match fs::symlink_metadata(&dir) {
-        Ok(m) if m.is_dir() => Ok(dir),
-        _ => Err(format!("{} is not a plain directory", dir.display())),
+        Ok(m) if m.is_dir() => {}
+        _ => return Err(format!("{} is not a plain directory", dir.display())),
     }
+    // Another process standing in the run would be left in its old directory, then deleted.
+    let canonical = fs::canonicalize(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let Some((pid, what)) = cwd::inside(&canonical) {
+        return Err(format!(
+            "process {pid} has its {what} in {} (it would be left in the old directory)",
+            dir.display()
+        ));
+    }
+    Ok(dir)
 }
 
 /// True for a unit that spans more than its own directory (the logdir's own run, or runs

@@ -499,6 +499,45 @@ fn a_file_created_in_the_run_during_the_swap_is_kept() {
     fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// A process standing in a run's directory (a shell `cd`'d there) keeps that run from being
+/// exchanged: it would be left in the deleted old directory. The run goes file by file; a run
+/// nested inside it, where the process does not stand, and the other runs are exchanged.
+#[test]
+fn a_process_standing_in_a_run_keeps_that_run_from_being_exchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = old_and_new(d.path());
+    let root = d.path().join("logs");
+    nested_logdir(&root);
+    let r_ino = fs::symlink_metadata(root.join("r")).unwrap().ino();
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(root.join("r"))
+        .spawn()
+        .unwrap();
+    let rep = rewrite(&root, None, &drop_b());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rep = rep.unwrap();
+    assert_eq!(tree(&root), new);
+    let pid = format!("process {} has its working directory in", child.id());
+    for r in &rep.runs {
+        let swap = r.swap.as_deref().unwrap();
+        if r.run == "r" {
+            assert!(
+                swap.starts_with("per-file: ") && swap.contains(&pid),
+                "{swap}"
+            );
+        } else {
+            assert_eq!(swap, "exchange", "{}", r.run);
+        }
+    }
+    assert_eq!(
+        fs::symlink_metadata(root.join("r")).unwrap().ino(),
+        r_ino,
+        "the run directory the process stands in is the same directory"
+    );
+}
+
 // ------------------------------------------------------------------ logdir-wide swap
 
 /// A logdir whose plan (under [`wide_rules`]) has a root run of two event files, a merge of `x`
