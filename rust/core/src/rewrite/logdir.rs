@@ -50,6 +50,25 @@ fn container_of(logdir: &Path) -> Option<PathBuf> {
     Some(logdir.parent()?.join(name))
 }
 
+/// What a container holds while a rewrite uses it (see the module docs' steps).
+const CONTAINER_ENTRIES: [&str; 3] = ["tree", "journal", "journal.tmp"];
+
+/// True when `container` holds nothing but what a rewrite puts there: one that holds anything
+/// else is another program's directory of the same name, which recovery leaves alone (and
+/// the logdir is then not exchanged).
+fn ours(container: &Path) -> io::Result<bool> {
+    if !fs::symlink_metadata(container).is_ok_and(|m| m.is_dir()) {
+        return Ok(false);
+    }
+    for entry in fs::read_dir(container).map_err(|e| named(e, container))? {
+        let name = entry?.file_name();
+        if !CONTAINER_ENTRIES.iter().any(|n| name == OsStr::new(n)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 #[cfg(unix)]
 fn writable(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
@@ -88,6 +107,13 @@ pub(super) fn place(root: &Path) -> Result<Place, String> {
         return Err(format!(
             "its parent {} is not writable (the new tree is staged there)",
             parent.display()
+        ));
+    }
+    // Recovery (under the lock, before planning) removed any container a rewrite left.
+    if fs::symlink_metadata(&container).is_ok() {
+        return Err(format!(
+            "{} exists and was not made by a rewrite (move it away for the logdir-wide swap)",
+            container.display()
         ));
     }
     if let Some((pid, what)) = cwd::inside(&logdir) {
@@ -286,7 +312,7 @@ pub(super) fn leftover(root: &Path) -> bool {
     fs::canonicalize(root)
         .ok()
         .and_then(|l| container_of(&l))
-        .is_some_and(|c| fs::symlink_metadata(c).is_ok())
+        .is_some_and(|c| fs::symlink_metadata(&c).is_ok() && ours(&c).unwrap_or(false))
 }
 
 /// Finishes or undoes an interrupted logdir exchange of `root` (idempotent; under the lock):
@@ -300,7 +326,7 @@ pub(super) fn recover(root: &Path) -> io::Result<Option<PathBuf>> {
     let (Some(parent), Some(container)) = (logdir.parent(), container_of(&logdir)) else {
         return Ok(None);
     };
-    if fs::symlink_metadata(&container).is_err() {
+    if fs::symlink_metadata(&container).is_err() || !ours(&container)? {
         return Ok(None);
     }
     let journal = container.join("journal");

@@ -123,7 +123,9 @@
 //! file, saying why), when: exchanges are turned off (`FERROBOARD_REWRITE_EXCHANGE=0`) or
 //! there are none (not Linux; refused by the system at L3, after which the container is
 //! deleted), the logdir is a mount point or the filesystem's root, its parent is not writable
-//! (or the container cannot be made there), its tree cannot be mirrored, or another process
+//! (or the container cannot be made there, or a directory of its name holds anything a
+//! rewrite does not put there: another program's, which recovery leaves alone too), its tree
+//! cannot be mirrored, or another process
 //! has its working directory (or root) inside the logdir: that process would be left in the
 //! old tree, which is deleted (a TensorBoard started from inside the logdir with a relative
 //! `--logdir` would serve an empty logdir from then on). [`RunReport::swap`] says

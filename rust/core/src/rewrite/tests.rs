@@ -837,6 +837,40 @@ fn the_logdir_exchange_turned_off_or_refused_falls_back_to_per_file() {
     }
 }
 
+/// A directory of the container's name that another program made (it holds a file of its
+/// own) is left alone, by recovery too, and the logdir is then not exchanged.
+#[test]
+fn a_foreign_directory_of_the_containers_name_is_left_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, new) = wide_old_and_new(d.path());
+    let root = d.path().join("logs");
+    wide_logdir(&root);
+    let foreign = d.path().join(".ferroboard-rewrite-logs");
+    fs::create_dir_all(foreign.join("tree")).unwrap();
+    fs::write(foreign.join("mine.txt"), b"not a rewrite's").unwrap();
+    let rep = rewrite(&root, None, &wide_rules()).unwrap();
+    assert_eq!(tree(&root), new);
+    for r in &rep.runs {
+        let swap = r.swap.as_deref().unwrap();
+        if r.run == "x/sub" {
+            assert_eq!(swap, "exchange");
+        } else {
+            assert!(
+                swap.starts_with("per-file: ") && swap.contains("was not made by a rewrite"),
+                "{swap}"
+            );
+        }
+    }
+    assert_eq!(
+        fs::read(foreign.join("mine.txt")).unwrap(),
+        b"not a rewrite's"
+    );
+    assert!(foreign.join("tree").is_dir());
+    // Recovery alone (a rewrite with no rules) leaves it too.
+    rewrite(&root, None, &opts()).unwrap();
+    assert!(foreign.join("mine.txt").is_file());
+}
+
 #[test]
 fn a_process_standing_in_the_logdir_keeps_it_from_being_exchanged() {
     let d = tempfile::tempdir().unwrap();
