@@ -48,16 +48,20 @@ pub fn threads() -> usize {
 
 /// `f(state, 0)`, ..., `f(state, n - 1)` in index order, computed by the calling thread
 /// together with the pool's threads, each taking the next index as soon as it is free; each
-/// thread that takes an index makes one `state` with `init` for all it takes (counters, buffers),
-/// and the states come back too, in no particular order.
+/// helper job that takes an index makes one `state` with `init` for all it takes (counters,
+/// buffers), and the states come back too, in no particular order (one per participating
+/// thread, unless `f` itself waits on the pool and its thread takes a second helper job).
 ///
 /// Why not `install` and a parallel iterator: a thread outside the pool that hands it work
 /// sleeps until the work is done, so one call pays two wake-ups in sequence (a pool thread's,
 /// then its own) and the work starts only after the first. In a virtual machine a wake-up
 /// takes tens of microseconds (an interrupt between virtual CPUs), a tenth of a large
 /// histogram. Here the caller starts at once, helpers join when they wake (a late helper
-/// only takes fewer indices), and the caller waits for helpers still at work by spinning,
-/// which is short: at most the time of one index.
+/// only takes fewer indices), and the caller, done with its share, waits for the helpers it
+/// spawned by spinning (for the index one is finishing, or, when it woke too late to take
+/// one, for it to start and see there is none), up to `SPIN_LIMIT`, before the scope's own
+/// wait, which sleeps. A panic in `f` reaches the caller once the other threads have
+/// finished the indices left.
 pub fn map_shared<S: Send, R: Send>(
     n: usize,
     init: impl Fn() -> S + Sync,
@@ -66,11 +70,12 @@ pub fn map_shared<S: Send, R: Send>(
     let next = AtomicUsize::new(0);
     let out: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let states = Mutex::new(Vec::new());
-    let running = AtomicUsize::new(0);
+    // Helpers spawned and not finished (counted at the spawn: one still queued counts too).
+    let unfinished = AtomicUsize::new(0);
     let take = || {
         let mut state = None;
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
+            let i = next.fetch_add(1, Ordering::AcqRel);
             if i >= n {
                 break;
             }
@@ -82,19 +87,25 @@ pub fn map_shared<S: Send, R: Send>(
         }
     };
     let helper = || {
-        running.fetch_add(1, Ordering::AcqRel);
+        // Counted out when the helper ends, by a panic too (the caller would spin on).
+        struct Done<'a>(&'a AtomicUsize);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _done = Done(&unfinished);
         take();
-        running.fetch_sub(1, Ordering::AcqRel);
     };
     if n <= 1 {
         take();
     } else if rayon::current_thread_index().is_some() {
         // Inside a pool (whose waiting threads steal work): that pool's threads.
         let threads = rayon::current_num_threads().min(n);
-        rayon::in_place_scope(|scope| share(scope, threads, &helper, &take, &running));
+        rayon::in_place_scope(|scope| share(scope, threads, &helper, &take, &unfinished));
     } else if let Some(pool) = pool() {
         let threads = pool.current_num_threads().min(n);
-        pool.in_place_scope(|scope| share(scope, threads, &helper, &take, &running));
+        pool.in_place_scope(|scope| share(scope, threads, &helper, &take, &unfinished));
     } else {
         take();
     }
@@ -112,16 +123,17 @@ fn share<'s>(
     threads: usize,
     helper: &'s (impl Fn() + Sync),
     take: &impl Fn(),
-    running: &AtomicUsize,
+    unfinished: &AtomicUsize,
 ) {
     for _ in 1..threads {
+        unfinished.fetch_add(1, Ordering::AcqRel);
         scope.spawn(move |_| helper());
     }
     take();
-    // Helpers still at work finish their last index soon: spin rather than sleep in the
-    // scope's wait (bounded, for a helper descheduled by a busy host).
+    // Helpers finish their last index (or start and find none) soon: spin rather than sleep
+    // in the scope's wait (bounded, for a helper descheduled by a busy host).
     let start = std::time::Instant::now();
-    while running.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN_LIMIT {
+    while unfinished.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN_LIMIT {
         std::hint::spin_loop();
     }
 }
