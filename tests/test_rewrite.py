@@ -918,7 +918,8 @@ def test_a_rewrite_from_inside_a_run_keeps_a_valid_working_directory(tmp_path: P
         shell.wait()
     swaps = {r.run: r.swap for r in report.runs if r.swap}
     assert list(swaps) == ["b"]
-    assert swaps["b"].startswith("per-file: ") and f"process {shell.pid} " in swaps["b"]
+    assert swaps["b"].startswith("per-file: ")
+    assert f"process {shell.pid} " in swaps["b"]
     assert sorted(set(ferroboard.read_scalars(src / "b")["tag"])) == ["x"]
 
 
