@@ -58,9 +58,11 @@ pub fn threads() -> usize {
 /// takes tens of microseconds (an interrupt between virtual CPUs), a tenth of a large
 /// histogram. Here the caller starts at once, helpers join when they wake (a late helper
 /// only takes fewer indices), and the caller, done with its share, waits for the helpers it
-/// spawned by spinning (for the index one is finishing, or, when it woke too late to take
-/// one, for it to start and see there is none), up to `SPIN_LIMIT`, before the scope's own
-/// wait, which sleeps. A panic in `f` reaches the caller once the other threads have
+/// spawned by spinning before the scope's own wait, which sleeps: for one at work (finishing
+/// its last index) up to `SPIN_LIMIT`, for one still queued (which will start, see there is
+/// nothing left and end) up to `QUEUED_SPIN_LIMIT`, about a wake-up's time: longer, it is
+/// queued behind other work (several threads computing at once), and spinning would only
+/// take a core from that work. A panic in `f` reaches the caller once the other threads have
 /// finished the indices left.
 pub fn map_shared<S: Send, R: Send>(
     n: usize,
@@ -70,8 +72,7 @@ pub fn map_shared<S: Send, R: Send>(
     let next = AtomicUsize::new(0);
     let out: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let states = Mutex::new(Vec::new());
-    // Helpers spawned and not finished (counted at the spawn: one still queued counts too).
-    let unfinished = AtomicUsize::new(0);
+    let helpers = Helpers::default();
     let take = || {
         let mut state = None;
         loop {
@@ -94,7 +95,10 @@ pub fn map_shared<S: Send, R: Send>(
                 self.0.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        let _done = Done(&unfinished);
+        // At work before no longer queued: the caller never sees neither while it lives.
+        helpers.running.fetch_add(1, Ordering::AcqRel);
+        helpers.queued.fetch_sub(1, Ordering::AcqRel);
+        let _done = Done(&helpers.running);
         take();
     };
     if n <= 1 {
@@ -102,10 +106,10 @@ pub fn map_shared<S: Send, R: Send>(
     } else if rayon::current_thread_index().is_some() {
         // Inside a pool (whose waiting threads steal work): that pool's threads.
         let threads = rayon::current_num_threads().min(n);
-        rayon::in_place_scope(|scope| share(scope, threads, &helper, &take, &unfinished));
+        rayon::in_place_scope(|scope| share(scope, threads, &helper, &take, &helpers));
     } else if let Some(pool) = pool() {
         let threads = pool.current_num_threads().min(n);
-        pool.in_place_scope(|scope| share(scope, threads, &helper, &take, &unfinished));
+        pool.in_place_scope(|scope| share(scope, threads, &helper, &take, &helpers));
     } else {
         take();
     }
@@ -116,24 +120,38 @@ pub fn map_shared<S: Send, R: Send>(
     (results, into_inner(states))
 }
 
+/// The helpers [`map_shared`] spawned: still queued, and at work.
+#[derive(Default)]
+struct Helpers {
+    queued: AtomicUsize,
+    running: AtomicUsize,
+}
+
 /// [`map_shared`]'s work in `scope`: `threads - 1` helpers spawned, the caller's share, then
-/// the wait for helpers still at work.
+/// the wait for the helpers (see [`map_shared`] for the spinning).
 fn share<'s>(
     scope: &rayon::Scope<'s>,
     threads: usize,
     helper: &'s (impl Fn() + Sync),
     take: &impl Fn(),
-    unfinished: &AtomicUsize,
+    helpers: &Helpers,
 ) {
     for _ in 1..threads {
-        unfinished.fetch_add(1, Ordering::AcqRel);
+        helpers.queued.fetch_add(1, Ordering::AcqRel);
         scope.spawn(move |_| helper());
     }
     take();
-    // Helpers finish their last index (or start and find none) soon: spin rather than sleep
-    // in the scope's wait (bounded, for a helper descheduled by a busy host).
     let start = std::time::Instant::now();
-    while unfinished.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN_LIMIT {
+    loop {
+        let running = helpers.running.load(Ordering::Acquire);
+        let queued = helpers.queued.load(Ordering::Acquire);
+        if running == 0 && queued == 0 {
+            break;
+        }
+        let waited = start.elapsed();
+        if waited >= SPIN_LIMIT || (running == 0 && waited >= QUEUED_SPIN_LIMIT) {
+            break;
+        }
         std::hint::spin_loop();
     }
 }
@@ -148,8 +166,13 @@ fn into_inner<T>(m: Mutex<T>) -> T {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The longest the caller of [`map_shared`] spins for helpers before sleeping.
+/// The longest the caller of [`map_shared`] spins for helpers at work before sleeping (for
+/// one descheduled by a busy host).
 const SPIN_LIMIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The longest it spins for helpers that have not started: a wake-up in a virtual machine
+/// takes 14-78 us (median), longer with a busy host.
+const QUEUED_SPIN_LIMIT: std::time::Duration = std::time::Duration::from_micros(200);
 
 fn pool() -> Option<&'static rayon::ThreadPool> {
     let generation = fork::generation();
@@ -259,6 +282,66 @@ mod tests {
         );
         assert!(caller_took.load(Ordering::Acquire));
         assert!(by_caller.iter().any(|&c| c));
+    }
+
+    /// With every pool thread busy, the caller alone computes every index (its helpers stay
+    /// queued), and once the pool is free they start, find nothing left, and the call returns.
+    #[test]
+    fn the_caller_finishes_alone_while_the_pool_is_busy() {
+        use std::sync::{Arc, Condvar};
+        use std::time::{Duration, Instant};
+        let pool = pool().expect("a pool");
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let busy = Arc::new(AtomicUsize::new(0));
+        for _ in 0..pool.current_num_threads() {
+            let (gate, busy) = (Arc::clone(&gate), Arc::clone(&busy));
+            pool.spawn(move || {
+                busy.fetch_add(1, Ordering::AcqRel);
+                let (open, cv) = &*gate;
+                let mut open = lock(open);
+                while !*open {
+                    open = cv
+                        .wait(open)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while busy.load(Ordering::Acquire) < pool.current_num_threads() {
+            assert!(
+                Instant::now() < deadline,
+                "the pool's threads never got busy"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let done = Arc::new(AtomicUsize::new(0));
+        let worker = {
+            let done = Arc::clone(&done);
+            std::thread::spawn(move || {
+                let me = std::thread::current().id();
+                map_shared(
+                    50,
+                    || (),
+                    |(), i| {
+                        done.fetch_add(1, Ordering::AcqRel);
+                        (i, std::thread::current().id() == me)
+                    },
+                )
+            })
+        };
+        while done.load(Ordering::Acquire) < 50 {
+            assert!(
+                Instant::now() < deadline,
+                "the caller did not compute every index"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (open, cv) = &*gate;
+        *lock(open) = true;
+        cv.notify_all();
+        let (results, states) = worker.join().unwrap();
+        assert_eq!(results, (0..50).map(|i| (i, true)).collect::<Vec<_>>());
+        assert_eq!(states.len(), 1, "only the caller made a state");
     }
 
     /// A panic in `f` reaches the caller, and the pool works afterwards.
