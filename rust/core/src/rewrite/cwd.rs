@@ -3,9 +3,10 @@
 //! deleted (a TensorBoard started with `--logdir .` from inside it would serve an empty logdir
 //! from then on; a shell there would list nothing), so neither exchange is done while one
 //! exists (Linux: `/proc/*/cwd` and `/proc/*/root`; elsewhere there is no exchange to
-//! protect).
+//! protect). This process, standing in a directory it exchanges, moves to the same path in
+//! the new tree ([`own_inside`], [`stand_again`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A process other than this one whose working directory or root directory is `dir` or inside
 /// it (`dir` canonical): its id, and which of the two. Processes this user may not inspect
@@ -38,6 +39,23 @@ pub(super) fn inside(dir: &Path) -> Option<(u32, &'static str)> {
 #[cfg(not(target_os = "linux"))]
 pub(super) fn inside(_dir: &Path) -> Option<(u32, &'static str)> {
     None
+}
+
+/// This process's working directory when it is `dir` or inside it: to return to with
+/// [`stand_again`] once `dir` has been exchanged (the process is then in the old tree).
+pub(super) fn own_inside(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    std::env::current_dir().ok().filter(|c| c.starts_with(&dir))
+}
+
+/// Changes back to `cwd` (from [`own_inside`]), now in the new tree, or to `dir` itself if
+/// that path is gone from it.
+pub(super) fn stand_again(cwd: Option<PathBuf>, dir: &Path) {
+    if let Some(c) = cwd {
+        if std::env::set_current_dir(&c).is_err() {
+            let _ = std::env::set_current_dir(dir);
+        }
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

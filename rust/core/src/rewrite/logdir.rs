@@ -53,9 +53,9 @@ fn container_of(logdir: &Path) -> Option<PathBuf> {
 /// What a container holds while a rewrite uses it (see the module docs' steps).
 const CONTAINER_ENTRIES: [&str; 3] = ["tree", "journal", "journal.tmp"];
 
-/// True when `container` holds nothing but what a rewrite puts there: one that holds anything
-/// else is another program's directory of the same name, which recovery leaves alone (and
-/// the logdir is then not exchanged).
+/// True when `container` is a directory holding nothing but what a rewrite puts there (false
+/// when there is none): one that holds anything else is another program's directory of the
+/// same name, which recovery leaves alone (and the logdir is then not exchanged).
 fn ours(container: &Path) -> io::Result<bool> {
     if !fs::symlink_metadata(container).is_ok_and(|m| m.is_dir()) {
         return Ok(false);
@@ -260,9 +260,7 @@ pub(super) fn swap_in(
     crash_point("logdir-journal")?;
     // L3. Final names, then the exchange: the commit.
     exchange::finish_names(&tree, &j.hidden, &j.modes)?;
-    let cwd = std::env::current_dir()
-        .ok()
-        .filter(|c| c.starts_with(logdir));
+    let cwd = cwd::own_inside(logdir);
     match exchange::exchange(&tree, logdir) {
         Ok(()) => {}
         Err(e) if exchange::unsupported(&e) => {
@@ -275,11 +273,7 @@ pub(super) fn swap_in(
         Err(e) => return Err(named(e, logdir)),
     }
     // This process stood in the old tree: it stands at the same path in the new one.
-    if let Some(c) = cwd {
-        if std::env::set_current_dir(&c).is_err() {
-            let _ = std::env::set_current_dir(logdir);
-        }
-    }
+    cwd::stand_again(cwd, logdir);
     crash_point("logdir-exchanged")?;
     sync_dir(parent)?;
     sync_dir(container)?;
@@ -312,7 +306,7 @@ pub(super) fn leftover(root: &Path) -> bool {
     fs::canonicalize(root)
         .ok()
         .and_then(|l| container_of(&l))
-        .is_some_and(|c| fs::symlink_metadata(&c).is_ok() && ours(&c).unwrap_or(false))
+        .is_some_and(|c| ours(&c).unwrap_or(false))
 }
 
 /// Finishes or undoes an interrupted logdir exchange of `root` (idempotent; under the lock):
@@ -326,7 +320,7 @@ pub(super) fn recover(root: &Path) -> io::Result<Option<PathBuf>> {
     let (Some(parent), Some(container)) = (logdir.parent(), container_of(&logdir)) else {
         return Ok(None);
     };
-    if fs::symlink_metadata(&container).is_err() || !ours(&container)? {
+    if !ours(&container)? {
         return Ok(None);
     }
     let journal = container.join("journal");

@@ -298,9 +298,7 @@ fn commit_exchange(
             )));
         }
         exchange::finish_names(&tree, &x.hidden, &x.modes)?;
-        let cwd = std::env::current_dir()
-            .ok()
-            .filter(|c| fs::canonicalize(&live).is_ok_and(|l| c.starts_with(l)));
+        let cwd = cwd::own_inside(&live);
         match exchange::exchange(&tree, &live) {
             Ok(()) => {}
             Err(e) if exchange::unsupported(&e) => {
@@ -321,11 +319,7 @@ fn commit_exchange(
             Err(e) => return Err(named(e, &live)),
         }
         // This process stood in the old tree: it stands at the same path in the new one.
-        if let Some(c) = cwd {
-            if std::env::set_current_dir(&c).is_err() {
-                let _ = std::env::set_current_dir(&live);
-            }
-        }
+        cwd::stand_again(cwd, &live);
         crash_point("exchanged")?;
         if let Some(parent) = live.parent() {
             sync_dir(parent)?;
