@@ -814,6 +814,23 @@ def test_sigkill_during_a_logdir_wide_rewrite_leaves_every_run_old_or_every_run_
     assert {s for side in sides for s in side} == {"old", "new"}
 
 
+def _json_of_child_in(cwd: Path, code: str) -> Any:
+    """What ``code``, run by a child Python standing in ``cwd`` (which it gets as
+    ``sys.argv[1]``), printed as JSON."""
+    import json
+
+    out = subprocess.run(
+        child_argv(code, str(cwd)),
+        env=child_env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
     tmp_path: Path,
 ) -> None:
@@ -838,18 +855,7 @@ def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
         swaps = sorted({r.swap for r in report.runs if r.swap})
         print(json.dumps([swaps, same, sorted(set(s["tag"]))]))
     """
-    out = subprocess.run(
-        child_argv(code, str(src / "a")),
-        env=child_env(),
-        cwd=src / "a",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    import json
-
-    swaps, same, tags = json.loads(out.stdout)
+    swaps, same, tags = _json_of_child_in(src / "a", code)
     assert swaps == ["logdir-exchange"]
     assert same, "the caller was left in the old, deleted tree"
     assert tags == ["x", "z"]
@@ -891,18 +897,7 @@ def test_a_rewrite_from_inside_a_run_keeps_a_valid_working_directory(tmp_path: P
         swaps = {r.run: r.swap for r in report.runs}
         print(json.dumps([swaps, same, here]))
     """
-    out = subprocess.run(
-        child_argv(code, str(src / "a")),
-        env=child_env(),
-        cwd=src / "a",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    import json
-
-    swaps, same, here = json.loads(out.stdout)
+    swaps, same, here = _json_of_child_in(src / "a", code)
     assert swaps == {"a": "exchange", "b": "exchange"}
     assert same, "the caller was left in the old, deleted run directory"
     assert here == ["x"]

@@ -499,6 +499,40 @@ fn a_file_created_in_the_run_during_the_swap_is_kept() {
     fs::set_permissions(root.join("r/ro"), fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `rewrite(root, None, opts)` while another process (a `sleep`) stands in `dir`; also
+/// that process's id.
+fn rewrite_with_a_process_in(
+    root: &Path,
+    dir: &Path,
+    opts: &RewriteOptions,
+) -> (Result<RewriteReport, RewriteError>, u32) {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(dir)
+        .spawn()
+        .unwrap();
+    let rep = rewrite(root, None, opts);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    (rep, child.id())
+}
+
+/// Every run of `rep` in `exchanged` was exchanged; every other one went file by file with a
+/// reason that contains `why`.
+fn assert_swaps(rep: &RewriteReport, exchanged: &[&str], why: &str) {
+    for r in &rep.runs {
+        let swap = r.swap.as_deref().unwrap();
+        if exchanged.contains(&r.run.as_str()) {
+            assert_eq!(swap, "exchange", "{}", r.run);
+        } else {
+            assert!(
+                swap.starts_with("per-file: ") && swap.contains(why),
+                "{swap}"
+            );
+        }
+    }
+}
+
 /// A process standing in a run's directory (a shell `cd`'d there) keeps that run from being
 /// exchanged: it would be left in the deleted old directory. The run goes file by file; a run
 /// nested inside it, where the process does not stand, and the other runs are exchanged.
@@ -509,28 +543,14 @@ fn a_process_standing_in_a_run_keeps_that_run_from_being_exchanged() {
     let root = d.path().join("logs");
     nested_logdir(&root);
     let r_ino = fs::symlink_metadata(root.join("r")).unwrap().ino();
-    let mut child = std::process::Command::new("sleep")
-        .arg("30")
-        .current_dir(root.join("r"))
-        .spawn()
-        .unwrap();
-    let rep = rewrite(&root, None, &drop_b());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let (rep, pid) = rewrite_with_a_process_in(&root, &root.join("r"), &drop_b());
     let rep = rep.unwrap();
     assert_eq!(tree(&root), new);
-    let pid = format!("process {} has its working directory in", child.id());
-    for r in &rep.runs {
-        let swap = r.swap.as_deref().unwrap();
-        if r.run == "r" {
-            assert!(
-                swap.starts_with("per-file: ") && swap.contains(&pid),
-                "{swap}"
-            );
-        } else {
-            assert_eq!(swap, "exchange", "{}", r.run);
-        }
-    }
+    assert_swaps(
+        &rep,
+        &["q", "r/sub"],
+        &format!("process {pid} has its working directory in"),
+    );
     assert_eq!(
         fs::symlink_metadata(root.join("r")).unwrap().ino(),
         r_ino,
@@ -850,17 +870,7 @@ fn a_foreign_directory_of_the_containers_name_is_left_alone() {
     fs::write(foreign.join("mine.txt"), b"not a rewrite's").unwrap();
     let rep = rewrite(&root, None, &wide_rules()).unwrap();
     assert_eq!(tree(&root), new);
-    for r in &rep.runs {
-        let swap = r.swap.as_deref().unwrap();
-        if r.run == "x/sub" {
-            assert_eq!(swap, "exchange");
-        } else {
-            assert!(
-                swap.starts_with("per-file: ") && swap.contains("was not made by a rewrite"),
-                "{swap}"
-            );
-        }
-    }
+    assert_swaps(&rep, &["x/sub"], "was not made by a rewrite");
     assert_eq!(
         fs::read(foreign.join("mine.txt")).unwrap(),
         b"not a rewrite's"
@@ -877,29 +887,15 @@ fn a_process_standing_in_the_logdir_keeps_it_from_being_exchanged() {
     let (_, new) = wide_old_and_new(d.path());
     let root = d.path().join("logs");
     wide_logdir(&root);
-    let mut child = std::process::Command::new("sleep")
-        .arg("30")
-        .current_dir(root.join("x"))
-        .spawn()
-        .unwrap();
-    let rep = rewrite(&root, None, &wide_rules());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let (rep, pid) = rewrite_with_a_process_in(&root, &root.join("x"), &wide_rules());
     let rep = rep.unwrap();
     assert_eq!(tree(&root), new);
-    let pid = format!("process {} has its working directory in", child.id());
-    for r in &rep.runs {
-        let swap = r.swap.as_deref().unwrap();
-        if r.run == "x/sub" {
-            // An ordinary run: its own directory is exchanged (the process stands in x).
-            assert_eq!(swap, "exchange");
-        } else {
-            assert!(
-                swap.starts_with("per-file: ") && swap.contains(&pid),
-                "{swap}"
-            );
-        }
-    }
+    // x/sub is an ordinary run: its own directory is exchanged (the process stands in x).
+    assert_swaps(
+        &rep,
+        &["x/sub"],
+        &format!("process {pid} has its working directory in"),
+    );
 }
 
 #[test]
