@@ -528,17 +528,18 @@ fn unweighted<L: Label, P: Prediction>(
     } else {
         PARALLEL_THRESHOLD.max(labels.len().div_ceil(64))
     };
+    let bounds = |i: usize| (i * stretch, ((i + 1) * stretch).min(labels.len()));
     // Each thread counts into one `Counts` of its own (see `runtime::parallel::map_shared`).
     let (parts, per_thread) = crate::runtime::parallel::map_shared(
         labels.len().div_ceil(stretch),
         || vec![0u64; 2 * n],
         |counts, i| {
-            let (start, end) = (i * stretch, ((i + 1) * stretch).min(labels.len()));
+            let (start, end) = bounds(i);
             count_stretch(&labels[start..end], &predictions[start..end], scale, counts)
         },
     );
     if let Some(i) = parts.iter().position(Result::is_err) {
-        let (start, end) = (i * stretch, ((i + 1) * stretch).min(labels.len()));
+        let (start, end) = bounds(i);
         return Err(first_bad(
             &labels[start..end],
             &predictions[start..end],

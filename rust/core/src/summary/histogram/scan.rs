@@ -1212,10 +1212,16 @@ unsafe fn scan<T: Sample, F: Fn(T) -> usize + Copy>(values: &[T], plan: Plan<'_,
     stats.with_counts(s.counts())
 }
 
-/// The nodes of the pairwise tree under a node of `len` values that are shorter than
-/// `split_from` (or leaves of the tree), as `(start, len)` from left to right.
+/// Whether a node of the pairwise tree of `len` values is one stretch (shorter than
+/// `split_from`, or a leaf of the tree) rather than split into its halves.
+fn is_stretch(len: usize, split_from: usize) -> bool {
+    len < split_from || len <= PW_BLOCK
+}
+
+/// The nodes of the pairwise tree under a node of `len` values that are stretches
+/// ([`is_stretch`]), as `(start, len)` from left to right.
 fn stretches(start: usize, len: usize, split_from: usize, out: &mut Vec<(usize, usize)>) {
-    if len < split_from || len <= PW_BLOCK {
+    if is_stretch(len, split_from) {
         out.push((start, len));
         return;
     }
@@ -1231,7 +1237,7 @@ fn merge_stretches(
     split_from: usize,
     parts: &mut impl Iterator<Item = Stats>,
 ) -> Stats {
-    if len < split_from || len <= PW_BLOCK {
+    if is_stretch(len, split_from) {
         return parts.next().expect("one scan per stretch");
     }
     let half = pairwise_split(len);
@@ -1241,9 +1247,9 @@ fn merge_stretches(
 }
 
 /// `scan` over the whole input, in parallel for inputs of `PARALLEL_THRESHOLD` values or more:
-/// split into nodes of the pairwise tree ([`stretches`], see `STRETCHES_PER_THREAD`), shared by the calling thread and the pool's (`runtime::parallel::map_shared`),
-/// each thread counting into one [`Scanner`], the stretches' statistics merged as the tree
-/// adds them. `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
+/// split into nodes of the pairwise tree ([`stretches`], see `STRETCHES_PER_THREAD`), shared
+/// by the calling thread and the pool's (`runtime::parallel::map_shared`), each thread
+/// counting into one [`Scanner`], the stretches' statistics merged as the tree adds them. `sum` and `sum_squares` are numpy's `np.add.reduce` of the values (and of their
 /// squares) as float64, with non-finite values read as 0: bit for bit what
 /// `values.astype(float).sum()` gives when they are all finite.
 ///
