@@ -95,7 +95,8 @@ pub fn map_shared<S: Send, R: Send>(
                 self.0.fetch_sub(1, Ordering::AcqRel);
             }
         }
-        // At work before no longer queued: the caller never sees neither while it lives.
+        // Counted at work before no longer queued: the caller never sees both counts at zero
+        // while a helper lives.
         helpers.running.fetch_add(1, Ordering::AcqRel);
         helpers.queued.fetch_sub(1, Ordering::AcqRel);
         let _done = Done(&helpers.running);
