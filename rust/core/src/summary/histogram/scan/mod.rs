@@ -4,14 +4,17 @@
 //! cache, each value counted into one of four interleaved counter lanes (indexed without a
 //! bounds check: see [`scan`]'s safety contract); split across threads along numpy's
 //! pairwise tree (see [`scan_all`]). Where the CPU has AVX-512 (F, DQ), `f32` input with the
-//! default bins takes one pass per leaf of the pairwise tree: its sums, extremes and slots
-//! (computed in vector registers, see `logbin`) in one loop, which also counts the slots of
-//! the leaf three places back ([`Deferred`]), so that the vector work runs beside the counter
+//! default bins takes the `avx512` pass: sums, extremes and slots (computed in vector
+//! registers, see `logbin`) of each leaf of the pairwise tree in one loop, which also counts
+//! slots computed a few leaves earlier, so that the vector work runs beside the counter
 //! stores. Every instruction-set level gives the same results (the tests compare them).
 
-#[cfg(target_arch = "x86_64")]
-use super::logbin::Kernel;
+mod avx512;
+
 use crate::dtype::half::{BF16, F16};
+#[cfg(target_arch = "x86_64")]
+use avx512::node_avx512;
+use avx512::{Extremes16, LeafPlans, SlotQueue, MAX_LEAVES, ROW};
 
 /// Inputs at least this long are split across threads.
 pub(super) const PARALLEL_THRESHOLD: usize = 1 << 16;
@@ -509,267 +512,6 @@ fn leaf_sums_avx512<S: Leaf>(v: &[S]) -> (f64, f64) {
     leaf_finish(v, full, &r, &rq)
 }
 
-/// How many leaves the AVX-512 default-bins path keeps computed and not yet counted.
-const DEFER: usize = 4;
-
-/// The slots of the last leaves, computed and not yet counted (the AVX-512 default-bins path,
-/// [`leaf_counted_avx512`]). A leaf's slots are counted while the leaf `DEFER - 1` places
-/// later is summed and binned, in the same loop: the counter increments (a load and a store
-/// each, about one per cycle: the store unit is their bound) and the vector work (sums, slots)
-/// then run side by side. Counted right after they were computed, or one 16-value vector
-/// later, each increment waits on a slot still in the store queue and the two kinds of work
-/// take turns instead: their times add up (BENCHMARKS.md, "Counting beside the vector work",
-/// has the measurements).
-struct Deferred {
-    slots: [[u32; PW_BLOCK]; DEFER],
-    len: [usize; DEFER],
-    /// The ring position of the next leaf.
-    next: usize,
-}
-
-impl Deferred {
-    fn new() -> Self {
-        Deferred {
-            slots: [[0; PW_BLOCK]; DEFER],
-            len: [0; DEFER],
-            next: 0,
-        }
-    }
-
-    /// Counts every leaf still waiting.
-    ///
-    /// # Safety
-    /// Each of `rows` holds `DEFAULT_SLOTS` counters (or nothing is waiting).
-    unsafe fn drain(&mut self, rows: [*mut u32; LANES]) {
-        for (slots, len) in self.slots.iter().zip(&mut self.len) {
-            // SAFETY: the caller's promise; every waiting slot is below `DEFAULT_SLOTS`.
-            unsafe { count_slots(rows, &slots[..*len]) };
-            *len = 0;
-        }
-    }
-}
-
-/// The extremes of a block's values on 16 `f32` lanes, taken in the same loop as the sums and
-/// slots (AVX-512 default-bins path): lanes are not numpy's position classes, so they are
-/// used only when no lane's extreme is a zero (the one value whose two encodings compare
-/// equal: which of `-0.0` and `0.0` is kept depends on the order of comparisons, which
-/// [`Extremes`] fixes). Otherwise the block's extremes are taken again by [`Extremes`].
-#[derive(Clone, Copy)]
-struct Extremes16 {
-    min: [f32; 16],
-    max: [f32; 16],
-}
-
-impl Extremes16 {
-    fn new() -> Self {
-        Extremes16 {
-            min: [f32::INFINITY; 16],
-            max: [f32::NEG_INFINITY; 16],
-        }
-    }
-
-    /// Some lane's extreme is `0.0` or `-0.0`.
-    fn has_zero(&self) -> bool {
-        self.min.iter().chain(&self.max).any(|&x| x == 0.0)
-    }
-
-    /// Takes `x` into `lane` (the comparison [`Extremes`] makes).
-    #[inline(always)]
-    fn add(&mut self, lane: usize, x: f32) {
-        let (mn, mx) = (&mut self.min[lane % 16], &mut self.max[lane % 16]);
-        *mn = if x < *mn { x } else { *mn };
-        *mx = if x > *mx { x } else { *mx };
-    }
-}
-
-/// Adds one to `rows[i % 4][slots[i]]` for each slot (four at a time, the rest in row 0).
-///
-/// # Safety
-/// Every slot is below the number of counters each row holds.
-#[inline(always)]
-unsafe fn count_slots(rows: [*mut u32; LANES], slots: &[u32]) {
-    let mut quads = slots.chunks_exact(LANES);
-    for q in &mut quads {
-        // SAFETY: the caller's promise.
-        unsafe {
-            *rows[0].add(q[0] as usize) += 1;
-            *rows[1].add(q[1] as usize) += 1;
-            *rows[2].add(q[2] as usize) += 1;
-            *rows[3].add(q[3] as usize) += 1;
-        }
-    }
-    for &s in quads.remainder() {
-        // SAFETY: as above.
-        unsafe { *rows[0].add(s as usize) += 1 };
-    }
-}
-
-/// Leaves of a node of at most `FUSE` values: each is over 64 values long (numpy splits a node
-/// of more than 128 into halves of at least 64), unless the node is itself a leaf.
-const MAX_LEAVES: usize = FUSE / 64;
-
-/// [`leaf_counted_avx512`] of each leaf `(start, len)` of `f` in turn, its sums into `sums`;
-/// `exact(i)` is the exact slot of `f[i]`.
-///
-/// # Safety
-/// As [`leaf_counted_avx512`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512dq")]
-unsafe fn leaves_counted_avx512(
-    f: &[f32],
-    bounds: &[(usize, usize)],
-    exact: impl Fn(usize) -> usize,
-    deferred: &mut Deferred,
-    rows: [*mut u32; LANES],
-    ext: &mut Extremes16,
-    sums: &mut [(f64, f64); MAX_LEAVES],
-) {
-    let kernel = Kernel::new();
-    for (sum, &(start, len)) in sums.iter_mut().zip(bounds) {
-        // SAFETY: the caller's promise, passed on.
-        *sum = unsafe {
-            leaf_counted_avx512(
-                &f[start..start + len],
-                &kernel,
-                |i| exact(start + i),
-                deferred,
-                rows,
-                ext,
-            )
-        };
-    }
-}
-
-/// One leaf of `f32` input with the default bins on AVX-512, in one pass: numpy's leaf sums
-/// (as [`leaf_sums_avx512`]: 8 running sums in one register, the squares added with a fused
-/// multiply-add, which rounds as the separate multiply and add do because the square of an
-/// `f32` is exact in `f64`), and each value's slot, computed 16 at a time by the `logbin`
-/// kernel (`exact(i)`, the exact lookup, for the lanes it leaves and for the last values of a
-/// leaf that is not a multiple of 16 long). The slots wait in `deferred`; the oldest waiting
-/// leaf is counted inside the same loop (see [`Deferred`]).
-///
-/// # Safety
-/// The CPU has AVX2 and AVX-512 F and DQ; each of `rows` holds `DEFAULT_SLOTS` counters and
-/// `exact` returns a slot below `DEFAULT_SLOTS`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512dq")]
-#[inline]
-unsafe fn leaf_counted_avx512(
-    leaf: &[f32],
-    kernel: &Kernel,
-    exact: impl Fn(usize) -> usize,
-    deferred: &mut Deferred,
-    rows: [*mut u32; LANES],
-    ext: &mut Extremes16,
-) -> (f64, f64) {
-    use std::arch::x86_64::*;
-    let n = leaf.len();
-    debug_assert!(n <= PW_BLOCK);
-    let cur = deferred.next % DEFER;
-    let old = (deferred.next + 1) % DEFER;
-    let old_len = deferred.len[old];
-    let vectors = n / 16;
-    // The old leaf's slots counted in the loop below (16 per vector, while it has them).
-    let mut counted = 0;
-    let base = deferred.slots.as_mut_ptr();
-    // SAFETY: `cur != old` (DEFER > 1): `out` and `waiting` are two different rows of
-    // `deferred.slots`, each `PW_BLOCK` long.
-    let (out, waiting) = unsafe { ((*base.add(cur)).as_mut_ptr(), (*base.add(old)).as_ptr()) };
-    let sums = if vectors == 0 {
-        for (i, &x) in leaf.iter().enumerate() {
-            // SAFETY: `i < n <= PW_BLOCK`.
-            unsafe { *out.add(i) = exact(i) as u32 };
-            ext.add(i, x);
-        }
-        leaf_sums_avx512(leaf)
-    } else {
-        let p = leaf.as_ptr();
-        let mut unkept = [0u16; PW_BLOCK / 16];
-        let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
-        // SAFETY: every load reads 16 (or 8) values within `leaf`; every slot store writes 16
-        // within `out`; every counted slot is one `waiting` holds, below `DEFAULT_SLOTS` (the
-        // kernel's or `exact`'s), within `rows` by the caller's promise.
-        unsafe {
-            let halves = |v: __m512| {
-                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-                let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-                    _mm512_castps_pd(v),
-                )));
-                (lo, hi)
-            };
-            let mut mn = _mm512_loadu_ps(ext.min.as_ptr());
-            let mut mx = _mm512_loadu_ps(ext.max.as_ptr());
-            // numpy's running sums start from the first 8 values (and their squares).
-            let v = _mm512_loadu_ps(p);
-            mn = _mm512_min_ps(v, mn);
-            mx = _mm512_max_ps(v, mx);
-            let (lo, hi) = halves(v);
-            let mut s = _mm512_add_pd(lo, hi);
-            let mut q = _mm512_fmadd_pd(hi, hi, _mm512_mul_pd(lo, lo));
-            let (slot, u) = kernel.slots(v);
-            _mm512_storeu_si512(out.cast(), slot);
-            unkept[0] = u;
-            if old_len >= 16 {
-                count_slots(rows, std::slice::from_raw_parts(waiting, 16));
-                counted = 16;
-            }
-            // An index loop: the iterator form (enumerate, take, skip) compiled to a loop
-            // twice as slow here.
-            #[allow(clippy::needless_range_loop)]
-            for j in 1..vectors {
-                let v = _mm512_loadu_ps(p.add(16 * j));
-                mn = _mm512_min_ps(v, mn);
-                mx = _mm512_max_ps(v, mx);
-                let (lo, hi) = halves(v);
-                s = _mm512_add_pd(_mm512_add_pd(s, lo), hi);
-                q = _mm512_fmadd_pd(hi, hi, _mm512_fmadd_pd(lo, lo, q));
-                let (slot, u) = kernel.slots(v);
-                _mm512_storeu_si512(out.add(16 * j).cast(), slot);
-                unkept[j] = u;
-                if counted + 16 <= old_len {
-                    count_slots(rows, std::slice::from_raw_parts(waiting.add(counted), 16));
-                    counted += 16;
-                }
-            }
-            let mut full = 16 * vectors;
-            if n - full >= 8 {
-                let x = _mm512_cvtps_pd(_mm256_loadu_ps(p.add(full)));
-                s = _mm512_add_pd(s, x);
-                q = _mm512_fmadd_pd(x, x, q);
-                full += 8;
-            }
-            _mm512_storeu_pd(r.as_mut_ptr(), s);
-            _mm512_storeu_pd(rq.as_mut_ptr(), q);
-            _mm512_storeu_ps(ext.min.as_mut_ptr(), mn);
-            _mm512_storeu_ps(ext.max.as_mut_ptr(), mx);
-            for (g, &u) in unkept[..vectors].iter().enumerate() {
-                let mut u = u;
-                while u != 0 {
-                    let i = 16 * g + u.trailing_zeros() as usize;
-                    *out.add(i) = exact(i) as u32;
-                    u &= u - 1;
-                }
-            }
-            for (i, &x) in leaf.iter().enumerate().skip(16 * vectors) {
-                *out.add(i) = exact(i) as u32;
-                ext.add(i, x);
-            }
-            leaf_finish(leaf, full, &r, &rq)
-        }
-    };
-    // SAFETY: as above: the rest of the old leaf's slots.
-    unsafe {
-        count_slots(
-            rows,
-            std::slice::from_raw_parts(waiting.add(counted), old_len - counted),
-        );
-    }
-    deferred.len[old] = 0;
-    deferred.len[cur] = n;
-    deferred.next += 1;
-    sums
-}
-
 /// [`leaf_sums`] of `leaf` with the best instructions the build may use.
 #[inline(always)]
 fn leaf_sums_isa<S: Leaf, const AVX2: bool, const AVX512: bool>(leaf: &[S]) -> (f64, f64) {
@@ -858,7 +600,8 @@ unsafe fn bump(lane: &mut [u32], slot: usize) {
 struct Scanner<'f, F> {
     bin_of: &'f F,
     slots: usize,
-    /// `rows` rows of `slots` counters.
+    /// `rows` rows of `slots + 1` counters (the last one of each row counts the padding of
+    /// the [`SlotQueue`], and is never added to the counts).
     lanes: Vec<u32>,
     /// `LANES`, or 1 for a short scan (see `LANES`).
     rows: usize,
@@ -873,8 +616,10 @@ struct Scanner<'f, F> {
     /// `bin_of` is the default bins' `default_slot32` of the value as `f32`: the AVX-512
     /// build computes most slots of `f32` input itself (see `logbin`).
     default32: bool,
-    /// Slots computed by that build and not yet counted.
-    deferred: Deferred,
+    /// Slots computed by that build and not yet counted (`default32` scans only).
+    queue: Option<Box<SlotQueue>>,
+    /// The leaves of the nodes that build scanned.
+    leaf_plans: LeafPlans,
 }
 
 /// Which build of the scan runs: each gives the same results.
@@ -905,24 +650,25 @@ impl Isa {
 }
 
 impl<F> Scanner<'_, F> {
-    /// The first counter of each lane (the same row for every lane when there is one).
-    fn rows(&mut self) -> [*mut u32; LANES] {
-        let (base, slots, rows) = (self.lanes.as_mut_ptr(), self.slots, self.rows);
-        // SAFETY: `lanes` holds `rows * slots` counters.
-        [0, 1, 2, 3].map(|r| unsafe { base.add((r % rows) * slots) })
-    }
-
-    /// Adds the lanes to `counts` (after counting the deferred slots into them).
+    /// Adds the lanes to `counts` (after counting the queued slots into them).
     fn flush(&mut self) {
-        let rows = self.rows();
-        // SAFETY: every deferred slot was computed for `DEFAULT_SLOTS` counters, which each row
-        // then holds (nothing is deferred otherwise).
-        unsafe { self.deferred.drain(rows) };
-        for lane in self.lanes.chunks_exact_mut(self.slots) {
-            for (total, c) in self.counts.iter_mut().zip(lane.iter_mut()) {
-                *total += u64::from(*c);
-                *c = 0;
+        let base = self.lanes.as_mut_ptr();
+        if let Some(queue) = &mut self.queue {
+            // SAFETY: a queue is made for `default32` scans only, whose rows hold `ROW`
+            // counters each; every queued slot is below `ROW`.
+            unsafe {
+                if self.rows == LANES {
+                    queue.drain::<ROW>(base);
+                } else {
+                    queue.drain::<0>(base);
+                }
             }
+        }
+        for lane in self.lanes.chunks_exact_mut(self.slots + 1) {
+            for (total, c) in self.counts.iter_mut().zip(lane.iter()) {
+                *total += u64::from(*c);
+            }
+            lane.fill(0);
         }
         self.pending = 0;
     }
@@ -946,41 +692,31 @@ impl<F> Scanner<'_, F> {
             let mut ext16 = Extremes16::new();
             let sums = if computed {
                 let bin_of = *self.bin_of;
-                let rows = self.rows();
-                let deferred = &mut self.deferred;
-                let ext = &mut ext16;
                 self.pending += v.len();
-                // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F and DQ
-                // were detected.
-                // The leaves first (numpy's tree, walked left to right), then all of them in one
-                // call (the kernel's constants and the loop state stay in registers from one
-                // leaf to the next), then the tree's sums from theirs.
-                let mut bounds = [(0usize, 0usize); MAX_LEAVES];
-                let mut leaves = 0;
-                pairwise_node(f, &mut true, |start, len| {
-                    bounds[leaves] = (start, len);
-                    leaves += 1;
-                    (0.0, 0.0)
-                });
+                let plan = self.leaf_plans.get(f.len());
                 let mut leaf_sums = [(0.0f64, 0.0f64); MAX_LEAVES];
+                let sums = &mut leaf_sums[..plan.leaves.len()];
+                let base = self.lanes.as_mut_ptr();
+                let queue = self.queue.as_mut().expect("a default32 scan has a queue");
                 // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F and DQ
-                // were detected; `default32` means `slots` is `DEFAULT_SLOTS` and `bin_of` the
-                // exact default slot, so each row holds the counters every slot indexes.
+                // were detected; `default32` means `slots` is `DEFAULT_SLOTS` (so each row holds
+                // `ROW` counters) and `bin_of` the exact default slot; the plan is made for `f`.
                 unsafe {
-                    leaves_counted_avx512(
-                        f,
-                        &bounds[..leaves],
-                        |i| bin_of(v[i]),
-                        deferred,
-                        rows,
-                        ext,
-                        &mut leaf_sums,
-                    );
+                    if self.rows == LANES {
+                        node_avx512::<ROW>(
+                            f,
+                            plan,
+                            |i| bin_of(v[i]),
+                            queue,
+                            base,
+                            &mut ext16,
+                            sums,
+                        );
+                    } else {
+                        node_avx512::<0>(f, plan, |i| bin_of(v[i]), queue, base, &mut ext16, sums);
+                    }
                 }
-                let mut next = leaf_sums.iter();
-                pairwise_node(f, &mut clean, |_, _| {
-                    *next.next().expect("one sum per leaf")
-                })
+                plan.combine(f, sums, &mut clean)
             } else {
                 pairwise_node(f, &mut clean, |start, len| {
                     leaf_sums_isa::<f32, AVX2, AVX512>(&f[start..start + len])
@@ -1051,9 +787,9 @@ impl<F> Scanner<'_, F> {
             }
             return;
         }
-        let (c0, rest) = self.lanes.split_at_mut(slots);
-        let (c1, rest) = rest.split_at_mut(slots);
-        let (c2, c3) = rest.split_at_mut(slots);
+        let (c0, rest) = self.lanes.split_at_mut(slots + 1);
+        let (c1, rest) = rest.split_at_mut(slots + 1);
+        let (c2, c3) = rest.split_at_mut(slots + 1);
         // A copy in registers: read through `self`, the captured table would be reloaded
         // after every counter store (which the compiler cannot tell apart from it).
         let bin_of = *self.bin_of;
@@ -1158,12 +894,13 @@ impl<'f, F> Scanner<'f, F> {
             default32: plan.default32,
             bin_of: plan.bin_of,
             slots: plan.slots,
-            lanes: vec![0u32; rows * plan.slots],
+            lanes: vec![0u32; rows * (plan.slots + 1)],
             pending: 0,
             counts: vec![0u64; plan.slots],
             ext: Extremes::new(),
             buf: vec![0.0; len.min(FUSE)],
-            deferred: Deferred::new(),
+            queue: plan.default32.then(SlotQueue::new),
+            leaf_plans: LeafPlans::new(),
         }
     }
 

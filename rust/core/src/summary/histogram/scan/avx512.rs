@@ -1,0 +1,429 @@
+//! The AVX-512 pass over `f32` input with the default bins: for each leaf of numpy's pairwise
+//! tree, one loop takes its sums, its extremes and its values' slots (computed in vector
+//! registers, see `logbin`), and counts slots computed `QUEUE_LAG` values earlier (see
+//! [`SlotQueue`]), so that the counter increments run beside the vector work. A node's leaves
+//! and the order in which the tree adds up their sums are planned once per node length
+//! ([`LeafPlan`]). The results are those of the other instruction-set levels bit for bit (the
+//! parent module's tests compare them).
+
+use super::super::edges::DEFAULT_SLOTS;
+#[cfg(target_arch = "x86_64")]
+use super::super::logbin::Kernel;
+#[cfg(target_arch = "x86_64")]
+use super::leaf_sums_avx512;
+use super::{leaf_finish, leaf_sums, pairwise_split, FUSE, LANES, PW_BLOCK};
+
+/// The counters of one row, plus one: `PAD_SLOT`, which padding in the [`SlotQueue`] counts
+/// into and which is never added to the counts.
+pub(super) const ROW: usize = DEFAULT_SLOTS + 1;
+
+/// The slot of a queue entry that stands for no value (see [`SlotQueue`]).
+const PAD_SLOT: u32 = DEFAULT_SLOTS as u32;
+
+/// Entries in the [`SlotQueue`] ring (a power of two, a multiple of 16).
+const QUEUE: usize = 1024;
+
+/// How far counting trails the computed slots in the [`SlotQueue`]: more than a leaf and its
+/// padding (the exact slots of a leaf's unkept lanes are written after the leaf's loop), and
+/// far enough that an entry counted is no longer in the store queue.
+const QUEUE_LAG: usize = 384;
+
+/// The slots of the AVX-512 default-bins pass, computed and not yet counted: the pass writes
+/// each vector's 16 slots at `head` and, in the same loop, counts the 16 written `QUEUE_LAG`
+/// entries earlier, at `tail`. The counter increments (a load and a store each: the store unit
+/// bounds them at about one per cycle) then run beside the vector work (sums, slots) instead of
+/// taking turns with it; counted right after it was computed, each increment would wait on a
+/// slot still in the store queue (BENCHMARKS.md, "Counting beside the vector work", has the
+/// measurements). The last values of a leaf (fewer than 16) take 16 entries, the rest
+/// `PAD_SLOT`, so that every write and every count is 16 aligned entries and the loop has no
+/// branch. `head` and `tail` only grow (positions are taken modulo `QUEUE`).
+#[repr(C, align(64))]
+pub(super) struct SlotQueue {
+    slots: [u32; QUEUE],
+    at: QueueAt,
+}
+
+/// Where a [`SlotQueue`] is written (`head`) and counted (`tail`), both multiples of 16 that
+/// only grow (positions are taken modulo `QUEUE`): a copy in local variables while a node is
+/// scanned, so that they stay in registers (through `self`, every counter store could
+/// change them, for all the compiler knows).
+#[derive(Clone, Copy)]
+struct QueueAt {
+    head: usize,
+    tail: usize,
+}
+
+impl QueueAt {
+    /// Whether counting trails by `QUEUE_LAG` (after the first `QUEUE_LAG` slots of a scan).
+    fn steady(self) -> bool {
+        self.head - self.tail == QUEUE_LAG
+    }
+
+    /// Counts the 16 entries of `ring` at `tail`.
+    ///
+    /// # Safety
+    /// `ring` is a queue's `QUEUE` entries; `base` points at four rows of `ROW` counters
+    /// `STRIDE` apart (`STRIDE` is `ROW`, or 0 for one row), and every entry is a slot below
+    /// `ROW` (the kernel's, `exact`'s, or `PAD_SLOT`).
+    #[inline(always)]
+    unsafe fn count16<const STRIDE: usize>(&mut self, ring: *const u32, base: *mut u32) {
+        // SAFETY: `tail % QUEUE + 16 <= QUEUE` (both multiples of 16); the caller's promise for
+        // the rest.
+        unsafe {
+            let q = ring.add(self.tail % QUEUE);
+            for k in (0..16).step_by(LANES) {
+                *base.add(*q.add(k) as usize) += 1;
+                *base.add(STRIDE + *q.add(k + 1) as usize) += 1;
+                *base.add(2 * STRIDE + *q.add(k + 2) as usize) += 1;
+                *base.add(3 * STRIDE + *q.add(k + 3) as usize) += 1;
+            }
+        }
+        self.tail += 16;
+    }
+}
+
+impl SlotQueue {
+    pub(super) fn new() -> Box<Self> {
+        Box::new(SlotQueue {
+            slots: [PAD_SLOT; QUEUE],
+            at: QueueAt { head: 0, tail: 0 },
+        })
+    }
+
+    /// Counts every entry waiting and starts over (nothing waits after this).
+    ///
+    /// # Safety
+    /// As [`QueueAt::count16`].
+    pub(super) unsafe fn drain<const STRIDE: usize>(&mut self, base: *mut u32) {
+        let mut at = self.at;
+        while at.tail < at.head {
+            // SAFETY: the caller's promise.
+            unsafe { at.count16::<STRIDE>(self.slots.as_ptr(), base) };
+        }
+        self.at = QueueAt { head: 0, tail: 0 };
+    }
+}
+
+/// Leaves of a node of at most `FUSE` values: each is over 64 values long (numpy splits a node
+/// of more than 128 into halves of at least 64), unless the node is itself a leaf.
+pub(super) const MAX_LEAVES: usize = FUSE / 64;
+
+/// The leaves of numpy's pairwise tree under a node of `len` values, and how the tree adds
+/// up their sums, for the nodes of one length (a scan's nodes of at most `FUSE` values have
+/// one or two lengths: the plan is made once per length, see [`LeafPlans`], not walked for
+/// every node).
+pub(super) struct LeafPlan {
+    len: usize,
+    /// `(start, len)` of each leaf, left to right.
+    pub(super) leaves: Vec<(usize, usize)>,
+    /// After each leaf's sums, how many nodes end there: each adds its two halves' sums.
+    merges: Vec<u8>,
+}
+
+impl LeafPlan {
+    /// The plan for nodes of `len` values.
+    fn new(len: usize) -> Self {
+        fn walk(start: usize, len: usize, plan: &mut LeafPlan) {
+            if len <= PW_BLOCK {
+                plan.leaves.push((start, len));
+                plan.merges.push(0);
+                return;
+            }
+            let half = pairwise_split(len);
+            walk(start, half, plan);
+            walk(start + half, len - half, plan);
+            *plan.merges.last_mut().expect("a node has leaves") += 1;
+        }
+        let mut plan = LeafPlan {
+            len,
+            leaves: Vec::with_capacity(MAX_LEAVES),
+            merges: Vec::with_capacity(MAX_LEAVES),
+        };
+        walk(0, len, &mut plan);
+        plan
+    }
+
+    /// The node's sums from its leaves' (`sums[i]` the sums of leaf `i` of `v`), added as the
+    /// tree adds them. A leaf with a non-finite sum is added again with its non-finite values
+    /// read as 0, which clears `*clean` (as [`pairwise_node`](super::pairwise_node) does).
+    pub(super) fn combine(&self, v: &[f32], sums: &[(f64, f64)], clean: &mut bool) -> (f64, f64) {
+        // A non-finite leaf sum makes the node's non-finite: the leaves are looked at only then.
+        let (s, q) = self.add_up(sums, |_, sums| sums);
+        if s.is_finite() && q.is_finite() {
+            return (s, q);
+        }
+        self.add_up(sums, |leaf, (s, q)| {
+            if s.is_finite() && q.is_finite() {
+                (s, q)
+            } else {
+                *clean = false;
+                let (start, len) = self.leaves[leaf];
+                let mut zeroed = [0.0f64; PW_BLOCK];
+                for (z, &x) in zeroed.iter_mut().zip(&v[start..start + len]) {
+                    let x = f64::from(x);
+                    *z = if x.is_finite() { x } else { 0.0 };
+                }
+                leaf_sums(&zeroed[..len])
+            }
+        })
+    }
+
+    /// The sums of the leaves (`leaf(i, sums[i])` each), added up as the tree adds them.
+    #[inline(always)]
+    fn add_up(
+        &self,
+        sums: &[(f64, f64)],
+        mut leaf: impl FnMut(usize, (f64, f64)) -> (f64, f64),
+    ) -> (f64, f64) {
+        const STACK: usize = 16;
+        let mut stack = [(0.0f64, 0.0f64); STACK];
+        let mut n = 0;
+        for (i, (&sums, &merges)) in sums.iter().zip(&self.merges).enumerate() {
+            stack[n] = leaf(i, sums);
+            n += 1;
+            for _ in 0..merges {
+                let (s2, q2) = stack[n - 1];
+                let (s1, q1) = stack[n - 2];
+                n -= 1;
+                stack[n - 1] = (s1 + s2, q1 + q2);
+            }
+        }
+        debug_assert_eq!(n, 1);
+        stack[0]
+    }
+}
+
+/// The [`LeafPlan`]s of the last node lengths a scanner saw.
+pub(super) struct LeafPlans {
+    plans: Vec<LeafPlan>,
+    /// The plan replaced next when a new length comes.
+    next: usize,
+}
+
+impl LeafPlans {
+    /// How many lengths are kept (a scan's nodes have one or two).
+    const KEPT: usize = 4;
+
+    pub(super) fn new() -> Self {
+        LeafPlans {
+            plans: Vec::with_capacity(Self::KEPT),
+            next: 0,
+        }
+    }
+
+    /// The plan for nodes of `len` values.
+    pub(super) fn get(&mut self, len: usize) -> &LeafPlan {
+        if let Some(i) = self.plans.iter().position(|p| p.len == len) {
+            return &self.plans[i];
+        }
+        let plan = LeafPlan::new(len);
+        let i = if self.plans.len() < Self::KEPT {
+            self.plans.push(plan);
+            self.plans.len() - 1
+        } else {
+            let i = self.next;
+            self.plans[i] = plan;
+            self.next = (i + 1) % Self::KEPT;
+            i
+        };
+        &self.plans[i]
+    }
+}
+
+/// The extremes of a block's values on 16 `f32` lanes, taken in the same loop as the sums and
+/// slots (AVX-512 default-bins path): lanes are not numpy's position classes, so they are
+/// used only when no lane's extreme is a zero (the one value whose two encodings compare
+/// equal: which of `-0.0` and `0.0` is kept depends on the order of comparisons, which
+/// [`Extremes`](super::Extremes) fixes). Otherwise the block's extremes are taken again by
+/// [`Extremes`](super::Extremes).
+#[derive(Clone, Copy)]
+pub(super) struct Extremes16 {
+    pub(super) min: [f32; 16],
+    pub(super) max: [f32; 16],
+}
+
+impl Extremes16 {
+    pub(super) fn new() -> Self {
+        Extremes16 {
+            min: [f32::INFINITY; 16],
+            max: [f32::NEG_INFINITY; 16],
+        }
+    }
+
+    /// Some lane's extreme is `0.0` or `-0.0`.
+    pub(super) fn has_zero(&self) -> bool {
+        self.min.iter().chain(&self.max).any(|&x| x == 0.0)
+    }
+}
+
+/// The AVX-512 default-bins pass over a node `f` of at most `FUSE` values, leaf by leaf as
+/// `plan` lists them: each leaf's sums into `sums` (numpy's leaf sums, as
+/// [`leaf_sums_avx512`]: 8 running sums in one register, the squares added with a fused
+/// multiply-add, which rounds as the separate multiply and add do because the square of an
+/// `f32` is exact in `f64`), the extremes on 16 lanes into `ext`, and each value's slot into
+/// `queue` (computed 16 at a time by the `logbin` kernel, the last values of a leaf that is
+/// not a multiple of 16 long in a masked vector; `exact(i)`, the exact lookup, for the lanes
+/// it leaves), while the queue's older slots are counted.
+///
+/// # Safety
+/// The CPU has AVX2 and AVX-512 F and DQ; `base` points at four rows of `ROW` counters
+/// `STRIDE` apart (`STRIDE` is `ROW`, or 0 for one row); `exact` returns a slot below
+/// `DEFAULT_SLOTS`; `plan` is made for `f.len()` and `sums` holds a pair per leaf.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512dq")]
+pub(super) unsafe fn node_avx512<const STRIDE: usize>(
+    f: &[f32],
+    plan: &LeafPlan,
+    exact: impl Fn(usize) -> usize,
+    queue: &mut SlotQueue,
+    base: *mut u32,
+    ext: &mut Extremes16,
+    sums: &mut [(f64, f64)],
+) {
+    use std::arch::x86_64::*;
+    let kernel = Kernel::new();
+    let pad = _mm512_set1_epi32(PAD_SLOT as i32);
+    // SAFETY: every load reads values within the leaf (16, 8 where 8 are left, or the masked
+    // lanes of the last values, the others not read); every slot store writes 16 aligned
+    // entries within the queue (`head` is a multiple of 16); every counted entry is a slot
+    // below `ROW` (the kernel's, `exact`'s or `PAD_SLOT`), within the rows by the caller's
+    // promise.
+    unsafe {
+        let ring = queue.slots.as_mut_ptr();
+        let mut at = queue.at;
+        let mut mn = _mm512_loadu_ps(ext.min.as_ptr());
+        let mut mx = _mm512_loadu_ps(ext.max.as_ptr());
+        for (sum, &(start, n)) in sums.iter_mut().zip(&plan.leaves) {
+            let leaf = &f[start..start + n];
+            let p = leaf.as_ptr();
+            let (vectors, rest) = (n / 16, n % 16);
+            let first = at.head;
+            let steady = at.steady();
+            let mut unkept = [0u16; PW_BLOCK / 16];
+            let mut any_unkept = 0u16;
+            // numpy's running sums start from the first 8 values (and their squares): from
+            // -0.0, the first addition gives each value as it is (-0.0 included).
+            let mut s = _mm512_set1_pd(-0.0);
+            let mut q = _mm512_set1_pd(-0.0);
+            // An index loop: the iterator form (enumerate, take, skip) compiled to a loop
+            // twice as slow here.
+            #[allow(clippy::needless_range_loop)]
+            for j in 0..vectors {
+                let v = _mm512_loadu_ps(p.add(16 * j));
+                mn = _mm512_min_ps(v, mn);
+                mx = _mm512_max_ps(v, mx);
+                // Both halves taken from `v`: LLVM converts them from memory (written as a
+                // separate load, the upper half was assembled lane by lane, 6 more shuffles).
+                let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+                let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
+                s = _mm512_add_pd(_mm512_add_pd(s, lo), hi);
+                q = _mm512_fmadd_pd(hi, hi, _mm512_fmadd_pd(lo, lo, q));
+                let (slot, u) = kernel.slots(v);
+                _mm512_store_si512(ring.add(at.head % QUEUE).cast(), slot);
+                at.head += 16;
+                unkept[j] = u;
+                any_unkept |= u;
+                if steady {
+                    at.count16::<STRIDE>(ring, base);
+                }
+            }
+            if rest > 0 {
+                // The last values: a masked vector, its other lanes `PAD_SLOT`.
+                let m: __mmask16 = (1 << rest) - 1;
+                let v = _mm512_maskz_loadu_ps(m, p.add(16 * vectors));
+                mn = _mm512_mask_min_ps(mn, m, v, mn);
+                mx = _mm512_mask_max_ps(mx, m, v, mx);
+                let (slot, u) = kernel.slots(v);
+                _mm512_store_si512(
+                    ring.add(at.head % QUEUE).cast(),
+                    _mm512_mask_blend_epi32(m, pad, slot),
+                );
+                at.head += 16;
+                unkept[vectors] = u & m;
+                any_unkept |= u & m;
+                if steady {
+                    at.count16::<STRIDE>(ring, base);
+                }
+            }
+            // About one leaf in eight has a lane the kernel left (near an edge, or not finite).
+            if any_unkept != 0 {
+                for (g, &u) in unkept.iter().enumerate().take(vectors + 1) {
+                    let mut u = u;
+                    while u != 0 {
+                        let i = 16 * g + u.trailing_zeros() as usize;
+                        *ring.add((first + i) % QUEUE) = exact(start + i) as u32;
+                        u &= u - 1;
+                    }
+                }
+            }
+            while at.head - at.tail > QUEUE_LAG {
+                at.count16::<STRIDE>(ring, base);
+            }
+            if vectors == 0 {
+                *sum = leaf_sums_avx512(leaf);
+                continue;
+            }
+            let mut full = 16 * vectors;
+            if rest >= 8 {
+                let x = _mm512_cvtps_pd(_mm256_loadu_ps(p.add(full)));
+                s = _mm512_add_pd(s, x);
+                q = _mm512_fmadd_pd(x, x, q);
+                full += 8;
+            }
+            let (mut r, mut rq) = ([0.0f64; 8], [0.0f64; 8]);
+            _mm512_storeu_pd(r.as_mut_ptr(), s);
+            _mm512_storeu_pd(rq.as_mut_ptr(), q);
+            *sum = leaf_finish(leaf, full, &r, &rq);
+        }
+        queue.at = at;
+        _mm512_storeu_ps(ext.min.as_mut_ptr(), mn);
+        _mm512_storeu_ps(ext.max.as_mut_ptr(), mx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{pairwise_node, Leaf};
+    use super::*;
+
+    /// A plan's leaves are the ones numpy's tree walk visits, and its additions the tree's:
+    /// the combined sums are bit for bit the walk's, a non-finite value included (its leaf
+    /// added again without it, and the node marked unclean).
+    #[test]
+    fn leaf_plans_follow_numpys_tree() {
+        let mut plans = LeafPlans::new();
+        let lengths = (1..=FUSE)
+            .step_by(7)
+            .chain([FUSE, 1024, 2047, 129, 136, 1, 2048]);
+        for (k, len) in lengths.enumerate() {
+            let mut v: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919 + k) % 1000) as f32 * 1.37e-3 - 0.6)
+                .collect();
+            if k % 3 == 0 && len > 2 {
+                v[len / 3] = if k % 2 == 0 { f32::INFINITY } else { f32::NAN };
+            }
+            let mut walked = Vec::new();
+            let mut walk_clean = true;
+            let expected = pairwise_node(&v, &mut walk_clean, |start, n| {
+                walked.push((start, n));
+                <f32 as Leaf>::sums(&v[start..start + n])
+            });
+            let plan = plans.get(len);
+            assert_eq!(plan.leaves, walked, "len {len}");
+            let sums: Vec<(f64, f64)> = plan
+                .leaves
+                .iter()
+                .map(|&(start, n)| <f32 as Leaf>::sums(&v[start..start + n]))
+                .collect();
+            let mut clean = true;
+            let got = plan.combine(&v, &sums, &mut clean);
+            assert_eq!(
+                (got.0.to_bits(), got.1.to_bits(), clean),
+                (expected.0.to_bits(), expected.1.to_bits(), walk_clean),
+                "len {len}"
+            );
+        }
+        // More lengths than are kept: the plans were replaced, and still right.
+        assert_eq!(plans.plans.len(), LeafPlans::KEPT);
+    }
+}
