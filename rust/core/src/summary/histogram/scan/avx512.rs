@@ -23,9 +23,10 @@ const PAD_SLOT: u32 = DEFAULT_SLOTS as u32;
 /// Entries in the [`SlotQueue`] ring (a power of two, a multiple of 16).
 const QUEUE: usize = 1024;
 
-/// How far counting trails the computed slots in the [`SlotQueue`]: more than a leaf and its
-/// padding (the exact slots of a leaf's unkept lanes are written after the leaf's loop), and
-/// far enough that an entry counted is no longer in the store queue.
+/// How far counting trails the computed slots in the [`SlotQueue`]: far enough that an entry
+/// counted is no longer in the store queue (session 8 measured 384 values back against 16 to
+/// 112: BENCHMARKS.md, "Counting beside the vector work"), and less than the ring minus a
+/// leaf and its padding.
 const QUEUE_LAG: usize = 384;
 
 /// The slots of the AVX-512 default-bins pass, computed and not yet counted: the pass writes
@@ -256,6 +257,29 @@ impl Extremes16 {
     }
 }
 
+/// Writes the exact slot (`exact`) of each lane set in `lanes` (those the kernel left: near an
+/// edge, or not finite; about one vector in sixty has one) to `entries[lane]`, for the 16
+/// values from `first`.
+///
+/// # Safety
+/// `entries` points at 16 entries of a queue.
+#[cold]
+#[inline(never)]
+unsafe fn exact_lanes(
+    entries: *mut u32,
+    lanes: u16,
+    first: usize,
+    exact: &impl Fn(usize) -> usize,
+) {
+    let mut lanes = lanes;
+    while lanes != 0 {
+        let lane = lanes.trailing_zeros() as usize;
+        // SAFETY: `lane < 16`, within the 16 entries (the caller's promise).
+        unsafe { *entries.add(lane) = exact(first + lane) as u32 };
+        lanes &= lanes - 1;
+    }
+}
+
 /// The AVX-512 default-bins pass over a node `f` of at most `FUSE` values, leaf by leaf as
 /// `plan` lists them: each leaf's sums into `sums` (numpy's leaf sums, as
 /// [`leaf_sums_avx512`]: 8 running sums in one register, the squares added with a fused
@@ -297,10 +321,7 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
             let leaf = &f[start..start + n];
             let p = leaf.as_ptr();
             let (vectors, rest) = (n / 16, n % 16);
-            let first = at.head;
             let steady = at.steady();
-            let mut unkept = [0u16; PW_BLOCK / 16];
-            let mut any_unkept = 0u16;
             // numpy's running sums start from the first 8 values (and their squares): from
             // -0.0, the first addition gives each value as it is (-0.0 included).
             let mut s = _mm512_set1_pd(-0.0);
@@ -319,10 +340,12 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
                 s = _mm512_add_pd(_mm512_add_pd(s, lo), hi);
                 q = _mm512_fmadd_pd(hi, hi, _mm512_fmadd_pd(lo, lo, q));
                 let (slot, u) = kernel.slots(v);
-                _mm512_store_si512(ring.add(at.head % QUEUE).cast(), slot);
+                let entries = ring.add(at.head % QUEUE);
+                _mm512_store_si512(entries.cast(), slot);
+                if u != 0 {
+                    exact_lanes(entries, u, start + 16 * j, &exact);
+                }
                 at.head += 16;
-                unkept[j] = u;
-                any_unkept |= u;
                 if steady {
                     at.count16::<STRIDE>(ring, base);
                 }
@@ -334,26 +357,14 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
                 mn = _mm512_mask_min_ps(mn, m, v, mn);
                 mx = _mm512_mask_max_ps(mx, m, v, mx);
                 let (slot, u) = kernel.slots(v);
-                _mm512_store_si512(
-                    ring.add(at.head % QUEUE).cast(),
-                    _mm512_mask_blend_epi32(m, pad, slot),
-                );
+                let entries = ring.add(at.head % QUEUE);
+                _mm512_store_si512(entries.cast(), _mm512_mask_blend_epi32(m, pad, slot));
+                if u & m != 0 {
+                    exact_lanes(entries, u & m, start + 16 * vectors, &exact);
+                }
                 at.head += 16;
-                unkept[vectors] = u & m;
-                any_unkept |= u & m;
                 if steady {
                     at.count16::<STRIDE>(ring, base);
-                }
-            }
-            // About one leaf in eight has a lane the kernel left (near an edge, or not finite).
-            if any_unkept != 0 {
-                for (g, &u) in unkept.iter().enumerate().take(vectors + 1) {
-                    let mut u = u;
-                    while u != 0 {
-                        let i = 16 * g + u.trailing_zeros() as usize;
-                        *ring.add((first + i) % QUEUE) = exact(start + i) as u32;
-                        u &= u - 1;
-                    }
                 }
             }
             while at.head - at.tail > QUEUE_LAG {
