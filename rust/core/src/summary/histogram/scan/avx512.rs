@@ -6,6 +6,9 @@
 //! ([`LeafPlan`]). The results are those of the other instruction-set levels bit for bit (the
 //! parent module's tests compare them).
 
+// Elsewhere than on x86-64 the pass does not exist and its queue and plans stay empty.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
 use super::super::edges::DEFAULT_SLOTS;
 #[cfg(target_arch = "x86_64")]
 use super::super::logbin::Kernel;
@@ -263,6 +266,7 @@ impl Extremes16 {
 ///
 /// # Safety
 /// `entries` points at 16 entries of a queue.
+#[cfg(target_arch = "x86_64")]
 #[cold]
 #[inline(never)]
 unsafe fn exact_lanes(
