@@ -1077,6 +1077,53 @@ mod tests {
         assert_eq!(a.counts, b.counts, "n={n}");
     }
 
+    /// float32 input with the default bins, every length from 1 to 300 and a few around a
+    /// node, a leaf and the parallel split, on values that take every path of the AVX-512
+    /// pass: default edges and their neighbours (the kernel leaves them to the exact lookup),
+    /// zeros of both signs, subnormals, values below 1e-12 and beyond `v_max`, NaN and
+    /// infinities, ordinary values: the same counts and statistics on every instruction set.
+    #[test]
+    fn default_bins_agree_on_every_instruction_set_on_every_path() {
+        let cells32: &[Cell32; CELL_COUNT_F32] = &CELLS32;
+        let bin32 = move |x: f32| default_slot32(cells32, x);
+        let edges = crate::summary::histogram::edges::default_edges();
+        let mut state = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let mut value = move || {
+            let r = next();
+            let pick = r % 16;
+            let sign = if r & 0x100 == 0 { 1.0f32 } else { -1.0 };
+            let x = match pick {
+                0..=3 => {
+                    let e = edges[(r >> 9) as usize % edges.len()] as f32;
+                    f32::from_bits((e.to_bits() as i64 + (r >> 20) as i64 % 3 - 1) as u32)
+                }
+                4 => 0.0,
+                5 => f32::from_bits((r >> 9) as u32 & 0x007f_ffff),
+                6 => 1e-13 * (r >> 12) as f32 / 4096.0,
+                7 => 1e20 * (1.0 + (r >> 12) as f32 / 1024.0),
+                8 => f32::NAN,
+                9 => f32::INFINITY,
+                _ => ((r >> 9) as f32 / 8192.0 - 0.5) * 10.0,
+            };
+            sign * x
+        };
+        let lengths = (1..=300).chain([2047, 2048, 2049, 4100, 2 * PARALLEL_THRESHOLD + 3]);
+        for n in lengths {
+            let v: Vec<f32> = (0..n).map(|_| value()).collect();
+            // SAFETY: `default_slot32` is below `DEFAULT_SLOTS`; `default32` is its flag.
+            let [a, b] = [Isa::Avx512, Isa::Portable]
+                .map(|isa| unsafe { scan_all_with(&v, DEFAULT_SLOTS, bin32, true, isa) });
+            assert_same(&a, &b, n);
+            assert_eq!(a.counts.iter().sum::<u64>(), n as u64, "n={n}");
+        }
+    }
+
     /// Extremes that are zeros of both signs come out of every level as the same zero: the
     /// AVX-512 default-bins path gives way to [`Extremes`]' position classes there.
     #[test]
