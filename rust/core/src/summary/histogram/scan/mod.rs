@@ -1101,7 +1101,7 @@ mod tests {
             let x = match pick {
                 0..=3 => {
                     let e = edges[(r >> 9) as usize % edges.len()] as f32;
-                    f32::from_bits((e.to_bits() as i64 + (r >> 20) as i64 % 3 - 1) as u32)
+                    f32::from_bits((i64::from(e.to_bits()) + (r >> 20) as i64 % 3 - 1) as u32)
                 }
                 4 => 0.0,
                 5 => f32::from_bits((r >> 9) as u32 & 0x007f_ffff),
