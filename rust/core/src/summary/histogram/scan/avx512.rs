@@ -13,8 +13,10 @@ use super::super::edges::DEFAULT_SLOTS;
 #[cfg(target_arch = "x86_64")]
 use super::super::logbin::Kernel;
 #[cfg(target_arch = "x86_64")]
+use super::leaf_finish;
+#[cfg(target_arch = "x86_64")]
 use super::leaf_sums_avx512;
-use super::{leaf_finish, leaf_sums, pairwise_split, FUSE, LANES, PW_BLOCK};
+use super::{leaf_sums, pairwise_split, FUSE, LANES, PW_BLOCK};
 
 /// The counters of one row, plus one: `PAD_SLOT`, which padding in the [`SlotQueue`] counts
 /// into and which is never added to the counts.
@@ -32,6 +34,11 @@ const QUEUE: usize = 1024;
 /// leaf and its padding.
 const QUEUE_LAG: usize = 384;
 
+// Writes and counts of 16 aligned entries; a leaf and its padding fit between head and tail.
+const _: () = assert!(
+    QUEUE.is_multiple_of(16) && QUEUE_LAG.is_multiple_of(16) && QUEUE_LAG + PW_BLOCK + 16 <= QUEUE
+);
+
 /// The slots of the AVX-512 default-bins pass, computed and not yet counted: the pass writes
 /// each vector's 16 slots at `head` and, in the same loop, counts the 16 written `QUEUE_LAG`
 /// entries earlier, at `tail`. The counter increments (a load and a store each: the store unit
@@ -40,7 +47,8 @@ const QUEUE_LAG: usize = 384;
 /// slot still in the store queue (BENCHMARKS.md, "Counting beside the vector work", has the
 /// measurements). The last values of a leaf (fewer than 16) take 16 entries, the rest
 /// `PAD_SLOT`, so that every write and every count is 16 aligned entries and the loop has no
-/// branch. `head` and `tail` only grow (positions are taken modulo `QUEUE`).
+/// branch. `head` and `tail` only grow until the queue is drained (positions are taken modulo
+/// `QUEUE`).
 #[repr(C, align(64))]
 pub(super) struct SlotQueue {
     slots: [u32; QUEUE],
@@ -48,7 +56,7 @@ pub(super) struct SlotQueue {
 }
 
 /// Where a [`SlotQueue`] is written (`head`) and counted (`tail`), both multiples of 16 that
-/// only grow (positions are taken modulo `QUEUE`): a copy in local variables while a node is
+/// only grow until a drain starts over (positions are taken modulo `QUEUE`): a copy in local variables while a node is
 /// scanned, so that they stay in registers (through `self`, every counter store could
 /// change them, for all the compiler knows).
 #[derive(Clone, Copy)]
@@ -108,8 +116,8 @@ impl SlotQueue {
     }
 }
 
-/// Leaves of a node of at most `FUSE` values: each is over 64 values long (numpy splits a node
-/// of more than 128 into halves of at least 64), unless the node is itself a leaf.
+/// Leaves of a node of at most `FUSE` values: each is at least 64 values long (numpy splits a
+/// node of more than 128 into halves of at least 64), unless the node is itself a leaf.
 pub(super) const MAX_LEAVES: usize = FUSE / 64;
 
 /// The leaves of numpy's pairwise tree under a node of `len` values, and how the tree adds
