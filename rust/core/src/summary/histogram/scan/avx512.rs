@@ -1,10 +1,9 @@
 //! The AVX-512 pass over `f32` input with the default bins: for each leaf of numpy's pairwise
 //! tree, one loop takes its sums, its extremes and its values' slots (computed in vector
 //! registers, see `logbin`), and counts slots computed `QUEUE_LAG` values earlier (see
-//! [`SlotQueue`]), so that the counter increments run beside the vector work. A node's leaves
-//! and the order in which the tree adds up their sums are planned once per node length
-//! ([`LeafPlan`]). The results are those of the other instruction-set levels bit for bit (the
-//! parent module's tests compare them).
+//! [`SlotQueue`]), so that the counter increments run beside the vector work. The results are
+//! those of the other instruction-set levels bit for bit (the parent module's tests compare
+//! them).
 
 // Elsewhere than on x86-64 the pass does not exist and its queue and plans stay empty.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
@@ -16,7 +15,7 @@ use super::super::logbin::Kernel;
 use super::leaf_finish;
 #[cfg(target_arch = "x86_64")]
 use super::leaf_sums_avx512;
-use super::{leaf_sums, pairwise_split, FUSE, LANES, PW_BLOCK};
+use super::{LeafPlan, LANES, PW_BLOCK};
 
 /// The counters of one row, plus one: `PAD_SLOT`, which padding in the [`SlotQueue`] counts
 /// into and which is never added to the counts.
@@ -113,132 +112,6 @@ impl SlotQueue {
             unsafe { at.count16::<STRIDE>(self.slots.as_ptr(), base) };
         }
         self.at = QueueAt { head: 0, tail: 0 };
-    }
-}
-
-/// Leaves of a node of at most `FUSE` values: each is at least 64 values long (numpy splits a
-/// node of more than 128 into halves of at least 64), unless the node is itself a leaf.
-pub(super) const MAX_LEAVES: usize = FUSE / 64;
-
-/// The leaves of numpy's pairwise tree under a node of `len` values, and how the tree adds
-/// up their sums, for the nodes of one length (a scan's nodes of at most `FUSE` values have
-/// one or two lengths: the plan is made once per length, see [`LeafPlans`], not walked for
-/// every node).
-pub(super) struct LeafPlan {
-    len: usize,
-    /// `(start, len)` of each leaf, left to right.
-    pub(super) leaves: Vec<(usize, usize)>,
-    /// After each leaf's sums, how many nodes end there: each adds its two halves' sums.
-    merges: Vec<u8>,
-}
-
-impl LeafPlan {
-    /// The plan for nodes of `len` values.
-    fn new(len: usize) -> Self {
-        fn walk(start: usize, len: usize, plan: &mut LeafPlan) {
-            if len <= PW_BLOCK {
-                plan.leaves.push((start, len));
-                plan.merges.push(0);
-                return;
-            }
-            let half = pairwise_split(len);
-            walk(start, half, plan);
-            walk(start + half, len - half, plan);
-            *plan.merges.last_mut().expect("a node has leaves") += 1;
-        }
-        let mut plan = LeafPlan {
-            len,
-            leaves: Vec::with_capacity(MAX_LEAVES),
-            merges: Vec::with_capacity(MAX_LEAVES),
-        };
-        walk(0, len, &mut plan);
-        plan
-    }
-
-    /// The node's sums from its leaves' (`sums[i]` the sums of leaf `i` of `v`), added as the
-    /// tree adds them. A leaf with a non-finite sum is added again with its non-finite values
-    /// read as 0, which clears `*clean` (as [`pairwise_node`](super::pairwise_node) does).
-    pub(super) fn combine(&self, v: &[f32], sums: &[(f64, f64)], clean: &mut bool) -> (f64, f64) {
-        // A non-finite leaf sum makes the node's non-finite: the leaves are looked at only then.
-        let (s, q) = self.add_up(sums, |_, sums| sums);
-        if s.is_finite() && q.is_finite() {
-            return (s, q);
-        }
-        self.add_up(sums, |leaf, (s, q)| {
-            if s.is_finite() && q.is_finite() {
-                (s, q)
-            } else {
-                *clean = false;
-                let (start, len) = self.leaves[leaf];
-                let mut zeroed = [0.0f64; PW_BLOCK];
-                for (z, &x) in zeroed.iter_mut().zip(&v[start..start + len]) {
-                    let x = f64::from(x);
-                    *z = if x.is_finite() { x } else { 0.0 };
-                }
-                leaf_sums(&zeroed[..len])
-            }
-        })
-    }
-
-    /// The sums of the leaves (`leaf(i, sums[i])` each), added up as the tree adds them.
-    #[inline(always)]
-    fn add_up(
-        &self,
-        sums: &[(f64, f64)],
-        mut leaf: impl FnMut(usize, (f64, f64)) -> (f64, f64),
-    ) -> (f64, f64) {
-        const STACK: usize = 16;
-        let mut stack = [(0.0f64, 0.0f64); STACK];
-        let mut n = 0;
-        for (i, (&sums, &merges)) in sums.iter().zip(&self.merges).enumerate() {
-            stack[n] = leaf(i, sums);
-            n += 1;
-            for _ in 0..merges {
-                let (s2, q2) = stack[n - 1];
-                let (s1, q1) = stack[n - 2];
-                n -= 1;
-                stack[n - 1] = (s1 + s2, q1 + q2);
-            }
-        }
-        debug_assert_eq!(n, 1);
-        stack[0]
-    }
-}
-
-/// The [`LeafPlan`]s of the last node lengths a scanner saw.
-pub(super) struct LeafPlans {
-    plans: Vec<LeafPlan>,
-    /// The plan replaced next when a new length comes.
-    next: usize,
-}
-
-impl LeafPlans {
-    /// How many lengths are kept (a scan's nodes have one or two).
-    const KEPT: usize = 4;
-
-    pub(super) fn new() -> Self {
-        LeafPlans {
-            plans: Vec::with_capacity(Self::KEPT),
-            next: 0,
-        }
-    }
-
-    /// The plan for nodes of `len` values.
-    pub(super) fn get(&mut self, len: usize) -> &LeafPlan {
-        if let Some(i) = self.plans.iter().position(|p| p.len == len) {
-            return &self.plans[i];
-        }
-        let plan = LeafPlan::new(len);
-        let i = if self.plans.len() < Self::KEPT {
-            self.plans.push(plan);
-            self.plans.len() - 1
-        } else {
-            let i = self.next;
-            self.plans[i] = plan;
-            self.next = (i + 1) % Self::KEPT;
-            i
-        };
-        &self.plans[i]
     }
 }
 
@@ -401,52 +274,5 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
         queue.at = at;
         _mm512_storeu_ps(ext.min.as_mut_ptr(), mn);
         _mm512_storeu_ps(ext.max.as_mut_ptr(), mx);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{pairwise_node, Leaf};
-    use super::*;
-
-    /// A plan's leaves are the ones numpy's tree walk visits, and its additions the tree's:
-    /// the combined sums are bit for bit the walk's, a non-finite value included (its leaf
-    /// added again without it, and the node marked unclean).
-    #[test]
-    fn leaf_plans_follow_numpys_tree() {
-        let mut plans = LeafPlans::new();
-        let lengths = (1..=FUSE)
-            .step_by(7)
-            .chain([FUSE, 1024, 2047, 129, 136, 1, 2048]);
-        for (k, len) in lengths.enumerate() {
-            let mut v: Vec<f32> = (0..len)
-                .map(|i| ((i * 7919 + k) % 1000) as f32 * 1.37e-3 - 0.6)
-                .collect();
-            if k % 3 == 0 && len > 2 {
-                v[len / 3] = if k % 2 == 0 { f32::INFINITY } else { f32::NAN };
-            }
-            let mut walked = Vec::new();
-            let mut walk_clean = true;
-            let expected = pairwise_node(&v, &mut walk_clean, |start, n| {
-                walked.push((start, n));
-                <f32 as Leaf>::sums(&v[start..start + n])
-            });
-            let plan = plans.get(len);
-            assert_eq!(plan.leaves, walked, "len {len}");
-            let sums: Vec<(f64, f64)> = plan
-                .leaves
-                .iter()
-                .map(|&(start, n)| <f32 as Leaf>::sums(&v[start..start + n]))
-                .collect();
-            let mut clean = true;
-            let got = plan.combine(&v, &sums, &mut clean);
-            assert_eq!(
-                (got.0.to_bits(), got.1.to_bits(), clean),
-                (expected.0.to_bits(), expected.1.to_bits(), walk_clean),
-                "len {len}"
-            );
-        }
-        // More lengths than are kept: the plans were replaced, and still right.
-        assert_eq!(plans.plans.len(), LeafPlans::KEPT);
     }
 }

@@ -14,9 +14,7 @@ mod avx512;
 use crate::dtype::half::{BF16, F16};
 #[cfg(target_arch = "x86_64")]
 use avx512::node_avx512;
-#[cfg(target_arch = "x86_64")]
-use avx512::MAX_LEAVES;
-use avx512::{Extremes16, LeafPlans, SlotQueue, ROW};
+use avx512::{Extremes16, SlotQueue, ROW};
 
 /// Inputs at least this long are split across threads.
 pub(super) const PARALLEL_THRESHOLD: usize = 1 << 16;
@@ -535,59 +533,150 @@ fn leaf_sums_isa<S: Leaf, const AVX2: bool, const AVX512: bool>(leaf: &[S]) -> (
     S::sums(leaf)
 }
 
-/// numpy's pairwise sums of the node `v` (and of its squares): halves split at
-/// [`pairwise_split`] down to leaves of at most `PW_BLOCK` values, each node's sum the sum of
-/// its halves'. A leaf is first added as is (the usual case: all values finite); a non-finite
-/// sum means a NaN or infinity was among them (or the finite values overflow), and the leaf is
-/// added again with non-finite values read as 0 (the same sums for finite values), which
-/// clears `*clean`. Walked with explicit stacks rather than recursion, so that it is inlined,
-/// leaves included, into the caller's vector code.
-#[inline(always)]
-fn pairwise_node<S: Leaf>(
-    v: &[S],
-    clean: &mut bool,
-    mut leaf_sums_of: impl FnMut(usize, usize) -> (f64, f64),
-) -> (f64, f64) {
-    // A node of `FUSE` values is 5 levels deep: at most 1 + 2 * 4 nodes wait at once.
-    const STACK: usize = 16;
-    const { assert!(FUSE <= PW_BLOCK << 4) };
-    assert!(v.len() <= FUSE);
-    // Nodes to visit: (start, len, halves done?).
-    let mut todo = [(0usize, 0usize, false); STACK];
-    let mut sums = [(0.0f64, 0.0f64); STACK];
-    let (mut nt, mut ns) = (1usize, 0usize);
-    todo[0] = (0, v.len(), false);
-    while nt > 0 {
-        nt -= 1;
-        let (start, len, halves_done) = todo[nt];
-        if len <= PW_BLOCK {
-            let leaf = &v[start..start + len];
-            let (mut s, mut q) = leaf_sums_of(start, len);
-            if !(s.is_finite() && q.is_finite()) {
+/// Leaves of a node of at most `FUSE` values: each is at least 64 values long (numpy splits a
+/// node of more than 128 into halves of at least 64), unless the node is itself a leaf.
+const MAX_LEAVES: usize = FUSE / 64;
+
+/// The leaves of numpy's pairwise tree under a node of `len` values, and how the tree adds
+/// up their sums, for the nodes of one length (a scan's nodes of at most `FUSE` values have
+/// one or two lengths: the plan is made once per length, see [`LeafPlans`], not walked for
+/// every node).
+struct LeafPlan {
+    len: usize,
+    /// `(start, len)` of each leaf, left to right.
+    leaves: Vec<(usize, usize)>,
+    /// After each leaf's sums, how many nodes end there: each adds its two halves' sums.
+    merges: Vec<u8>,
+}
+
+impl LeafPlan {
+    /// The plan for nodes of `len` values.
+    fn new(len: usize) -> Self {
+        fn walk(start: usize, len: usize, plan: &mut LeafPlan) {
+            if len <= PW_BLOCK {
+                plan.leaves.push((start, len));
+                plan.merges.push(0);
+                return;
+            }
+            let half = pairwise_split(len);
+            walk(start, half, plan);
+            walk(start + half, len - half, plan);
+            *plan.merges.last_mut().expect("a node has leaves") += 1;
+        }
+        let mut plan = LeafPlan {
+            len,
+            leaves: Vec::with_capacity(MAX_LEAVES),
+            merges: Vec::with_capacity(MAX_LEAVES),
+        };
+        walk(0, len, &mut plan);
+        plan
+    }
+
+    /// numpy's pairwise sums of a node `v` of this plan's length (and of its squares), each
+    /// leaf's from `leaf_sums_of(leaf)`: see [`LeafPlan::combine`].
+    #[inline(always)]
+    fn sums<S: Leaf>(
+        &self,
+        v: &[S],
+        clean: &mut bool,
+        mut leaf_sums_of: impl FnMut(&[S]) -> (f64, f64),
+    ) -> (f64, f64) {
+        let mut sums = [(0.0f64, 0.0f64); MAX_LEAVES];
+        for (sum, &(start, len)) in sums.iter_mut().zip(&self.leaves) {
+            *sum = leaf_sums_of(&v[start..start + len]);
+        }
+        self.combine(v, &sums[..self.leaves.len()], clean)
+    }
+
+    /// The node's sums from its leaves' (`sums[i]` the sums of leaf `i` of `v`), each node's
+    /// sum the sum of its halves'. A leaf is first added as is (the usual case: all values
+    /// finite); a non-finite sum means a NaN or infinity was among them (or the finite values
+    /// overflow), and the leaf is added again with non-finite values read as 0 (the same sums
+    /// for finite values), which clears `*clean`.
+    fn combine<S: Leaf>(&self, v: &[S], sums: &[(f64, f64)], clean: &mut bool) -> (f64, f64) {
+        // A non-finite leaf sum makes the node's non-finite: the leaves are looked at only then.
+        let (s, q) = self.add_up(sums, |_, sums| sums);
+        if s.is_finite() && q.is_finite() {
+            return (s, q);
+        }
+        self.add_up(sums, |leaf, (s, q)| {
+            if s.is_finite() && q.is_finite() {
+                (s, q)
+            } else {
                 *clean = false;
+                let (start, len) = self.leaves[leaf];
                 let mut zeroed = [0.0f64; PW_BLOCK];
-                for (z, &x) in zeroed.iter_mut().zip(leaf) {
+                for (z, &x) in zeroed.iter_mut().zip(&v[start..start + len]) {
                     let x: f64 = x.into();
                     *z = if x.is_finite() { x } else { 0.0 };
                 }
-                (s, q) = leaf_sums(&zeroed[..len]);
+                leaf_sums(&zeroed[..len])
             }
-            sums[ns] = (s, q);
-            ns += 1;
-        } else if halves_done {
-            let (s2, q2) = sums[ns - 1];
-            let (s1, q1) = sums[ns - 2];
-            ns -= 1;
-            sums[ns - 1] = (s1 + s2, q1 + q2);
-        } else {
-            let n2 = pairwise_split(len);
-            todo[nt] = (start, len, true);
-            todo[nt + 1] = (start + n2, len - n2, false);
-            todo[nt + 2] = (start, n2, false);
-            nt += 3;
+        })
+    }
+
+    /// The sums of the leaves (`leaf(i, sums[i])` each), added up as the tree adds them.
+    #[inline(always)]
+    fn add_up(
+        &self,
+        sums: &[(f64, f64)],
+        mut leaf: impl FnMut(usize, (f64, f64)) -> (f64, f64),
+    ) -> (f64, f64) {
+        // A node of `FUSE` values is 5 levels deep: at most 6 sums wait at once.
+        const STACK: usize = 16;
+        const { assert!(FUSE <= PW_BLOCK << 4) };
+        let mut stack = [(0.0f64, 0.0f64); STACK];
+        let mut n = 0;
+        for (i, (&sums, &merges)) in sums.iter().zip(&self.merges).enumerate() {
+            stack[n] = leaf(i, sums);
+            n += 1;
+            for _ in 0..merges {
+                let (s2, q2) = stack[n - 1];
+                let (s1, q1) = stack[n - 2];
+                n -= 1;
+                stack[n - 1] = (s1 + s2, q1 + q2);
+            }
+        }
+        debug_assert_eq!(n, 1);
+        stack[0]
+    }
+}
+
+/// The [`LeafPlan`]s of the last node lengths a scanner saw.
+struct LeafPlans {
+    plans: Vec<LeafPlan>,
+    /// The plan replaced next when a new length comes.
+    next: usize,
+}
+
+impl LeafPlans {
+    /// How many lengths are kept (a scan's nodes have one or two).
+    const KEPT: usize = 4;
+
+    fn new() -> Self {
+        LeafPlans {
+            plans: Vec::with_capacity(Self::KEPT),
+            next: 0,
         }
     }
-    sums[0]
+
+    /// The plan for nodes of `len` values.
+    fn get(&mut self, len: usize) -> &LeafPlan {
+        if let Some(i) = self.plans.iter().position(|p| p.len == len) {
+            return &self.plans[i];
+        }
+        let plan = LeafPlan::new(len);
+        let i = if self.plans.len() < Self::KEPT {
+            self.plans.push(plan);
+            self.plans.len() - 1
+        } else {
+            let i = self.next;
+            self.plans[i] = plan;
+            self.next = (i + 1) % Self::KEPT;
+            i
+        };
+        &self.plans[i]
+    }
 }
 
 /// Adds one to `lane[slot]`, without a bounds check: the bucket step is the hot loop, and its
@@ -726,9 +815,8 @@ impl<F> Scanner<'_, F> {
                 }
                 plan.combine(f, sums, &mut clean)
             } else {
-                pairwise_node(f, &mut clean, |start, len| {
-                    leaf_sums_isa::<f32, AVX2, AVX512>(&f[start..start + len])
-                })
+                let plan = self.leaf_plans.get(f.len());
+                plan.sums(f, &mut clean, leaf_sums_isa::<f32, AVX2, AVX512>)
             };
             if computed && self.pending > LANE_LIMIT {
                 self.flush();
@@ -755,9 +843,10 @@ impl<F> Scanner<'_, F> {
             *b = x.to_f64();
         }
         let mut clean = true;
-        let sums = pairwise_node(buf, &mut clean, |start, len| {
-            leaf_sums_isa::<f64, AVX2, AVX512>(&buf[start..start + len])
-        });
+        let sums =
+            self.leaf_plans
+                .get(v.len())
+                .sums(buf, &mut clean, leaf_sums_isa::<f64, AVX2, AVX512>);
         if clean {
             #[cfg(target_arch = "x86_64")]
             if AVX2 {
@@ -1174,6 +1263,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A plan's additions are numpy's: its sums are `numpy_pairwise`'s bit for bit on lengths
+    /// up to a node, NaN and infinities included (their leaves added again without them, and
+    /// the node marked unclean); more lengths than are kept replace the plans.
+    #[test]
+    fn leaf_plans_follow_numpys_tree() {
+        let mut plans = LeafPlans::new();
+        let lengths = (1..=FUSE)
+            .step_by(7)
+            .chain([FUSE, 1024, 2047, 129, 136, 1, 2048]);
+        for (k, len) in lengths.enumerate() {
+            let mut v: Vec<f32> = (0..len)
+                .map(|i| ((i * 7919 + k) % 1000) as f32 * 1.37e-3 - 0.6)
+                .collect();
+            if k % 3 == 0 && len > 2 {
+                v[len / 3] = if k % 2 == 0 { f32::INFINITY } else { f32::NAN };
+            }
+            let zeroed: Vec<f64> = v
+                .iter()
+                .map(|&x| if x.is_finite() { f64::from(x) } else { 0.0 })
+                .collect();
+            let squares: Vec<f64> = zeroed.iter().map(|x| x * x).collect();
+            let mut clean = true;
+            let (s, q) = plans.get(len).sums(&v, &mut clean, <f32 as Leaf>::sums);
+            assert_eq!(
+                (s.to_bits(), q.to_bits(), clean),
+                (
+                    numpy_pairwise(&zeroed).to_bits(),
+                    numpy_pairwise(&squares).to_bits(),
+                    v.iter().all(|x| x.is_finite())
+                ),
+                "len {len}"
+            );
+        }
+        assert_eq!(plans.plans.len(), LeafPlans::KEPT);
     }
 
     /// numpy's `pairwise_sum` (numpy/_`core/src/umath/loops_utils.h.src`), transcribed as is.
