@@ -93,6 +93,43 @@ impl QueueAt {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+impl QueueAt {
+    /// Writes a vector's 16 slots at `head` (`exact`'s slot for each lane set in `unkept`, the
+    /// values from `first`), and counts the 16 entries at `tail` when counting is `steady`.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F; as [`QueueAt::count16`], and every lane not in `unkept` holds a
+    /// slot below `ROW`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // the pass's state, kept in registers across calls
+    unsafe fn push16<const STRIDE: usize>(
+        &mut self,
+        ring: *mut u32,
+        base: *mut u32,
+        slots: std::arch::x86_64::__m512i,
+        unkept: u16,
+        first: usize,
+        exact: &impl Fn(usize) -> usize,
+        steady: bool,
+    ) {
+        // SAFETY: `head % QUEUE + 16 <= QUEUE` and `ring` is 64-byte aligned (the queue's
+        // alignment): an aligned store of 16 entries within it; the caller's promise for the rest.
+        unsafe {
+            let entries = ring.add(self.head % QUEUE);
+            std::arch::x86_64::_mm512_store_si512(entries.cast(), slots);
+            if unkept != 0 {
+                exact_lanes(entries, unkept, first, exact);
+            }
+            self.head += 16;
+            if steady {
+                self.count16::<STRIDE>(ring, base);
+            }
+        }
+    }
+}
+
 impl SlotQueue {
     pub(super) fn new() -> Box<Self> {
         Box::new(SlotQueue {
@@ -225,15 +262,7 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
                 s = _mm512_add_pd(_mm512_add_pd(s, lo), hi);
                 q = _mm512_fmadd_pd(hi, hi, _mm512_fmadd_pd(lo, lo, q));
                 let (slot, u) = kernel.slots(v);
-                let entries = ring.add(at.head % QUEUE);
-                _mm512_store_si512(entries.cast(), slot);
-                if u != 0 {
-                    exact_lanes(entries, u, start + 16 * j, &exact);
-                }
-                at.head += 16;
-                if steady {
-                    at.count16::<STRIDE>(ring, base);
-                }
+                at.push16::<STRIDE>(ring, base, slot, u, start + 16 * j, &exact, steady);
             }
             if rest > 0 {
                 // The last values: a masked vector, its other lanes `PAD_SLOT`.
@@ -242,15 +271,16 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
                 mn = _mm512_mask_min_ps(mn, m, v, mn);
                 mx = _mm512_mask_max_ps(mx, m, v, mx);
                 let (slot, u) = kernel.slots(v);
-                let entries = ring.add(at.head % QUEUE);
-                _mm512_store_si512(entries.cast(), _mm512_mask_blend_epi32(m, pad, slot));
-                if u & m != 0 {
-                    exact_lanes(entries, u & m, start + 16 * vectors, &exact);
-                }
-                at.head += 16;
-                if steady {
-                    at.count16::<STRIDE>(ring, base);
-                }
+                let slot = _mm512_mask_blend_epi32(m, pad, slot);
+                at.push16::<STRIDE>(
+                    ring,
+                    base,
+                    slot,
+                    u & m,
+                    start + 16 * vectors,
+                    &exact,
+                    steady,
+                );
             }
             while at.head - at.tail > QUEUE_LAG {
                 at.count16::<STRIDE>(ring, base);
