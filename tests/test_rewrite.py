@@ -814,21 +814,24 @@ def test_sigkill_during_a_logdir_wide_rewrite_leaves_every_run_old_or_every_run_
     assert {s for side in sides for s in side} == {"old", "new"}
 
 
+def _ran(
+    argv: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``argv`` run to completion (in ``cwd``, with ``env`` or the children's environment),
+    checked to have succeeded."""
+    out = subprocess.run(
+        argv, env=env or child_env(), cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def _json_of_child_in(cwd: Path, code: str) -> Any:
     """What ``code``, run by a child Python standing in ``cwd`` (which it gets as
     ``sys.argv[1]``), printed as JSON."""
     import json
 
-    out = subprocess.run(
-        child_argv(code, str(cwd)),
-        env=child_env(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return json.loads(_ran(child_argv(code, str(cwd)), cwd=cwd).stdout)
 
 
 def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
@@ -860,15 +863,7 @@ def test_a_rewrite_from_inside_the_logdir_keeps_a_valid_working_directory(
     assert same, "the caller was left in the old, deleted tree"
     assert tags == ["x", "z"]
     # The command, from inside the logdir too.
-    cli = subprocess.run(
-        [sys.executable, "-m", "ferroboard", "rewrite", ".", "--drop-tag", "z"],
-        env=child_env(),
-        cwd=src,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert cli.returncode == 0, cli.stderr
+    _ran([sys.executable, "-m", "ferroboard", "rewrite", ".", "--drop-tag", "z"], cwd=src)
     view = tb_view(src)
     assert {run: sorted(t for t in tags if t != "<graph>") for run, tags in view.items()} == {
         ".": ["x"],
@@ -937,13 +932,9 @@ def test_the_exchanges_turned_off_by_the_environment(tmp_path: Path) -> None:
         print(json.dumps({r.run: r.swap for r in report.runs}))
     """
     env = {**child_env(), "FERROBOARD_REWRITE_EXCHANGE": "0"}
-    out = subprocess.run(
-        child_argv(code, str(src)), env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
     import json
 
-    swaps = json.loads(out.stdout)
+    swaps = json.loads(_ran(child_argv(code, str(src)), env=env).stdout)
     assert set(swaps) == {".", "a"}
     for run, swap in swaps.items():
         assert swap.startswith("per-file: "), (run, swap)
