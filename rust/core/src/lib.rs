@@ -53,6 +53,9 @@ pub mod storage;
 pub mod summary;
 pub mod writer;
 
+#[cfg(test)]
+mod test_process;
+
 pub use format::crc::MaskedCrc;
 pub use summary::{Step, WallTime};
 pub use writer::{EventWriter, FileId, WriteError, WriterOptions};

@@ -601,70 +601,56 @@ mod tests {
     /// A forked child's copy leaves the parent's writer alone and writes to a fresh file
     /// carrying its own pid; the parent's session goes on in its own file. The fork happens in
     /// a re-run of this test alone (one thread), so no other test's thread holds a lock in the
-    /// child.
+    /// child and the child holds no other test's files.
     #[cfg(unix)]
     #[test]
     fn a_forked_child_writes_a_fresh_file() {
-        const CHILD: &str = "FERROBOARD_SESSION_FORK_TEST_DIR";
-        let Some(dir) = std::env::var_os(CHILD) else {
-            let dir = tempfile::tempdir().unwrap();
-            let status = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "writer::session::tests::a_forked_child_writes_a_fresh_file",
-                    "--exact",
-                    "--test-threads=1",
-                    "--nocapture",
-                ])
-                .env(CHILD, dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success(), "{status}");
-            let names: Vec<String> = files(dir.path())
-                .iter()
-                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-                .collect();
-            assert_eq!(names.len(), 2, "{names:?}");
-            return;
-        };
-        let dir = PathBuf::from(dir);
-        let mut s = Session::new();
-        s.configure(config(&dir, None)).unwrap();
-        append(&s, None, 1);
-        s.flush().unwrap();
-        let parent_file = s.event_file().unwrap();
-        // SAFETY: this process runs one test thread; the writer's thread holds no lock the
-        // child needs (glibc's malloc is fork-safe).
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                assert!(s.is_forked_copy());
-                assert_eq!(s.event_file(), None);
-                // Flush and close leave the parent's writer alone.
+        crate::test_process::alone(
+            "writer::session::tests::a_forked_child_writes_a_fresh_file",
+            || {
+                let tmp = tempfile::tempdir().unwrap();
+                let dir = tmp.path();
+                let mut s = Session::new();
+                s.configure(config(dir, None)).unwrap();
+                append(&s, None, 1);
                 s.flush().unwrap();
+                let parent_file = s.event_file().unwrap();
+                // SAFETY: this process runs one test thread; the writer's thread holds no lock the
+                // child needs (glibc's malloc is fork-safe).
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        assert!(s.is_forked_copy());
+                        assert_eq!(s.event_file(), None);
+                        // Flush and close leave the parent's writer alone.
+                        s.flush().unwrap();
+                        s.close().unwrap();
+                        append(&s, None, 2);
+                        let mine = s.event_file().unwrap();
+                        assert_ne!(mine, parent_file);
+                        let pid = std::process::id().to_string();
+                        let name = mine.file_name().unwrap().to_string_lossy().into_owned();
+                        assert!(name.split('.').any(|part| part == pid), "{name}");
+                        s.close().unwrap();
+                        let steps: Vec<i64> = read_events(&mine).iter().map(|e| e.step).collect();
+                        assert_eq!(steps, vec![0, 2]);
+                    }))
+                    .is_ok();
+                    // SAFETY: leaving the child without running the parent's destructors.
+                    unsafe { libc::_exit(i32::from(!ok)) };
+                }
+                let mut status = 0;
+                // SAFETY: waiting on our own child.
+                unsafe { libc::waitpid(pid, &raw mut status, 0) };
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                assert!(!s.is_forked_copy());
+                append(&s, None, 3);
                 s.close().unwrap();
-                append(&s, None, 2);
-                let mine = s.event_file().unwrap();
-                assert_ne!(mine, parent_file);
-                let pid = std::process::id().to_string();
-                let name = mine.file_name().unwrap().to_string_lossy().into_owned();
-                assert!(name.split('.').any(|part| part == pid), "{name}");
-                s.close().unwrap();
-                let steps: Vec<i64> = read_events(&mine).iter().map(|e| e.step).collect();
-                assert_eq!(steps, vec![0, 2]);
-            }))
-            .is_ok();
-            // SAFETY: leaving the child without running the parent's destructors.
-            unsafe { libc::_exit(i32::from(!ok)) };
-        }
-        let mut status = 0;
-        // SAFETY: waiting on our own child.
-        unsafe { libc::waitpid(pid, &raw mut status, 0) };
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
-        assert!(!s.is_forked_copy());
-        append(&s, None, 3);
-        s.close().unwrap();
-        let steps: Vec<i64> = read_events(&parent_file).iter().map(|e| e.step).collect();
-        assert_eq!(steps, vec![0, 1, 3]);
+                let steps: Vec<i64> = read_events(&parent_file).iter().map(|e| e.step).collect();
+                assert_eq!(steps, vec![0, 1, 3]);
+                assert_eq!(files(dir).len(), 2);
+            },
+        );
     }
 }
