@@ -413,14 +413,21 @@ mod tests {
         }
     }
 
-    /// The event files directly in `dir`, in name order.
+    /// The event files directly in `dir`, in the order they were named: by the process's file
+    /// counter in their names (`...{pid}.{counter}.s`), not by name, where other tests' files
+    /// can take the counter from 9 to 10 between two of ours ("10" sorts before "9").
     fn files(dir: &Path) -> Vec<PathBuf> {
+        let counter = |p: &PathBuf| -> u64 {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            let stem = name.strip_suffix(".s").unwrap();
+            stem.rsplit('.').next().unwrap().parse().unwrap()
+        };
         let mut v: Vec<PathBuf> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.is_file())
             .collect();
-        v.sort();
+        v.sort_by_key(counter);
         v
     }
 
