@@ -8,19 +8,32 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// Files open for writing by some process: `(device, inode)` -> a process id holding one.
+type Writers = HashMap<(u64, u64), u32>;
+
+/// What a rewrite has seen of the files open for writing: looked up once, and looked at again
+/// ([`WRITER_CONFIRM`]) the first time a file asked about is among them.
 #[derive(Debug, Default)]
 pub(super) struct OpenFiles {
-    scanned: bool,
-    writers: HashMap<(u64, u64), u32>,
+    seen: Option<Writers>,
+    confirmed: bool,
 }
 
+/// How long a file seen open for writing is given to be seen so again before it counts.
+///
+/// A child process that another thread forks holds a copy of every descriptor of its parent
+/// until it calls `exec` (or exits). A file its parent has just closed looks "open for
+/// writing" by that child for that moment: a rewrite refused a run no one was writing (seen in
+/// the tests, which spawn processes on other threads). A writer holds its file far longer.
+pub(super) const WRITER_CONFIRM: Duration = Duration::from_millis(100);
+
 impl OpenFiles {
+    /// Every file some process holds open for writing now (from `/proc`).
     #[cfg(target_os = "linux")]
-    fn scan(&mut self) {
+    fn writers_now() -> Writers {
         use std::os::unix::fs::MetadataExt;
-        self.scanned = true;
+        let mut writers = HashMap::new();
         let Ok(procs) = std::fs::read_dir("/proc") else {
-            return;
+            return writers;
         };
         for p in procs.filter_map(Result::ok) {
             let Ok(pid) = p.file_name().to_string_lossy().parse::<u32>() else {
@@ -50,25 +63,39 @@ impl OpenFiles {
                     })
                     .is_some_and(|flags| flags & 3 != 0);
                 if writes {
-                    self.writers.insert((meta.dev(), meta.ino()), pid);
+                    writers.insert((meta.dev(), meta.ino()), pid);
                 }
             }
         }
+        writers
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn scan(&mut self) {
-        self.scanned = true;
+    fn writers_now() -> Writers {
+        Writers::new()
     }
 
+    /// A process holding `path` open for writing, seen twice [`WRITER_CONFIRM`] apart.
     #[cfg(unix)]
     fn writer_of(&mut self, path: &Path) -> Option<u32> {
         use std::os::unix::fs::MetadataExt;
-        if !self.scanned {
-            self.scan();
-        }
         let meta = std::fs::metadata(path).ok()?;
-        self.writers.get(&(meta.dev(), meta.ino())).copied()
+        let file = (meta.dev(), meta.ino());
+        let seen = self.seen.get_or_insert_with(Self::writers_now);
+        if !seen.contains_key(&file) {
+            return None;
+        }
+        if !self.confirmed {
+            self.confirmed = true;
+            std::thread::sleep(WRITER_CONFIRM);
+            // Held then and now (by the process holding it now).
+            let again: Writers = Self::writers_now()
+                .into_iter()
+                .filter(|(f, _)| seen.contains_key(f))
+                .collect();
+            *seen = again;
+        }
+        seen.get(&file).copied()
     }
 
     #[cfg(not(unix))]
@@ -87,4 +114,41 @@ pub(super) fn why_live(path: &Path, window: Duration, open: &mut OpenFiles) -> O
         .duration_since(modified)
         .unwrap_or(Duration::ZERO);
     (age < window).then(|| format!("modified {:.1} s ago", age.as_secs_f64()))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// A file held for writing is live; one a forked child holds only for a moment after its
+    /// parent closed it is not.
+    #[test]
+    fn a_descriptor_held_only_by_a_passing_child_is_not_a_writer() {
+        crate::test_process::alone(
+            "rewrite::live::tests::a_descriptor_held_only_by_a_passing_child_is_not_a_writer",
+            || {
+                let d = tempfile::tempdir().unwrap();
+                let path = d.path().join("e.tfevents.1");
+                let file = std::fs::File::create(&path).unwrap();
+                let why = why_live(&path, Duration::ZERO, &mut OpenFiles::default());
+                let me = std::process::id();
+                assert_eq!(why, Some(format!("open for writing by process {me}")));
+
+                // SAFETY: the child only sleeps (async-signal-safe) and `_exit`s.
+                let pid = unsafe { libc::fork() };
+                assert!(pid >= 0, "fork failed");
+                if pid == 0 {
+                    std::thread::sleep(WRITER_CONFIRM / 10);
+                    // SAFETY: leaving the child without running the parent's destructors.
+                    unsafe { libc::_exit(0) };
+                }
+                drop(file);
+                let why = why_live(&path, Duration::ZERO, &mut OpenFiles::default());
+                let mut status = 0;
+                // SAFETY: waiting on our own child.
+                unsafe { libc::waitpid(pid, &raw mut status, 0) };
+                assert_eq!(why, None);
+            },
+        );
+    }
 }

@@ -4,6 +4,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use std::collections::HashSet;
 
@@ -17,6 +18,15 @@ use super::{run_dir, run_report, RewriteError, RunAction, RunReport, Unit, WORK_
 pub(super) struct Lock {
     _file: File,
 }
+
+/// How long [`Lock::take`] waits for a lock that is taken before calling the logdir busy.
+///
+/// A `flock` belongs to the open file description, and a child process that another thread
+/// forks gets a copy of every descriptor, the lock's among them, until it calls `exec` (or
+/// exits): for that moment the lock outlives the rewrite that released it, and a rewrite that
+/// follows at once found its logdir "busy" (seen in the tests, which spawn processes on other
+/// threads). A rewrite that really holds the lock holds it for much longer than this.
+pub(super) const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 
 impl Lock {
     pub(super) fn take(root: &Path) -> Result<Lock, RewriteError> {
@@ -32,10 +42,21 @@ impl Lock {
         #[cfg(unix)]
         {
             use std::os::unix::io::AsRawFd;
-            // SAFETY: flock on a file descriptor this function owns.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc != 0 {
-                return Err(RewriteError::Busy(root.to_path_buf()));
+            let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+            loop {
+                // SAFETY: flock on a file descriptor this function owns.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if rc == 0 {
+                    break;
+                }
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    return Err(named(e, &path).into());
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(RewriteError::Busy(root.to_path_buf()));
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
         }
         Ok(Lock { _file: file })

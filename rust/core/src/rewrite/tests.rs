@@ -220,6 +220,40 @@ fn a_committed_journal_is_finished_and_an_uncommitted_unit_dropped() {
     assert!(err.contains("backup"), "{err}");
 }
 
+/// A forked child holds a copy of the lock's descriptor, and so the lock, until it exits: a
+/// rewrite right after the holder let go waits for the child (`swap::LOCK_PATIENCE`) instead of
+/// calling the logdir busy.
+#[test]
+fn a_lock_a_forked_child_still_holds_for_a_moment_is_waited_for() {
+    crate::test_process::alone(
+        "rewrite::tests::a_lock_a_forked_child_still_holds_for_a_moment_is_waited_for",
+        || {
+            let d = tempfile::tempdir().unwrap();
+            let root = d.path().join("logs");
+            write_file(&root.join("r/e.tfevents.1"), &[scalar("a", 0, 1.0)]);
+            let held = swap::Lock::take(&root).unwrap();
+            let pause = swap::LOCK_PATIENCE / 5;
+            let start = std::time::Instant::now();
+            // SAFETY: the child only sleeps (async-signal-safe) and `_exit`s.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork failed");
+            if pid == 0 {
+                std::thread::sleep(pause);
+                // SAFETY: leaving the child without running the parent's destructors.
+                unsafe { libc::_exit(0) };
+            }
+            drop(held);
+            let rep = rewrite(&root, None, &opts());
+            let waited = start.elapsed();
+            let mut status = 0;
+            // SAFETY: waiting on our own child.
+            unsafe { libc::waitpid(pid, &raw mut status, 0) };
+            rep.unwrap();
+            assert!(waited >= pause, "{waited:?}");
+        },
+    );
+}
+
 #[test]
 fn a_second_rewrite_of_the_same_logdir_is_refused_while_one_runs() {
     let d = tempfile::tempdir().unwrap();
