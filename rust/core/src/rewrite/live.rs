@@ -134,19 +134,10 @@ mod tests {
                 let me = std::process::id();
                 assert_eq!(why, Some(format!("open for writing by process {me}")));
 
-                // SAFETY: the child only sleeps (async-signal-safe) and `_exit`s.
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    std::thread::sleep(WRITER_CONFIRM / 10);
-                    // SAFETY: leaving the child without running the parent's destructors.
-                    unsafe { libc::_exit(0) };
-                }
+                let child = crate::test_process::fork(|| std::thread::sleep(WRITER_CONFIRM / 10));
                 drop(file);
                 let why = why_live(&path, Duration::ZERO, &mut OpenFiles::default());
-                let mut status = 0;
-                // SAFETY: waiting on our own child.
-                unsafe { libc::waitpid(pid, &raw mut status, 0) };
+                crate::test_process::wait_ok(child);
                 assert_eq!(why, None);
             },
         );

@@ -234,20 +234,11 @@ fn a_lock_a_forked_child_still_holds_for_a_moment_is_waited_for() {
             let held = swap::Lock::take(&root).unwrap();
             let pause = swap::LOCK_PATIENCE / 5;
             let start = std::time::Instant::now();
-            // SAFETY: the child only sleeps (async-signal-safe) and `_exit`s.
-            let pid = unsafe { libc::fork() };
-            assert!(pid >= 0, "fork failed");
-            if pid == 0 {
-                std::thread::sleep(pause);
-                // SAFETY: leaving the child without running the parent's destructors.
-                unsafe { libc::_exit(0) };
-            }
+            let child = crate::test_process::fork(|| std::thread::sleep(pause));
             drop(held);
             let rep = rewrite(&root, None, &opts());
             let waited = start.elapsed();
-            let mut status = 0;
-            // SAFETY: waiting on our own child.
-            unsafe { libc::waitpid(pid, &raw mut status, 0) };
+            crate::test_process::wait_ok(child);
             rep.unwrap();
             assert!(waited >= pause, "{waited:?}");
         },

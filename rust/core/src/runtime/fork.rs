@@ -39,18 +39,8 @@ mod tests {
     fn child_sees_a_new_generation() {
         crate::test_process::alone("runtime::fork::tests::child_sees_a_new_generation", || {
             let before = generation();
-            // SAFETY: the child only does async-signal-safe work (an atomic load) before `_exit`.
-            let pid = unsafe { libc::fork() };
-            assert!(pid >= 0, "fork failed");
-            if pid == 0 {
-                let code = i32::from(generation() != before + 1);
-                // SAFETY: leaving the child without running the parent's destructors.
-                unsafe { libc::_exit(code) };
-            }
-            let mut status = 0;
-            // SAFETY: waiting on our own child.
-            unsafe { libc::waitpid(pid, &raw mut status, 0) };
-            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+            let child = crate::test_process::fork(|| assert_eq!(generation(), before + 1));
+            crate::test_process::wait_ok(child);
             assert_eq!(generation(), before);
         });
     }

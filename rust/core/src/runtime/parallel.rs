@@ -376,30 +376,9 @@ mod tests {
                     parallel
                 };
                 assert_eq!(sum(1000), 499_500);
-                // SAFETY: the child runs only this test's code, then `_exit`s without unwinding.
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    let ok = sum(1000) == 499_500;
-                    // SAFETY: leaving the child without running the parent's destructors.
-                    unsafe { libc::_exit(i32::from(!ok)) };
-                }
-                let mut status = 0;
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-                loop {
-                    // SAFETY: polling our own child.
-                    let r = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
-                    if r == pid {
-                        break;
-                    }
-                    if std::time::Instant::now() > deadline {
-                        // SAFETY: killing our own child, which hung.
-                        unsafe { libc::kill(pid, libc::SIGKILL) };
-                        panic!("the forked child hung on the pool");
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                // A pool that hangs in the child fails the wait after its deadline.
+                let child = crate::test_process::fork(|| assert_eq!(sum(1000), 499_500));
+                crate::test_process::wait_ok(child);
             },
         );
     }

@@ -622,35 +622,24 @@ mod tests {
                 append(&s, None, 1);
                 s.flush().unwrap();
                 let parent_file = s.event_file().unwrap();
-                // SAFETY: this process runs one test thread; the writer's thread holds no lock the
-                // child needs (glibc's malloc is fork-safe).
-                let pid = unsafe { libc::fork() };
-                assert!(pid >= 0, "fork failed");
-                if pid == 0 {
-                    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        assert!(s.is_forked_copy());
-                        assert_eq!(s.event_file(), None);
-                        // Flush and close leave the parent's writer alone.
-                        s.flush().unwrap();
-                        s.close().unwrap();
-                        append(&s, None, 2);
-                        let mine = s.event_file().unwrap();
-                        assert_ne!(mine, parent_file);
-                        let pid = std::process::id().to_string();
-                        let name = mine.file_name().unwrap().to_string_lossy().into_owned();
-                        assert!(name.split('.').any(|part| part == pid), "{name}");
-                        s.close().unwrap();
-                        let steps: Vec<i64> = read_events(&mine).iter().map(|e| e.step).collect();
-                        assert_eq!(steps, vec![0, 2]);
-                    }))
-                    .is_ok();
-                    // SAFETY: leaving the child without running the parent's destructors.
-                    unsafe { libc::_exit(i32::from(!ok)) };
-                }
-                let mut status = 0;
-                // SAFETY: waiting on our own child.
-                unsafe { libc::waitpid(pid, &raw mut status, 0) };
-                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                // The writer's thread holds no lock the child needs (glibc's malloc is fork-safe).
+                let child = crate::test_process::fork(|| {
+                    assert!(s.is_forked_copy());
+                    assert_eq!(s.event_file(), None);
+                    // Flush and close leave the parent's writer alone.
+                    s.flush().unwrap();
+                    s.close().unwrap();
+                    append(&s, None, 2);
+                    let mine = s.event_file().unwrap();
+                    assert_ne!(mine, parent_file);
+                    let pid = std::process::id().to_string();
+                    let name = mine.file_name().unwrap().to_string_lossy().into_owned();
+                    assert!(name.split('.').any(|part| part == pid), "{name}");
+                    s.close().unwrap();
+                    let steps: Vec<i64> = read_events(&mine).iter().map(|e| e.step).collect();
+                    assert_eq!(steps, vec![0, 2]);
+                });
+                crate::test_process::wait_ok(child);
                 assert!(!s.is_forked_copy());
                 append(&s, None, 3);
                 s.close().unwrap();
