@@ -4,6 +4,7 @@
 //! what there is to see).
 
 use std::collections::HashMap;
+use std::fs::Metadata;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -75,11 +76,11 @@ impl OpenFiles {
         Writers::new()
     }
 
-    /// A process holding `path` open for writing, seen twice [`WRITER_CONFIRM`] apart.
+    /// A process holding the file of `meta` open for writing, seen twice [`WRITER_CONFIRM`]
+    /// apart.
     #[cfg(unix)]
-    fn writer_of(&mut self, path: &Path) -> Option<u32> {
+    fn writer_of(&mut self, meta: &Metadata) -> Option<u32> {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path).ok()?;
         let file = (meta.dev(), meta.ino());
         let seen = self.seen.get_or_insert_with(Self::writers_now);
         if !seen.contains_key(&file) {
@@ -99,17 +100,18 @@ impl OpenFiles {
     }
 
     #[cfg(not(unix))]
-    fn writer_of(&mut self, _path: &Path) -> Option<u32> {
+    fn writer_of(&mut self, _meta: &Metadata) -> Option<u32> {
         None
     }
 }
 
 /// Why `path` looks like it is still being written, if it does.
 pub(super) fn why_live(path: &Path, window: Duration, open: &mut OpenFiles) -> Option<String> {
-    if let Some(pid) = open.writer_of(path) {
+    let meta = std::fs::metadata(path).ok()?;
+    if let Some(pid) = open.writer_of(&meta) {
         return Some(format!("open for writing by process {pid}"));
     }
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let modified = meta.modified().ok()?;
     let age = SystemTime::now()
         .duration_since(modified)
         .unwrap_or(Duration::ZERO);
