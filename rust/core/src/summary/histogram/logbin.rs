@@ -1,10 +1,12 @@
 //! The default bin of an `f32` value computed, not looked up: TensorBoard's positive default
 //! edges are `1e-12 * 1.1^k` (built by repeated `f64` multiplication, see `edges`), so a value
 //! `x` with `1e-12 <= |x| < v_max` lies above edge `k = floor(t)` of its sign, where
-//! `t = log2(|x| / 1e-12) / log2(1.1)`. The vector kernel computes `t` on 16 `f32` lanes with no
-//! table (so no gathers): `|x| = m * 2^e` (`vgetexpps`, `vgetmantps`, both exact), then
-//! `t = e * A + P(m)` with `A = 1 / log2(1.1)` and `P` a degree-6 polynomial for
-//! `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32` with fused multiply-adds.
+//! `t = log2(|x| / 1e-12) / log2(1.1)`. The vector kernels compute `t` on 16 `f32` lanes
+//! (AVX-512, [`Kernel16`]) or 8 (AVX2 and FMA, [`Kernel8`]) with no table (so no gathers):
+//! `|x| = m * 2^e` (`vgetexpps` and `vgetmantps`, or the same two numbers taken from the
+//! bits; all exact), then `t = e * A + P(m)` with `A = 1 / log2(1.1)` and `P` a degree-6
+//! polynomial for `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32` with fused
+//! multiply-adds: the same operations in both, so the same `t`, bit for bit.
 //!
 //! **Why the computed bins are exact.** Let `t*` be the exact real `log_1.1(|x| / 1e-12)`.
 //! The computed `t` is within `E` of `t*`, with (each term measured or bounded in this module's
@@ -24,7 +26,8 @@
 //! (every `f32` within 2048 ulps of each), on every cell boundary, and on random bit
 //! patterns; an ignored test checks every positive and negative `f32` between `1e-13` and
 //! `2e20` (run by hand, about 40 s: `cargo test -p ferroboard-core --profile quick every_f32 --
-//! --ignored`; it passed on 2026-12-01).
+//! --ignored`; it passed on 2026-12-01), and another that the AVX2 kernel is the model on every
+//! `f32` bit pattern (passed on 2026-12-02).
 
 /// `1 / log2(1.1)` rounded to `f32` (`1.1` as the `f64` torch multiplies by).
 const A: f32 = 7.272_541;
@@ -90,9 +93,9 @@ pub(super) fn computed_slot(x: f32) -> Option<usize> {
     } as usize)
 }
 
-/// The vector kernel: its constants held in registers, and the slots of 16 values at a time.
+/// The AVX-512 kernel: its constants held in registers, and the slots of 16 values at a time.
 #[cfg(target_arch = "x86_64")]
-pub(super) struct Kernel {
+pub(super) struct Kernel16 {
     a: std::arch::x86_64::__m512,
     c: [std::arch::x86_64::__m512; 7],
     t_limit: std::arch::x86_64::__m512,
@@ -104,13 +107,13 @@ pub(super) struct Kernel {
 }
 
 #[cfg(target_arch = "x86_64")]
-impl Kernel {
+impl Kernel16 {
     /// The constants, broadcast.
     #[target_feature(enable = "avx512f,avx512dq")]
     #[inline]
-    pub(super) fn new() -> Kernel {
+    pub(super) fn new() -> Kernel16 {
         use std::arch::x86_64::*;
-        Kernel {
+        Kernel16 {
             a: _mm512_set1_ps(A),
             c: C.map(|c| _mm512_set1_ps(c)),
             t_limit: _mm512_set1_ps(T_LIMIT),
@@ -151,6 +154,91 @@ impl Kernel {
         let positive = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, self.zero);
         let slot = _mm512_mask_add_epi32(_mm512_sub_epi32(self.neg, k), positive, k, self.pos);
         (slot, !good)
+    }
+}
+
+/// The AVX2 kernel: the same arithmetic on 8 lanes. AVX2 has no `vgetexpps` / `vgetmantps`:
+/// the exponent and mantissa are taken from the bits (`e` = the biased exponent minus 127,
+/// `m` = the mantissa bits under the exponent of 1.0), which for a normal value are exactly
+/// what those give, so `t` is the model's bit for bit. The other encodings need no test of
+/// their own: zeros and subnormals (biased exponent 0) give `e = -127` and `t` below -600,
+/// clamped to -0.5 as the model clamps them; NaN and infinities (biased exponent 255) give
+/// `e = 128` and `t` above 900, beyond `T_LIMIT`, left to the exact lookup.
+#[cfg(target_arch = "x86_64")]
+pub(super) struct Kernel8 {
+    a: std::arch::x86_64::__m256,
+    c: [std::arch::x86_64::__m256; 7],
+    t_limit: std::arch::x86_64::__m256,
+    floor_t: std::arch::x86_64::__m256,
+    margin: std::arch::x86_64::__m256,
+    one_less_margin: std::arch::x86_64::__m256,
+    bias: std::arch::x86_64::__m256i,
+    mantissa: std::arch::x86_64::__m256,
+    one: std::arch::x86_64::__m256,
+    pos: std::arch::x86_64::__m256i,
+    neg: std::arch::x86_64::__m256i,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel8 {
+    /// The constants, broadcast.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn new() -> Kernel8 {
+        use std::arch::x86_64::*;
+        Kernel8 {
+            a: _mm256_set1_ps(A),
+            c: C.map(|c| _mm256_set1_ps(c)),
+            t_limit: _mm256_set1_ps(T_LIMIT),
+            floor_t: _mm256_set1_ps(-0.5),
+            margin: _mm256_set1_ps(MARGIN),
+            one_less_margin: _mm256_set1_ps(1.0 - MARGIN),
+            bias: _mm256_set1_epi32(127),
+            mantissa: _mm256_castsi256_ps(_mm256_set1_epi32(0x007f_ffff)),
+            one: _mm256_set1_ps(1.0),
+            pos: _mm256_set1_epi32(POSITIVE_SLOT),
+            neg: _mm256_set1_epi32(NEGATIVE_SLOT),
+        }
+    }
+
+    /// The slots of the 8 values of `v`, and a mask of the lanes whose slot is not computed,
+    /// as [`Kernel16::slots`].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn slots(&self, v: std::arch::x86_64::__m256) -> (std::arch::x86_64::__m256i, u8) {
+        use std::arch::x86_64::*;
+        let c = &self.c;
+        let bits = _mm256_castps_si256(v);
+        // The biased exponent without the sign bit, less 127.
+        let biased = _mm256_srli_epi32::<24>(_mm256_slli_epi32::<1>(bits));
+        let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, self.bias));
+        let m = _mm256_or_ps(_mm256_and_ps(v, self.mantissa), self.one);
+        let mut q = _mm256_fmadd_ps(c[6], m, c[5]);
+        q = _mm256_fmadd_ps(q, m, c[4]);
+        q = _mm256_fmadd_ps(q, m, c[3]);
+        q = _mm256_fmadd_ps(q, m, c[2]);
+        q = _mm256_fmadd_ps(q, m, c[1]);
+        q = _mm256_fmadd_ps(q, m, c[0]);
+        let t = _mm256_fmadd_ps(e, self.a, q);
+        let in_range = _mm256_cmp_ps::<_CMP_LT_OQ>(t, self.t_limit);
+        let t = _mm256_max_ps(t, self.floor_t);
+        // The distance from t to the nearest integer exceeds MARGIN where t's fraction (t
+        // minus its floor, exact) lies strictly between MARGIN and 1 - MARGIN (both exact):
+        // the model's test, with the floor the slot needs anyway instead of a second rounding.
+        let floor = _mm256_floor_ps(t);
+        let frac = _mm256_sub_ps(t, floor);
+        let good = _mm256_and_ps(
+            _mm256_and_ps(in_range, _mm256_cmp_ps::<_CMP_GT_OQ>(frac, self.margin)),
+            _mm256_cmp_ps::<_CMP_LT_OQ>(frac, self.one_less_margin),
+        );
+        let k = _mm256_cvttps_epi32(floor);
+        let positive = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GE_OQ>(v, _mm256_setzero_ps()));
+        let slot = _mm256_blendv_epi8(
+            _mm256_sub_epi32(self.neg, k),
+            _mm256_add_epi32(self.pos, k),
+            positive,
+        );
+        (slot, !(_mm256_movemask_ps(good) as u8))
     }
 }
 
@@ -260,29 +348,15 @@ mod tests {
         assert!(left < 300, "{left} of 100000 left to the lookup");
     }
 
-    /// The AVX-512 kernel, lane by lane: a lane it computes holds the exact lookup's slot, and
-    /// it computes exactly the lanes the scalar model computes (the same operations, bit for
-    /// bit), so the lanes it leaves are the few the model leaves (skipped where the CPU lacks
-    /// AVX-512).
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn avx512_kernel_is_the_model_and_exact() {
-        use std::arch::x86_64::*;
-        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
-            return;
-        }
+    /// A vector kernel, lane by lane, on `test_values`: a lane it computes holds the exact
+    /// lookup's slot, and it computes exactly the lanes the scalar model computes (the same
+    /// operations, bit for bit), so the lanes it leaves are the few the model leaves.
+    /// `kernel` gives the slots of `W` values and the lanes it leaves.
+    fn check_kernel<const W: usize>(kernel: impl Fn(&[f32; W]) -> ([u32; W], u32)) {
         let xs = test_values();
         let mut left = 0usize;
-        for chunk in xs.chunks_exact(16) {
-            let mut got = [0u32; 16];
-            // SAFETY: the CPU has AVX-512 F and DQ; the load reads the chunk's 16 values and the
-            // store writes `got`'s 16.
-            let unkept = unsafe {
-                let k = Kernel::new();
-                let (slots, unkept) = k.slots(_mm512_loadu_ps(chunk.as_ptr()));
-                _mm512_storeu_si512(got.as_mut_ptr().cast(), slots);
-                unkept
-            };
+        for chunk in xs.chunks_exact(W) {
+            let (got, unkept) = kernel(chunk.try_into().expect("W values"));
             for (lane, &x) in chunk.iter().enumerate() {
                 let kept = unkept & (1 << lane) == 0;
                 assert_eq!(
@@ -307,6 +381,84 @@ mod tests {
             "{left} of {} left to the lookup",
             xs.len()
         );
+    }
+
+    /// The AVX-512 kernel is the model and exact (skipped where the CPU lacks AVX-512).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_kernel_is_the_model_and_exact() {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
+            eprintln!("no AVX-512 on this CPU: its kernel is not checked here");
+            return;
+        }
+        check_kernel(|chunk: &[f32; 16]| {
+            let mut got = [0u32; 16];
+            // SAFETY: the CPU has AVX-512 F and DQ; the load reads the chunk's 16 values and
+            // the store writes `got`'s 16.
+            let unkept = unsafe {
+                let k = Kernel16::new();
+                let (slots, unkept) = k.slots(_mm512_loadu_ps(chunk.as_ptr()));
+                _mm512_storeu_si512(got.as_mut_ptr().cast(), slots);
+                unkept
+            };
+            (got, u32::from(unkept))
+        });
+    }
+
+    /// The AVX2 kernel is the model and exact (skipped where the CPU lacks AVX2 or FMA).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernel_is_the_model_and_exact() {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            eprintln!("no AVX2 and FMA on this CPU: their kernel is not checked here");
+            return;
+        }
+        check_kernel(|chunk: &[f32; 8]| {
+            let mut got = [0u32; 8];
+            // SAFETY: the CPU has AVX2 and FMA; the load reads the chunk's 8 values and the
+            // store writes `got`'s 8.
+            let unkept = unsafe {
+                let k = Kernel8::new();
+                let (slots, unkept) = k.slots(_mm256_loadu_ps(chunk.as_ptr()));
+                _mm256_storeu_si256(got.as_mut_ptr().cast(), slots);
+                unkept
+            };
+            (got, u32::from(unkept))
+        });
+    }
+
+    /// The AVX2 kernel is the model on every `f32` bit pattern (NaN payloads, infinities,
+    /// zeros, subnormals included): 2^32 values, about 2.5 min with the quick profile.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[ignore = "exhaustive: 2^32 values, ~2.5 min; run by hand with --ignored"]
+    fn avx2_kernel_is_the_model_on_every_f32() {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            eprintln!("no AVX2 and FMA on this CPU: their kernel is not checked here");
+            return;
+        }
+        for high in 0..1u32 << 29 {
+            let xs: [f32; 8] = std::array::from_fn(|i| f32::from_bits(high << 3 | i as u32));
+            let mut got = [0u32; 8];
+            // SAFETY: the CPU has AVX2 and FMA; the load reads `xs`, the store writes `got`.
+            let unkept = unsafe {
+                let (slots, unkept) = Kernel8::new().slots(_mm256_loadu_ps(xs.as_ptr()));
+                _mm256_storeu_si256(got.as_mut_ptr().cast(), slots);
+                unkept
+            };
+            for (lane, &x) in xs.iter().enumerate() {
+                let kept = unkept & (1 << lane) == 0;
+                assert_eq!(
+                    kept.then_some(got[lane] as usize),
+                    computed_slot(x),
+                    "x = {x:e} ({:#x})",
+                    x.to_bits()
+                );
+            }
+        }
     }
 
     /// Every `f32` of magnitude between `1e-13` and `2e20`, both signs (about 1.8 billion

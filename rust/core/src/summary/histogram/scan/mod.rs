@@ -3,18 +3,23 @@
 //! values as they are, converted in registers), then, while the block is still in the L1
 //! cache, each value counted into one of four interleaved counter lanes (indexed without a
 //! bounds check: see [`scan`]'s safety contract); split across threads along numpy's
-//! pairwise tree (see [`scan_all`]). Where the CPU has AVX-512 (F, DQ), `f32` input with the
-//! default bins takes the `avx512` pass: sums, extremes and slots (computed in vector
-//! registers, see `logbin`) of each leaf of the pairwise tree in one loop, which also counts
-//! slots computed a few leaves earlier, so that the vector work runs beside the counter
-//! stores. Every instruction-set level gives the same results (the tests compare them).
+//! pairwise tree (see [`scan_all`]). `f32` input with the default bins takes a vector pass
+//! where the CPU has one, `avx512` (AVX-512 F and DQ) or `avx2` (AVX2 and FMA): sums,
+//! extremes and slots (computed in vector registers, see `logbin`) of each leaf of the
+//! pairwise tree in one loop, which also counts slots computed a few leaves earlier through
+//! the `queue`, so that the vector work runs beside the counter stores. Every
+//! instruction-set level gives the same results (the tests compare them).
 
+mod avx2;
 mod avx512;
+mod queue;
 
 use crate::dtype::half::{BF16, F16};
 #[cfg(target_arch = "x86_64")]
+use avx2::node_avx2;
+#[cfg(target_arch = "x86_64")]
 use avx512::node_avx512;
-use avx512::{Extremes16, SlotQueue, ROW};
+use queue::{Extremes16, SlotQueue, ROW};
 
 /// Inputs at least this long are split across threads.
 pub(super) const PARALLEL_THRESHOLD: usize = 1 << 16;
@@ -723,8 +728,10 @@ struct Scanner<'f, F> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Isa {
     Portable,
+    /// AVX2 and FMA (the computed default bins need FMA; a CPU with AVX2 and no FMA, if any,
+    /// takes the portable build).
     Avx2,
-    /// AVX2 and AVX-512 F and DQ.
+    /// AVX2, FMA and AVX-512 F and DQ.
     Avx512,
 }
 
@@ -734,10 +741,15 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            if max >= Isa::Avx512 && has!("avx2") && has!("avx512f") && has!("avx512dq") {
+            if max >= Isa::Avx512
+                && has!("avx2")
+                && has!("fma")
+                && has!("avx512f")
+                && has!("avx512dq")
+            {
                 return Isa::Avx512;
             }
-            if max >= Isa::Avx2 && has!("avx2") {
+            if max >= Isa::Avx2 && has!("avx2") && has!("fma") {
                 return Isa::Avx2;
             }
         }
@@ -785,7 +797,7 @@ impl<F> Scanner<'_, F> {
         if let (true, Some(f)) = (AVX2, T::as_f32_slice(v)) {
             // `f32` input: the statistics read it as is (no `f64` buffer) while all is finite.
             let mut clean = true;
-            let computed = AVX512 && self.default32;
+            let computed = AVX2 && self.default32;
             let mut ext16 = Extremes16::new();
             let sums = if computed {
                 let bin_of = *self.bin_of;
@@ -795,22 +807,25 @@ impl<F> Scanner<'_, F> {
                 let sums = &mut leaf_sums[..plan.leaves.len()];
                 let base = self.lanes.as_mut_ptr();
                 let queue = self.queue.as_mut().expect("a default32 scan has a queue");
+                let exact = |i| bin_of(v[i]);
                 // SAFETY: `AVX512` is true only in `fused_avx512`, called once AVX-512 F and DQ
-                // were detected; `default32` means `slots` is `DEFAULT_SLOTS` (so each row holds
+                // were detected, and `AVX2` only there and in `fused_avx2`, called once AVX2
+                // and FMA were; `default32` means `slots` is `DEFAULT_SLOTS` (so each row holds
                 // `ROW` counters) and `bin_of` the exact default slot; the plan is made for `f`.
                 unsafe {
-                    if self.rows == LANES {
-                        node_avx512::<ROW>(
-                            f,
-                            plan,
-                            |i| bin_of(v[i]),
-                            queue,
-                            base,
-                            &mut ext16,
-                            sums,
-                        );
-                    } else {
-                        node_avx512::<0>(f, plan, |i| bin_of(v[i]), queue, base, &mut ext16, sums);
+                    match (AVX512, self.rows == LANES) {
+                        (true, true) => {
+                            node_avx512::<ROW>(f, plan, exact, queue, base, &mut ext16, sums);
+                        }
+                        (true, false) => {
+                            node_avx512::<0>(f, plan, exact, queue, base, &mut ext16, sums);
+                        }
+                        (false, true) => {
+                            node_avx2::<ROW>(f, plan, exact, queue, base, &mut ext16, sums);
+                        }
+                        (false, false) => {
+                            node_avx2::<0>(f, plan, exact, queue, base, &mut ext16, sums);
+                        }
                     }
                 }
                 plan.combine(f, sums, &mut clean)
@@ -913,7 +928,7 @@ impl<F> Scanner<'_, F> {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn fused_avx2<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
     where
         F: Fn(T) -> usize + Copy,
@@ -922,7 +937,7 @@ impl<F> Scanner<'_, F> {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,avx512f,avx512dq")]
+    #[target_feature(enable = "avx2,fma,avx512f,avx512dq")]
     fn fused_avx512<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
     where
         F: Fn(T) -> usize + Copy,
@@ -1213,13 +1228,17 @@ mod tests {
         if Isa::detect(Isa::Avx512) != Isa::Avx512 {
             eprintln!("no AVX-512 on this CPU: its pass is not compared here");
         }
+        if Isa::detect(Isa::Avx2) != Isa::Avx2 {
+            eprintln!("no AVX2 and FMA on this CPU: their pass is not compared here");
+        }
         let lengths = (1..=300).chain([2047, 2048, 2049, 4100, 2 * PARALLEL_THRESHOLD + 3]);
         for n in lengths {
             let v: Vec<f32> = (0..n).map(|_| value()).collect();
             // SAFETY: `default_slot32` is below `DEFAULT_SLOTS`; `default32` is its flag.
-            let [a, b] = [Isa::Avx512, Isa::Portable]
+            let [a, b, c] = [Isa::Avx512, Isa::Avx2, Isa::Portable]
                 .map(|isa| unsafe { scan_all_with(&v, DEFAULT_SLOTS, bin32, true, isa) });
-            assert_same(&a, &b, n);
+            assert_same(&a, &c, n);
+            assert_same(&b, &c, n);
             assert_eq!(a.counts.iter().sum::<u64>(), n as u64, "n={n}");
         }
     }
