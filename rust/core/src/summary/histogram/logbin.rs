@@ -348,23 +348,31 @@ mod tests {
         assert!(left < 300, "{left} of 100000 left to the lookup");
     }
 
-    /// A vector kernel, lane by lane, on `test_values`: a lane it computes holds the exact
-    /// lookup's slot, and it computes exactly the lanes the scalar model computes (the same
-    /// operations, bit for bit), so the lanes it leaves are the few the model leaves.
+    /// Each lane of a kernel's output is the model's: kept exactly where the model keeps it
+    /// (the same operations, bit for bit), with the model's slot.
+    fn assert_lanes_are_the_model(xs: &[f32], got: &[u32], unkept: u32) {
+        for (lane, &x) in xs.iter().enumerate() {
+            let kept = unkept & (1 << lane) == 0;
+            assert_eq!(
+                kept.then_some(got[lane] as usize),
+                computed_slot(x),
+                "x = {x:e} ({:#x})",
+                x.to_bits()
+            );
+        }
+    }
+
+    /// A vector kernel, lane by lane, on `test_values`: it is the model, a lane it computes
+    /// holds the exact lookup's slot, and the lanes it leaves are the few the model leaves.
     /// `kernel` gives the slots of `W` values and the lanes it leaves.
     fn check_kernel<const W: usize>(kernel: impl Fn(&[f32; W]) -> ([u32; W], u32)) {
         let xs = test_values();
         let mut left = 0usize;
         for chunk in xs.chunks_exact(W) {
             let (got, unkept) = kernel(chunk.try_into().expect("W values"));
+            assert_lanes_are_the_model(chunk, &got, unkept);
             for (lane, &x) in chunk.iter().enumerate() {
                 let kept = unkept & (1 << lane) == 0;
-                assert_eq!(
-                    kept.then_some(got[lane] as usize),
-                    computed_slot(x),
-                    "x = {x:e} ({:#x})",
-                    x.to_bits()
-                );
                 if kept {
                     assert_eq!(
                         got[lane] as usize,
@@ -383,50 +391,62 @@ mod tests {
         );
     }
 
+    /// The AVX-512 kernel's slots of 16 values and the lanes it leaves, or `None` where the
+    /// CPU lacks AVX-512 F or DQ.
+    #[cfg(target_arch = "x86_64")]
+    fn kernel16_slots(xs: &[f32; 16]) -> Option<([u32; 16], u32)> {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
+            return None;
+        }
+        let mut got = [0u32; 16];
+        // SAFETY: the CPU has AVX-512 F and DQ; the load reads `xs`, the store writes `got`.
+        let unkept = unsafe {
+            let (slots, unkept) = Kernel16::new().slots(_mm512_loadu_ps(xs.as_ptr()));
+            _mm512_storeu_si512(got.as_mut_ptr().cast(), slots);
+            unkept
+        };
+        Some((got, u32::from(unkept)))
+    }
+
+    /// The AVX2 kernel's slots of 8 values and the lanes it leaves, or `None` where the CPU
+    /// lacks AVX2 or FMA.
+    #[cfg(target_arch = "x86_64")]
+    fn kernel8_slots(xs: &[f32; 8]) -> Option<([u32; 8], u32)> {
+        use std::arch::x86_64::*;
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return None;
+        }
+        let mut got = [0u32; 8];
+        // SAFETY: the CPU has AVX2 and FMA; the load reads `xs`, the store writes `got`.
+        let unkept = unsafe {
+            let (slots, unkept) = Kernel8::new().slots(_mm256_loadu_ps(xs.as_ptr()));
+            _mm256_storeu_si256(got.as_mut_ptr().cast(), slots);
+            unkept
+        };
+        Some((got, u32::from(unkept)))
+    }
+
     /// The AVX-512 kernel is the model and exact (skipped where the CPU lacks AVX-512).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx512_kernel_is_the_model_and_exact() {
-        use std::arch::x86_64::*;
-        if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq")) {
+        if kernel16_slots(&[0.0; 16]).is_none() {
             eprintln!("no AVX-512 on this CPU: its kernel is not checked here");
             return;
         }
-        check_kernel(|chunk: &[f32; 16]| {
-            let mut got = [0u32; 16];
-            // SAFETY: the CPU has AVX-512 F and DQ; the load reads the chunk's 16 values and
-            // the store writes `got`'s 16.
-            let unkept = unsafe {
-                let k = Kernel16::new();
-                let (slots, unkept) = k.slots(_mm512_loadu_ps(chunk.as_ptr()));
-                _mm512_storeu_si512(got.as_mut_ptr().cast(), slots);
-                unkept
-            };
-            (got, u32::from(unkept))
-        });
+        check_kernel(|xs: &[f32; 16]| kernel16_slots(xs).expect("AVX-512"));
     }
 
     /// The AVX2 kernel is the model and exact (skipped where the CPU lacks AVX2 or FMA).
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_kernel_is_the_model_and_exact() {
-        use std::arch::x86_64::*;
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        if kernel8_slots(&[0.0; 8]).is_none() {
             eprintln!("no AVX2 and FMA on this CPU: their kernel is not checked here");
             return;
         }
-        check_kernel(|chunk: &[f32; 8]| {
-            let mut got = [0u32; 8];
-            // SAFETY: the CPU has AVX2 and FMA; the load reads the chunk's 8 values and the
-            // store writes `got`'s 8.
-            let unkept = unsafe {
-                let k = Kernel8::new();
-                let (slots, unkept) = k.slots(_mm256_loadu_ps(chunk.as_ptr()));
-                _mm256_storeu_si256(got.as_mut_ptr().cast(), slots);
-                unkept
-            };
-            (got, u32::from(unkept))
-        });
+        check_kernel(|xs: &[f32; 8]| kernel8_slots(xs).expect("AVX2 and FMA"));
     }
 
     /// The AVX2 kernel is the model on every `f32` bit pattern (NaN payloads, infinities,
@@ -435,29 +455,14 @@ mod tests {
     #[test]
     #[ignore = "exhaustive: 2^32 values, ~2.5 min; run by hand with --ignored"]
     fn avx2_kernel_is_the_model_on_every_f32() {
-        use std::arch::x86_64::*;
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        if kernel8_slots(&[0.0; 8]).is_none() {
             eprintln!("no AVX2 and FMA on this CPU: their kernel is not checked here");
             return;
         }
         for high in 0..1u32 << 29 {
             let xs: [f32; 8] = std::array::from_fn(|i| f32::from_bits(high << 3 | i as u32));
-            let mut got = [0u32; 8];
-            // SAFETY: the CPU has AVX2 and FMA; the load reads `xs`, the store writes `got`.
-            let unkept = unsafe {
-                let (slots, unkept) = Kernel8::new().slots(_mm256_loadu_ps(xs.as_ptr()));
-                _mm256_storeu_si256(got.as_mut_ptr().cast(), slots);
-                unkept
-            };
-            for (lane, &x) in xs.iter().enumerate() {
-                let kept = unkept & (1 << lane) == 0;
-                assert_eq!(
-                    kept.then_some(got[lane] as usize),
-                    computed_slot(x),
-                    "x = {x:e} ({:#x})",
-                    x.to_bits()
-                );
-            }
+            let (got, unkept) = kernel8_slots(&xs).expect("AVX2 and FMA");
+            assert_lanes_are_the_model(&xs, &got, unkept);
         }
     }
 

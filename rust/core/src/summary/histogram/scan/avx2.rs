@@ -12,7 +12,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::super::logbin::Kernel8;
-use super::queue::{Extremes16, SlotQueue, PAD_SLOT, QUEUE_LAG};
+use super::queue::{Extremes16, SlotQueue, PAD_SLOT};
 use super::{leaf_finish, leaf_sums_avx2, LeafPlan};
 use std::arch::x86_64::*;
 
@@ -123,9 +123,7 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
                     steady,
                 );
             }
-            while at.head - at.tail > QUEUE_LAG {
-                at.count16::<STRIDE>(ring, base);
-            }
+            at.catch_up::<STRIDE>(ring, base);
             if vectors == 0 {
                 *sum = leaf_sums_avx2(leaf);
                 continue;

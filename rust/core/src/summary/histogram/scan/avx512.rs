@@ -8,7 +8,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use super::super::logbin::Kernel16;
-use super::queue::{Extremes16, SlotQueue, PAD_SLOT, QUEUE_LAG};
+use super::queue::{Extremes16, SlotQueue, PAD_SLOT};
 use super::{leaf_finish, leaf_sums_avx512, LeafPlan};
 
 /// The AVX-512 default-bins pass over a node `f` of at most `FUSE` values, leaf by leaf as
@@ -91,9 +91,7 @@ pub(super) unsafe fn node_avx512<const STRIDE: usize>(
                     steady,
                 );
             }
-            while at.head - at.tail > QUEUE_LAG {
-                at.count16::<STRIDE>(ring, base);
-            }
+            at.catch_up::<STRIDE>(ring, base);
             if vectors == 0 {
                 *sum = leaf_sums_avx512(leaf);
                 continue;

@@ -22,7 +22,7 @@ const QUEUE: usize = 1024;
 /// counted is no longer in the store queue (session 8 measured 384 values back against 16 to
 /// 112: BENCHMARKS.md, "Counting beside the vector work"), and less than the ring minus a
 /// leaf and its padding.
-pub(super) const QUEUE_LAG: usize = 384;
+const QUEUE_LAG: usize = 384;
 
 // Writes and counts of 16 aligned entries; a leaf and its padding fit between head and tail.
 const _: () = assert!(
@@ -68,7 +68,7 @@ impl QueueAt {
     /// `STRIDE` apart (`STRIDE` is `ROW`, or 0 for one row), and every entry is a slot below
     /// `ROW` (the kernel's, `exact`'s, or `PAD_SLOT`).
     #[inline(always)]
-    pub(super) unsafe fn count16<const STRIDE: usize>(&mut self, ring: *const u32, base: *mut u32) {
+    unsafe fn count16<const STRIDE: usize>(&mut self, ring: *const u32, base: *mut u32) {
         // SAFETY: `tail % QUEUE + 16 <= QUEUE` (both multiples of 16); the caller's promise for
         // the rest.
         unsafe {
@@ -81,6 +81,23 @@ impl QueueAt {
             }
         }
         self.tail += 16;
+    }
+
+    /// Counts entries until counting trails by no more than `QUEUE_LAG` again (after a leaf,
+    /// whose last values took a vector of their own).
+    ///
+    /// # Safety
+    /// As [`QueueAt::count16`].
+    #[inline(always)]
+    pub(super) unsafe fn catch_up<const STRIDE: usize>(
+        &mut self,
+        ring: *const u32,
+        base: *mut u32,
+    ) {
+        while self.head - self.tail > QUEUE_LAG {
+            // SAFETY: the caller's promise.
+            unsafe { self.count16::<STRIDE>(ring, base) };
+        }
     }
 }
 
