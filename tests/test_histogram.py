@@ -816,10 +816,11 @@ def accuracy_inputs(dtype: str, nonfinite: bool):
 
 def pairwise_bound(n: int) -> float:
     """numpy's pairwise summation error bound for ``n`` values, in units of
-    ``eps * sum(|x|)``: at most 15 additions in each of a leaf's 8 running sums, 3 to combine
-    them, and one per level of the tree over leaves of 128 (Higham's ``gamma_k``; ``k eps`` is
-    below 1e-12 here, so ``gamma_k / eps`` is ``k`` up to rounding)."""
-    return 15 + 3 + math.ceil(math.log2(max(1.0, n / 128))) + 1e-6
+    ``eps * sum(|x|)``: a value passes through at most 15 additions in one of a leaf's 8
+    running sums, 3 to combine them, 7 more for the values after the last 8, and one per level
+    of the tree over leaves of 128 (Higham's ``gamma_k`` with ``u = eps / 2``: ``k u`` is below
+    1e-12 here, so ``k`` in units of ``eps`` bounds it with room to spare)."""
+    return 15 + 3 + 7 + math.ceil(math.log2(max(1.0, n / 128)))
 
 
 @pytest.mark.parametrize("nonfinite", [False, True], ids=["finite", "with-nan-inf"])

@@ -4,9 +4,10 @@
 //! `t = log2(|x| / 1e-12) / log2(1.1)`. The vector kernels compute `t` on 16 `f32` lanes
 //! (AVX-512, [`Kernel16`]) or 8 (AVX2 and FMA, [`Kernel8`]) with no table (so no gathers):
 //! `|x| = m * 2^e` (`vgetexpps` and `vgetmantps`, or the same two numbers taken from the
-//! bits; all exact), then `t = e * A + P(m)` with `A = 1 / log2(1.1)` and `P` a degree-6
-//! polynomial for `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32` with fused
-//! multiply-adds: the same operations in both, so the same `t`, bit for bit.
+//! bits; all exact for normal values), then `t = e * A + P(m)` with `A = 1 / log2(1.1)` and
+//! `P` a degree-6 polynomial for `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32`
+//! with fused multiply-adds: the same operations in both, so the same `t` for every normal
+//! value, bit for bit (zeros, subnormals, NaN and infinities: see [`Kernel8`]).
 //!
 //! **Why the computed bins are exact.** Let `t*` be the exact real `log_1.1(|x| / 1e-12)`.
 //! The computed `t` is within `E` of `t*`, with (each term measured or bounded in this module's
@@ -223,8 +224,12 @@ impl Kernel8 {
         let in_range = _mm256_cmp_ps::<_CMP_LT_OQ>(t, self.t_limit);
         let t = _mm256_max_ps(t, self.floor_t);
         // The distance from t to the nearest integer exceeds MARGIN where t's fraction (t
-        // minus its floor, exact) lies strictly between MARGIN and 1 - MARGIN (both exact):
-        // the model's test, with the floor the slot needs anyway instead of a second rounding.
+        // minus its floor) lies strictly between MARGIN and 1 - MARGIN (both exact): the
+        // model's test, with the floor the slot needs anyway instead of a second rounding.
+        // The subtraction is exact for t >= 0; for t in (-0.5, 0) (|x| just below 1e-12)
+        // `t + 1` rounds, and rounding, being monotone, can only make a lane fail the test
+        // that the model keeps, never keep one it fails: such a lane would take the exact
+        // lookup. No f32 does (the exhaustive test below compares every one with the model).
         let floor = _mm256_floor_ps(t);
         let frac = _mm256_sub_ps(t, floor);
         let good = _mm256_and_ps(

@@ -5,9 +5,10 @@
 //! slots computed `QUEUE_LAG` values earlier (see [`SlotQueue`]). The results are those of
 //! the other instruction-set levels bit for bit (the parent module's tests compare them).
 //!
-//! Why a pass of its own: on these CPUs the portable counting step (a table lookup and a
-//! comparison per value, one value after the other) took 2.5 ns per value on one thread,
-//! nine times `numpy.sum`'s pass over the same values; BENCHMARKS.md has the figures after.
+//! Why a pass of its own: on these CPUs the counting step of the AVX2 build (a table lookup
+//! and a comparison per value, one value after the other, after the sums) took 1.6 ns per
+//! value on one thread, about eight times `numpy.sum`'s pass over the same values;
+//! BENCHMARKS.md (session 12) has the figures before and after.
 
 #![cfg(target_arch = "x86_64")]
 
@@ -28,9 +29,9 @@ fn extremes16(mn: &mut __m256, mx: &mut __m256, v: [__m256; 2]) {
 /// The AVX2 default-bins pass over a node `f` of at most `FUSE` values, leaf by leaf as
 /// `plan` lists them: as [`node_avx512`](super::node_avx512), with numpy's 8 running sums
 /// in two registers of 4 (running sum `j` still adds the values at positions `j mod 8`, in
-/// order), the extremes on 16 lanes (8 per half of each 16 values) and the slots from
-/// `logbin`'s 8-lane kernel; the last values of a leaf that is not a multiple of 16 long are
-/// loaded with a lane mask, and their other lanes padded.
+/// order), the extremes on 8 lanes (both halves of each 16 values into one register) and
+/// the slots from `logbin`'s 8-lane kernel; the last values of a leaf that is not a multiple
+/// of 16 long are loaded with a lane mask, and their other lanes padded.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `base` points at four rows of `ROW` counters `STRIDE` apart
@@ -51,10 +52,10 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
     let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let nan = _mm256_set1_ps(f32::NAN);
     // SAFETY: every plain load reads values within the leaf (8 or 4 at a time); the masked
-    // loads read only the lanes of the leaf's last values; every slot store writes 16 aligned
-    // entries within the queue (`head` is a multiple of 16); every counted entry is a slot
-    // below `ROW` (the kernel's, `exact`'s or `PAD_SLOT`), within the rows by the caller's
-    // promise.
+    // loads read only the lanes of the leaf's last values (their addresses made with
+    // `wrapping_add`, see there); every slot store writes 16 aligned entries within the queue
+    // (`head` is a multiple of 16); every counted entry is a slot below `ROW` (the kernel's,
+    // `exact`'s or `PAD_SLOT`), within the rows by the caller's promise.
     unsafe {
         let ring = queue.slots.as_mut_ptr();
         let mut at = queue.at;
@@ -105,7 +106,10 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
                 for (h, slots) in slots.iter_mut().enumerate() {
                     let live = (rest as i32 - 8 * h as i32).clamp(0, 8);
                     let keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), lane);
-                    let v = _mm256_maskload_ps(p.add(8 * h), keep);
+                    // `wrapping_add`: with 8 or fewer values left the second half's address
+                    // lies past the leaf (and perhaps past the input), where `add` may not
+                    // point; its mask is empty, so nothing is read there.
+                    let v = _mm256_maskload_ps(p.wrapping_add(8 * h), keep);
                     let keep = _mm256_castsi256_ps(keep);
                     // The lanes past the leaf hold NaN for the extremes (they keep theirs).
                     extremes16(&mut mn, &mut mx, [_mm256_blendv_ps(nan, v, keep), nan]);
@@ -145,6 +149,7 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
             *sum = leaf_finish(leaf, full, &r, &rq);
         }
         queue.at = at;
+        // `ext` keeps 16 lanes (the AVX-512 pass's); both halves get the 8 kept here.
         for h in 0..2 {
             _mm256_storeu_ps(ext.min.as_mut_ptr().add(8 * h), mn);
             _mm256_storeu_ps(ext.max.as_mut_ptr().add(8 * h), mx);

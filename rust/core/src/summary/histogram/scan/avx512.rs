@@ -24,7 +24,6 @@ use super::{leaf_finish, leaf_sums_avx512, LeafPlan};
 /// The CPU has AVX2 and AVX-512 F and DQ; `base` points at four rows of `ROW` counters
 /// `STRIDE` apart (`STRIDE` is `ROW`, or 0 for one row); `exact` returns a slot below
 /// `DEFAULT_SLOTS`; `plan` is made for `f.len()` and `sums` holds a pair per leaf.
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512dq")]
 pub(super) unsafe fn node_avx512<const STRIDE: usize>(
     f: &[f32],

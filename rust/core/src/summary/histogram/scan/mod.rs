@@ -190,8 +190,8 @@ const PW_BLOCK: usize = 128;
 const FUSE: usize = 2048;
 
 /// Largest number of values counted in the per-lane `u32` counters before they are added up.
-/// (The tests use a small limit, so that scans add their counters up, and empty the AVX-512
-/// pass's slot queue, in the middle of an input.)
+/// (The tests use a small limit, so that scans add their counters up, and empty the vector
+/// passes' slot queue, in the middle of an input.)
 const LANE_LIMIT: usize = if cfg!(test) {
     20_000
 } else {
@@ -715,8 +715,8 @@ struct Scanner<'f, F> {
     buf: Vec<f64>,
     /// The instructions used (the tests compare every level the CPU has).
     isa: Isa,
-    /// `bin_of` is the default bins' `default_slot32` of the value as `f32`: the AVX-512
-    /// build computes most slots of `f32` input itself (see `logbin`).
+    /// `bin_of` is the default bins' `default_slot32` of the value as `f32`: the AVX-512 and
+    /// AVX2 builds compute most slots of `f32` input themselves (see `logbin`).
     default32: bool,
     /// Slots computed by that build and not yet counted (`default32` scans only).
     queue: Option<Box<SlotQueue>>,
@@ -953,8 +953,9 @@ impl<F> Scanner<'_, F> {
         self.fused_body::<T, false, false>(v)
     }
 
-    /// [`Scanner::fused_body`] with AVX2 instructions where the CPU has them. The result does
-    /// not depend on them: every sum is added in numpy's order, with no fused multiply-adds.
+    /// [`Scanner::fused_body`] with the best instructions the CPU has. The result does not
+    /// depend on them: every sum is added in numpy's order (a fused multiply-add only adds an
+    /// exact square, so it rounds as the multiply and add do).
     #[inline(always)]
     fn fused<T: Sample>(&mut self, v: &[T]) -> (f64, f64)
     where
@@ -962,9 +963,9 @@ impl<F> Scanner<'_, F> {
     {
         #[cfg(target_arch = "x86_64")]
         match self.isa {
-            // SAFETY: `Isa::detect` found AVX2 and AVX-512 F and DQ on this CPU.
+            // SAFETY: `Isa::detect` found AVX2, FMA and AVX-512 F and DQ on this CPU.
             Isa::Avx512 => return unsafe { self.fused_avx512(v) },
-            // SAFETY: `Isa::detect` found AVX2 on this CPU.
+            // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU.
             Isa::Avx2 => return unsafe { self.fused_avx2(v) },
             Isa::Portable => {}
         }
@@ -1190,8 +1191,8 @@ mod tests {
     }
 
     /// float32 input with the default bins, every length from 1 to 300 and a few around a
-    /// node, a leaf and the parallel split, on values that take every path of the AVX-512
-    /// pass: default edges and their neighbours (the kernel leaves them to the exact lookup),
+    /// node, a leaf and the parallel split, on values that take every path of the vector
+    /// passes: default edges and their neighbours (the kernel leaves them to the exact lookup),
     /// zeros of both signs, subnormals, values below 1e-12 and beyond `v_max`, NaN and
     /// infinities, ordinary values: the same counts and statistics on every instruction set.
     #[test]
@@ -1244,7 +1245,7 @@ mod tests {
     }
 
     /// Extremes that are zeros of both signs come out of every level as the same zero: the
-    /// AVX-512 default-bins path gives way to [`Extremes`]' position classes there.
+    /// vector default-bins passes give way to [`Extremes`]' position classes there.
     #[test]
     fn signed_zero_extremes_agree_on_every_instruction_set() {
         let cells32: &[Cell32; CELL_COUNT_F32] = &CELLS32;
@@ -1435,7 +1436,7 @@ mod tests {
                 let b = unsafe { scan_all_with(&values, DEFAULT_SLOTS, bin, false, Isa::Portable) };
                 assert_same(&a, &b, n);
                 // float32 input: every level, with the computed default bins where the CPU
-                // has AVX-512.
+                // has AVX2 and FMA, or AVX-512.
                 let v32: Vec<f32> = values.iter().map(|&x| x as f32).collect();
                 let cells32: &[Cell32; CELL_COUNT_F32] = &CELLS32;
                 let bin32 = move |x: f32| default_slot32(cells32, x);

@@ -29,7 +29,7 @@ const _: () = assert!(
     QUEUE.is_multiple_of(16) && QUEUE_LAG.is_multiple_of(16) && QUEUE_LAG + PW_BLOCK + 16 <= QUEUE
 );
 
-/// The slots of the AVX-512 default-bins pass, computed and not yet counted: the pass writes
+/// The slots of a vector default-bins pass, computed and not yet counted: the pass writes
 /// each vector's 16 slots at `head` and, in the same loop, counts the 16 written `QUEUE_LAG`
 /// entries earlier, at `tail`. The counter increments (a load and a store each: the store unit
 /// bounds them at about one per cycle) then run beside the vector work (sums, slots) instead of
@@ -46,9 +46,9 @@ pub(super) struct SlotQueue {
 }
 
 /// Where a [`SlotQueue`] is written (`head`) and counted (`tail`), both multiples of 16 that
-/// only grow until a drain starts over (positions are taken modulo `QUEUE`): a copy in local variables while a node is
-/// scanned, so that they stay in registers (through `self`, every counter store could
-/// change them, for all the compiler knows).
+/// only grow until a drain starts over (positions are taken modulo `QUEUE`): a copy in local
+/// variables while a node is scanned, so that they stay in registers (through `self`, every
+/// counter store could change them, for all the compiler knows).
 #[derive(Clone, Copy)]
 pub(super) struct QueueAt {
     pub(super) head: usize,
@@ -210,7 +210,7 @@ impl SlotQueue {
 }
 
 /// The extremes of a block's values on 16 `f32` lanes, taken in the same loop as the sums and
-/// slots (AVX-512 default-bins path): lanes are not numpy's position classes, so they are
+/// slots (the vector default-bins passes): lanes are not numpy's position classes, so they are
 /// used only when no lane's extreme is a zero (the one value whose two encodings compare
 /// equal: which of `-0.0` and `0.0` is kept depends on the order of comparisons, which
 /// [`Extremes`](super::Extremes) fixes). Otherwise the block's extremes are taken again by
