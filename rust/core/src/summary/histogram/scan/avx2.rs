@@ -77,18 +77,13 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
             // numpy's running sums 0-3 and 4-7, from -0.0 (see `node_avx512`).
             let mut s = [_mm256_set1_pd(-0.0); 2];
             let mut q = [_mm256_set1_pd(-0.0); 2];
-            #[allow(clippy::needless_range_loop)] // an index loop, as in `node_avx512`
             for j in 0..vectors {
                 let p = p.add(16 * j);
                 let v = [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))];
-                let mut slots = [pad; 2];
-                let mut unkept = 0u16;
                 extremes16(&mut mn, &mut mx, v);
-                for h in 0..2 {
-                    let (slot, u) = kernel.slots(v[h]);
-                    slots[h] = slot;
-                    unkept |= u16::from(u) << (8 * h);
-                }
+                let (low, low_unkept) = kernel.slots(v[0]);
+                let (high, high_unkept) = kernel.slots(v[1]);
+                let unkept = u16::from(low_unkept) | u16::from(high_unkept) << 8;
                 // Running sum `j` takes value `j`, then value `8 + j`; the square of an `f32`
                 // is exact in `f64`, so the fused multiply-add rounds once, as the add does.
                 for k in 0..4 {
@@ -96,6 +91,7 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
                     s[k % 2] = _mm256_add_pd(s[k % 2], x);
                     q[k % 2] = _mm256_fmadd_pd(x, x, q[k % 2]);
                 }
+                let slots = [low, high];
                 at.push8x2::<STRIDE>(ring, base, slots, unkept, start + 16 * j, &exact, steady);
             }
             if rest > 0 {
@@ -103,7 +99,7 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
                 let p = p.add(16 * vectors);
                 let mut slots = [pad; 2];
                 let mut unkept = 0u16;
-                for (h, slots) in slots.iter_mut().enumerate() {
+                for (h, half) in slots.iter_mut().enumerate() {
                     let live = (rest as i32 - 8 * h as i32).clamp(0, 8);
                     let keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), lane);
                     // `wrapping_add`: with 8 or fewer values left the second half's address
@@ -114,7 +110,7 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
                     // The lanes past the leaf hold NaN for the extremes (they keep theirs).
                     extremes16(&mut mn, &mut mx, [_mm256_blendv_ps(nan, v, keep), nan]);
                     let (slot, u) = kernel.slots(v);
-                    *slots = _mm256_blendv_epi8(pad, slot, _mm256_castps_si256(keep));
+                    *half = _mm256_blendv_epi8(pad, slot, _mm256_castps_si256(keep));
                     unkept |= u16::from(u & _mm256_movemask_ps(keep) as u8) << (8 * h);
                 }
                 at.push8x2::<STRIDE>(
