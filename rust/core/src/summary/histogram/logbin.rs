@@ -6,18 +6,22 @@
 //! `|x| = m * 2^e` (`vgetexpps` and `vgetmantps`, or the same two numbers taken from the
 //! bits; all exact for normal values), then `t = e * A + P(m)` with `A = 1 / log2(1.1)` and
 //! `P` a degree-6 polynomial for `A * log2(m) - A * log2(1e-12)` on `[1, 2)`, all in `f32`
-//! with fused multiply-adds: the same operations in both, so the same `t` for every normal
-//! value, bit for bit (zeros, subnormals, NaN and infinities: see [`Kernel8`]).
+//! with fused multiply-adds, evaluated by Horner's rule (AVX-512) or by Estrin's scheme
+//! (AVX2: on those CPUs Horner's chain of dependent steps held the loop back; BENCHMARKS.md,
+//! session 13). Each kernel's `t` is its scalar model's ([`Form`]) for every normal value,
+//! bit for bit (zeros, subnormals, NaN and infinities: see [`Kernel8`]).
 //!
 //! **Why the computed bins are exact.** Let `t*` be the exact real `log_1.1(|x| / 1e-12)`.
 //! The computed `t` is within `E` of `t*`, with (each term measured or bounded in this module's
-//! tests): the polynomial in `f32` (coefficients rounded, Horner steps rounded) at most
-//! `4.0e-5` over all 2^23 mantissas (`polynomial_error_is_bounded`); the final `fma` rounds
-//! once to an `f32` below 1024 in magnitude, at most half an ulp, `3.05e-5`; `A` rounded to
-//! `f32` is off by `1.5e-7`, times `|e| <= 67`, `1.0e-5`; and the real edges differ from the
-//! geometric sequence by the rounding of 773 multiplications, under `1e-12` in units of `t`.
-//! So `E < 8.1e-5`. A lane is kept only when `t` is finite, below `773 - MARGIN`, and its
-//! distance to the nearest integer exceeds `MARGIN = 2^-11 = 4.9e-4 > 6 E`: then no integer
+//! tests): the polynomial in `f32` (coefficients rounded, each step rounded) at most
+//! `4.0e-5` by Horner's rule and `6.8e-5` by Estrin's scheme (see [`Form`]; its partial sums
+//! cancel more) over all 2^23 mantissas (`polynomial_error_is_bounded`); the final `fma`
+//! rounds once to an `f32` below 1024 in magnitude, at most half an ulp, `3.05e-5`; `A`
+//! rounded to `f32` is off by `1.5e-7`, times `|e| <= 67`, `1.0e-5`; and the real edges
+//! differ from the geometric sequence by the rounding of 773 multiplications, under `1e-12`
+//! in units of `t`. So `E < 8.1e-5` (Horner) or `1.1e-4` (Estrin). A lane is kept only when
+//! `t` is finite, below `773 - MARGIN`, and its distance to the nearest integer exceeds
+//! `MARGIN = 2^-11 = 4.9e-4 > 4 E`: then no integer
 //! lies between `t` and `t*`, so `floor(t) = floor(t*)`, which is the bin (a value equal to
 //! an edge has an integer `t*` and is never kept). Every other lane (NaN, infinities, values
 //! at or beyond `v_max`, and about one value in a thousand near an edge) is binned by the
@@ -26,9 +30,9 @@
 //! The tests check the computed slots against numpy's `searchsorted` rule near every edge
 //! (every `f32` within 2048 ulps of each), on every cell boundary, and on random bit
 //! patterns; an ignored test checks every positive and negative `f32` between `1e-13` and
-//! `2e20` (run by hand, about 40 s: `cargo test -p ferroboard-core --profile quick every_f32 --
-//! --ignored`; it passed on 2026-12-01), and another that the AVX2 kernel is the model on every
-//! `f32` bit pattern (passed on 2026-12-02).
+//! `2e20` in both forms (run by hand, about 80 s: `cargo test -p ferroboard-core --profile
+//! quick every_f32 -- --ignored`), and another that the AVX2 kernel is the model on every
+//! `f32` bit pattern (both passed on 2026-12-02, Estrin's scheme included).
 
 /// `1 / log2(1.1)` rounded to `f32` (`1.1` as the `f64` torch multiplies by).
 const A: f32 = 7.272_541;
@@ -56,24 +60,54 @@ const T_LIMIT: f32 = 773.0 - MARGIN;
 const POSITIVE_SLOT: i32 = 776;
 const NEGATIVE_SLOT: i32 = 773;
 
-/// `t` of `|x|`, computed as the vector kernel computes it (the same `f32` operations in the
-/// same order, each correctly rounded, so the same bits), for normal, finite `x`.
+/// How a kernel evaluates `P(m)`: both forms are correctly rounded `f32` fused multiply-adds
+/// and multiplications, and differ only in the order, so in the last bits of `P`.
 #[cfg(test)]
-fn t_of(x: f32) -> f32 {
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Form {
+    /// Horner's rule: six dependent fused multiply-adds (the AVX-512 kernel's).
+    Horner,
+    /// Estrin's scheme: `m^2` and `m^4`, then three independent pairs of coefficients
+    /// combined: the same operations as Horner's but two rounds of dependency shorter.
+    Estrin,
+}
+
+/// `P(m)` in `f32`, evaluated in `form` (the vector kernels' operations in scalar form).
+#[cfg(test)]
+fn p_of(m: f32, form: Form) -> f32 {
+    match form {
+        Form::Horner => {
+            let mut p = C[6];
+            for &c in C[..6].iter().rev() {
+                p = p.mul_add(m, c);
+            }
+            p
+        }
+        Form::Estrin => {
+            let (m2, low) = (m * m, C[1].mul_add(m, C[0]));
+            let m4 = m2 * m2;
+            let middle = C[3].mul_add(m, C[2]);
+            let high = C[6].mul_add(m2, C[5].mul_add(m, C[4]));
+            high.mul_add(m4, middle.mul_add(m2, low))
+        }
+    }
+}
+
+/// `t` of `|x|`, computed as the vector kernel of `form` computes it (the same `f32`
+/// operations in the same order, each correctly rounded, so the same bits), for normal,
+/// finite `x`.
+#[cfg(test)]
+fn t_of(x: f32, form: Form) -> f32 {
     let bits = x.to_bits() & 0x7fff_ffff;
     let e = ((bits >> 23) as i32 - 127) as f32;
     let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    let mut p = C[6];
-    for &c in C[..6].iter().rev() {
-        p = p.mul_add(m, c);
-    }
-    e.mul_add(A, p)
+    e.mul_add(A, p_of(m, form))
 }
 
-/// The slot the vector kernel gives `x`, or `None` where it leaves `x` to the exact lookup:
-/// the kernel's arithmetic in scalar form (for the tests, on any machine).
+/// The slot the vector kernel of `form` gives `x`, or `None` where it leaves `x` to the exact
+/// lookup: the kernel's arithmetic in scalar form (for the tests, on any machine).
 #[cfg(test)]
-pub(super) fn computed_slot(x: f32) -> Option<usize> {
+pub(super) fn computed_slot(x: f32, form: Form) -> Option<usize> {
     if !x.is_finite() {
         return None;
     }
@@ -81,7 +115,7 @@ pub(super) fn computed_slot(x: f32) -> Option<usize> {
     let t = if x.abs() < f32::MIN_POSITIVE {
         -0.5
     } else {
-        t_of(x).max(-0.5)
+        t_of(x, form).max(-0.5)
     };
     if t >= T_LIMIT || (t - t.round_ties_even()).abs() <= MARGIN {
         return None;
@@ -214,13 +248,15 @@ impl Kernel8 {
         let biased = _mm256_srli_epi32::<24>(_mm256_slli_epi32::<1>(bits));
         let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, self.bias));
         let m = _mm256_or_ps(_mm256_and_ps(v, self.mantissa), self.one);
-        let mut q = _mm256_fmadd_ps(c[6], m, c[5]);
-        q = _mm256_fmadd_ps(q, m, c[4]);
-        q = _mm256_fmadd_ps(q, m, c[3]);
-        q = _mm256_fmadd_ps(q, m, c[2]);
-        q = _mm256_fmadd_ps(q, m, c[1]);
-        q = _mm256_fmadd_ps(q, m, c[0]);
-        let t = _mm256_fmadd_ps(e, self.a, q);
+        // Estrin's scheme (see `Form::Estrin`): on these CPUs Horner's chain of seven
+        // dependent fused multiply-adds kept too many of the loop's operations waiting.
+        let m2 = _mm256_mul_ps(m, m);
+        let low = _mm256_fmadd_ps(c[1], m, c[0]);
+        let m4 = _mm256_mul_ps(m2, m2);
+        let middle = _mm256_fmadd_ps(c[3], m, c[2]);
+        let high = _mm256_fmadd_ps(c[6], m2, _mm256_fmadd_ps(c[5], m, c[4]));
+        let p = _mm256_fmadd_ps(high, m4, _mm256_fmadd_ps(middle, m2, low));
+        let t = _mm256_fmadd_ps(e, self.a, p);
         let in_range = _mm256_cmp_ps::<_CMP_LT_OQ>(t, self.t_limit);
         let t = _mm256_max_ps(t, self.floor_t);
         // The distance from t to the nearest integer exceeds MARGIN where t's fraction (t
@@ -302,65 +338,67 @@ mod tests {
         xs
     }
 
-    /// The polynomial part of `E` (see the module docs): `P(m)` in `f32` against the exact
-    /// `A * log2(m) - A * log2(1e-12)` (in `f64`, with the exact `A`), every mantissa.
+    /// The polynomial part of `E` (see the module docs): `P(m)` in `f32`, in both forms,
+    /// against the exact `A * log2(m) - A * log2(1e-12)` (in `f64`, with the exact `A`),
+    /// every mantissa.
     #[test]
     fn polynomial_error_is_bounded() {
         let a = 1.0 / 1.1f64.log2();
         let offset = -a * 1e-12f64.log2();
-        let mut worst = 0.0f64;
-        for bits in 0..1u32 << 23 {
-            let m = f32::from_bits(bits | 0x3f80_0000);
-            let mut p = C[6];
-            for &c in C[..6].iter().rev() {
-                p = p.mul_add(m, c);
+        for (form, bound) in [(Form::Horner, 4.0e-5), (Form::Estrin, 7.0e-5)] {
+            let mut worst = 0.0f64;
+            for bits in 0..1u32 << 23 {
+                let m = f32::from_bits(bits | 0x3f80_0000);
+                let exact = a * f64::from(m).log2() + offset;
+                worst = worst.max((f64::from(p_of(m, form)) - exact).abs());
             }
-            let exact = a * f64::from(m).log2() + offset;
-            worst = worst.max((f64::from(p) - exact).abs());
+            assert!(worst < bound, "{form:?}: polynomial error {worst:e}");
+            // The other terms of E, and the margin's headroom (E < MARGIN is what exactness
+            // needs; every term is a bound, not an estimate).
+            let rounding = 0.5 * 1024.0 * f64::from(f32::EPSILON) / 2.0;
+            let a_error = 67.0 * (f64::from(A) - a).abs();
+            assert!(rounding <= 3.06e-5 && a_error < 1.01e-5);
+            assert!(4.0 * (worst + rounding + a_error + 1e-12) < f64::from(MARGIN));
         }
-        assert!(worst < 4.0e-5, "polynomial error {worst:e}");
-        // The other terms of E, and the margin's safety factor.
-        let rounding = 0.5 * 1024.0 * f64::from(f32::EPSILON) / 2.0;
-        let a_error = 67.0 * (f64::from(A) - a).abs();
-        assert!(rounding <= 3.06e-5 && a_error < 1.01e-5);
-        assert!(6.0 * (worst + rounding + a_error + 1e-12) < f64::from(MARGIN));
     }
 
-    /// The kernel's arithmetic (in scalar form) gives the exact slot wherever it keeps a
-    /// value, keeps nearly all of them, and its slots stay within the counters.
+    /// The kernels' arithmetic (in scalar form, both forms) gives the exact slot wherever it
+    /// keeps a value, keeps nearly all of them, and its slots stay within the counters.
     #[test]
     fn computed_slots_are_exact() {
-        let (mut kept, mut total) = (0usize, 0usize);
-        for x in test_values() {
-            if let Some(s) = computed_slot(x) {
-                assert_eq!(s, exact(x), "x = {x:e} ({:#x})", x.to_bits());
-                assert!((1..DEFAULT_SLOTS - 1).contains(&s));
-                kept += 1;
+        let xs = test_values();
+        for form in [Form::Horner, Form::Estrin] {
+            let mut kept = 0usize;
+            for &x in &xs {
+                if let Some(s) = computed_slot(x, form) {
+                    assert_eq!(s, exact(x), "{form:?}: x = {x:e} ({:#x})", x.to_bits());
+                    assert!((1..DEFAULT_SLOTS - 1).contains(&s));
+                    kept += 1;
+                }
             }
-            total += 1;
+            assert!(kept > xs.len() / 2, "{form:?}: {kept} of {}", xs.len());
+            // Away from the edges nearly every value is computed.
+            let mut state = 0x9e37_79b9u32;
+            let mut left = 0;
+            for _ in 0..100_000 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let x = (state as f32 / u32::MAX as f32 - 0.5) * 8.0;
+                left += usize::from(computed_slot(x, form).is_none());
+            }
+            assert!(left < 300, "{form:?}: {left} of 100000 left to the lookup");
         }
-        assert!(kept > total / 2, "{kept} of {total}");
-        // Away from the edges nearly every value is computed.
-        let mut state = 0x9e37_79b9u32;
-        let mut left = 0;
-        for _ in 0..100_000 {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let x = (state as f32 / u32::MAX as f32 - 0.5) * 8.0;
-            left += usize::from(computed_slot(x).is_none());
-        }
-        assert!(left < 300, "{left} of 100000 left to the lookup");
     }
 
-    /// Each lane of a kernel's output is the model's: kept exactly where the model keeps it
-    /// (the same operations, bit for bit), with the model's slot.
-    fn assert_lanes_are_the_model(xs: &[f32], got: &[u32], unkept: u32) {
+    /// Each lane of a kernel's output is the model's in the kernel's `form`: kept exactly
+    /// where the model keeps it (the same operations, bit for bit), with the model's slot.
+    fn assert_lanes_are_the_model(xs: &[f32], got: &[u32], unkept: u32, form: Form) {
         for (lane, &x) in xs.iter().enumerate() {
             let kept = unkept & (1 << lane) == 0;
             assert_eq!(
                 kept.then_some(got[lane] as usize),
-                computed_slot(x),
+                computed_slot(x, form),
                 "x = {x:e} ({:#x})",
                 x.to_bits()
             );
@@ -369,13 +407,16 @@ mod tests {
 
     /// A vector kernel, lane by lane, on `test_values`: it is the model, a lane it computes
     /// holds the exact lookup's slot, and the lanes it leaves are the few the model leaves.
-    /// `kernel` gives the slots of `W` values and the lanes it leaves.
-    fn check_kernel<const W: usize>(kernel: impl Fn(&[f32; W]) -> ([u32; W], u32)) {
+    /// `kernel` gives the slots of `W` values and the lanes it leaves, evaluating in `form`.
+    fn check_kernel<const W: usize>(
+        form: Form,
+        kernel: impl Fn(&[f32; W]) -> ([u32; W], u32),
+    ) {
         let xs = test_values();
         let mut left = 0usize;
         for chunk in xs.chunks_exact(W) {
             let (got, unkept) = kernel(chunk.try_into().expect("W values"));
-            assert_lanes_are_the_model(chunk, &got, unkept);
+            assert_lanes_are_the_model(chunk, &got, unkept, form);
             for (lane, &x) in chunk.iter().enumerate() {
                 let kept = unkept & (1 << lane) == 0;
                 if kept {
@@ -440,7 +481,9 @@ mod tests {
             eprintln!("no AVX-512 on this CPU: its kernel is not checked here");
             return;
         }
-        check_kernel(|xs: &[f32; 16]| kernel16_slots(xs).expect("AVX-512"));
+        check_kernel(Form::Horner, |xs: &[f32; 16]| {
+            kernel16_slots(xs).expect("AVX-512")
+        });
     }
 
     /// The AVX2 kernel is the model and exact (skipped where the CPU lacks AVX2 or FMA).
@@ -451,7 +494,9 @@ mod tests {
             eprintln!("no AVX2 and FMA on this CPU: their kernel is not checked here");
             return;
         }
-        check_kernel(|xs: &[f32; 8]| kernel8_slots(xs).expect("AVX2 and FMA"));
+        check_kernel(Form::Estrin, |xs: &[f32; 8]| {
+            kernel8_slots(xs).expect("AVX2 and FMA")
+        });
     }
 
     /// The AVX2 kernel is the model on every `f32` bit pattern (NaN payloads, infinities,
@@ -467,26 +512,28 @@ mod tests {
         for high in 0..1u32 << 29 {
             let xs: [f32; 8] = std::array::from_fn(|i| f32::from_bits(high << 3 | i as u32));
             let (got, unkept) = kernel8_slots(&xs).expect("AVX2 and FMA");
-            assert_lanes_are_the_model(&xs, &got, unkept);
+            assert_lanes_are_the_model(&xs, &got, unkept, Form::Estrin);
         }
     }
 
-    /// Every `f32` of magnitude between `1e-13` and `2e20`, both signs (about 1.8 billion
-    /// values; about 40 s with the quick profile).
+    /// Every `f32` of magnitude between `1e-13` and `2e20`, both signs, in both forms (about
+    /// 1.8 billion values each; about 40 s each with the quick profile).
     #[test]
-    #[ignore = "exhaustive: ~1.8 billion values, ~40 s; run by hand with --ignored"]
+    #[ignore = "exhaustive: ~1.8 billion values twice, ~80 s; run by hand with --ignored"]
     fn every_f32_in_range_is_exact() {
         let lo = 1e-13f32.to_bits();
         let hi = 2e20f32.to_bits();
-        let mut kept = 0u64;
-        for bits in lo..=hi {
-            for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
-                if let Some(s) = computed_slot(x) {
-                    assert_eq!(s, exact(x), "x = {x:e} ({:#x})", x.to_bits());
-                    kept += 1;
+        for form in [Form::Horner, Form::Estrin] {
+            let mut kept = 0u64;
+            for bits in lo..=hi {
+                for x in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                    if let Some(s) = computed_slot(x, form) {
+                        assert_eq!(s, exact(x), "{form:?}: x = {x:e} ({:#x})", x.to_bits());
+                        kept += 1;
+                    }
                 }
             }
+            assert!(kept > u64::from(hi - lo), "{form:?}");
         }
-        assert!(kept > u64::from(hi - lo));
     }
 }
