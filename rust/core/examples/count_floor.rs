@@ -1,0 +1,85 @@
+//! What the default-bins histogram of 1M `f32` values cannot go below on one core, part by
+//! part, on the same normally distributed values as `hist_loop`: reading the values once (a
+//! plain `f32` sum, eight running sums: what `numpy.sum` does), and counting their slots
+//! (already computed, the default bins' own, four rows of counters as the scan keeps them:
+//! one load of the slot and one increment in memory per value, nothing else). Best of N
+//! calls each, one thread: `cargo run --release --example count_floor [N]`. The scan itself
+//! does both and computes the slots and the `f64` sums besides (BENCHMARKS.md, session 13).
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Counter rows, and the counters of a row (the default bins' slots, plus one).
+const ROWS: usize = 4;
+const ROW: usize = 1550;
+
+fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
+    let mut best = f64::INFINITY;
+    let mut check = 0.0;
+    for _ in 0..n {
+        let t = Instant::now();
+        check += f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    black_box(check);
+    best
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(200, |s| s.parse().expect("N"));
+    let len: usize = 1 << 20;
+    // The same values as `hist_loop`: Box-Muller over a fixed linear congruential generator.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let values: Vec<f32> = (0..len)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect();
+    // Each value's default bin (edge k = 1e-12 * 1.1^k; a slot per sign), as the scan's slots
+    // are laid out; exactness at the edges does not matter for the timing.
+    let slots: Vec<u32> = values
+        .iter()
+        .map(|&x| {
+            let k = ((f64::from(x.abs()) / 1e-12).ln() / 1.1f64.ln()).floor();
+            let k = k.clamp(-1.0, 772.0) as i64;
+            (if x >= 0.0 { 776 + k } else { 773 - k }) as u32
+        })
+        .collect();
+
+    let sum = best_of(n, || {
+        let mut s = [0.0f32; 8];
+        for c in black_box(&values).chunks_exact(8) {
+            for (a, &x) in s.iter_mut().zip(c) {
+                *a += x;
+            }
+        }
+        f64::from(s.iter().sum::<f32>())
+    });
+    let mut counts = vec![0u32; ROWS * ROW];
+    let count = best_of(n, || {
+        counts.fill(0);
+        for c in black_box(&slots).chunks_exact(ROWS) {
+            for (row, &s) in c.iter().enumerate() {
+                // SAFETY: every slot is below `ROW` (clamped above), so within `counts`; no
+                // bounds check, as in the scan.
+                unsafe { *counts.get_unchecked_mut(row * ROW + s as usize) += 1 };
+            }
+        }
+        f64::from(counts[ROW + 800])
+    });
+    for (what, t) in [("read (f32 sum)", sum), ("count slots", count)] {
+        println!(
+            "{what:>15}: best of {n} {:.3} ms ({:.3} ns/value)",
+            t * 1e3,
+            t * 1e9 / len as f64
+        );
+    }
+}
