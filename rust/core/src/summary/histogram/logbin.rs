@@ -408,10 +408,7 @@ mod tests {
     /// A vector kernel, lane by lane, on `test_values`: it is the model, a lane it computes
     /// holds the exact lookup's slot, and the lanes it leaves are the few the model leaves.
     /// `kernel` gives the slots of `W` values and the lanes it leaves, evaluating in `form`.
-    fn check_kernel<const W: usize>(
-        form: Form,
-        kernel: impl Fn(&[f32; W]) -> ([u32; W], u32),
-    ) {
+    fn check_kernel<const W: usize>(form: Form, kernel: impl Fn(&[f32; W]) -> ([u32; W], u32)) {
         let xs = test_values();
         let mut left = 0usize;
         for chunk in xs.chunks_exact(W) {
