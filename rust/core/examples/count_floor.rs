@@ -1,10 +1,11 @@
 //! What the default-bins histogram of 1M `f32` values cannot go below on one core, part by
 //! part, on the same normally distributed values as `hist_loop`: reading the values once (a
-//! plain `f32` sum, eight running sums: what `numpy.sum` does), and counting their slots
-//! (already computed, the default bins' own, four rows of counters as the scan keeps them:
-//! one load of the slot and one increment in memory per value, nothing else). Best of N
-//! calls each, one thread: `cargo run --release --example count_floor [N]`. The scan itself
-//! does both and computes the slots and the `f64` sums besides (BENCHMARKS.md, session 13).
+//! plain `f32` sum with 32 running sums, four vectors' worth, so that the additions' latency
+//! does not bound it), and counting their slots (already computed, the default bins' own,
+//! into four rows of counters as the scan keeps them: one load of the slot and one increment
+//! in memory per value, after clearing the counters). Best of N calls each, one thread:
+//! `cargo run --release --example count_floor -p ferroboard-core [N]`. The scan does both and
+//! computes the slots and the `f64` sums besides (BENCHMARKS.md, session 13).
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -55,8 +56,8 @@ fn main() {
         .collect();
 
     let sum = best_of(n, || {
-        let mut s = [0.0f32; 8];
-        for c in black_box(&values).chunks_exact(8) {
+        let mut s = [0.0f32; 32];
+        for c in black_box(&values).chunks_exact(32) {
             for (a, &x) in s.iter_mut().zip(c) {
                 *a += x;
             }

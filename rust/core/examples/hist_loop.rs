@@ -1,13 +1,14 @@
-//! Times `histogram` of 1M normally distributed `f32` values with the default bins, best of N
-//! and median
-//! (for profiling and A/B checks of the counting pass; wall time, or instruction counts under
-//! `valgrind --tool=callgrind`): `cargo run --profile quick --example hist_loop [N] [LEN]`.
+//! Times `histogram` of 1M normally distributed `f32` values with the default bins: the best
+//! and the median of N calls (for profiling and A/B checks of the counting pass; wall time, or
+//! instruction counts under `valgrind --tool=callgrind`): `cargo run --profile quick --example
+//! hist_loop [N] [LEN]`.
 use ferroboard_core::summary::histogram::{histogram, Bins};
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map_or(20, |s| s.parse().expect("N"));
+    assert!(n > 0, "N: expected at least one call");
     let len: usize = args.next().map_or(1 << 20, |s| s.parse().expect("LEN"));
     // Normal values by Box-Muller over a fixed linear congruential generator.
     let mut state = 0x2545_f491_4f6c_dd1du64;
