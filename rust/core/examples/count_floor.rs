@@ -6,6 +6,8 @@
 //! in memory per value, after clearing the counters). Best of N calls each, one thread:
 //! `cargo run --release --example count_floor -p ferroboard-core [N]`. The scan does both and
 //! computes the slots and the `f64` sums besides (BENCHMARKS.md, session 13).
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -30,20 +32,7 @@ fn main() {
         .nth(1)
         .map_or(200, |s| s.parse().expect("N"));
     let len: usize = 1 << 20;
-    // The same values as `hist_loop`: Box-Muller over a fixed linear congruential generator.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut uniform = || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let values: Vec<f32> = (0..len)
-        .map(|_| {
-            let (u, v) = (uniform(), uniform());
-            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        })
-        .collect();
+    let values = common::normal_values(len);
     // Each value's default bin (edge k = 1e-12 * 1.1^k; a slot per sign), as the scan's slots
     // are laid out; exactness at the edges does not matter for the timing.
     let slots: Vec<u32> = values
