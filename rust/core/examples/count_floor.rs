@@ -8,12 +8,14 @@
 //! computes the slots and the `f64` sums besides (BENCHMARKS.md, session 13).
 mod common;
 
+use ferroboard_core::summary::histogram::{default_bin, DEFAULT_BIN_COUNT};
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Counter rows, and the counters of a row (the default bins' slots, plus one).
+/// Counter rows, and the counters of a row: one per default bin, plus "below" and "above"
+/// (the scan's slots: bin + 1).
 const ROWS: usize = 4;
-const ROW: usize = 1550;
+const ROW: usize = DEFAULT_BIN_COUNT + 2;
 
 fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
     let mut best = f64::INFINITY;
@@ -33,15 +35,11 @@ fn main() {
         .map_or(200, |s| s.parse().expect("N"));
     let len: usize = 1 << 20;
     let values = common::normal_values(len);
-    // Each value's default bin (edge k = 1e-12 * 1.1^k; a slot per sign), as the scan's slots
-    // are laid out; exactness at the edges does not matter for the timing.
+    // Each value's slot as the scan counts it: its default bin plus one (0 outside the edges;
+    // these values all lie within them).
     let slots: Vec<u32> = values
         .iter()
-        .map(|&x| {
-            let k = ((f64::from(x.abs()) / 1e-12).ln() / 1.1f64.ln()).floor();
-            let k = k.clamp(-1.0, 772.0) as i64;
-            (if x >= 0.0 { 776 + k } else { 773 - k }) as u32
-        })
+        .map(|&x| default_bin(f64::from(x)).map_or(0, |bin| bin + 1) as u32)
         .collect();
 
     let sum = best_of(n, || {
@@ -58,8 +56,8 @@ fn main() {
         counts.fill(0);
         for c in black_box(&slots).chunks_exact(ROWS) {
             for (row, &s) in c.iter().enumerate() {
-                // SAFETY: every slot is below `ROW` (clamped above), so within `counts`; no
-                // bounds check, as in the scan.
+                // SAFETY: every slot is at most `DEFAULT_BIN_COUNT`, below `ROW`, so within
+                // `counts`; no bounds check, as in the scan.
                 unsafe { *counts.get_unchecked_mut(row * ROW + s as usize) += 1 };
             }
         }
