@@ -78,14 +78,14 @@ lint: $(TEST_STAMP)
 		cargo clippy -p ferroboard-core --all-targets --no-default-features --features "$$f" -- -D warnings || exit 1; \
 	done
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
-	ruff check python tests benches examples
-	ruff format --check python tests benches examples
+	ruff check python tests benches examples scripts
+	ruff format --check python tests benches examples scripts
 	mypy
 
 ## fmt: format Rust and Python in place
 fmt:
 	cargo fmt --all
-	ruff format python tests benches examples
+	ruff format python tests benches examples scripts
 
 ## bench: every side-by-side benchmark behind BENCHMARKS.md, one after the other (about an
 ## hour; S3_DURATION=600 for the S3 bench's full ten minutes). The CUDA bench runs only where

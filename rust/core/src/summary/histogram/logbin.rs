@@ -280,7 +280,8 @@ impl Kernel16 {
     }
 }
 
-/// The AVX2 kernel: `r = t + R_OFFSET` on 8 lanes from eight quadratics (`Form::Pieces` in the tests).
+/// The AVX2 kernel: `r = t + R_OFFSET` on 8 lanes from eight quadratics (`Form::Pieces` in
+/// the tests).
 /// The biased exponent is taken from the bits as they stand (`eb * 2^23`, converted exactly,
 /// times `A_FIELD`), the mantissa `m` under the exponent of 1.0, and the piece's three
 /// coefficients by `vpermps`, which reads the low 3 bits of each lane's index: the mantissa's

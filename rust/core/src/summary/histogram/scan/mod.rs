@@ -6,9 +6,10 @@
 //! pairwise tree (see [`scan_all`]). `f32` input with the default bins takes a vector pass
 //! where the CPU has one, `avx512` (AVX-512 F and DQ) or `avx2` (AVX2 and FMA): sums,
 //! extremes and slots (computed in vector registers, see `logbin`) of each leaf of the
-//! pairwise tree in one loop, which also counts slots computed a few leaves earlier through
-//! the `queue`, so that the vector work runs beside the counter stores. Every
-//! instruction-set level gives the same results (the tests compare them).
+//! pairwise tree in one loop (AVX-512) or two (AVX2: the sums, then the rest), which also
+//! counts slots computed a few leaves earlier through the `queue`, so that the vector work
+//! runs beside the counter stores. Every instruction-set level gives the same results (the
+//! tests compare them).
 
 mod avx2;
 mod avx512;
