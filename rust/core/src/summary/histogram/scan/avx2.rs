@@ -54,11 +54,12 @@ pub(super) unsafe fn node_avx2<const STRIDE: usize>(
     let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let nan = _mm256_set1_ps(f32::NAN);
     let (vectors, rest) = (f.len() / 16, f.len() % 16);
-    // SAFETY: every plain load reads 8 values within `f`; the masked loads read only the
-    // lanes of its last values (their addresses made with `wrapping_add`, see there); every
-    // slot store writes 16 aligned entries within the queue (`head` is a multiple of 16);
-    // every counted entry is a slot below `ROW` (the kernel's, `exact`'s or `PAD_SLOT`),
-    // within the rows by the caller's promise.
+    // SAFETY: every plain load reads 8 values within `f` (vector `j` ends at `16 * (j + 1)`,
+    // at most `start + n`, and the slice `f[start..start + n]` is checked); the masked loads
+    // read only the lanes of its last values (their addresses made with `wrapping_add`, see
+    // there); every slot store writes 16 aligned entries within the queue (`head` is a
+    // multiple of 16); every counted entry is a slot below `ROW` (the kernel's, `exact`'s or
+    // `PAD_SLOT`), within the rows by the caller's promise.
     unsafe {
         let ring = queue.slots.as_mut_ptr();
         let mut at = queue.at;

@@ -24,7 +24,8 @@ const QUEUE: usize = 1024;
 /// leaf and its padding.
 const QUEUE_LAG: usize = 384;
 
-// Writes and counts of 16 aligned entries; a leaf and its padding fit between head and tail.
+// Writes and counts of 16 aligned entries; a leaf and its padding fit between head and tail
+// (the AVX2 pass pushes at most the 9 vectors that end in a leaf before its catch-up).
 const _: () = assert!(
     QUEUE.is_multiple_of(16) && QUEUE_LAG.is_multiple_of(16) && QUEUE_LAG + PW_BLOCK + 16 <= QUEUE
 );
@@ -35,10 +36,10 @@ const _: () = assert!(
 /// bounds them at about one per cycle) then run beside the vector work (sums, slots) instead of
 /// taking turns with it; counted right after it was computed, each increment would wait on a
 /// slot still in the store queue (BENCHMARKS.md, "Counting beside the vector work", has the
-/// measurements). The last values of a leaf (fewer than 16) take 16 entries, the rest
-/// `PAD_SLOT`, so that every write and every count is 16 aligned entries and the loop has no
-/// branch. `head` and `tail` only grow until the queue is drained (positions are taken modulo
-/// `QUEUE`).
+/// measurements). The last values of a leaf (AVX-512) or of a node (AVX2), fewer than 16,
+/// take 16 entries, the rest `PAD_SLOT`, so that every write and every count is 16 aligned
+/// entries and the loop has no branch. `head` and `tail` only grow until the queue is
+/// drained (positions are taken modulo `QUEUE`).
 #[repr(C, align(64))]
 pub(super) struct SlotQueue {
     pub(super) slots: [u32; QUEUE],
@@ -83,8 +84,9 @@ impl QueueAt {
         self.tail += 16;
     }
 
-    /// Counts entries until counting trails by no more than `QUEUE_LAG` again (after a leaf,
-    /// whose last values took a vector of their own).
+    /// Counts entries until counting trails by no more than `QUEUE_LAG` again (after a leaf
+    /// whose last values took a vector of their own, or one that started before counting was
+    /// steady and pushed its vectors uncounted).
     ///
     /// # Safety
     /// As [`QueueAt::count16`].
@@ -236,8 +238,9 @@ impl Extremes16 {
 }
 
 /// Writes the exact slot (`exact`) of each lane set in `lanes` (those the kernel left: near an
-/// edge, or not finite; about one vector in sixty has one) to `entries[lane]`, for the 16
-/// values from `first`.
+/// edge, or not finite; about one vector of 16 values in sixty has one with the AVX-512
+/// kernel, one in thirty with the AVX2 kernel) to `entries[lane]`, for the 16 values from
+/// `first`.
 ///
 /// # Safety
 /// `entries` points at 16 entries of a queue.
