@@ -135,6 +135,9 @@ const R_HIGH: f32 = 4870.0 + 2.0 / 2048.0;
 /// plus one (`r` is `t` plus 4097 and a fraction).
 const R_BASE: i32 = (139 << 12) + 1;
 
+/// The last 11 bits of `r`'s `f32`: its fraction in 2048ths in `[4096, 8192)`.
+const R_FRACTION_MASK: i32 = 0x7ff;
+
 /// The AVX2 kernel's nearness test: a lane is left when the last 11 bits of `r` are below this.
 const R_FRACTION_LEFT: i32 = 4;
 
@@ -160,14 +163,20 @@ fn p_of(m: f32) -> f32 {
     p
 }
 
+/// The mantissa of the `f32` with these bits under the exponent of 1.0, in `[1, 2)` (both
+/// kernels' `m`; exact).
+#[cfg(test)]
+fn mantissa_of(bits: u32) -> f32 {
+    f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000)
+}
+
 /// `t` of `|x|`, computed as the AVX-512 kernel computes it (the same `f32` operations in the
 /// same order, each correctly rounded, so the same bits), for normal, finite `x`.
 #[cfg(test)]
 fn t_of(x: f32) -> f32 {
     let bits = x.to_bits() & 0x7fff_ffff;
     let e = ((bits >> 23) as i32 - 127) as f32;
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    e.mul_add(A, p_of(m))
+    e.mul_add(A, p_of(mantissa_of(bits)))
 }
 
 /// The piece of `m` and its value `P_i(m)` (the AVX2 kernel's operations in scalar form).
@@ -183,8 +192,9 @@ fn piece_of(m: f32) -> f32 {
 fn r_of(x: f32) -> f32 {
     let bits = x.to_bits();
     let field = (bits & 0x7f80_0000) as f32;
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    field.mul_add(A_FIELD, piece_of(m)).clamp(R_LOW, R_HIGH)
+    field
+        .mul_add(A_FIELD, piece_of(mantissa_of(bits)))
+        .clamp(R_LOW, R_HIGH)
 }
 
 /// The slot the vector kernel of `form` gives `x`, or `None` where it leaves `x` to the exact
@@ -209,7 +219,7 @@ pub(super) fn computed_slot(x: f32, form: Form) -> Option<usize> {
         }
         Form::Pieces => {
             let r_bits = r_of(x).to_bits() as i32;
-            if r_bits & 0x7ff < R_FRACTION_LEFT {
+            if r_bits & R_FRACTION_MASK < R_FRACTION_LEFT {
                 return None;
             }
             (r_bits >> 11) - R_BASE
@@ -326,7 +336,7 @@ impl Kernel8 {
             exponent_mask: _mm256_set1_epi32(0x7f80_0000),
             mantissa: _mm256_castsi256_ps(_mm256_set1_epi32(0x007f_ffff)),
             one: _mm256_set1_ps(1.0),
-            fraction_mask: _mm256_set1_epi32(0x7ff),
+            fraction_mask: _mm256_set1_epi32(R_FRACTION_MASK),
             fraction_left: _mm256_set1_epi32(R_FRACTION_LEFT),
             // The slots from `r`'s bits shifted right by 11, `R_BASE + floor(t)`.
             pos: _mm256_set1_epi32(POSITIVE_SLOT - R_BASE),
@@ -426,7 +436,7 @@ mod tests {
         let offset = -a * 1e-12f64.log2();
         let (mut horner, mut pieces) = (0.0f64, 0.0f64);
         for bits in 0..1u32 << 23 {
-            let m = f32::from_bits(bits | 0x3f80_0000);
+            let m = mantissa_of(bits);
             let log = a * f64::from(m).log2();
             horner = horner.max((f64::from(p_of(m)) - (log + offset)).abs());
             let exact = log + offset + R_OFFSET - 127.0 * f64::from(A);
@@ -448,7 +458,7 @@ mod tests {
         assert_eq!(f64::from(A_FIELD) * 8_388_608.0, f64::from(A));
         assert_eq!(f64::from(R_LOW) - R_OFFSET, -0.5);
         assert_eq!(f64::from(R_HIGH) - R_OFFSET, 773.0);
-        assert_eq!(R_HIGH.to_bits() & 0x7ff, 2);
+        assert_eq!(R_HIGH.to_bits() as i32 & R_FRACTION_MASK, 2);
         assert_eq!(R_BASE, (4096.0f32.to_bits() >> 11) as i32 + 1);
         const { assert!(4096.0 <= R_LOW && R_HIGH < 8192.0) };
     }
