@@ -10,7 +10,7 @@ use crate::format::plugins;
 
 impl RunState {
     /// Reads one verified record into the run's outputs (`plain` as for
-    /// [`FileScan::general`]).
+    /// `FileScan::general` in `scan`).
     #[inline]
     pub(super) fn process(
         &mut self,
