@@ -196,6 +196,8 @@ impl EventWriter {
         let (tx, rx) = bounded(options.max_queue.max(1));
         let shared = Arc::new(Shared {
             pending: Mutex::new(Batch::default()),
+            spare: Mutex::new(None),
+            spare_limit: options.batch_bytes.saturating_mul(4),
             error: Mutex::new(None),
             has_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -324,10 +326,14 @@ impl EventWriter {
         }
         pending.push_inline(file, payload);
         if will_send {
-            let batch = std::mem::take(&mut *pending);
+            let batch = std::mem::replace(&mut *pending, inner.shared.next_batch());
             match inner.tx.try_send(Msg::Batch(batch)) {
                 Ok(()) => {}
-                Err(TrySendError::Full(Msg::Batch(b))) => *pending = b,
+                Err(TrySendError::Full(Msg::Batch(b))) => {
+                    inner
+                        .shared
+                        .recycle(std::mem::replace(&mut *pending, b).bytes);
+                }
                 Err(TrySendError::Full(_)) => unreachable!("only batches are sent here"),
                 Err(TrySendError::Disconnected(_)) => return Err(WriteError::ThreadGone),
             }

@@ -62,6 +62,47 @@ mod api {
         assert!(matches!(w.append(f, &scalar(0)), Err(WriteError::Closed)));
     }
 
+    /// A written batch's buffer comes back for a later batch to fill (cleared: every event is
+    /// written once, in order), instead of each batch growing a fresh one.
+    #[test]
+    fn batch_buffers_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = EventWriter::spawn(WriterOptions {
+            batch_bytes: 2048,
+            ..Default::default()
+        })
+        .unwrap();
+        let (f, path) = w.create_file(dir.path(), "").unwrap();
+        let grown = |w: &EventWriter| {
+            let shared = &w.inner.shared;
+            let pending = lock(&shared.pending).bytes.capacity();
+            let spare = lock(&shared.spare).as_ref().map_or(0, Vec::capacity);
+            pending.max(spare)
+        };
+        assert_eq!(grown(&w), 0, "no batch was filled yet");
+        for s in 0..300 {
+            w.append(f, &scalar(s)).unwrap();
+        }
+        // The flushed batch is written before the flush returns, and its buffer is kept (as
+        // the spare, or already taken as the pending batch's by a drain since).
+        w.flush().unwrap();
+        assert!(grown(&w) >= 1024, "no buffer kept: {}", grown(&w));
+        for s in 300..600 {
+            w.append(f, &scalar(s)).unwrap();
+        }
+        w.flush().unwrap();
+        let steps: Vec<i64> = read_events(&path)[1..].iter().map(|e| e.step).collect();
+        assert_eq!(steps, (0..600).collect::<Vec<_>>());
+        let spare = lock(&w.inner.shared.spare)
+            .as_ref()
+            .map_or(0, Vec::capacity);
+        assert!(
+            spare <= w.inner.shared.spare_limit,
+            "a spare beyond the limit"
+        );
+        w.close().unwrap();
+    }
+
     #[test]
     fn drain_interval_writes_without_flush() {
         let dir = tempfile::tempdir().unwrap();

@@ -142,7 +142,10 @@ impl Worker {
                 Err(TryLockError::WouldBlock) => return false,
             };
             let msgs: Vec<Msg> = self.rx.try_iter().collect();
-            (msgs, std::mem::take(&mut *pending))
+            (
+                msgs,
+                std::mem::replace(&mut *pending, self.shared.next_batch()),
+            )
         };
         for msg in msgs {
             if self.handle(msg) {
@@ -235,6 +238,7 @@ impl Worker {
             }
             self.write(file, &scratch);
         }
+        self.shared.recycle(bytes);
     }
 
     fn write(&mut self, file: FileId, bytes: &[u8]) {
