@@ -91,7 +91,7 @@ impl Shared {
     /// fresh buffer's pages are faulted in as they are first written (the allocator had given
     /// the last one back to the system), so each batch cost the calling thread copies and
     /// page faults. Appending a 9.6 KB event (a histogram's) from Python took a median of
-    /// 4.8-6.0 us in runs of 200 between flushes and 1.5-2.0 us in runs of 50; with the
+    /// 4.8-6.0 us in runs of 200 between flushes and 1.7-2.0 us in runs of 50; with the
     /// buffer reused, 1.2-2.0 and 0.9-1.5 us (BENCHMARKS.md, session 16). The test
     /// `batch_buffers_are_reused` checks that a written batch's buffer is kept.
     pub(super) fn next_batch(&self) -> Batch {
