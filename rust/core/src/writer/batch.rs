@@ -6,7 +6,7 @@
 //! filled. Flushes and closes follow the batches before them on the same channel and are
 //! answered on a channel of their own ([`wait_ack`]). Errors of the background thread wait in
 //! [`Shared`] for the next call. The buffer of a written batch goes back to [`Shared`] and
-//! the next batch fills it ([`Shared::next_batch`]).
+//! the next batch fills it ([`Shared::take_batch`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -64,7 +64,7 @@ pub(super) enum Msg {
 pub(super) struct Shared {
     pub(super) pending: Mutex<Batch>,
     /// The bytes buffer of a written batch, emptied, for the next batch to fill (see
-    /// [`Shared::next_batch`]).
+    /// [`Shared::take_batch`]).
     pub(super) spare: Mutex<Option<Vec<u8>>>,
     /// The largest buffer kept in `spare` (a few batches' size).
     pub(super) spare_limit: usize,
@@ -84,8 +84,9 @@ impl Shared {
         self.has_error.store(true, Ordering::Release);
     }
 
-    /// An empty batch to fill next, with the buffer of a batch already written when one is
-    /// spare.
+    /// The pending batch, taken to be written: `pending` is left empty, to be filled next in
+    /// the buffer of a batch already written when one is spare. An empty batch is left where
+    /// it is (nothing to write; it keeps its buffer) and an empty one returned.
     ///
     /// Why: a batch's bytes grow to about `batch_bytes` (1 MiB by default) by doubling, and a
     /// fresh buffer's pages are faulted in as they are first written (the allocator had given
@@ -94,14 +95,18 @@ impl Shared {
     /// 4.8-6.0 us in runs of 200 between flushes and 1.7-2.0 us in runs of 50; with the
     /// buffer reused, 1.2-2.0 and 0.9-1.5 us (BENCHMARKS.md, session 16). The test
     /// `batch_buffers_are_reused` checks that a written batch's buffer is kept.
-    pub(super) fn next_batch(&self) -> Batch {
-        Batch {
+    pub(super) fn take_batch(&self, pending: &mut Batch) -> Batch {
+        if pending.is_empty() {
+            return Batch::default();
+        }
+        let next = Batch {
             bytes: lock(&self.spare).take().unwrap_or_default(),
             ..Batch::default()
-        }
+        };
+        std::mem::replace(pending, next)
     }
 
-    /// Keeps `bytes` (written) for [`Shared::next_batch`], unless one is kept already or it is
+    /// Keeps `bytes` (written) for [`Shared::take_batch`], unless one is kept already or it is
     /// larger than `spare_limit`.
     pub(super) fn recycle(&self, mut bytes: Vec<u8>) {
         if bytes.capacity() == 0 || bytes.capacity() > self.spare_limit {
@@ -173,7 +178,7 @@ impl EventWriter {
         if pending.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(pending, inner.shared.next_batch());
+        let batch = inner.shared.take_batch(pending);
         inner
             .tx
             .send(Msg::Batch(batch))

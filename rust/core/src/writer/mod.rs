@@ -326,7 +326,7 @@ impl EventWriter {
         }
         pending.push_inline(file, payload);
         if will_send {
-            let batch = std::mem::replace(&mut *pending, inner.shared.next_batch());
+            let batch = inner.shared.take_batch(&mut pending);
             match inner.tx.try_send(Msg::Batch(batch)) {
                 Ok(()) => {}
                 Err(TrySendError::Full(Msg::Batch(b))) => {

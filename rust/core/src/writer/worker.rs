@@ -142,10 +142,7 @@ impl Worker {
                 Err(TryLockError::WouldBlock) => return false,
             };
             let msgs: Vec<Msg> = self.rx.try_iter().collect();
-            (
-                msgs,
-                std::mem::replace(&mut *pending, self.shared.next_batch()),
-            )
+            (msgs, self.shared.take_batch(&mut pending))
         };
         for msg in msgs {
             if self.handle(msg) {
