@@ -35,7 +35,7 @@ pub(super) fn layout(
         (counts, edges)
     };
     let start = first_occupied(counts)?;
-    let last = counts.len() - 1 - first_occupied_rev(counts)?;
+    let last = last_occupied(counts)?;
     let mut out_counts = Vec::with_capacity(last - start + 2);
     if start == 0 {
         out_counts.push(0.0);
@@ -62,14 +62,14 @@ fn first_occupied(counts: &[u64]) -> Option<usize> {
     Some(skipped + at)
 }
 
-/// As [`first_occupied`], counted from the end: the number of zero counts after the last
-/// non-zero one.
-fn first_occupied_rev(counts: &[u64]) -> Option<usize> {
+/// The index of the last non-zero count, searched from the end as [`first_occupied`] searches
+/// from the start.
+fn last_occupied(counts: &[u64]) -> Option<usize> {
     let chunks = counts.rchunks_exact(CHUNK);
     let skipped = CHUNK * chunks.clone().take_while(|c| or(c) == 0).count();
-    let rest = &counts[..counts.len() - skipped];
-    let at = rest.iter().rev().position(|&c| c > 0)?;
-    Some(skipped + at)
+    counts[..counts.len() - skipped]
+        .iter()
+        .rposition(|&c| c > 0)
 }
 
 fn or(chunk: &[u64]) -> u64 {
@@ -107,12 +107,12 @@ mod tests {
                     c[a] = 1;
                     c[b] = 5;
                     assert_eq!(first_occupied(&c), Some(a), "n={n} a={a} b={b}");
-                    assert_eq!(first_occupied_rev(&c), Some(n - 1 - b), "n={n} a={a} b={b}");
+                    assert_eq!(last_occupied(&c), Some(b), "n={n} a={a} b={b}");
                 }
             }
             let zeros = vec![0u64; n];
             assert_eq!(first_occupied(&zeros), None);
-            assert_eq!(first_occupied_rev(&zeros), None);
+            assert_eq!(last_occupied(&zeros), None);
         }
     }
 
