@@ -190,9 +190,10 @@ const PW_BLOCK: usize = 128;
 /// while they are still in the L1 cache.
 const FUSE: usize = 2048;
 
-/// Largest number of values counted in the per-lane `u32` counters before they are added up.
-/// (The tests use a small limit, so that scans add their counters up, and empty the vector
-/// passes' slot queue, in the middle of an input.)
+/// Largest number of values counted in the per-lane `u32` counters before they are added up
+/// (a node more at most: so a slot's counters of all rows together fit a `u32`). (The tests
+/// use a small limit, so that scans add their counters up, and empty the vector passes' slot
+/// queue, in the middle of an input.)
 const LANE_LIMIT: usize = if cfg!(test) {
     20_000
 } else {
@@ -712,7 +713,8 @@ struct Scanner<'f, F> {
     pending: usize,
     counts: Vec<u64>,
     ext: Extremes,
-    /// `FUSE` values converted to `f64`.
+    /// Up to `FUSE` values converted to `f64` (made on first use, see [`f64_buffer`]:
+    /// `f32` input with AVX2 does without it while all is finite).
     buf: Vec<f64>,
     /// The instructions used (the tests compare every level the CPU has).
     isa: Isa,
@@ -723,6 +725,15 @@ struct Scanner<'f, F> {
     queue: Option<Box<SlotQueue>>,
     /// The leaves of the nodes that build scanned.
     leaf_plans: LeafPlans,
+}
+
+/// The first `len` entries of a scanner's `f64` buffer (`len` at most `FUSE`), which grows
+/// the first time a node needs it (its entries are written before they are read).
+fn f64_buffer(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
 }
 
 /// Which build of the scan runs: each gives the same results.
@@ -760,8 +771,16 @@ impl Isa {
 }
 
 impl<F> Scanner<'_, F> {
-    /// Adds the lanes to `counts` (after counting the queued slots into them).
+    /// Adds the lanes to `counts` (after counting the queued slots into them) and clears them.
     fn flush(&mut self) {
+        self.add_lanes();
+        self.lanes.fill(0);
+        self.pending = 0;
+    }
+
+    /// Adds the lanes to `counts`, after counting the queued slots into them (the lanes keep
+    /// their counts: [`Scanner::flush`] clears them, [`Scanner::counts`] needs no more).
+    fn add_lanes(&mut self) {
         let base = self.lanes.as_mut_ptr();
         if let Some(queue) = &mut self.queue {
             // SAFETY: a queue is made for `default32` scans only, whose rows hold `ROW`
@@ -774,13 +793,24 @@ impl<F> Scanner<'_, F> {
                 }
             }
         }
-        for lane in self.lanes.chunks_exact_mut(self.slots + 1) {
-            for (total, c) in self.counts.iter_mut().zip(lane.iter()) {
-                *total += u64::from(*c);
+        let row = self.slots + 1;
+        if self.rows == 1 {
+            for (total, &c) in self.counts.iter_mut().zip(&self.lanes[..row]) {
+                *total += u64::from(c);
             }
-            lane.fill(0);
+            return;
         }
-        self.pending = 0;
+        // The four rows in one pass over `counts`, their counters added up as `u32`: a slot's
+        // four counters together hold at most the values counted since the last flush,
+        // `pending`, which the flushes keep within `u32` (see `LANE_LIMIT`).
+        debug_assert!(self.pending <= u32::MAX as usize);
+        let (r0, rest) = self.lanes.split_at(row);
+        let (r1, rest) = rest.split_at(row);
+        let (r2, r3) = rest.split_at(row);
+        let rows = r0.iter().zip(r1).zip(r2).zip(r3);
+        for (total, (((&a, &b), &c), &d)) in self.counts.iter_mut().zip(rows) {
+            *total += u64::from(a + b + c + d);
+        }
     }
 }
 
@@ -843,7 +873,7 @@ impl<F> Scanner<'_, F> {
                 // SAFETY: `AVX2` is true only in `fused_avx2` and `fused_avx512`, called once AVX2 was detected.
                 unsafe { self.ext.add_finite_f32_avx2(f) };
             } else {
-                let buf = &mut self.buf[..v.len()];
+                let buf = f64_buffer(&mut self.buf, v.len());
                 for (b, &x) in buf.iter_mut().zip(f) {
                     *b = f64::from(x);
                 }
@@ -854,7 +884,7 @@ impl<F> Scanner<'_, F> {
             }
             return sums;
         }
-        let buf = &mut self.buf[..v.len()];
+        let buf = f64_buffer(&mut self.buf, v.len());
         for (b, x) in buf.iter_mut().zip(v) {
             *b = x.to_f64();
         }
@@ -1012,7 +1042,7 @@ impl<'f, F> Scanner<'f, F> {
             pending: 0,
             counts: vec![0u64; plan.slots],
             ext: Extremes::new(),
-            buf: vec![0.0; len.min(FUSE)],
+            buf: Vec::new(),
             queue: plan.default32.then(SlotQueue::new),
             leaf_plans: LeafPlans::new(),
         }
@@ -1020,7 +1050,7 @@ impl<'f, F> Scanner<'f, F> {
 
     /// The counts of every stretch scanned.
     fn counts(mut self) -> Vec<u64> {
-        self.flush();
+        self.add_lanes();
         self.counts
     }
 }
