@@ -38,8 +38,8 @@ def is_foreign_array(value: Any) -> bool:
     """Whether ``value`` is an array of another library reachable through DLPack (JAX, CuPy,
     TensorFlow, ...): it has ``__dlpack__`` and is neither a torch tensor nor a numpy value."""
     return (
-        hasattr(value, "__dlpack__")
-        and not isinstance(value, (np.ndarray, np.generic))
+        not isinstance(value, (np.ndarray, np.generic))
+        and hasattr(value, "__dlpack__")
         and not is_tensor(value)
     )
 
@@ -300,9 +300,16 @@ def video_axes(value: Any, dataformats: Any) -> Any:
     return np.transpose(np.asarray(value), order)
 
 
+# The dtypes of `_HIST_DTYPES` in native byte order: a plain, aligned numpy array of one of
+# them is read as it is (the common case, checked first).
+_HIST_NATIVE = frozenset(np.dtype(k) for k in _HIST_DTYPES)
+
+
 def histogram_values(values: Any) -> tuple[np.ndarray, Optional[str]]:
     """``values`` for the native histogram: an array of a dtype it reads, and the encoding of
     ``uint16`` data (``"float16"``, ``"bfloat16"`` or ``None``)."""
+    if type(values) is np.ndarray and values.dtype in _HIST_NATIVE and values.flags.aligned:
+        return values, None
     arr, enc = to_numpy(values, "values")
     if _key(arr.dtype) not in _HIST_DTYPES:
         # longdouble and other floats numpy has: as torch does, float64.
