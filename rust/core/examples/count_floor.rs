@@ -10,24 +10,11 @@ mod common;
 
 use ferroboard_core::summary::histogram::{default_bin, DEFAULT_BIN_COUNT};
 use std::hint::black_box;
-use std::time::Instant;
 
 /// Counter rows, and the counters of a row: one per default bin, plus "below" and "above"
 /// (the scan's slots: bin + 1).
 const ROWS: usize = 4;
 const ROW: usize = DEFAULT_BIN_COUNT + 2;
-
-fn best_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
-    let mut best = f64::INFINITY;
-    let mut check = 0.0;
-    for _ in 0..n {
-        let t = Instant::now();
-        check += f();
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    black_box(check);
-    best
-}
 
 fn main() {
     let n: usize = std::env::args()
@@ -42,7 +29,7 @@ fn main() {
         .map(|&x| default_bin(f64::from(x)).map_or(0, |bin| bin + 1) as u32)
         .collect();
 
-    let sum = best_of(n, || {
+    let sum = common::best_of(n, || {
         let mut s = [0.0f32; 32];
         for c in black_box(&values).chunks_exact(32) {
             for (a, &x) in s.iter_mut().zip(c) {
@@ -52,7 +39,7 @@ fn main() {
         f64::from(s.iter().sum::<f32>())
     });
     let mut counts = vec![0u32; ROWS * ROW];
-    let count = best_of(n, || {
+    let count = common::best_of(n, || {
         counts.fill(0);
         for c in black_box(&slots).chunks_exact(ROWS) {
             for (row, &s) in c.iter().enumerate() {

@@ -12,20 +12,6 @@ use ferroboard_core::summary::histogram::{histogram, Bins};
 use ferroboard_core::summary::{summary_event, Step, WallTime};
 use prost::Message;
 use std::hint::black_box;
-use std::time::Instant;
-
-/// Seconds of the fastest of `n` calls of `f`.
-fn best_of(n: usize, mut f: impl FnMut() -> usize) -> f64 {
-    let mut best = f64::INFINITY;
-    let mut check = 0;
-    for _ in 0..n {
-        let t = Instant::now();
-        check += f();
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    black_box(check);
-    best
-}
 
 fn main() {
     let n: usize = std::env::args()
@@ -35,15 +21,15 @@ fn main() {
     for len in [16, 1_000, 10_000] {
         let values = common::normal_values(len);
         let h = histogram(&values, Bins::Default, None).expect("histogram");
-        let compute = best_of(n, || {
+        let compute = common::best_of(n, || {
             histogram(black_box(&values), Bins::Default, None)
                 .expect("histogram")
                 .bucket
                 .len()
         });
-        let to_value = best_of(n, || h.to_value("h".into()).encoded_len());
+        let to_value = common::best_of(n, || h.to_value("h".into()).encoded_len());
         let event = summary_event(WallTime(1.0), Step(1), vec![h.to_value("h".into())]);
-        let encode = best_of(n, || event.encode_to_vec().len());
+        let encode = common::best_of(n, || event.encode_to_vec().len());
         println!(
             "{len:>6} values: histogram {:.2} us, to_value {:.2} us, encode {:.2} us \
              ({} buckets, {} bytes)",

@@ -1,4 +1,5 @@
-//! What the histogram examples share (`mod common;` in each): their input.
+//! What the histogram examples share (`mod common;` in each): their input, and the timing of
+//! the ones that report a best of N calls.
 
 /// `len` normally distributed `f32` values, the same on every run and machine: Box-Muller over
 /// a fixed linear congruential generator.
@@ -16,4 +17,16 @@ pub fn normal_values(len: usize) -> Vec<f32> {
             ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
         })
         .collect()
+}
+
+/// Seconds of the fastest of `n` calls of `f` (each result kept from the optimizer).
+#[allow(dead_code)] // `hist_loop` keeps every time, for its median
+pub fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        std::hint::black_box(f());
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
 }

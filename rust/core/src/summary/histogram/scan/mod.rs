@@ -803,7 +803,7 @@ impl<F> Scanner<'_, F> {
         // The four rows in one pass over `counts`, their counters added up as `u32`: a slot's
         // four counters together hold at most the values counted since the last flush,
         // `pending`, which the flushes keep within `u32` (see `LANE_LIMIT`).
-        debug_assert!(self.pending <= u32::MAX as usize);
+        debug_assert!(u32::try_from(self.pending).is_ok());
         let (r0, rest) = self.lanes.split_at(row);
         let (r1, rest) = rest.split_at(row);
         let (r2, r3) = rest.split_at(row);
