@@ -200,6 +200,9 @@ const LANE_LIMIT: usize = if cfg!(test) {
     u32::MAX as usize - FUSE
 };
 
+// `Scanner::add_lanes` adds a slot's counters of all rows as `u32`.
+const _: () = assert!(LANE_LIMIT + FUSE <= u32::MAX as usize);
+
 /// Where numpy's pairwise summation splits a node of `n > PW_BLOCK` values: half, rounded
 /// down to a multiple of the unrolling (`n2 = n / 2; n2 -= n2 % 8` in numpy's
 /// `pairwise_sum`). The sum of a node is the sum of its two halves' sums.
@@ -728,8 +731,9 @@ struct Scanner<'f, F> {
 }
 
 /// The first `len` entries of a scanner's `f64` buffer (`len` at most `FUSE`), which grows
-/// the first time a node needs it (its entries are written before they are read).
+/// when a node needs more than it holds (its entries are written before they are read).
 fn f64_buffer(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    debug_assert!(len <= FUSE);
     if buf.len() < len {
         buf.resize(len, 0.0);
     }
